@@ -1,0 +1,187 @@
+//! The command line: clap definitions, and their validation into settings
+//! that the rest of the program uses without re-checking.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::findings::Severity;
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "behorig",
+    version,
+    about = "Audits who can reach which data in social services: directory and role exports against least-privilege policies"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the sources, check them against the policies, report findings.
+    Audit(AuditArgs),
+    /// Policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate every policy file in a folder and report all problems.
+    Check {
+        /// The policy folder (default: from behorig.toml, else `policies`).
+        dir: Option<PathBuf>,
+        /// The configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// What to read: shared by every command that audits.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// The configuration file (default: `behorig.toml` if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The folder of policy files, one per data source.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// A CSV export: accounts, group nesting or role grants (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Vec<PathBuf>,
+    /// An LDIF export of a directory (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ldif: Vec<PathBuf>,
+    /// An LDAP server, e.g. ldaps://dc1.example.se:636 (settings from [ldap]).
+    #[arg(long, value_name = "URL")]
+    pub ldap: Option<String>,
+    /// The audit's date (default today): inactivity and expiry are measured
+    /// against it.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to this file (owner-only, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    FailOn::from_id(s).ok_or_else(|| {
+        format!("`{s}` is not a level: expected one of critical, high, medium, low, never")
+    })
+}
+
+/// The threshold of `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    At(Severity),
+    Never,
+}
+
+impl FailOn {
+    pub fn from_id(s: &str) -> Option<FailOn> {
+        if s == "never" {
+            Some(FailOn::Never)
+        } else {
+            Severity::from_id(s).map(FailOn::At)
+        }
+    }
+
+    pub fn trips(self, severity: Severity) -> bool {
+        match self {
+            FailOn::At(level) => severity >= level,
+            FailOn::Never => false,
+        }
+    }
+}
+
+/// Validated inputs of an audit.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub config: Option<Config>,
+    pub policies: PathBuf,
+    pub csv: Vec<PathBuf>,
+    pub ldif: Vec<PathBuf>,
+    pub ldap: Option<String>,
+    pub as_of: NaiveDate,
+}
+
+/// Loads the configuration named or found in the working folder.
+pub fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Error> {
+    match explicit {
+        Some(path) => Config::load(path).map(Some).map_err(Error::Config),
+        None => {
+            let default = Path::new("behorig.toml");
+            if default.is_file() {
+                Config::load(default).map(Some).map_err(Error::Config)
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The policy folder: the flag, else the configuration, else `policies`.
+pub fn policy_dir(flag: Option<&Path>, config: Option<&Config>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| config.and_then(|c| c.audit.policies.clone()))
+        .unwrap_or_else(|| PathBuf::from("policies"))
+}
+
+impl InputArgs {
+    /// Combines flags and configuration. Inputs named on the command line
+    /// replace the configured ones.
+    pub fn resolve(&self) -> Result<Inputs, Error> {
+        let config = load_config(self.config.as_deref())?;
+        let policies = policy_dir(self.policies.as_deref(), config.as_ref());
+        let from_flags = !self.csv.is_empty() || !self.ldif.is_empty() || self.ldap.is_some();
+        let (csv, ldif, ldap) = if from_flags {
+            (self.csv.clone(), self.ldif.clone(), self.ldap.clone())
+        } else {
+            let c = config.as_ref();
+            (
+                c.map(|c| c.audit.csv.clone()).unwrap_or_default(),
+                c.map(|c| c.audit.ldif.clone()).unwrap_or_default(),
+                c.and_then(|c| c.ldap.as_ref()).and_then(|l| l.url.clone()),
+            )
+        };
+        if csv.is_empty() && ldif.is_empty() && ldap.is_none() {
+            return Err(Error::Usage(
+                "nothing to audit: give --csv, --ldif or --ldap, or list inputs under [audit] in behorig.toml"
+                    .into(),
+            ));
+        }
+        let as_of = self
+            .as_of
+            .unwrap_or_else(|| chrono::Local::now().date_naive());
+        Ok(Inputs {
+            config,
+            policies,
+            csv,
+            ldif,
+            ldap,
+            as_of,
+        })
+    }
+}

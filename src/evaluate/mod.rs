@@ -1,0 +1,542 @@
+//! Evaluation: (policies, inventory, audit date) → findings. No I/O.
+//!
+//! Effective access is computed once per account by a breadth-first walk up
+//! the group graph, so the path kept for every grant is a shortest one and
+//! membership cycles (legal in Active Directory) end the walk instead of
+//! looping. Every policy is then checked against the accesses found.
+
+mod access;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::findings::{Classification, Finding, Rule, Severity};
+use crate::inventory::{Account, Holder, Inventory};
+use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
+
+pub use access::{AccessMap, GrantSource, Walker};
+
+/// What evaluation produced.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    /// Things the user should know that are not findings.
+    pub warnings: Vec<String>,
+    /// Policies made up for data sources that role exports name but no
+    /// policy describes (everything on them is unauthorized).
+    pub implicit_sources: Vec<SourceMeta>,
+}
+
+/// Classification of a rule's finding on a source, per the contract.
+pub fn classify(rule: Rule, source: &SourceMeta) -> Vec<Classification> {
+    if rule.exposes_data() && source.holds_personal_data() {
+        if source.is_social_services() {
+            vec![Classification::Imy, Classification::LexSarah]
+        } else {
+            vec![Classification::Imy]
+        }
+    } else {
+        vec![Classification::Internal]
+    }
+}
+
+/// Severity of a rule's finding on a source, per the contract, before a
+/// policy's own override.
+pub fn default_severity(rule: Rule, source: &SourceMeta) -> Severity {
+    let imy = rule.exposes_data() && source.holds_personal_data();
+    if imy && source.is_sensitive() {
+        Severity::Critical
+    } else if imy {
+        Severity::High
+    } else if matches!(
+        rule,
+        Rule::SodConflict | Rule::TooManyAccounts | Rule::InactiveAccount
+    ) {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// Whether an account satisfies one `when` condition for an access.
+pub fn condition_holds(account: &Account, attribute: &str, test: &Test, role: &str, scope: &str) -> bool {
+    match test {
+        Test::Bool(expected) => match attribute {
+            "enabled" => account.enabled == Some(*expected),
+            _ => account
+                .attrs
+                .get(attribute)
+                .and_then(|v| crate::sources::values::parse_bool(v))
+                == Some(*expected),
+        },
+        Test::Date(expected) => {
+            let date = match attribute {
+                "expires" => match account.expires {
+                    Some(crate::inventory::Expiry::At(t)) => Some(t.date()),
+                    _ => None,
+                },
+                "last_logon" => account.last_logon.map(|t| t.date()),
+                _ => account
+                    .attrs
+                    .get(attribute)
+                    .and_then(|v| crate::sources::values::parse_datetime(v))
+                    .map(|t| t.date()),
+            };
+            date == Some(*expected)
+        }
+        Test::AnyOf(templates) => {
+            let Some(value) = account.attrs.get(attribute) else {
+                return false;
+            };
+            let value = value.trim();
+            templates
+                .iter()
+                .any(|t| crate::policy::fill_template(t, role, scope).trim() == value)
+        }
+        Test::Regex(re) => account
+            .attrs
+            .get(attribute)
+            .is_some_and(|v| re.is_match(v.trim())),
+    }
+}
+
+/// The first condition of an allow that an account fails for an access, or
+/// `None` when the allow covers the access.
+pub fn first_failure<'a>(
+    allow: &'a Allow,
+    account: &Account,
+    role: &str,
+    scope: &str,
+    is_member: &dyn Fn(&str) -> bool,
+) -> Option<Failure<'a>> {
+    if !allow.role.matches(role) {
+        return Some(Failure::Role);
+    }
+    if !allow.scope.matches(scope) {
+        return Some(Failure::Scope);
+    }
+    if !allow.accounts.is_empty()
+        && !allow
+            .accounts
+            .iter()
+            .any(|a| a.trim().to_lowercase() == account.id.to_lowercase())
+    {
+        return Some(Failure::Accounts);
+    }
+    for c in &allow.when {
+        if !condition_holds(account, &c.attribute, &c.test, role, scope) {
+            return Some(Failure::When(c));
+        }
+    }
+    if !allow.member_of.is_empty() && !allow.member_of.iter().any(|g| is_member(g)) {
+        return Some(Failure::MemberOf);
+    }
+    None
+}
+
+/// Why an allow does not cover an access.
+#[derive(Debug)]
+pub enum Failure<'a> {
+    Role,
+    Scope,
+    Accounts,
+    When(&'a crate::policy::Condition),
+    MemberOf,
+}
+
+/// Checks every policy against the inventory as of `as_of`.
+pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) -> Evaluation {
+    let mut evaluation = Evaluation::default();
+
+    // Role exports may name data sources that no policy describes: default
+    // deny makes all their access unauthorized.
+    let known: BTreeSet<&str> = policies.iter().map(|p| p.source.id.as_str()).collect();
+    let mut implicit: Vec<Policy> = Vec::new();
+    let mut unknown_sources: BTreeMap<String, usize> = BTreeMap::new();
+    for g in &inventory.grants {
+        if !known.contains(g.data_source.as_str()) {
+            *unknown_sources.entry(g.data_source.clone()).or_default() += 1;
+        }
+    }
+    for (id, rows) in &unknown_sources {
+        evaluation.warnings.push(format!(
+            "role exports give {rows} role(s) on data source `{id}`, which no policy describes: \
+             all of that access is reported as unauthorized (write a policy with [source] id = \"{id}\")"
+        ));
+        let meta = SourceMeta {
+            id: id.clone(),
+            name: id.clone(),
+            controller: None,
+            activity: "annan".into(),
+            confidentiality: None,
+            data_categories: Vec::new(),
+            data_subject_groups: Vec::new(),
+            estimated_data_subjects: None,
+            scopes: Vec::new(),
+        };
+        evaluation.implicit_sources.push(meta.clone());
+        implicit.push(Policy {
+            file: "(no policy)".into(),
+            source: meta,
+            grants: Vec::new(),
+            allows: Vec::new(),
+            checks: Checks {
+                disabled_accounts: false,
+                expired_accounts: false,
+                inactive_days: None,
+                broad_groups: Vec::new(),
+                separation_of_duties: Vec::new(),
+            },
+            severity: BTreeMap::new(),
+        });
+    }
+    let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
+
+    let walker = Walker::new(inventory, &all);
+    let mut findings = Vec::new();
+    let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
+    let mut state = walker.state();
+    for (account_id, account) in inventory.accounts.iter().enumerate() {
+        walker.walk(account_id, &mut state);
+        for (p_index, accesses) in walker.collect(account_id, &state) {
+            let policy = all[p_index];
+            let is_member = |name: &str| {
+                inventory
+                    .group(name)
+                    .is_some_and(|g| state.reached(g))
+            };
+            check_account(
+                policy,
+                account,
+                &accesses,
+                &walker,
+                &is_member,
+                as_of,
+                &mut under_allow[p_index],
+                &mut findings,
+            );
+        }
+    }
+
+    for (p_index, policy) in all.iter().enumerate() {
+        for (a_index, allow) in policy.allows.iter().enumerate() {
+            let count = under_allow[p_index][a_index] as u64;
+            if let Some(max) = allow.max_accounts {
+                if count > max {
+                    let role = allow.role.display();
+                    let scope = allow.scope.display();
+                    let mut f = finding(
+                        policy,
+                        Rule::TooManyAccounts,
+                        None,
+                        Some(role.clone()),
+                        Some(scope),
+                        None,
+                        Vec::new(),
+                        format!(
+                            "{count} konton omfattas av regeln `{}` (rad {}) för {}, men högst {max} är tillåtna",
+                            allow.id, allow.line, policy.source.name
+                        ),
+                        Some(&allow.id),
+                    );
+                    f.accounts = Some(count);
+                    f.allow = Some(allow.id.clone());
+                    f.grant = Some(format!("{}:{}", policy.file.display(), allow.line));
+                    findings.push(f);
+                }
+            }
+        }
+        broad_groups(policy, p_index, inventory, &walker, &mut findings);
+        unknown_accounts(policy, inventory, &mut findings);
+    }
+
+    evaluation.findings = findings;
+    evaluation
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    policy: &Policy,
+    rule: Rule,
+    account: Option<&str>,
+    role: Option<String>,
+    scope: Option<String>,
+    group: Option<&str>,
+    via: Vec<String>,
+    message: String,
+    extra_key: Option<&str>,
+) -> Finding {
+    let source = &policy.source;
+    let fingerprint_account = account.or(extra_key);
+    Finding {
+        id: Finding::fingerprint(
+            rule,
+            &source.id,
+            fingerprint_account,
+            role.as_deref(),
+            scope.as_deref(),
+            group,
+        ),
+        rule,
+        data_source: source.id.clone(),
+        account: account.map(str::to_string),
+        group: group.map(str::to_string),
+        accounts: None,
+        role,
+        scope,
+        via,
+        severity: policy
+            .severity
+            .get(&rule)
+            .copied()
+            .unwrap_or_else(|| default_severity(rule, source)),
+        classification: classify(rule, source),
+        message,
+        allow: None,
+        roles: Vec::new(),
+        grant: None,
+    }
+}
+
+fn path_text(via: &[String]) -> String {
+    if via.is_empty() {
+        "direkt tilldelning".to_string()
+    } else {
+        via.join(" → ")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_account(
+    policy: &Policy,
+    account: &Account,
+    accesses: &AccessMap,
+    walker: &Walker<'_>,
+    is_member: &dyn Fn(&str) -> bool,
+    as_of: NaiveDate,
+    under_allow: &mut [usize],
+    findings: &mut Vec<Finding>,
+) {
+    let source = &policy.source;
+    let mut counted = vec![false; policy.allows.len()];
+    for ((role, scope), access) in accesses {
+        let mut covered = false;
+        for (i, allow) in policy.allows.iter().enumerate() {
+            if first_failure(allow, account, role, scope, is_member).is_none() {
+                covered = true;
+                counted[i] = true;
+            }
+        }
+        if !covered {
+            let via = walker.via_names(&access.via);
+            let mut f = finding(
+                policy,
+                Rule::UnauthorizedAccess,
+                Some(&account.id),
+                Some(role.clone()),
+                Some(scope.clone()),
+                None,
+                via.clone(),
+                format!(
+                    "{} har rollen {role} på {scope} i {} via {}, men ingen regel i policyn tillåter det",
+                    account.id,
+                    source.name,
+                    path_text(&via)
+                ),
+                None,
+            );
+            f.grant = Some(walker.grant_text(policy, &access.grant));
+            findings.push(f);
+        }
+    }
+    for (i, c) in counted.into_iter().enumerate() {
+        if c {
+            under_allow[i] += 1;
+        }
+    }
+
+    // Account-level rules point at the shortest path that gives any access.
+    let shortest = accesses
+        .values()
+        .min_by_key(|a| a.via.len())
+        .map(|a| walker.via_names(&a.via))
+        .unwrap_or_default();
+    let checks = &policy.checks;
+    if checks.disabled_accounts && account.enabled == Some(false) {
+        findings.push(finding(
+            policy,
+            Rule::DisabledAccount,
+            Some(&account.id),
+            None,
+            None,
+            None,
+            shortest.clone(),
+            format!(
+                "Kontot {} är inaktiverat men har fortfarande behörighet till {} via {}",
+                account.id,
+                source.name,
+                path_text(&shortest)
+            ),
+            None,
+        ));
+    }
+    if checks.expired_accounts && account.is_expired(as_of) {
+        let date = match account.expires {
+            Some(crate::inventory::Expiry::At(t)) => t.date().to_string(),
+            _ => String::new(),
+        };
+        findings.push(finding(
+            policy,
+            Rule::ExpiredAccount,
+            Some(&account.id),
+            None,
+            None,
+            None,
+            shortest.clone(),
+            format!(
+                "Kontot {} gick ut {date} men har fortfarande behörighet till {} via {}",
+                account.id,
+                source.name,
+                path_text(&shortest)
+            ),
+            None,
+        ));
+    }
+    if let (Some(days), Some(last)) = (checks.inactive_days, account.last_logon) {
+        let idle = (as_of - last.date()).num_days();
+        if idle > i64::from(days) {
+            findings.push(finding(
+                policy,
+                Rule::InactiveAccount,
+                Some(&account.id),
+                None,
+                None,
+                None,
+                shortest.clone(),
+                format!(
+                    "Kontot {} loggade senast in {} ({idle} dagar sedan, gränsen är {days}) men har behörighet till {}",
+                    account.id,
+                    last.date(),
+                    source.name
+                ),
+                None,
+            ));
+        }
+    }
+    let held: BTreeSet<&str> = accesses.keys().map(|(r, _)| r.as_str()).collect();
+    let mut conflicting: Vec<String> = Vec::new();
+    for set in &checks.separation_of_duties {
+        let both: Vec<&String> = set.iter().filter(|r| held.contains(r.as_str())).collect();
+        let distinct: BTreeSet<&String> = both.iter().copied().collect();
+        if distinct.len() >= 2 {
+            for r in distinct {
+                if !conflicting.contains(r) {
+                    conflicting.push(r.clone());
+                }
+            }
+        }
+    }
+    if !conflicting.is_empty() {
+        let mut f = finding(
+            policy,
+            Rule::SodConflict,
+            Some(&account.id),
+            None,
+            None,
+            None,
+            shortest,
+            format!(
+                "{} har rollerna {} i {}, som inte får kombineras",
+                account.id,
+                conflicting.join(" och "),
+                source.name
+            ),
+            None,
+        );
+        f.roles = conflicting;
+        findings.push(f);
+    }
+}
+
+fn broad_groups(
+    policy: &Policy,
+    p_index: usize,
+    inventory: &Inventory,
+    walker: &Walker<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let patterns = &policy.checks.broad_groups;
+    if patterns.is_empty() {
+        return;
+    }
+    for (group_id, group) in inventory.groups.iter().enumerate() {
+        if !patterns.iter().any(|re| re.is_match(&group.name)) {
+            continue;
+        }
+        let Some((via, accesses)) = walker.group_reach(p_index, group_id) else {
+            continue;
+        };
+        let count = walker.accounts_under(group_id) as u64;
+        let roles: BTreeSet<&str> = accesses.iter().map(|(r, _)| r.as_str()).collect();
+        let scopes: BTreeSet<&str> = accesses.iter().map(|(_, s)| s.as_str()).collect();
+        let single = |set: &BTreeSet<&str>| {
+            if set.len() == 1 {
+                set.iter().next().map(|s| s.to_string())
+            } else {
+                None
+            }
+        };
+        let via = walker.via_names(&via);
+        let mut f = finding(
+            policy,
+            Rule::BroadGroup,
+            None,
+            single(&roles),
+            single(&scopes),
+            Some(&group.name),
+            via.clone(),
+            format!(
+                "Den allomfattande gruppen {} ger {count} konton behörighet ({}) till {} via {}",
+                group.name,
+                roles.iter().copied().collect::<Vec<_>>().join(", "),
+                policy.source.name,
+                via.join(" → ")
+            ),
+            None,
+        );
+        f.accounts = Some(count);
+        findings.push(f);
+    }
+}
+
+fn unknown_accounts(policy: &Policy, inventory: &Inventory, findings: &mut Vec<Finding>) {
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    for grant in &inventory.grants {
+        if grant.data_source != policy.source.id {
+            continue;
+        }
+        let Holder::Account(name) = &grant.holder else {
+            continue;
+        };
+        if inventory.account(name).is_some() || seen.insert(name.to_lowercase(), ()).is_some() {
+            continue;
+        }
+        let mut f = finding(
+            policy,
+            Rule::UnknownAccount,
+            Some(name),
+            None,
+            None,
+            None,
+            Vec::new(),
+            format!(
+                "Rollexporten ({}) ger {name} rollen {} i {}, men kontot finns inte i katalogen",
+                grant.origin, grant.role, policy.source.name
+            ),
+            None,
+        );
+        f.grant = Some(grant.origin.to_string());
+        findings.push(f);
+    }
+}

@@ -1,0 +1,257 @@
+//! Findings: what the evaluation stage produces and every output renders.
+//! Rule ids, severities and classifications are part of the product contract.
+
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The rule ids of the contract, in the order reports list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    UnauthorizedAccess,
+    UnknownAccount,
+    BroadGroup,
+    DisabledAccount,
+    ExpiredAccount,
+    TooManyAccounts,
+    SodConflict,
+    InactiveAccount,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 8] = [
+        Rule::UnauthorizedAccess,
+        Rule::UnknownAccount,
+        Rule::BroadGroup,
+        Rule::DisabledAccount,
+        Rule::ExpiredAccount,
+        Rule::TooManyAccounts,
+        Rule::SodConflict,
+        Rule::InactiveAccount,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::UnauthorizedAccess => "unauthorized-access",
+            Rule::TooManyAccounts => "too-many-accounts",
+            Rule::DisabledAccount => "disabled-account",
+            Rule::ExpiredAccount => "expired-account",
+            Rule::InactiveAccount => "inactive-account",
+            Rule::BroadGroup => "broad-group",
+            Rule::SodConflict => "sod-conflict",
+            Rule::UnknownAccount => "unknown-account",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.id() == id)
+    }
+
+    /// Whether the rule means that people outside the need-to-know circle can
+    /// reach the data (the contract's `imy` rules).
+    pub fn exposes_data(self) -> bool {
+        matches!(
+            self,
+            Rule::UnauthorizedAccess
+                | Rule::BroadGroup
+                | Rule::DisabledAccount
+                | Rule::ExpiredAccount
+                | Rule::UnknownAccount
+        )
+    }
+
+    /// A short Swedish description for tables and reports.
+    pub fn title_sv(self) -> &'static str {
+        match self {
+            Rule::UnauthorizedAccess => "Behörighet som ingen regel tillåter",
+            Rule::TooManyAccounts => "Fler konton än tillåtet",
+            Rule::DisabledAccount => "Inaktiverat konto har behörighet",
+            Rule::ExpiredAccount => "Utgånget konto har behörighet",
+            Rule::InactiveAccount => "Konto utan inloggning har behörighet",
+            Rule::BroadGroup => "Behörighet via allomfattande grupp",
+            Rule::SodConflict => "Roller som inte får kombineras",
+            Rule::UnknownAccount => "Okänt konto i rollexport",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Severity, ordered so that `Critical` is the greatest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    pub fn label_sv(self) -> &'static str {
+        match self {
+            Severity::Critical => "kritisk",
+            Severity::High => "hög",
+            Severity::Medium => "medel",
+            Severity::Low => "låg",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Imy,
+    LexSarah,
+    Internal,
+}
+
+impl Classification {
+    pub const ALL: [Classification; 3] = [
+        Classification::Imy,
+        Classification::LexSarah,
+        Classification::Internal,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Classification::Imy => "imy",
+            Classification::LexSarah => "lex_sarah",
+            Classification::Internal => "internal",
+        }
+    }
+
+    pub fn label_sv(self) -> &'static str {
+        match self {
+            Classification::Imy => "IMY",
+            Classification::LexSarah => "lex Sarah",
+            Classification::Internal => "intern",
+        }
+    }
+}
+
+/// One finding. Field names and meanings are fixed by the contract's JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub rule: Rule,
+    pub data_source: String,
+    pub account: Option<String>,
+    pub group: Option<String>,
+    pub accounts: Option<u64>,
+    pub role: Option<String>,
+    pub scope: Option<String>,
+    pub via: Vec<String>,
+    pub severity: Severity,
+    pub classification: Vec<Classification>,
+    pub message: String,
+    /// The allow a `too-many-accounts` finding is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<String>,
+    /// The conflicting roles of a `sod-conflict` finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Where the access comes from: the grant pattern or role export row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+}
+
+impl Finding {
+    /// The stable fingerprint of what the finding is about: the same rule on
+    /// the same source, account, role, scope and group always gets the same id.
+    pub fn fingerprint(
+        rule: Rule,
+        data_source: &str,
+        account: Option<&str>,
+        role: Option<&str>,
+        scope: Option<&str>,
+        group: Option<&str>,
+    ) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            Some(rule.id()),
+            Some(data_source),
+            account,
+            role,
+            scope,
+            group,
+        ] {
+            match part {
+                Some(p) => {
+                    hasher.update([1u8]);
+                    hasher.update(p.to_lowercase().as_bytes());
+                }
+                None => hasher.update([0u8]),
+            }
+            hasher.update([0xffu8]);
+        }
+        let digest = hasher.finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The key that orders findings within a source: worst first, then by
+    /// rule and subject.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(self.severity),
+            self.rule,
+            self.account.as_deref().map(str::to_lowercase),
+            self.group.as_deref().map(str::to_lowercase),
+            self.role.as_deref(),
+            self.scope.as_deref(),
+            self.allow.as_deref(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_separates_fields() {
+        let a = Finding::fingerprint(Rule::SodConflict, "s", Some("ab"), None, None, None);
+        let b = Finding::fingerprint(Rule::SodConflict, "s", Some("a"), Some("b"), None, None);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn rule_ids_round_trip() {
+        for rule in Rule::ALL {
+            assert_eq!(Rule::from_id(rule.id()), Some(rule));
+        }
+    }
+}

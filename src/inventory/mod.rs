@@ -1,0 +1,193 @@
+//! The inventory: accounts, groups and role-export grants merged from every
+//! source, with interned ids, and the group graph that effective access is
+//! computed over. Sources only add to it; evaluation only reads it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+pub type AccountId = usize;
+pub type GroupId = usize;
+
+/// Where a record came from, for messages: a file and line, or a DN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source: String,
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.source, line),
+            None => f.write_str(&self.source),
+        }
+    }
+}
+
+/// When an account expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    At(NaiveDateTime),
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub dn: Option<String>,
+    pub display_name: Option<String>,
+    /// Every string attribute, keyed by its lower-case name; the well-known
+    /// ones use their contract names (`department`, `title`, ...).
+    pub attrs: BTreeMap<String, String>,
+    pub enabled: Option<bool>,
+    pub expires: Option<Expiry>,
+    pub last_logon: Option<NaiveDateTime>,
+    /// Groups the account is a direct member of.
+    pub groups: Vec<GroupId>,
+    pub origin: Origin,
+}
+
+impl Account {
+    pub fn is_expired(&self, as_of: NaiveDate) -> bool {
+        matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub dn: Option<String>,
+    /// Groups this group is a direct member of.
+    pub parents: Vec<GroupId>,
+    /// Groups that are direct members of this group.
+    pub children: Vec<GroupId>,
+    /// Accounts that are direct members of this group.
+    pub members: Vec<AccountId>,
+}
+
+/// Who a role-export row gives a role to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// An account name as the export writes it; it may be unknown to the
+    /// directory.
+    Account(String),
+    Group(GroupId),
+}
+
+/// A role given directly by a business system's role export.
+#[derive(Debug, Clone)]
+pub struct DirectGrant {
+    pub holder: Holder,
+    pub data_source: String,
+    pub role: String,
+    /// `None` or `*` means every scope of the source.
+    pub scope: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub accounts: Vec<Account>,
+    pub groups: Vec<Group>,
+    pub grants: Vec<DirectGrant>,
+    account_index: HashMap<String, AccountId>,
+    group_index: HashMap<String, GroupId>,
+    /// Descriptions of what was read (file paths, servers), for reports.
+    pub inputs: Vec<String>,
+}
+
+fn key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl Inventory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn account(&self, name: &str) -> Option<AccountId> {
+        self.account_index.get(&key(name)).copied()
+    }
+
+    pub fn group(&self, name: &str) -> Option<GroupId> {
+        self.group_index.get(&key(name)).copied()
+    }
+
+    /// The account of this name, created empty if it is new.
+    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
+        let k = key(name);
+        let id = match self.account_index.get(&k) {
+            Some(&id) => id,
+            None => {
+                let id = self.accounts.len();
+                self.accounts.push(Account {
+                    id: name.trim().to_string(),
+                    dn: None,
+                    display_name: None,
+                    attrs: BTreeMap::new(),
+                    enabled: None,
+                    expires: None,
+                    last_logon: None,
+                    groups: Vec::new(),
+                    origin: origin.clone(),
+                });
+                self.account_index.insert(k, id);
+                id
+            }
+        };
+        &mut self.accounts[id]
+    }
+
+    /// The id of the group of this name, created if it is new.
+    pub fn intern_group(&mut self, name: &str) -> GroupId {
+        let k = key(name);
+        if let Some(&id) = self.group_index.get(&k) {
+            return id;
+        }
+        let id = self.groups.len();
+        self.groups.push(Group {
+            name: name.trim().to_string(),
+            dn: None,
+            parents: Vec::new(),
+            children: Vec::new(),
+            members: Vec::new(),
+        });
+        self.group_index.insert(k, id);
+        id
+    }
+
+    pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
+        if !self.accounts[account].groups.contains(&group) {
+            self.accounts[account].groups.push(group);
+            self.groups[group].members.push(account);
+        }
+    }
+
+    /// Makes `child` a member of `parent`.
+    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId) {
+        if !self.groups[child].parents.contains(&parent) {
+            self.groups[child].parents.push(parent);
+            self.groups[parent].children.push(child);
+        }
+    }
+
+    /// Sorts every adjacency list by name so that traversal order, and so
+    /// the path kept among equally short ones, does not depend on the order
+    /// of the input.
+    pub fn finish(&mut self) {
+        let names: Vec<String> = self.groups.iter().map(|g| key(&g.name)).collect();
+        let account_names: Vec<String> = self.accounts.iter().map(|a| key(&a.id)).collect();
+        for account in &mut self.accounts {
+            account.groups.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        }
+        for group in &mut self.groups {
+            group.parents.sort_by(|a, b| names[*a].cmp(&names[*b]));
+            group.children.sort_by(|a, b| names[*a].cmp(&names[*b]));
+            group
+                .members
+                .sort_by(|a, b| account_names[*a].cmp(&account_names[*b]));
+        }
+    }
+}

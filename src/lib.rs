@@ -1,0 +1,21 @@
+//! behorig audits who can reach which data: it reads accounts, groups and
+//! role grants from exports and directories, checks them against
+//! least-privilege policies written per data source, and reports every
+//! account whose access is broader than a policy allows.
+//!
+//! The pipeline is the architecture:
+//! [`sources`] → [`inventory`] → [`evaluate`] → [`findings`] → [`report`] →
+//! [`output`]. Each stage owns its types and errors; data flows one way.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod error;
+pub mod evaluate;
+pub mod findings;
+pub mod inventory;
+pub mod output;
+pub mod policy;
+pub mod report;
+pub mod sources;

@@ -1,0 +1,74 @@
+//! `--format csv`: one row per finding, with every cell that a spreadsheet
+//! would run as a formula made inert.
+
+use crate::report::Report;
+
+pub const HEADER: [&str; 12] = [
+    "id",
+    "rule",
+    "severity",
+    "classification",
+    "data_source",
+    "account",
+    "group",
+    "accounts",
+    "role",
+    "scope",
+    "via",
+    "message",
+];
+
+/// Prefixes `'` to a cell that starts like a formula (`=`, `+`, `-`, `@`,
+/// tab or carriage return), so that Excel shows it as text.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    let err = |e: ::csv::Error| format!("cannot render CSV: {e}");
+    writer.write_record(HEADER).map_err(err)?;
+    for f in &report.findings {
+        let classification: Vec<&str> = f.classification.iter().map(|c| c.id()).collect();
+        let accounts = f.accounts.map(|n| n.to_string()).unwrap_or_default();
+        let cells = [
+            f.id.as_str(),
+            f.rule.id(),
+            f.severity.id(),
+            &classification.join(";"),
+            &f.data_source,
+            f.account.as_deref().unwrap_or(""),
+            f.group.as_deref().unwrap_or(""),
+            &accounts,
+            f.role.as_deref().unwrap_or(""),
+            f.scope.as_deref().unwrap_or(""),
+            &f.via.join(" > "),
+            &f.message,
+        ];
+        writer
+            .write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(err)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| format!("cannot render CSV: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_become_text() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("+46 8 123"), "'+46 8 123");
+        assert_eq!(neutralise("-1"), "'-1");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("\tx"), "'\tx");
+        assert_eq!(neutralise("anna.berg"), "anna.berg");
+        assert_eq!(neutralise(""), "");
+    }
+}

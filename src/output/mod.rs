@@ -1,0 +1,73 @@
+//! Outputs: each format renders a [`Report`] to bytes; writing them to a
+//! file (atomically, owner-only) or to standard output happens in one place.
+
+pub mod csv;
+pub mod table;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::report::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Sarif,
+    Html,
+    Md,
+}
+
+impl Format {
+    pub fn from_id(id: &str) -> Option<Format> {
+        <Format as clap::ValueEnum>::from_str(id, true).ok()
+    }
+}
+
+/// Renders a report. `color` only affects the table.
+pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Table => Ok(table::render(report, color).into_bytes()),
+        Format::Json => {
+            let mut out = serde_json::to_vec_pretty(&report.to_json())
+                .map_err(|e| format!("cannot render JSON: {e}"))?;
+            out.push(b'\n');
+            Ok(out)
+        }
+        Format::Csv => csv::render(report),
+        Format::Sarif | Format::Html | Format::Md => Err(format!(
+            "--format {} is not available in this version",
+            <Format as clap::ValueEnum>::to_possible_value(&format)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder
+/// that is renamed into place: readers see the old file or the whole new
+/// one, never a part. The file is created owner-only (0600).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".behorig-")
+        .suffix(".tmp")
+        .permissions(owner_only())
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Owner read and write only. (`tempfile` creates files this way on Unix;
+/// saying it here keeps that a decision of ours.)
+#[cfg(unix)]
+fn owner_only() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o600)
+}

@@ -1,0 +1,285 @@
+//! Policies: one TOML file per data source, parsed with spans and validated
+//! into [`Policy`] values that the evaluation stage uses without further
+//! checks. Every problem in a folder of policies is collected and reported in
+//! one pass.
+
+mod parse;
+pub mod vocabulary;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::diag::Diagnostic;
+use crate::findings::{Rule, Severity};
+
+pub use parse::parse_policy;
+
+/// A validated policy for one data source.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub file: PathBuf,
+    pub source: SourceMeta,
+    pub grants: Vec<GrantRule>,
+    pub allows: Vec<Allow>,
+    pub checks: Checks,
+    pub severity: BTreeMap<Rule, Severity>,
+}
+
+/// What the policy says about the data source itself.
+#[derive(Debug, Clone)]
+pub struct SourceMeta {
+    pub id: String,
+    pub name: String,
+    pub controller: Option<String>,
+    pub activity: String,
+    pub confidentiality: Option<String>,
+    pub data_categories: Vec<String>,
+    pub data_subject_groups: Vec<String>,
+    pub estimated_data_subjects: Option<u64>,
+    pub scopes: Vec<String>,
+}
+
+impl SourceMeta {
+    pub fn holds_personal_data(&self) -> bool {
+        !self.data_categories.is_empty()
+    }
+
+    pub fn is_social_services(&self) -> bool {
+        matches!(self.activity.as_str(), "socialtjanst" | "lss")
+    }
+
+    /// Special categories of data, or children or vulnerable people among
+    /// the data subjects.
+    pub fn is_sensitive(&self) -> bool {
+        self.data_categories
+            .iter()
+            .filter_map(|c| vocabulary::lookup(vocabulary::DATA_CATEGORIES, c))
+            .any(|t| t.special)
+            || self
+                .data_subject_groups
+                .iter()
+                .filter_map(|g| vocabulary::lookup(vocabulary::DATA_SUBJECT_GROUPS, g))
+                .any(|t| t.special)
+    }
+
+    /// The scopes a `*` stands for; a source without scopes has the single
+    /// scope `*`.
+    pub fn expand_scope(&self, scope: &str) -> Vec<String> {
+        if scope == "*" && !self.scopes.is_empty() {
+            self.scopes.clone()
+        } else {
+            vec![scope.to_string()]
+        }
+    }
+}
+
+/// A `[[grant]]`: groups whose name matches get a role on a scope.
+#[derive(Debug, Clone)]
+pub struct GrantRule {
+    pub pattern: Regex,
+    pub role: Option<String>,
+    pub scope: Option<String>,
+    pub line: usize,
+}
+
+impl GrantRule {
+    /// The (role, scope) pairs a group of this name gets, before `*` is
+    /// expanded; `None` when the pattern does not match.
+    pub fn matches(&self, group: &str) -> Option<(String, String)> {
+        let caps = self.pattern.captures(group)?;
+        let role = match &self.role {
+            Some(r) => r.clone(),
+            None => caps.name("role")?.as_str().to_string(),
+        };
+        let scope = match &self.scope {
+            Some(s) => s.clone(),
+            None => caps
+                .name("scope")
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_else(|| "*".to_string()),
+        };
+        Some((role, scope))
+    }
+}
+
+/// `role` or `scope` of an allow: one value, a list, or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Any,
+    Values(Vec<String>),
+}
+
+impl Selector {
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Selector::Any => true,
+            Selector::Values(vs) => vs.iter().any(|v| v == value || v == "*"),
+        }
+    }
+
+    /// How the selector is written in reports: `*`, `Las` or `Las,Admin`.
+    pub fn display(&self) -> String {
+        match self {
+            Selector::Any => "*".to_string(),
+            Selector::Values(vs) => vs.join(","),
+        }
+    }
+}
+
+/// An `[[allow]]`: who may hold which access.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    pub id: String,
+    pub role: Selector,
+    pub scope: Selector,
+    pub when: Vec<Condition>,
+    pub member_of: Vec<String>,
+    pub accounts: Vec<String>,
+    pub max_accounts: Option<u64>,
+    pub line: usize,
+}
+
+/// One `when.<attribute>` condition.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub attribute: String,
+    pub test: Test,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// Equals one of these templates (`{scope}` and `{role}` filled in).
+    AnyOf(Vec<String>),
+    Regex(Regex),
+    Bool(bool),
+    Date(NaiveDate),
+}
+
+impl Test {
+    pub fn describe(&self) -> String {
+        match self {
+            Test::AnyOf(vs) if vs.len() == 1 => format!("= \"{}\"", vs[0]),
+            Test::AnyOf(vs) => format!(
+                "i [{}]",
+                vs.iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Test::Regex(r) => format!("~ /{}/", r.as_str()),
+            Test::Bool(b) => format!("= {b}"),
+            Test::Date(d) => format!("= {d}"),
+        }
+    }
+}
+
+/// Fills `{scope}` and `{role}` into a template.
+pub fn fill_template(template: &str, role: &str, scope: &str) -> String {
+    if !template.contains('{') {
+        return template.to_string();
+    }
+    template.replace("{scope}", scope).replace("{role}", role)
+}
+
+#[derive(Debug, Clone)]
+pub struct Checks {
+    pub disabled_accounts: bool,
+    pub expired_accounts: bool,
+    pub inactive_days: Option<u32>,
+    pub broad_groups: Vec<Regex>,
+    pub separation_of_duties: Vec<Vec<String>>,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            disabled_accounts: true,
+            expired_accounts: true,
+            inactive_days: None,
+            broad_groups: Vec::new(),
+            separation_of_duties: Vec::new(),
+        }
+    }
+}
+
+/// Reads every `*.toml` file of a folder (sorted by name) as a policy. All
+/// problems of all files are returned together.
+pub fn load_dir(dir: &Path) -> Result<Vec<Policy>, Vec<Diagnostic>> {
+    let at_dir = |message: String, help: Option<String>| {
+        vec![Diagnostic {
+            file: dir.to_path_buf(),
+            line: 0,
+            col: 0,
+            message,
+            help,
+        }]
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        at_dir(
+            format!("cannot read the policy folder: {e}"),
+            Some("give the folder with --policies or `policies` under [audit] in behorig.toml".into()),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(at_dir(
+            "the policy folder has no `.toml` files".into(),
+            Some("write one policy file per data source, see README.md".into()),
+        ));
+    }
+    load_files(&files)
+}
+
+pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
+    let mut policies = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                diagnostics.push(Diagnostic {
+                    file: file.clone(),
+                    line: 0,
+                    col: 0,
+                    message: format!("cannot read the policy file: {e}"),
+                    help: None,
+                });
+                continue;
+            }
+        };
+        match parse_policy(file, &text) {
+            Ok(p) => policies.push((p, text)),
+            Err(mut d) => diagnostics.append(&mut d),
+        }
+    }
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (policy, text) in &policies {
+        let id = &policy.source.id;
+        if let Some(first) = seen.get(id) {
+            let offset = text.find(&format!("\"{id}\"")).unwrap_or(0);
+            let (line, col) = crate::diag::LineIndex::new(text).position(text, offset);
+            diagnostics.push(Diagnostic {
+                file: policy.file.clone(),
+                line,
+                col,
+                message: format!("duplicate source id `{id}`: {} already uses it", first.display()),
+                help: Some("each data source has one policy file with its own id".into()),
+            });
+        } else {
+            seen.insert(id.clone(), policy.file.clone());
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(policies.into_iter().map(|(p, _)| p).collect())
+    } else {
+        Err(diagnostics)
+    }
+}

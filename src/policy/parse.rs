@@ -1,0 +1,700 @@
+//! Parsing one policy file: TOML with spans → validated [`Policy`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use regex::{Regex, RegexBuilder};
+use toml_edit::{Item, TableLike, Value};
+
+use super::vocabulary::{self, Term};
+use super::{Allow, Checks, Condition, GrantRule, Policy, Selector, SourceMeta, Test};
+use crate::diag::{self, Diagnostic, TomlReader};
+use crate::findings::{Rule, Severity};
+
+const TOP_KEYS: &[&str] = &["source", "grant", "allow", "checks", "severity"];
+const SOURCE_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "controller",
+    "activity",
+    "confidentiality",
+    "data_categories",
+    "data_subject_groups",
+    "estimated_data_subjects",
+    "scopes",
+];
+const GRANT_KEYS: &[&str] = &["group", "role", "scope"];
+const ALLOW_KEYS: &[&str] = &[
+    "id",
+    "role",
+    "scope",
+    "when",
+    "member_of",
+    "accounts",
+    "max_accounts",
+];
+const CHECK_KEYS: &[&str] = &[
+    "disabled_accounts",
+    "expired_accounts",
+    "inactive_days",
+    "broad_groups",
+    "separation_of_duties",
+];
+
+/// Patterns in policies are compiled with a bounded size so that a hostile
+/// policy cannot exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Parses and validates one policy file, returning every problem found.
+pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> {
+    let doc = diag::parse_toml(file, text).map_err(|d| vec![d])?;
+    let mut r = TomlReader::new(file, text);
+    let root = doc.as_table();
+    r.check_keys(root, TOP_KEYS, "the policy");
+
+    let source = match root.get("source") {
+        Some(item) => match item.as_table_like() {
+            Some(t) => parse_source(&mut r, t, diag::item_span(root, "source")),
+            None => {
+                r.error(
+                    diag::item_span(root, "source"),
+                    "`source` must be a table: write `[source]`",
+                );
+                None
+            }
+        },
+        None => {
+            r.error_help(
+                Some(0..0),
+                "the policy has no [source] table",
+                Some("start the file with [source] and id = \"...\""),
+            );
+            None
+        }
+    };
+    let scopes: Vec<String> = source
+        .as_ref()
+        .map(|s: &SourceMeta| s.scopes.clone())
+        .unwrap_or_default();
+
+    let grants = tables(&mut r, root, "grant")
+        .into_iter()
+        .filter_map(|(t, span)| parse_grant(&mut r, t, span, &scopes))
+        .collect::<Vec<_>>();
+
+    let mut allows = Vec::new();
+    let mut allow_ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (t, span)) in tables(&mut r, root, "allow").into_iter().enumerate() {
+        if let Some(allow) = parse_allow(&mut r, t, span.clone(), i, &scopes) {
+            if let Some(first) = allow_ids.get(&allow.id) {
+                r.error(
+                    diag::item_span(t, "id").or(span),
+                    format!(
+                        "duplicate allow id `{}` (first used on line {first})",
+                        allow.id
+                    ),
+                );
+            } else {
+                allow_ids.insert(allow.id.clone(), allow.line);
+            }
+            allows.push(allow);
+        }
+    }
+
+    let checks = match root.get("checks") {
+        None => Checks::default(),
+        Some(item) => match item.as_table_like() {
+            Some(t) => parse_checks(&mut r, t),
+            None => {
+                r.error(
+                    diag::item_span(root, "checks"),
+                    "`checks` must be a table: write `[checks]`",
+                );
+                Checks::default()
+            }
+        },
+    };
+
+    let severity = match root.get("severity") {
+        None => BTreeMap::new(),
+        Some(item) => match item.as_table_like() {
+            Some(t) => parse_severity(&mut r, t),
+            None => {
+                r.error(
+                    diag::item_span(root, "severity"),
+                    "`severity` must be a table of rule ids: write `[severity]`",
+                );
+                BTreeMap::new()
+            }
+        },
+    };
+
+    let diagnostics = r.diagnostics;
+    match source {
+        Some(source) if diagnostics.is_empty() => Ok(Policy {
+            file: file.to_path_buf(),
+            source,
+            grants,
+            allows,
+            checks,
+            severity,
+        }),
+        _ => Err(diagnostics),
+    }
+}
+
+/// The tables of an array of tables (`[[grant]]`), with their spans.
+fn tables<'d>(
+    r: &mut TomlReader<'_>,
+    root: &'d dyn TableLike,
+    key: &str,
+) -> Vec<(&'d dyn TableLike, Option<Range<usize>>)> {
+    let Some(item) = root.get(key) else {
+        return Vec::new();
+    };
+    if let Some(array) = item.as_array_of_tables() {
+        return array
+            .iter()
+            .map(|t| (t as &dyn TableLike, t.span()))
+            .collect();
+    }
+    if let Some(array) = item.as_array() {
+        let mut out = Vec::new();
+        for v in array.iter() {
+            match v.as_inline_table() {
+                Some(t) => out.push((t as &dyn TableLike, v.span())),
+                None => r.error(v.span(), format!("`{key}` must list tables")),
+            }
+        }
+        return out;
+    }
+    r.error_help(
+        diag::item_span(root, key),
+        format!("`{key}` must be a list of tables"),
+        Some(format!("write `[[{key}]]` (two brackets) for each entry")),
+    );
+    Vec::new()
+}
+
+fn parse_source(
+    r: &mut TomlReader<'_>,
+    t: &dyn TableLike,
+    span: Option<Range<usize>>,
+) -> Option<SourceMeta> {
+    r.check_keys(t, SOURCE_KEYS, "[source]");
+    let ctx = "[source]";
+    let id = r.required_string(t, "id", ctx, span);
+    if let Some(id) = &id {
+        let valid = Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$").ok();
+        if !valid.is_some_and(|re| re.is_match(id)) {
+            r.error_help(
+                diag::item_span(t, "id"),
+                format!("source id `{id}` is not a valid id"),
+                Some("use letters, digits, `_`, `-` and `.`, e.g. \"statistikdatabas\""),
+            );
+        }
+    }
+    let name = r.string(t, "name", ctx);
+    let controller = r.string(t, "controller", ctx);
+    let activity = r.string(t, "activity", ctx).unwrap_or_else(|| "annan".into());
+    if !vocabulary::ACTIVITIES.iter().any(|(k, _)| *k == activity) {
+        let keys: Vec<&str> = vocabulary::ACTIVITIES.iter().map(|(k, _)| *k).collect();
+        r.error_help(
+            diag::item_span(t, "activity"),
+            format!("unknown activity `{activity}`"),
+            Some(match diag::suggest(&activity, keys.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("expected one of: {}", keys.join(", ")),
+            }),
+        );
+    }
+    let confidentiality = r.string(t, "confidentiality", ctx);
+    let data_categories = vocabulary_list(r, t, "data_categories", vocabulary::DATA_CATEGORIES);
+    let data_subject_groups =
+        vocabulary_list(r, t, "data_subject_groups", vocabulary::DATA_SUBJECT_GROUPS);
+    let estimated_data_subjects = r
+        .integer(t, "estimated_data_subjects", ctx, 0)
+        .map(|n| n as u64);
+    let mut scopes = Vec::new();
+    for s in r.string_list(t, "scopes", ctx).unwrap_or_default() {
+        if s.value.trim().is_empty() || s.value == "*" {
+            r.error(s.span, "a scope must be a name, not empty or `*`");
+        } else if scopes.contains(&s.value) {
+            r.error(s.span, format!("scope `{}` is listed twice", s.value));
+        } else {
+            scopes.push(s.value);
+        }
+    }
+    let id = id?;
+    Some(SourceMeta {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        controller,
+        activity,
+        confidentiality,
+        data_categories,
+        data_subject_groups,
+        estimated_data_subjects,
+        scopes,
+    })
+}
+
+fn vocabulary_list(
+    r: &mut TomlReader<'_>,
+    t: &dyn TableLike,
+    key: &str,
+    terms: &'static [Term],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in r.string_list(t, key, "[source]").unwrap_or_default() {
+        match vocabulary::lookup(terms, &v.value) {
+            Some(term) => {
+                if !out.iter().any(|k| k == term.key) {
+                    out.push(term.key.to_string());
+                }
+            }
+            None => {
+                let help = diag::suggest(&v.value, terms.iter().map(|t| t.key))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "expected one of: {}",
+                            terms.iter().map(|t| t.key).collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                r.error_help(
+                    v.span,
+                    format!("unknown value `{}` in `{key}`", v.value),
+                    Some(help),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn compile_regex(
+    r: &mut TomlReader<'_>,
+    pattern: &str,
+    span: Option<Range<usize>>,
+    what: &str,
+) -> Option<Regex> {
+    match RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+    {
+        Ok(re) => Some(re),
+        Err(e) => {
+            let detail = e.to_string();
+            let last = detail
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid pattern")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string();
+            r.error(span, format!("bad regex in {what} `{pattern}`: {last}"));
+            None
+        }
+    }
+}
+
+fn check_scope_value(
+    r: &mut TomlReader<'_>,
+    scopes: &[String],
+    value: &str,
+    span: Option<Range<usize>>,
+) {
+    if value == "*" || scopes.is_empty() || scopes.iter().any(|s| s == value) {
+        return;
+    }
+    let help = diag::suggest(value, scopes.iter().map(String::as_str))
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("[source] scopes are: {}", scopes.join(", ")));
+    r.error_help(
+        span,
+        format!("scope `{value}` is not one of the source's scopes"),
+        Some(help),
+    );
+}
+
+fn parse_grant(
+    r: &mut TomlReader<'_>,
+    t: &dyn TableLike,
+    span: Option<Range<usize>>,
+    scopes: &[String],
+) -> Option<GrantRule> {
+    r.check_keys(t, GRANT_KEYS, "[[grant]]");
+    let line = r.line_of(span.clone());
+    let pattern = r.required_string(t, "group", "[[grant]]", span.clone());
+    let role = r.string(t, "role", "[[grant]]");
+    let scope = r.string(t, "scope", "[[grant]]");
+    if let Some(s) = &scope {
+        check_scope_value(r, scopes, s, diag::item_span(t, "scope"));
+    }
+    let pattern = pattern?;
+    let regex = compile_regex(r, &pattern, diag::item_span(t, "group"), "`group`")?;
+    let names: Vec<&str> = regex.capture_names().flatten().collect();
+    if role.is_none() && !names.contains(&"role") {
+        r.error_help(
+            diag::item_span(t, "group").or(span),
+            "this grant gives no role",
+            Some("add `role = \"...\"` or a `(?P<role>...)` capture to the pattern"),
+        );
+        return None;
+    }
+    Some(GrantRule {
+        pattern: regex,
+        role,
+        scope,
+        line,
+    })
+}
+
+fn selector(
+    r: &mut TomlReader<'_>,
+    t: &dyn TableLike,
+    key: &str,
+    scopes: Option<&[String]>,
+) -> Selector {
+    let Some(values) = r.string_list(t, key, "[[allow]]") else {
+        return Selector::Any;
+    };
+    if values.iter().any(|v| v.value == "*") {
+        return Selector::Any;
+    }
+    if let Some(scopes) = scopes {
+        for v in &values {
+            check_scope_value(r, scopes, &v.value, v.span.clone());
+        }
+    }
+    Selector::Values(values.into_iter().map(|v| v.value).collect())
+}
+
+fn parse_allow(
+    r: &mut TomlReader<'_>,
+    t: &dyn TableLike,
+    span: Option<Range<usize>>,
+    index: usize,
+    scopes: &[String],
+) -> Option<Allow> {
+    r.check_keys(t, ALLOW_KEYS, "[[allow]]");
+    let line = r.line_of(span.clone().or_else(|| first_key_span(t)));
+    let id = r
+        .string(t, "id", "[[allow]]")
+        .unwrap_or_else(|| format!("allow-{}", index + 1));
+    let role = selector(r, t, "role", None);
+    let scope = selector(r, t, "scope", Some(scopes));
+    let mut when = Vec::new();
+    if let Some(item) = t.get("when") {
+        match item.as_table_like() {
+            Some(wt) => {
+                let keys: Vec<String> = wt.iter().map(|(k, _)| k.to_string()).collect();
+                for key in keys {
+                    if let Some(c) = parse_condition(r, wt, &key) {
+                        when.push(c);
+                    }
+                }
+            }
+            None => r.error_help(
+                diag::item_span(t, "when"),
+                "`when` must be a table of attribute conditions",
+                Some("write `when.department = \"{scope}\"`"),
+            ),
+        }
+    }
+    let member_of = r
+        .string_list(t, "member_of", "[[allow]]")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    let accounts = r
+        .string_list(t, "accounts", "[[allow]]")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    let max_accounts = r
+        .integer(t, "max_accounts", "[[allow]]", 0)
+        .map(|n| n as u64);
+    Some(Allow {
+        id,
+        role,
+        scope,
+        when,
+        member_of,
+        accounts,
+        max_accounts,
+        line,
+    })
+}
+
+fn first_key_span(t: &dyn TableLike) -> Option<Range<usize>> {
+    t.iter()
+        .find_map(|(k, _)| t.get_key_value(k).and_then(|(key, _)| key.span()))
+}
+
+fn check_template(r: &mut TomlReader<'_>, value: &str, span: Option<Range<usize>>) {
+    let mut rest = value;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            r.error_help(
+                span,
+                format!("unclosed `{{` in `{value}`"),
+                Some("templates are `{scope}` and `{role}`"),
+            );
+            return;
+        };
+        let name = &after[..end];
+        if name != "scope" && name != "role" {
+            r.error_help(
+                span.clone(),
+                format!("unknown template `{{{name}}}` in `{value}`"),
+                Some("templates are `{scope}` and `{role}`"),
+            );
+        }
+        rest = &after[end + 1..];
+    }
+}
+
+fn parse_condition(r: &mut TomlReader<'_>, wt: &dyn TableLike, key: &str) -> Option<Condition> {
+    let item = wt.get(key)?;
+    let span = diag::item_span(wt, key);
+    let line = r.line_of(diag::key_span(wt, key));
+    let attribute = key.to_lowercase();
+    let test = match item {
+        Item::Value(Value::String(s)) => {
+            check_template(r, s.value(), span);
+            Test::AnyOf(vec![s.value().clone()])
+        }
+        Item::Value(Value::Boolean(b)) => Test::Bool(*b.value()),
+        Item::Value(Value::Integer(n)) => Test::AnyOf(vec![n.value().to_string()]),
+        Item::Value(Value::Datetime(d)) => match d.value().date {
+            Some(date) => match NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            ) {
+                Some(nd) => Test::Date(nd),
+                None => {
+                    r.error(span, "invalid date");
+                    return None;
+                }
+            },
+            None => {
+                r.error(span, "a date condition needs a date (YYYY-MM-DD)");
+                return None;
+            }
+        },
+        Item::Value(Value::Array(_)) => {
+            let values = r.string_list(wt, key, "`when`")?;
+            if values.is_empty() {
+                r.error(span, format!("`when.{key}` lists no values"));
+                return None;
+            }
+            for v in &values {
+                check_template(r, &v.value, v.span.clone());
+            }
+            Test::AnyOf(values.into_iter().map(|v| v.value).collect())
+        }
+        _ => match item.as_table_like() {
+            Some(inner) => {
+                r.check_keys(inner, &["regex"], &format!("`when.{key}`"));
+                let pattern = r.required_string(inner, "regex", &format!("`when.{key}`"), span)?;
+                let re = compile_regex(
+                    r,
+                    &pattern,
+                    diag::item_span(inner, "regex"),
+                    &format!("`when.{key}`"),
+                )?;
+                Test::Regex(re)
+            }
+            None => {
+                r.error(
+                    span,
+                    format!("`when.{key}` must be a string, a list of strings or {{ regex = \"...\" }}"),
+                );
+                return None;
+            }
+        },
+    };
+    Some(Condition {
+        attribute,
+        test,
+        line,
+    })
+}
+
+fn parse_checks(r: &mut TomlReader<'_>, t: &dyn TableLike) -> Checks {
+    r.check_keys(t, CHECK_KEYS, "[checks]");
+    let ctx = "[checks]";
+    let mut checks = Checks::default();
+    if let Some(b) = r.bool(t, "disabled_accounts", ctx) {
+        checks.disabled_accounts = b;
+    }
+    if let Some(b) = r.bool(t, "expired_accounts", ctx) {
+        checks.expired_accounts = b;
+    }
+    checks.inactive_days = r
+        .integer(t, "inactive_days", ctx, 1)
+        .map(|n| n.min(i64::from(u32::MAX)) as u32);
+    for p in r.string_list(t, "broad_groups", ctx).unwrap_or_default() {
+        if let Some(re) = compile_regex(r, &p.value, p.span, "`broad_groups`") {
+            checks.broad_groups.push(re);
+        }
+    }
+    if let Some(item) = t.get("separation_of_duties") {
+        let span = diag::item_span(t, "separation_of_duties");
+        let help = Some("write a list of role lists: [[\"Admin\", \"Las\"]]");
+        match item.as_array() {
+            Some(array) => {
+                for set in array.iter() {
+                    let roles: Option<Vec<String>> = set.as_array().and_then(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map(str::to_string))
+                            .collect::<Option<Vec<_>>>()
+                    });
+                    match roles {
+                        Some(roles) => {
+                            let distinct: BTreeSet<&String> = roles.iter().collect();
+                            if distinct.len() < 2 {
+                                r.error_help(
+                                    set.span(),
+                                    "a separation of duties needs at least two different roles",
+                                    help,
+                                );
+                            } else {
+                                checks.separation_of_duties.push(roles);
+                            }
+                        }
+                        None => r.error_help(
+                            set.span(),
+                            "`separation_of_duties` must list lists of role names",
+                            help,
+                        ),
+                    }
+                }
+            }
+            None => r.error_help(
+                span,
+                "`separation_of_duties` must be a list of role lists",
+                help,
+            ),
+        }
+    }
+    checks
+}
+
+fn parse_severity(r: &mut TomlReader<'_>, t: &dyn TableLike) -> BTreeMap<Rule, Severity> {
+    let mut out = BTreeMap::new();
+    let keys: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
+    for key in keys {
+        let Some(rule) = Rule::from_id(&key) else {
+            let help = diag::suggest(&key, Rule::ALL.iter().map(|r| r.id()))
+                .map(|s| format!("did you mean `{s}`?"));
+            r.error_help(
+                diag::key_span(t, &key),
+                format!("unknown rule `{key}` in [severity]"),
+                help,
+            );
+            continue;
+        };
+        let Some(value) = r.string(t, &key, "[severity]") else {
+            continue;
+        };
+        match Severity::from_id(&value) {
+            Some(s) => {
+                out.insert(rule, s);
+            }
+            None => r.error_help(
+                diag::item_span(t, &key),
+                format!("unknown severity `{value}`"),
+                Some("expected one of: critical, high, medium, low"),
+            ),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy, Vec<Diagnostic>> {
+        parse_policy(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn collects_every_problem_in_one_pass() {
+        let errors = parse(
+            r#"[source]
+id = "x"
+activity = "socialtjänst"
+data_categories = ["halsa", "hälsodata"]
+
+[[grant]]
+group = '^SG-(?P<scope'
+role = "Las"
+
+[[allow]]
+scoep = "*"
+"#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+        assert_eq!(errors.len(), 4, "{text:#?}");
+        assert!(text[0].starts_with("p.toml:3:12: unknown activity"), "{text:#?}");
+        assert!(text[1].starts_with("p.toml:4:29: unknown value `hälsodata`"));
+        assert!(text[2].starts_with("p.toml:7:9: bad regex"));
+        assert!(text[3].starts_with("p.toml:11:1: unknown key `scoep`"));
+        assert!(text[3].contains("did you mean `scope`?"));
+    }
+
+    #[test]
+    fn grant_captures_fill_role_and_scope() {
+        let p = parse(
+            r#"[source]
+id = "s"
+scopes = ["IFO", "VO"]
+[[grant]]
+group = '^SG-(?P<scope>IFO|VO)-(?P<role>Las|Admin)$'
+[[grant]]
+group = '^SG-Alla$'
+role = "Las"
+scope = "*"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.grants[0].matches("SG-VO-Admin"),
+            Some(("Admin".into(), "VO".into()))
+        );
+        assert_eq!(p.grants[0].matches("SG-GA-Admin"), None);
+        assert_eq!(
+            p.grants[1].matches("SG-Alla"),
+            Some(("Las".into(), "*".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_template_and_scope_are_errors() {
+        let errors = parse(
+            r#"[source]
+id = "s"
+scopes = ["IFO"]
+[[allow]]
+scope = "IF0"
+when.department = "{scop}"
+"#,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].message.contains("scope `IF0`"));
+        assert!(errors[1].message.contains("unknown template `{scop}`"));
+    }
+}
