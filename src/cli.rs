@@ -26,9 +26,74 @@ pub struct Cli {
 pub enum Command {
     /// Read the sources, check them against the policies, report findings.
     Audit(AuditArgs),
+    /// Show the full evidence for one finding: the path that gives the
+    /// access and why no allow covers it.
+    Explain(ExplainArgs),
+    /// Draft a report to IMY (personal-data breach) or IVO (lex Sarah).
+    Draft(DraftArgs),
     /// Policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// List the recorded runs of a state file.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The finding's id (or a unique prefix of it).
+    pub finding_id: String,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DraftKind {
+    Imy,
+    LexSarah,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DraftFormat {
+    Md,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct DraftArgs {
+    /// Which report: `imy` or `lex-sarah`.
+    #[arg(value_enum)]
+    pub kind: DraftKind,
+    /// The data source the report is about.
+    #[arg(long, value_name = "ID")]
+    pub source: String,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Findings from an earlier `audit --format json` instead of a new audit.
+    #[arg(long, value_name = "FILE.json")]
+    pub findings: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DraftFormat::Md)]
+    pub format: DraftFormat,
+    /// Write the draft to this file (owner-only, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Leave the names of affected accounts out.
+    #[arg(long)]
+    pub no_names: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The SQLite state file written by `audit --state`.
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
+    pub format: HistoryFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,10 +145,17 @@ pub struct AuditArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
+    /// The SQLite history of runs: marks findings new or persisting.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Documented, time-limited exceptions (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
 }
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {

@@ -180,7 +180,10 @@ impl Config {
                 ca_cert: r.string(t, "ca_cert", ctx).map(resolve),
                 starttls: r.bool(t, "starttls", ctx).unwrap_or(false),
                 tls_verify_hostname: r.bool(t, "tls_verify_hostname", ctx).unwrap_or(true),
-                page_size: r.integer(t, "page_size", ctx, 1).unwrap_or(1000).min(i64::from(u32::MAX)) as u32,
+                page_size: r
+                    .integer(t, "page_size", ctx, 1)
+                    .unwrap_or(1000)
+                    .min(i64::from(u32::MAX)) as u32,
                 timeout_s: r.integer(t, "timeout_s", ctx, 1).unwrap_or(30) as u64,
                 attributes: BTreeMap::new(),
             };

@@ -114,6 +114,16 @@ impl Severity {
         Severity::ALL.into_iter().find(|s| s.id() == id)
     }
 
+    /// The plural, for counts: "3 kritiska".
+    pub fn plural_sv(self) -> &'static str {
+        match self {
+            Severity::Critical => "kritiska",
+            Severity::High => "höga",
+            Severity::Medium => "medel",
+            Severity::Low => "låga",
+        }
+    }
+
     pub fn label_sv(self) -> &'static str {
         match self {
             Severity::Critical => "kritisk",

@@ -7,8 +7,8 @@
 //! [`sources`] → [`inventory`] → [`evaluate`] → [`findings`] → [`report`] →
 //! [`output`]. Each stage owns its types and errors; data flows one way.
 
-pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod error;

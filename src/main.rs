@@ -5,7 +5,7 @@ use clap::Parser;
 
 fn main() {
     let cli = behorig::cli::Cli::parse();
-    let code = match behorig::app::run(cli) {
+    let code = match behorig::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

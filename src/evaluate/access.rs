@@ -32,6 +32,10 @@ pub struct Access {
 /// Accesses of one account on one source, keyed by (role, scope).
 pub type AccessMap = BTreeMap<(String, String), Access>;
 
+/// What a group reaches on one source: the shortest path to a group with a
+/// grant, and every (role, scope) it gives.
+pub type GroupReach = (Vec<GroupId>, BTreeSet<(String, String)>);
+
 const NONE: usize = usize::MAX;
 
 /// Scratch space for walks, reused from account to account.
@@ -198,7 +202,7 @@ impl<'a> Walker<'a> {
         &self,
         policy: usize,
         start: GroupId,
-    ) -> Option<(Vec<GroupId>, BTreeSet<(String, String)>)> {
+    ) -> Option<GroupReach> {
         let mut prev: HashMap<GroupId, GroupId> = HashMap::new();
         let mut seen: BTreeSet<GroupId> = BTreeSet::new();
         let mut queue = VecDeque::from([start]);

@@ -60,15 +60,23 @@ pub fn default_severity(rule: Rule, source: &SourceMeta) -> Severity {
 }
 
 /// Whether an account satisfies one `when` condition for an access.
-pub fn condition_holds(account: &Account, attribute: &str, test: &Test, role: &str, scope: &str) -> bool {
+pub fn condition_holds(
+    account: &Account,
+    attribute: &str,
+    test: &Test,
+    role: &str,
+    scope: &str,
+) -> bool {
     match test {
         Test::Bool(expected) => match attribute {
             "enabled" => account.enabled == Some(*expected),
-            _ => account
-                .attrs
-                .get(attribute)
-                .and_then(|v| crate::sources::values::parse_bool(v))
-                == Some(*expected),
+            _ => {
+                account
+                    .attrs
+                    .get(attribute)
+                    .and_then(|v| crate::sources::values::parse_bool(v))
+                    == Some(*expected)
+            }
         },
         Test::Date(expected) => {
             let date = match attribute {
@@ -201,11 +209,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         walker.walk(account_id, &mut state);
         for (p_index, accesses) in walker.collect(account_id, &state) {
             let policy = all[p_index];
-            let is_member = |name: &str| {
-                inventory
-                    .group(name)
-                    .is_some_and(|g| state.reached(g))
-            };
+            let is_member = |name: &str| inventory.group(name).is_some_and(|g| state.reached(g));
             check_account(
                 policy,
                 account,
@@ -330,6 +334,12 @@ fn check_account(
         }
         if !covered {
             let via = walker.via_names(&access.via);
+            let grant = walker.grant_text(policy, &access.grant);
+            let how = if via.is_empty() {
+                format!("tilldelning i rollexporten ({grant})")
+            } else {
+                via.join(" → ")
+            };
             let mut f = finding(
                 policy,
                 Rule::UnauthorizedAccess,
@@ -339,14 +349,12 @@ fn check_account(
                 None,
                 via.clone(),
                 format!(
-                    "{} har rollen {role} på {scope} i {} via {}, men ingen regel i policyn tillåter det",
-                    account.id,
-                    source.name,
-                    path_text(&via)
+                    "{} har rollen {role} på {scope} i {} via {how}, men ingen regel i policyn tillåter det",
+                    account.id, source.name,
                 ),
                 None,
             );
-            f.grant = Some(walker.grant_text(policy, &access.grant));
+            f.grant = Some(grant);
             findings.push(f);
         }
     }

@@ -1,10 +1,12 @@
-//! The terminal table: findings grouped by data source, worst first,
-//! readable at 80 columns; colour only when asked for.
+//! The terminal table: findings grouped by data source (worst first) and
+//! within it by rule, readable at 80 columns; colour only when asked for.
 
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
 use crate::findings::{Classification, Finding, Severity};
 use crate::report::Report;
+
+const WIDTH: u16 = 80;
 
 fn severity_color(s: Severity) -> Color {
     match s {
@@ -30,11 +32,10 @@ fn subject(f: &Finding) -> String {
 fn access(f: &Finding) -> String {
     let mut parts = Vec::new();
     match (&f.role, &f.scope) {
-        (Some(r), Some(s)) => parts.push(format!("{r} på {s}")),
-        (Some(r), None) => parts.push(r.clone()),
-        (None, Some(s)) => parts.push(s.clone()),
-        (None, None) if !f.roles.is_empty() => parts.push(f.roles.join(" + ")),
-        (None, None) => {}
+        (Some(r), Some(s)) if s != "*" => parts.push(format!("{r} på {s}")),
+        (Some(r), _) => parts.push(r.clone()),
+        (None, _) if !f.roles.is_empty() => parts.push(f.roles.join(" + ")),
+        (None, _) => {}
     }
     if let Some(n) = f.accounts {
         parts.push(format!("{n} konton"));
@@ -48,10 +49,26 @@ pub fn severity_counts(findings: &[&Finding]) -> String {
         .iter()
         .filter_map(|s| {
             let n = findings.iter().filter(|f| f.severity == *s).count();
-            (n > 0).then(|| format!("{n} {}", s.label_sv()))
+            let word = if n == 1 { s.label_sv() } else { s.plural_sv() };
+            (n > 0).then(|| format!("{n} {word}"))
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn paint(text: String, color: Option<Color>, enabled: bool) -> String {
+    match color {
+        Some(c) if enabled => {
+            let code = match c {
+                Color::Red => 31,
+                Color::Yellow => 33,
+                Color::Cyan => 36,
+                _ => 90,
+            };
+            format!("\x1b[{code}m{text}\x1b[0m")
+        }
+        _ => text,
+    }
 }
 
 pub fn render(report: &Report, color: bool) -> String {
@@ -71,45 +88,75 @@ pub fn render(report: &Report, color: bool) -> String {
             .collect();
         out.push('\n');
         if findings.is_empty() {
-            out.push_str(&format!("{} ({}): inga fynd\n", source.name, source.id));
+            out.push_str(&format!("== {} ({}): inga fynd\n", source.name, source.id));
             continue;
         }
         out.push_str(&format!(
-            "{} ({}): {} fynd ({})\n",
+            "== {} ({})\n   {} fynd: {}\n",
             source.name,
             source.id,
             findings.len(),
             severity_counts(&findings)
         ));
-        let mut table = Table::new();
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(80);
-        if color {
-            table.enforce_styling();
-        } else {
-            table.force_no_tty();
-        }
-        table.set_header(vec!["Id", "Nivå", "Regel", "Konto/grupp", "Behörighet", "Via"]);
-        for f in findings {
-            let severity = Cell::new(f.severity.label_sv());
-            let severity = if color {
-                severity.fg(severity_color(f.severity))
+        let mut start = 0;
+        while start < findings.len() {
+            let first = findings[start];
+            let end = findings[start..]
+                .iter()
+                .position(|f| f.rule != first.rule || f.severity != first.severity)
+                .map(|n| start + n)
+                .unwrap_or(findings.len());
+            let group = &findings[start..end];
+            let heading = format!(
+                "{} · {} · {} ({})",
+                first.severity.label_sv(),
+                first.rule.id(),
+                first.rule.title_sv(),
+                group.len()
+            );
+            out.push('\n');
+            out.push_str(&paint(heading, Some(severity_color(first.severity)), color));
+            out.push('\n');
+            let mut table = Table::new();
+            table
+                .load_preset(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(WIDTH);
+            if color {
+                table.enforce_styling();
             } else {
-                severity
+                table.force_no_tty();
+            }
+            let header = |s: &str| {
+                let c = Cell::new(s);
+                if color {
+                    c.add_attribute(Attribute::Bold)
+                } else {
+                    c
+                }
             };
-            table.add_row(vec![
-                Cell::new(&f.id[..8.min(f.id.len())]),
-                severity,
-                Cell::new(f.rule.id()),
-                Cell::new(subject(f)),
-                Cell::new(access(f)),
-                Cell::new(f.via.join(" → ")),
+            table.set_header(vec![
+                header("Id"),
+                header("Konto/grupp"),
+                header("Behörighet"),
+                header("Via"),
             ]);
+            for f in group {
+                table.add_row(vec![
+                    Cell::new(&f.id[..8.min(f.id.len())]),
+                    Cell::new(subject(f)),
+                    Cell::new(access(f)),
+                    Cell::new(if f.via.is_empty() {
+                        "(direkt)".to_string()
+                    } else {
+                        f.via.join(" → ")
+                    }),
+                ]);
+            }
+            out.push_str(&table.to_string());
+            out.push('\n');
+            start = end;
         }
-        out.push_str(&table.to_string());
-        out.push('\n');
     }
     out.push('\n');
     if report.findings.is_empty() {
@@ -123,7 +170,7 @@ pub fn render(report: &Report, color: bool) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         out.push_str(&format!(
-            "Totalt {} fynd: {}. Klassning: {}.\n",
+            "Totalt {} fynd: {}.\nKlassning: {}.\n",
             report.findings.len(),
             severity_counts(&all),
             class_text

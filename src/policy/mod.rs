@@ -221,7 +221,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Policy>, Vec<Diagnostic>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         at_dir(
             format!("cannot read the policy folder: {e}"),
-            Some("give the folder with --policies or `policies` under [audit] in behorig.toml".into()),
+            Some(
+                "give the folder with --policies or `policies` under [audit] in behorig.toml"
+                    .into(),
+            ),
         )
     })?;
     let mut files: Vec<PathBuf> = entries
@@ -270,7 +273,10 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
                 file: policy.file.clone(),
                 line,
                 col,
-                message: format!("duplicate source id `{id}`: {} already uses it", first.display()),
+                message: format!(
+                    "duplicate source id `{id}`: {} already uses it",
+                    first.display()
+                ),
                 help: Some("each data source has one policy file with its own id".into()),
             });
         } else {

@@ -198,7 +198,9 @@ fn parse_source(
     }
     let name = r.string(t, "name", ctx);
     let controller = r.string(t, "controller", ctx);
-    let activity = r.string(t, "activity", ctx).unwrap_or_else(|| "annan".into());
+    let activity = r
+        .string(t, "activity", ctx)
+        .unwrap_or_else(|| "annan".into());
     if !vocabulary::ACTIVITIES.iter().any(|(k, _)| *k == activity) {
         let keys: Vec<&str> = vocabulary::ACTIVITIES.iter().map(|(k, _)| *k).collect();
         r.error_help(
@@ -517,7 +519,9 @@ fn parse_condition(r: &mut TomlReader<'_>, wt: &dyn TableLike, key: &str) -> Opt
             None => {
                 r.error(
                     span,
-                    format!("`when.{key}` must be a string, a list of strings or {{ regex = \"...\" }}"),
+                    format!(
+                        "`when.{key}` must be a string, a list of strings or {{ regex = \"...\" }}"
+                    ),
                 );
                 return None;
             }
@@ -648,7 +652,10 @@ scoep = "*"
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
         assert_eq!(errors.len(), 4, "{text:#?}");
-        assert!(text[0].starts_with("p.toml:3:12: unknown activity"), "{text:#?}");
+        assert!(
+            text[0].starts_with("p.toml:3:12: unknown activity"),
+            "{text:#?}"
+        );
         assert!(text[1].starts_with("p.toml:4:29: unknown value `hälsodata`"));
         assert!(text[2].starts_with("p.toml:7:9: bad regex"));
         assert!(text[3].starts_with("p.toml:11:1: unknown key `scoep`"));

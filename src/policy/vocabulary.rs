@@ -61,7 +61,11 @@ pub const DATA_SUBJECT_GROUPS: &[Term] = &[
         "Utsatta personer (t.ex. skyddad identitet)",
         true,
     ),
-    term("ovriga_sarskilt_utsatta", "Övriga som drabbas särskilt hårt", false),
+    term(
+        "ovriga_sarskilt_utsatta",
+        "Övriga som drabbas särskilt hårt",
+        false,
+    ),
     term("kan_inte_ange", "Kan inte ange", false),
     term("ovrigt", "Övrigt", false),
 ];
@@ -71,7 +75,10 @@ pub const DATA_SUBJECT_GROUPS: &[Term] = &[
 const ALIASES: &[(&str, &str)] = &[
     ("hälsa", "halsa"),
     ("halsodata", "halsa"),
-    ("religios_eller_filosofisk_overtygelse", "religios_overtygelse"),
+    (
+        "religios_eller_filosofisk_overtygelse",
+        "religios_overtygelse",
+    ),
     ("medlemskap_i_fackforening", "fackforeningsmedlemskap"),
     ("sexualliv_eller_sexuell_laggning", "sexualliv"),
     ("ekonomisk_information", "ekonomisk"),
@@ -80,7 +87,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("anställda", "anstallda"),
     ("användare", "anvandare"),
     ("utsatta", "utsatta_personer"),
-    ("ovriga_som_drabbas_sarskilt_hart", "ovriga_sarskilt_utsatta"),
+    (
+        "ovriga_som_drabbas_sarskilt_hart",
+        "ovriga_sarskilt_utsatta",
+    ),
 ];
 
 /// The canonical term for a key or one of its aliases.

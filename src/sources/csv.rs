@@ -134,7 +134,14 @@ const ALIASES: &[(&[&str], Column)] = &[
         Column::WellKnown(WellKnown::EmployeeType),
     ),
     (
-        &["enabled", "aktiv", "aktiverad", "active", "aktivt", "kontoaktivt"],
+        &[
+            "enabled",
+            "aktiv",
+            "aktiverad",
+            "active",
+            "aktivt",
+            "kontoaktivt",
+        ],
         Column::WellKnown(WellKnown::Enabled),
     ),
     (
@@ -180,8 +187,15 @@ fn fold_header(header: &str) -> String {
         .collect()
 }
 
+/// Headers of the e-mail address, stored as the attribute `mail` (the
+/// directory's name for it).
+const MAIL_ALIASES: &[&str] = &["mail", "email", "epost", "epostadress", "emailaddress"];
+
 fn classify_header(header: &str) -> Column {
     let folded = fold_header(header);
+    if MAIL_ALIASES.contains(&folded.as_str()) {
+        return Column::Other("mail".to_string());
+    }
     ALIASES
         .iter()
         .find(|(names, _)| names.contains(&folded.as_str()))
@@ -205,7 +219,11 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
     }
 }
 
@@ -324,7 +342,10 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
             break;
         }
         body = body.get(first.len()..).unwrap_or("");
-        body = body.strip_prefix("\r\n").or_else(|| body.strip_prefix('\n')).unwrap_or(body);
+        body = body
+            .strip_prefix("\r\n")
+            .or_else(|| body.strip_prefix('\n'))
+            .unwrap_or(body);
         line_offset += 1;
     }
     let header_line = body.lines().next().unwrap_or("");
@@ -384,7 +405,12 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
                         format!("{name}:{}", line_offset + 1),
                         format!(
                             "the header has two `{}` columns (`{}` is the second)",
-                            headers.iter().zip(&columns).find(|(_, c)| **c == column).map(|(h, _)| h).unwrap_or(""),
+                            headers
+                                .iter()
+                                .zip(&columns)
+                                .find(|(_, c)| **c == column)
+                                .map(|(h, _)| h)
+                                .unwrap_or(""),
                             &headers[i]
                         ),
                     )
@@ -443,7 +469,10 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
         };
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
         let missing = |column: &str| {
-            SourceError::new(format!("{name}:{line}"), format!("the `{column}` field is empty"))
+            SourceError::new(
+                format!("{name}:{line}"),
+                format!("the `{column}` field is empty"),
+            )
         };
         match kind {
             Kind::Grants => {

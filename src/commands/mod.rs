@@ -1,9 +1,14 @@
 //! The commands: each runs the pipeline (sources → inventory → evaluate →
 //! report → output) and returns the exit code.
 
+mod draft;
+mod explain;
+mod history;
+
 use std::io::{IsTerminal, Write};
 
 use crate::cli::{self, AuditArgs, Cli, Command, FailOn, Inputs, PolicyCommand};
+
 use crate::error::Error;
 use crate::evaluate;
 use crate::findings::Severity;
@@ -17,6 +22,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Audit(args) => audit(args),
         Command::Policy(PolicyCommand::Check { dir, config }) => policy_check(dir, config),
+        Command::Explain(args) => explain::run(args),
+        Command::Draft(args) => draft::run(args),
+        Command::History(args) => history::run(args),
     }
 }
 
@@ -100,6 +108,11 @@ fn use_color(to_file: bool) -> bool {
 }
 
 fn audit(args: AuditArgs) -> Result<i32, Error> {
+    if args.state.is_some() || args.exceptions.is_some() {
+        return Err(Error::Usage(
+            "--state and --exceptions are not available in this version".into(),
+        ));
+    }
     let inputs = args.inputs.resolve()?;
     let fail_on = match args.fail_on {
         Some(f) => f,
@@ -140,7 +153,9 @@ pub fn emit(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
                 Ok(()) => Ok(()),
                 // A closed pipe (`behorig audit | head`) is not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::Output(format!("cannot write to standard output: {e}"))),
+                Err(e) => Err(Error::Output(format!(
+                    "cannot write to standard output: {e}"
+                ))),
             }
         }
     }
