@@ -196,6 +196,21 @@ pub struct Finding {
     /// Where the access comes from: the grant pattern or role export row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// With `--state`: whether an earlier run found it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// With `--state`: the as-of date-time of the first run that found it
+    /// (`YYYY-MM-DDTHH:MM:SS`); the IMY 72-hour clock starts there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+}
+
+/// Whether a finding is new since the previous recorded run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Persisting,
 }
 
 impl Finding {

@@ -21,6 +21,21 @@ pub struct Report {
     pub sources: Vec<SourceMeta>,
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
+    /// With `--state`: findings of the previous run that are gone.
+    pub resolved: Vec<Finding>,
+    /// With `--exceptions`: findings moved out of `findings` by a valid
+    /// exception.
+    pub excepted: Vec<Finding>,
+    /// With `--state`: the recorded runs, oldest first, for trend charts.
+    pub trend: Vec<TrendPoint>,
+}
+
+/// One recorded run in a trend.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrendPoint {
+    pub as_of: String,
+    pub findings: usize,
+    pub by_severity: BTreeMap<Severity, usize>,
 }
 
 impl Report {

@@ -96,6 +96,9 @@ pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
         sources,
         findings: evaluation.findings,
         warnings: evaluation.warnings,
+        resolved: Vec::new(),
+        excepted: Vec::new(),
+        trend: Vec::new(),
     };
     report.sort();
     Ok(report)

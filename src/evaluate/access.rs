@@ -198,11 +198,7 @@ impl<'a> Walker<'a> {
     /// From a group upward: the shortest path to a group with a grant of
     /// this policy, and every (role, scope) reachable; `None` when the group
     /// gives no access to the policy's source.
-    pub fn group_reach(
-        &self,
-        policy: usize,
-        start: GroupId,
-    ) -> Option<GroupReach> {
+    pub fn group_reach(&self, policy: usize, start: GroupId) -> Option<GroupReach> {
         let mut prev: HashMap<GroupId, GroupId> = HashMap::new();
         let mut seen: BTreeSet<GroupId> = BTreeSet::new();
         let mut queue = VecDeque::from([start]);

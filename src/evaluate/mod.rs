@@ -300,6 +300,8 @@ fn finding(
         allow: None,
         roles: Vec::new(),
         grant: None,
+        status: None,
+        first_seen: None,
     }
 }
 
