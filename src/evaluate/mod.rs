@@ -182,6 +182,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             data_subject_groups: Vec::new(),
             estimated_data_subjects: None,
             scopes: Vec::new(),
+            policy_file: None,
         };
         evaluation.implicit_sources.push(meta.clone());
         implicit.push(Policy {

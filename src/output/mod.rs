@@ -2,7 +2,11 @@
 //! file (atomically, owner-only) or to standard output happens in one place.
 
 pub mod csv;
+pub mod html;
+pub mod md;
+pub mod sarif;
 pub mod table;
+pub mod view;
 
 use std::io::Write;
 use std::path::Path;
@@ -36,12 +40,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, S
             Ok(out)
         }
         Format::Csv => csv::render(report),
-        Format::Sarif | Format::Html | Format::Md => Err(format!(
-            "--format {} is not available in this version",
-            <Format as clap::ValueEnum>::to_possible_value(&format)
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default()
-        )),
+        Format::Sarif => sarif::render(report),
+        Format::Html => html::render(report),
+        Format::Md => md::render(report),
     }
 }
 

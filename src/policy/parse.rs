@@ -135,7 +135,10 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
     match source {
         Some(source) if diagnostics.is_empty() => Ok(Policy {
             file: file.to_path_buf(),
-            source,
+            source: SourceMeta {
+                policy_file: Some(file.display().to_string()),
+                ..source
+            },
             grants,
             allows,
             checks,
@@ -240,6 +243,7 @@ fn parse_source(
         data_subject_groups,
         estimated_data_subjects,
         scopes,
+        policy_file: None,
     })
 }
 

@@ -1,0 +1,433 @@
+//! `--format html`: the review page. One self-contained file (inline CSS and
+//! JS, inline SVG charts, nothing loaded from anywhere) in Swedish, rendered
+//! from a minijinja template with every value HTML-escaped. The page shows a
+//! summary, charts, aggregated views and the findings table with one
+//! `<tr data-finding="<id>">` per finding, which filters and sorts in the
+//! browser and prints whole.
+
+use std::collections::BTreeMap;
+
+use minijinja::{context, Environment, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::view::{self, Aggregate, Step};
+use crate::findings::{Classification, Finding, Rule, Severity, Status};
+use crate::report::Report;
+
+const TEMPLATE: &str = include_str!("templates/review.html");
+const STYLE: &str = include_str!("templates/review.css");
+const SCRIPT: &str = include_str!("templates/review.js");
+
+#[derive(Serialize)]
+struct Count {
+    id: &'static str,
+    label: String,
+    n: usize,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    rule: &'static str,
+    rule_title: &'static str,
+    severity: &'static str,
+    severity_label: &'static str,
+    severity_rank: u8,
+    classification: String,
+    class_labels: Vec<&'static str>,
+    source_id: String,
+    source_name: String,
+    source_rank: usize,
+    subject: String,
+    subject_kind: &'static str,
+    access: String,
+    path: Vec<Step>,
+    grant: Option<String>,
+    message: String,
+    status: &'static str,
+    status_label: &'static str,
+    first_seen: Option<String>,
+    aggregate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SourceRow {
+    id: String,
+    name: String,
+    controller: Option<String>,
+    confidentiality: Option<String>,
+    total: usize,
+    by_severity: Vec<usize>,
+}
+
+/// One stacked bar of a chart: its label, where it sits and its parts.
+#[derive(Serialize)]
+struct Bar {
+    label: String,
+    /// The label cut to fit beside the bars.
+    short_label: String,
+    total: usize,
+    /// Position across the chart's axis (y for horizontal bars, x for
+    /// vertical ones).
+    pos: f64,
+    /// Where the total's label goes along the bar.
+    end: f64,
+    segments: Vec<Segment>,
+}
+
+#[derive(Serialize)]
+struct Segment {
+    severity: &'static str,
+    label: &'static str,
+    n: usize,
+    start: f64,
+    len: f64,
+    /// Whether the count fits inside the segment.
+    labelled: bool,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    width: f64,
+    height: f64,
+    bars: Vec<Bar>,
+    /// The text alternative for screen readers.
+    description: String,
+}
+
+fn stack(counts: &BTreeMap<Severity, usize>, scale: f64, origin: f64) -> (Vec<Segment>, f64) {
+    let mut at = origin;
+    let mut segments = Vec::new();
+    for s in Severity::ALL {
+        let n = counts.get(&s).copied().unwrap_or(0);
+        if n == 0 {
+            continue;
+        }
+        let len = n as f64 * scale;
+        segments.push(Segment {
+            severity: s.id(),
+            label: s.label_sv(),
+            n,
+            start: round(at),
+            len: round(len),
+            labelled: len >= 22.0,
+        });
+        at += len;
+    }
+    (segments, round(at))
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+const LABEL_WIDTH: f64 = 290.0;
+const BAR_AREA: f64 = 420.0;
+const ROW_HEIGHT: f64 = 30.0;
+
+/// Findings per data source by severity, as horizontal stacked bars.
+fn source_chart(report: &Report) -> Chart {
+    let rows: Vec<(String, BTreeMap<Severity, usize>, usize)> = report
+        .sources
+        .iter()
+        .map(|s| {
+            let mut m = BTreeMap::new();
+            let mut total = 0;
+            for f in report.findings.iter().filter(|f| f.data_source == s.id) {
+                *m.entry(f.severity).or_insert(0) += 1;
+                total += 1;
+            }
+            (s.name.clone(), m, total)
+        })
+        .collect();
+    let max = rows.iter().map(|r| r.2).max().unwrap_or(0).max(1);
+    let scale = BAR_AREA / max as f64;
+    let bars: Vec<Bar> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, counts, total))| {
+            let (segments, end) = stack(&counts, scale, LABEL_WIDTH);
+            Bar {
+                short_label: shorten(&label, 44),
+                label,
+                total,
+                pos: i as f64 * ROW_HEIGHT + 8.0,
+                end,
+                segments,
+            }
+        })
+        .collect();
+    let description = bars
+        .iter()
+        .map(|b| format!("{}: {} fynd", b.label, b.total))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Chart {
+        width: LABEL_WIDTH + BAR_AREA + 50.0,
+        height: bars.len() as f64 * ROW_HEIGHT + 12.0,
+        bars,
+        description: format!("Fynd per datakälla. {description}."),
+    }
+}
+
+const TREND_HEIGHT: f64 = 200.0;
+const TREND_STEP: f64 = 56.0;
+
+/// Findings per recorded run by severity, as vertical stacked bars
+/// (segments run upwards from the baseline).
+fn trend_chart(report: &Report) -> Option<Chart> {
+    if report.trend.is_empty() {
+        return None;
+    }
+    let max = report
+        .trend
+        .iter()
+        .map(|p| p.findings.max(p.by_severity.values().sum()))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let scale = (TREND_HEIGHT - 30.0) / max as f64;
+    let bars: Vec<Bar> = report
+        .trend
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (segments, end) = stack(&p.by_severity, scale, 0.0);
+            let label: String = p.as_of.chars().take(10).collect();
+            Bar {
+                short_label: label.clone(),
+                label,
+                total: p.findings,
+                pos: i as f64 * TREND_STEP + 40.0,
+                end,
+                segments,
+            }
+        })
+        .collect();
+    let description = bars
+        .iter()
+        .map(|b| format!("{}: {} fynd", b.label, b.total))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(Chart {
+        width: (bars.len() as f64 * TREND_STEP + 60.0).max(300.0),
+        height: TREND_HEIGHT + 40.0,
+        bars,
+        description: format!("Fynd per körning. {description}."),
+    })
+}
+
+fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row {
+    let source = report.source(&f.data_source);
+    let (status, status_label) = match f.status {
+        Some(Status::New) => ("new", "Ny"),
+        Some(Status::Persisting) => ("persisting", "Kvarstår"),
+        None => ("", ""),
+    };
+    Row {
+        id: f.id.clone(),
+        rule: f.rule.id(),
+        rule_title: f.rule.title_sv(),
+        severity: f.severity.id(),
+        severity_label: f.severity.label_sv(),
+        severity_rank: match f.severity {
+            Severity::Critical => 4,
+            Severity::High => 3,
+            Severity::Medium => 2,
+            Severity::Low => 1,
+        },
+        classification: f
+            .classification
+            .iter()
+            .map(|c| c.id())
+            .collect::<Vec<_>>()
+            .join(" "),
+        class_labels: f.classification.iter().map(|c| c.label_sv()).collect(),
+        source_id: f.data_source.clone(),
+        source_name: source
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| f.data_source.clone()),
+        source_rank: report
+            .sources
+            .iter()
+            .position(|s| s.id == f.data_source)
+            .unwrap_or(report.sources.len()),
+        subject: view::subject(f),
+        subject_kind: view::subject_kind(f),
+        access: view::access(f),
+        path: view::path(f),
+        grant: f.grant.clone(),
+        message: f.message.clone(),
+        status,
+        status_label,
+        first_seen: f.first_seen.clone(),
+        aggregate: aggregate_of.get(f.id.as_str()).map(|k| k.to_string()),
+    }
+}
+
+/// Standard base64, for the script's hash in the content security policy.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let aggregates: Vec<Aggregate> = view::aggregates(report);
+    let aggregate_of: BTreeMap<&str, &str> = aggregates
+        .iter()
+        .flat_map(|a| a.findings.iter().map(|id| (id.as_str(), a.key.as_str())))
+        .collect();
+    let by_severity = report.count_by_severity();
+    let severities: Vec<Count> = Severity::ALL
+        .iter()
+        .map(|s| Count {
+            id: s.id(),
+            label: s.label_sv().to_string(),
+            n: by_severity.get(s).copied().unwrap_or(0),
+        })
+        .collect();
+    let by_class = report.count_by_classification();
+    let classifications: Vec<Count> = Classification::ALL
+        .iter()
+        .map(|c| Count {
+            id: c.id(),
+            label: c.label_sv().to_string(),
+            n: by_class.get(c).copied().unwrap_or(0),
+        })
+        .collect();
+    let rules: Vec<Count> = Rule::ALL
+        .iter()
+        .map(|r| Count {
+            id: r.id(),
+            label: r.title_sv().to_string(),
+            n: report.findings.iter().filter(|f| f.rule == *r).count(),
+        })
+        .collect();
+    let sources: Vec<SourceRow> = report
+        .sources
+        .iter()
+        .map(|s| {
+            let fs: Vec<&Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.data_source == s.id)
+                .collect();
+            SourceRow {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                controller: s.controller.clone(),
+                confidentiality: s.confidentiality.clone(),
+                total: fs.len(),
+                by_severity: Severity::ALL
+                    .iter()
+                    .map(|sev| fs.iter().filter(|f| f.severity == *sev).count())
+                    .collect(),
+            }
+        })
+        .collect();
+    let findings: Vec<Row> = report
+        .findings
+        .iter()
+        .map(|f| row(report, f, &aggregate_of))
+        .collect();
+    let none = BTreeMap::new();
+    let resolved: Vec<Row> = report
+        .resolved
+        .iter()
+        .map(|f| row(report, f, &none))
+        .collect();
+    let excepted: Vec<Row> = report
+        .excepted
+        .iter()
+        .map(|f| row(report, f, &none))
+        .collect();
+    let has_status = report.findings.iter().any(|f| f.status.is_some());
+    let new_count = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Some(Status::New))
+        .count();
+    let script_hash = format!("sha256-{}", base64(&Sha256::digest(SCRIPT.as_bytes())));
+
+    let mut env = Environment::new();
+    env.add_template("review.html", TEMPLATE)
+        .map_err(|e| format!("cannot render HTML: {e}"))?;
+    let template = env
+        .get_template("review.html")
+        .map_err(|e| format!("cannot render HTML: {e}"))?;
+    let severity_legend: Vec<(&str, &str)> = Severity::ALL
+        .iter()
+        .map(|s| (s.id(), s.label_sv()))
+        .collect();
+    let html = template
+        .render(context! {
+            as_of => report.as_of.to_string(),
+            version => env!("CARGO_PKG_VERSION"),
+            inputs => &report.inputs,
+            policy_files => &report.policy_files,
+            accounts => report.accounts,
+            groups => report.groups,
+            total => report.findings.len(),
+            severities,
+            severity_legend,
+            classifications,
+            rules,
+            sources,
+            source_chart => source_chart(report),
+            trend_chart => trend_chart(report),
+            trend => &report.trend,
+            aggregates,
+            findings,
+            resolved,
+            excepted,
+            warnings => &report.warnings,
+            has_status,
+            new_count,
+            style => Value::from_safe_string(STYLE.to_string()),
+            script => Value::from_safe_string(SCRIPT.to_string()),
+            script_hash,
+        })
+        .map_err(|e| format!("cannot render HTML: {e}"))?;
+    Ok(html.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+}

@@ -1,0 +1,176 @@
+//! `--format md`: a Markdown summary for an e-mail or a ticket: counts per
+//! severity, classification and data source, the common causes, the worst
+//! findings per source and the totals. Rendered from a minijinja template
+//! whose every value is Markdown-escaped.
+
+use minijinja::{context, Environment, Error, ErrorKind};
+use serde::Serialize;
+
+use super::view;
+use crate::findings::{Classification, Finding, Severity, Status};
+use crate::report::Report;
+
+const TEMPLATE: &str = include_str!("templates/summary.md");
+
+/// The worst findings listed per data source; the rest are counted.
+pub const WORST_PER_SOURCE: usize = 5;
+
+/// Escapes the characters that would turn text into Markdown markup or
+/// HTML, and folds line breaks, so that a value stays one piece of text
+/// (also inside a table cell).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Line {
+    id: String,
+    severity: &'static str,
+    rule: &'static str,
+    subject: String,
+    access: String,
+}
+
+#[derive(Serialize)]
+struct SourceSummary {
+    id: String,
+    name: String,
+    by_severity: Vec<usize>,
+    total: usize,
+    worst: Vec<Line>,
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct Count {
+    label: &'static str,
+    n: usize,
+}
+
+/// `N kritiska, N höga, ...` for the severities present.
+fn severity_text(findings: &[Finding]) -> String {
+    Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = findings.iter().filter(|f| f.severity == *s).count();
+            let word = if n == 1 { s.label_sv() } else { s.plural_sv() };
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let sources: Vec<SourceSummary> = report
+        .sources
+        .iter()
+        .map(|s| {
+            let fs: Vec<&Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.data_source == s.id)
+                .collect();
+            SourceSummary {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                by_severity: Severity::ALL
+                    .iter()
+                    .map(|sev| fs.iter().filter(|f| f.severity == *sev).count())
+                    .collect(),
+                total: fs.len(),
+                worst: fs
+                    .iter()
+                    .take(WORST_PER_SOURCE)
+                    .map(|f| Line {
+                        id: f.id.clone(),
+                        severity: f.severity.label_sv(),
+                        rule: f.rule.id(),
+                        subject: view::subject(f),
+                        access: view::access(f),
+                    })
+                    .collect(),
+                more: fs.len().saturating_sub(WORST_PER_SOURCE),
+            }
+        })
+        .collect();
+    let by_severity = report.count_by_severity();
+    let severities: Vec<Count> = Severity::ALL
+        .iter()
+        .map(|s| Count {
+            label: s.label_sv(),
+            n: by_severity.get(s).copied().unwrap_or(0),
+        })
+        .collect();
+    let by_class = report.count_by_classification();
+    let class_text = Classification::ALL
+        .iter()
+        .filter_map(|c| by_class.get(c).map(|n| format!("{} {n}", c.label_sv())))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let mut env = Environment::new();
+    env.set_formatter(|out, _state, value| {
+        let text = if value.is_none() || value.is_undefined() {
+            String::new()
+        } else if value.is_safe() {
+            value.to_string()
+        } else {
+            escape(&value.to_string())
+        };
+        out.write_str(&text)
+            .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write Markdown"))
+    });
+    env.add_template("summary.md", TEMPLATE)
+        .map_err(|e| format!("cannot render Markdown: {e}"))?;
+    let template = env
+        .get_template("summary.md")
+        .map_err(|e| format!("cannot render Markdown: {e}"))?;
+    let text = template
+        .render(context! {
+            as_of => report.as_of.to_string(),
+            version => env!("CARGO_PKG_VERSION"),
+            accounts => report.accounts,
+            groups => report.groups,
+            total => report.findings.len(),
+            severity_text => severity_text(&report.findings),
+            class_text,
+            has_status => report.findings.iter().any(|f| f.status.is_some()),
+            new_count => report.findings.iter().filter(|f| f.status == Some(Status::New)).count(),
+            resolved => report.resolved.len(),
+            excepted => report.excepted.len(),
+            sources,
+            severities,
+            aggregates => view::aggregates(report),
+        })
+        .map_err(|e| format!("cannot render Markdown: {e}"))?;
+    let mut out = text.into_bytes();
+    if out.last() != Some(&b'\n') {
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape("<b>x</b> | *y*\nz"),
+            "\\<b\\>x\\</b\\> \\| \\*y\\* z"
+        );
+        assert_eq!(escape("anna.berg"), "anna.berg");
+    }
+}
