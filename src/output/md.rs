@@ -72,6 +72,7 @@ fn severity_text(findings: &[Finding]) -> String {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let aggregates = view::aggregates(report);
     let sources: Vec<SourceSummary> = report
         .sources
         .iter()
@@ -81,6 +82,39 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                 .iter()
                 .filter(|f| f.data_source == s.id)
                 .collect();
+            // A common cause is one line; the findings it sums up are left out.
+            let mut worst: Vec<Line> = aggregates
+                .iter()
+                .filter(|a| a.data_source == s.id)
+                .map(|a| Line {
+                    id: String::new(),
+                    severity: a.severity_label,
+                    rule: crate::findings::Rule::UnauthorizedAccess.id(),
+                    subject: format!("{} (grupp)", a.group),
+                    access: if a.scope.is_empty() || a.scope == "*" {
+                        format!("{}, {} konton", a.role, a.count)
+                    } else {
+                        format!("{} på {}, {} konton", a.role, a.scope, a.count)
+                    },
+                })
+                .collect();
+            let summed: usize = aggregates
+                .iter()
+                .filter(|a| a.data_source == s.id)
+                .map(|a| a.count)
+                .sum();
+            let single: Vec<&&Finding> = fs
+                .iter()
+                .filter(|f| !aggregates.iter().any(|a| a.findings.contains(&f.id)))
+                .collect();
+            let room = WORST_PER_SOURCE.saturating_sub(worst.len()).max(3);
+            worst.extend(single.iter().take(room).map(|f| Line {
+                id: f.id.clone(),
+                severity: f.severity.label_sv(),
+                rule: f.rule.id(),
+                subject: view::subject(f),
+                access: view::access(f),
+            }));
             SourceSummary {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -89,18 +123,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                     .map(|sev| fs.iter().filter(|f| f.severity == *sev).count())
                     .collect(),
                 total: fs.len(),
-                worst: fs
-                    .iter()
-                    .take(WORST_PER_SOURCE)
-                    .map(|f| Line {
-                        id: f.id.clone(),
-                        severity: f.severity.label_sv(),
-                        rule: f.rule.id(),
-                        subject: view::subject(f),
-                        access: view::access(f),
-                    })
-                    .collect(),
-                more: fs.len().saturating_sub(WORST_PER_SOURCE),
+                worst,
+                more: fs.len().saturating_sub(summed + room.min(single.len())),
             }
         })
         .collect();
@@ -151,7 +175,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             excepted => report.excepted.len(),
             sources,
             severities,
-            aggregates => view::aggregates(report),
+            aggregates,
         })
         .map_err(|e| format!("cannot render Markdown: {e}"))?;
     let mut out = text.into_bytes();

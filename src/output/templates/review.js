@@ -8,6 +8,8 @@
   var rows = Array.prototype.slice.call(tbody.rows);
   rows.forEach(function (row, i) { row.setAttribute("data-order", String(i)); });
   var total = rows.length;
+  // The filters need this script; without it the page shows every row.
+  form.hidden = false;
 
   function value(id) {
     var el = document.getElementById(id);
@@ -47,7 +49,13 @@
   form.addEventListener("input", applyFilters);
   form.addEventListener("change", applyFilters);
   form.addEventListener("submit", function (event) { event.preventDefault(); });
-  form.addEventListener("reset", function () { window.setTimeout(applyFilters, 0); });
+  var clear = document.getElementById("f-rensa");
+  if (clear) {
+    clear.addEventListener("click", function () {
+      form.reset();
+      applyFilters();
+    });
+  }
 
   function sortKey(row, column) {
     var cell = row.cells[column];
