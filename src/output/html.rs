@@ -118,6 +118,16 @@ fn stack(counts: &BTreeMap<Severity, usize>, scale: f64, origin: f64) -> (Vec<Se
     (segments, round(at))
 }
 
+/// A contract date-time (`YYYY-MM-DDTHH:MM:SS`) as a reader writes it:
+/// `YYYY-MM-DD HH:MM`, or the date alone at midnight.
+fn datetime_sv(text: &str) -> String {
+    match text.split_once('T') {
+        Some((date, "00:00:00")) => date.to_string(),
+        Some((date, time)) => format!("{date} {}", time.get(..5).unwrap_or(time)),
+        None => text.to_string(),
+    }
+}
+
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -133,7 +143,7 @@ fn round(x: f64) -> f64 {
 }
 
 const LABEL_WIDTH: f64 = 290.0;
-const BAR_AREA: f64 = 420.0;
+const BAR_AREA: f64 = 560.0;
 const ROW_HEIGHT: f64 = 30.0;
 
 /// Findings per data source by severity, as horizontal stacked bars.
@@ -182,7 +192,7 @@ fn source_chart(report: &Report) -> Chart {
 }
 
 const TREND_HEIGHT: f64 = 200.0;
-const TREND_STEP: f64 = 56.0;
+const TREND_STEP: f64 = 96.0;
 
 /// Findings per recorded run by severity, as vertical stacked bars
 /// (segments run upwards from the baseline).
@@ -204,7 +214,7 @@ fn trend_chart(report: &Report) -> Option<Chart> {
         .enumerate()
         .map(|(i, p)| {
             let (segments, end) = stack(&p.by_severity, scale, 0.0);
-            let label: String = p.as_of.chars().take(10).collect();
+            let label = datetime_sv(&p.as_of);
             Bar {
                 short_label: label.clone(),
                 label,
@@ -271,7 +281,7 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         message: f.message.clone(),
         status,
         status_label,
-        first_seen: f.first_seen.clone(),
+        first_seen: f.first_seen.as_deref().map(datetime_sv),
         aggregate: aggregate_of.get(f.id.as_str()).map(|k| k.to_string()),
     }
 }
@@ -402,7 +412,11 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             sources,
             source_chart => source_chart(report),
             trend_chart => trend_chart(report),
-            trend => &report.trend,
+            trend => report.trend.iter().map(|p| context! {
+                as_of => datetime_sv(&p.as_of),
+                findings => p.findings,
+                by_severity => &p.by_severity,
+            }).collect::<Vec<_>>(),
             aggregates,
             findings,
             resolved,
@@ -421,6 +435,144 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::SourceMeta;
+    use crate::report::TrendPoint;
+
+    fn finding(id: &str, rule: Rule, account: &str, severity: Severity) -> Finding {
+        Finding {
+            id: id.into(),
+            rule,
+            data_source: "statdb".into(),
+            account: Some(account.into()),
+            group: None,
+            accounts: None,
+            role: Some("Las".into()),
+            scope: Some("VO".into()),
+            via: vec!["SG-Statdb-VO-Las".into()],
+            severity,
+            classification: vec![Classification::Imy],
+            message: format!("{account} har rollen Las"),
+            allow: None,
+            roles: Vec::new(),
+            grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
+            status: None,
+            first_seen: None,
+        }
+    }
+
+    fn report() -> Report {
+        Report {
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(),
+            inputs: vec!["konton.csv".into()],
+            policy_files: vec!["policies/statdb.toml".into()],
+            accounts: 2,
+            groups: 1,
+            sources: vec![SourceMeta {
+                id: "statdb".into(),
+                name: "Statistikdatabas".into(),
+                controller: None,
+                activity: "socialtjanst".into(),
+                confidentiality: None,
+                data_categories: vec!["halsa".into()],
+                data_subject_groups: Vec::new(),
+                estimated_data_subjects: None,
+                scopes: vec!["VO".into()],
+                policy_file: Some("policies/statdb.toml".into()),
+            }],
+            findings: vec![
+                finding(
+                    "aaaa000000000001",
+                    Rule::UnauthorizedAccess,
+                    "anna",
+                    Severity::Critical,
+                ),
+                finding(
+                    "aaaa000000000002",
+                    Rule::UnauthorizedAccess,
+                    "bo",
+                    Severity::Critical,
+                ),
+            ],
+            warnings: Vec::new(),
+            resolved: Vec::new(),
+            excepted: Vec::new(),
+            trend: Vec::new(),
+        }
+    }
+
+    fn row_of<'a>(html: &'a str, id: &str) -> &'a str {
+        let start = html
+            .find(&format!("data-finding=\"{id}\""))
+            .unwrap_or_else(|| panic!("no row for {id}"));
+        let end = html[start..]
+            .find("</tr>")
+            .map_or(html.len(), |n| start + n);
+        &html[start..end]
+    }
+
+    fn render_text(report: &Report) -> String {
+        String::from_utf8(render(report).unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn without_history_there_is_no_trend_and_no_status() {
+        let html = render_text(&report());
+        assert!(html.contains("data-finding=\"aaaa000000000001\""));
+        assert!(!html.contains("Utveckling över körningar"));
+        assert!(!html.contains("id=\"f-status\""));
+        assert!(!html.contains("Åtgärdade sedan förra körningen"));
+    }
+
+    #[test]
+    fn history_shows_trend_new_resolved_and_excepted() {
+        let mut report = report();
+        report.findings[0].status = Some(Status::New);
+        report.findings[0].first_seen = Some("2026-11-22T00:00:00".into());
+        report.findings[1].status = Some(Status::Persisting);
+        report.findings[1].first_seen = Some("2026-11-01T00:00:00".into());
+        let mut gone = finding(
+            "bbbb000000000001",
+            Rule::InactiveAccount,
+            "cecilia",
+            Severity::Medium,
+        );
+        gone.first_seen = Some("2026-11-01T00:00:00".into());
+        report.resolved.push(gone);
+        report.excepted.push(finding(
+            "cccc000000000001",
+            Rule::SodConflict,
+            "david",
+            Severity::Medium,
+        ));
+        report.trend = vec![
+            TrendPoint {
+                as_of: "2026-11-01T00:00:00".into(),
+                findings: 2,
+                by_severity: [(Severity::Critical, 1), (Severity::Medium, 1)].into(),
+            },
+            TrendPoint {
+                as_of: "2026-11-22T00:00:00".into(),
+                findings: 2,
+                by_severity: [(Severity::Critical, 2)].into(),
+            },
+        ];
+        let html = render_text(&report);
+        let trend = html
+            .split("id=\"trend\"")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap_or_default();
+        assert!(trend.contains("2026-11-01"), "{trend}");
+        assert!(trend.contains("2026-11-22"));
+        assert_eq!(trend.matches("<rect class=\"sev-").count(), 3);
+        assert!(row_of(&html, "aaaa000000000001").contains(">Ny</span>"));
+        assert!(row_of(&html, "aaaa000000000002").contains(">Kvarstår</span>"));
+        assert!(html.contains("id=\"f-status\""));
+        assert!(html.contains("data-resolved=\"bbbb000000000001\""));
+        assert!(html.contains("data-excepted=\"cccc000000000001\""));
+        // Resolved and excepted findings are not rows of the findings table.
+        assert_eq!(html.matches("data-finding=").count(), 2);
+    }
 
     #[test]
     fn base64_matches_the_standard() {
