@@ -273,6 +273,18 @@ fn review_page_loads_nothing_from_outside_and_prints_whole() {
         browser.eval("getComputedStyle(document.getElementById('filter')).display"),
         "none"
     );
+    // On paper every row carries its evidence path, and the headers read as
+    // text.
+    assert_eq!(
+        browser.eval(
+            "Array.from(document.querySelectorAll('td.evidence .print-only')).every(e => e.checkVisibility() && e.textContent.includes(' → '))"
+        ),
+        true
+    );
+    assert_eq!(
+        browser.eval("document.querySelector('#fynd thead th .print-only').checkVisibility()"),
+        true
+    );
 }
 
 /// A directory and a policy where every name a reader sees carries markup.
