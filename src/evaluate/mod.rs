@@ -342,20 +342,23 @@ fn check_account(
             } else {
                 via.join(" → ")
             };
-            let mut f = finding(
-                policy,
-                Rule::UnauthorizedAccess,
-                Some(&account.id),
-                Some(role.clone()),
-                Some(scope.clone()),
-                None,
-                via.clone(),
-                format!(
-                    "{} har rollen {role} på {scope} i {} via {how}, men ingen regel i policyn tillåter det",
-                    account.id, source.name,
+            let mut f =
+                finding(
+                    policy,
+                    Rule::UnauthorizedAccess,
+                    Some(&account.id),
+                    Some(role.clone()),
+                    Some(scope.clone()),
+                    None,
+                    via.clone(),
+                    format!(
+                    "{} har rollen {role}{} i {} via {how}, men ingen regel i policyn tillåter det",
+                    account.id,
+                    if scope == "*" { String::new() } else { format!(" på {scope}") },
+                    source.name,
                 ),
-                None,
-            );
+                    None,
+                );
             f.grant = Some(grant);
             findings.push(f);
         }

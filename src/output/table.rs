@@ -43,6 +43,17 @@ fn access(f: &Finding) -> String {
     parts.join(", ")
 }
 
+fn via(f: &Finding) -> String {
+    if !f.via.is_empty() {
+        f.via.join(" → ")
+    } else if f.account.is_some() {
+        // A role export gives the role to the account itself.
+        "(direkt)".to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// `N kritiska, N höga, ...` for the severities present.
 pub fn severity_counts(findings: &[&Finding]) -> String {
     Severity::ALL
@@ -146,11 +157,7 @@ pub fn render(report: &Report, color: bool) -> String {
                     Cell::new(&f.id[..8.min(f.id.len())]),
                     Cell::new(subject(f)),
                     Cell::new(access(f)),
-                    Cell::new(if f.via.is_empty() {
-                        "(direkt)".to_string()
-                    } else {
-                        f.via.join(" → ")
-                    }),
+                    Cell::new(via(f)),
                 ]);
             }
             out.push_str(&table.to_string());

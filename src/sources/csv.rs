@@ -315,6 +315,45 @@ fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
         })
 }
 
+/// Turns the byte offsets the CSV parser reports into line numbers. The
+/// parser's own line count lags by one after a CRLF line end, so lines are
+/// counted here, from the first byte of the record itself.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    byte: usize,
+    line: usize,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            byte: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record that starts at or after `byte` (offsets only
+    /// grow as the file is read).
+    fn line_at(&mut self, byte: usize) -> usize {
+        let mut start = byte.min(self.text.len());
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.byte {
+            // Not expected; count from the beginning rather than guess.
+            self.byte = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.byte..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.byte = start;
+        self.line
+    }
+}
+
 /// Reads one CSV export into the inventory.
 pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
     let name = path.display().to_string();
@@ -370,8 +409,11 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
         .has_headers(true)
         .flexible(false)
         .from_reader(body.as_bytes());
+    let lines = std::cell::RefCell::new(LineCounter::new(body));
     let csv_error = |e: ::csv::Error| -> SourceError {
-        let line = e.position().map(|p| p.line() as usize + line_offset);
+        let line = e
+            .position()
+            .map(|p| lines.borrow_mut().line_at(p.byte() as usize) + line_offset);
         let location = match line {
             Some(l) => format!("{name}:{l}"),
             None => name.to_string(),
@@ -461,7 +503,7 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
         rows += 1;
         let line = record
             .position()
-            .map(|p| p.line() as usize + line_offset)
+            .map(|p| lines.borrow_mut().line_at(p.byte() as usize) + line_offset)
             .unwrap_or(0);
         let origin = Origin {
             source: name.to_string(),
