@@ -93,6 +93,20 @@ pub fn condition_holds(
             };
             date == Some(*expected)
         }
+        // `enabled` and dates are typed: "ja" equals true, "2026-01-01"
+        // equals 2026-01-01 00:00.
+        Test::AnyOf(templates) if attribute == "enabled" => templates.iter().any(|t| {
+            let wanted = crate::sources::values::parse_bool(&crate::policy::fill_template(t, role, scope));
+            wanted.is_some() && account.enabled == wanted
+        }),
+        Test::AnyOf(templates) if matches!(attribute, "expires" | "last_logon") => {
+            templates.iter().any(|t| {
+                let text = crate::policy::fill_template(t, role, scope);
+                crate::sources::values::parse_datetime(&text).is_some_and(|wanted| {
+                    condition_holds(account, attribute, &Test::Date(wanted.date()), role, scope)
+                })
+            })
+        }
         Test::AnyOf(templates) => {
             let Some(value) = account.attrs.get(attribute) else {
                 return false;
@@ -551,5 +565,44 @@ fn unknown_accounts(policy: &Policy, inventory: &Inventory, findings: &mut Vec<F
         );
         f.grant = Some(grant.origin.to_string());
         findings.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Inventory, Origin};
+
+    fn account() -> Account {
+        let mut inv = Inventory::new();
+        let origin = Origin {
+            source: "t".into(),
+            line: None,
+        };
+        let a = inv.account_mut("anna", &origin);
+        a.enabled = Some(false);
+        a.attrs.insert("department".into(), " IFO ".into());
+        a.attrs.insert("enabled".into(), "Nej".into());
+        a.clone()
+    }
+
+    #[test]
+    fn enabled_compares_typed() {
+        let a = account();
+        assert!(condition_holds(&a, "enabled", &Test::Bool(false), "r", "s"));
+        assert!(condition_holds(&a, "enabled", &Test::AnyOf(vec!["false".into()]), "r", "s"));
+        assert!(!condition_holds(&a, "enabled", &Test::AnyOf(vec!["ja".into()]), "r", "s"));
+    }
+
+    #[test]
+    fn templates_and_trimming() {
+        let a = account();
+        let t = Test::AnyOf(vec!["{scope}".into()]);
+        assert!(condition_holds(&a, "department", &t, "Las", "IFO"));
+        assert!(!condition_holds(&a, "department", &t, "Las", "VO"));
+        // A missing attribute never satisfies a condition.
+        assert!(!condition_holds(&a, "title", &t, "Las", "IFO"));
+        let re = Test::Regex(regex::Regex::new("^$").expect("regex"));
+        assert!(!condition_holds(&a, "title", &re, "Las", "IFO"));
     }
 }
