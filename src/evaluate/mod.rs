@@ -86,9 +86,8 @@ pub fn condition_holds(
                 },
                 "last_logon" => account.last_logon.map(|t| t.date()),
                 _ => account
-                    .attrs
-                    .get(attribute)
-                    .and_then(|v| crate::sources::values::parse_datetime(v))
+                    .attr(attribute)
+                    .and_then(crate::sources::values::parse_datetime)
                     .map(|t| t.date()),
             };
             date == Some(*expected)
@@ -108,7 +107,7 @@ pub fn condition_holds(
             })
         }
         Test::AnyOf(templates) => {
-            let Some(value) = account.attrs.get(attribute) else {
+            let Some(value) = account.attr(attribute) else {
                 return false;
             };
             let value = value.trim();
@@ -117,8 +116,7 @@ pub fn condition_holds(
                 .any(|t| crate::policy::fill_template(t, role, scope).trim() == value)
         }
         Test::Regex(re) => account
-            .attrs
-            .get(attribute)
+            .attr(attribute)
             .is_some_and(|v| re.is_match(v.trim())),
     }
 }
@@ -575,14 +573,10 @@ mod tests {
 
     fn account() -> Account {
         let mut inv = Inventory::new();
-        let origin = Origin {
-            source: "t".into(),
-            line: None,
-        };
+        let origin = Origin::new("t", None);
         let a = inv.account_mut("anna", &origin);
         a.enabled = Some(false);
-        a.attrs.insert("department".into(), " IFO ".into());
-        a.attrs.insert("enabled".into(), "Nej".into());
+        a.attrs.insert("department", " IFO ");
         a.clone()
     }
 

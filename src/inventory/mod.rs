@@ -2,26 +2,38 @@
 //! source, with interned ids, and the group graph that effective access is
 //! computed over. Sources only add to it; evaluation only reads it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::intern::{Attrs, Sym};
+
 pub type AccountId = usize;
 pub type GroupId = usize;
 
-/// Where a record came from, for messages: a file and line, or a DN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a record came from, for messages: a file and line, or a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
-    pub source: String,
+    pub source: Sym,
     pub line: Option<usize>,
+}
+
+impl Origin {
+    pub fn new(source: &str, line: Option<usize>) -> Self {
+        Origin {
+            source: Sym::new(source),
+            line,
+        }
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "{}:{}", self.source, line),
-            None => f.write_str(&self.source),
+            None => f.write_str(self.source.as_str()),
         }
     }
 }
@@ -39,8 +51,10 @@ pub struct Account {
     pub dn: Option<String>,
     pub display_name: Option<String>,
     /// Every string attribute, keyed by its lower-case name; the well-known
-    /// ones use their contract names (`department`, `title`, ...).
-    pub attrs: BTreeMap<String, String>,
+    /// ones use their contract names (`department`, `title`,
+    /// `employee_type`). The display name and the typed attributes have
+    /// fields of their own.
+    pub attrs: Attrs,
     pub enabled: Option<bool>,
     pub expires: Option<Expiry>,
     pub last_logon: Option<NaiveDateTime>,
@@ -50,6 +64,15 @@ pub struct Account {
 }
 
 impl Account {
+    /// An attribute's text by its lower-case name, including
+    /// `display_name`.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        match name {
+            "display_name" => self.display_name.as_deref(),
+            _ => self.attrs.get(name),
+        }
+    }
+
     pub fn is_expired(&self, as_of: NaiveDate) -> bool {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
     }
@@ -98,8 +121,15 @@ pub struct Inventory {
     pub inputs: Vec<String>,
 }
 
-fn key(name: &str) -> String {
-    name.trim().to_lowercase()
+/// The case-insensitive lookup key of a name: borrowed when the name is
+/// already trimmed lower-case ASCII, as most account names are.
+fn key(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim();
+    if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(trimmed)
+    } else {
+        Cow::Owned(trimmed.to_lowercase())
+    }
 }
 
 impl Inventory {
@@ -108,17 +138,17 @@ impl Inventory {
     }
 
     pub fn account(&self, name: &str) -> Option<AccountId> {
-        self.account_index.get(&key(name)).copied()
+        self.account_index.get(key(name).as_ref()).copied()
     }
 
     pub fn group(&self, name: &str) -> Option<GroupId> {
-        self.group_index.get(&key(name)).copied()
+        self.group_index.get(key(name).as_ref()).copied()
     }
 
     /// The account of this name, created empty if it is new.
     pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
         let k = key(name);
-        let id = match self.account_index.get(&k) {
+        let id = match self.account_index.get(k.as_ref()) {
             Some(&id) => id,
             None => {
                 let id = self.accounts.len();
@@ -126,14 +156,14 @@ impl Inventory {
                     id: name.trim().to_string(),
                     dn: None,
                     display_name: None,
-                    attrs: BTreeMap::new(),
+                    attrs: Attrs::new(),
                     enabled: None,
                     expires: None,
                     last_logon: None,
                     groups: Vec::new(),
-                    origin: origin.clone(),
+                    origin: *origin,
                 });
-                self.account_index.insert(k, id);
+                self.account_index.insert(k.into_owned(), id);
                 id
             }
         };
@@ -143,7 +173,7 @@ impl Inventory {
     /// The id of the group of this name, created if it is new.
     pub fn intern_group(&mut self, name: &str) -> GroupId {
         let k = key(name);
-        if let Some(&id) = self.group_index.get(&k) {
+        if let Some(&id) = self.group_index.get(k.as_ref()) {
             return id;
         }
         let id = self.groups.len();
@@ -154,7 +184,7 @@ impl Inventory {
             children: Vec::new(),
             members: Vec::new(),
         });
-        self.group_index.insert(k, id);
+        self.group_index.insert(k.into_owned(), id);
         id
     }
 
@@ -177,8 +207,12 @@ impl Inventory {
     /// the path kept among equally short ones, does not depend on the order
     /// of the input.
     pub fn finish(&mut self) {
-        let names: Vec<String> = self.groups.iter().map(|g| key(&g.name)).collect();
-        let account_names: Vec<String> = self.accounts.iter().map(|a| key(&a.id)).collect();
+        let names: Vec<String> = self.groups.iter().map(|g| key(&g.name).into_owned()).collect();
+        let account_names: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|a| key(&a.id).into_owned())
+            .collect();
         for account in &mut self.accounts {
             account.groups.sort_by(|a, b| names[*a].cmp(&names[*b]));
         }

@@ -505,10 +505,7 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
             .position()
             .map(|p| lines.borrow_mut().line_at(p.byte() as usize) + line_offset)
             .unwrap_or(0);
-        let origin = Origin {
-            source: name.to_string(),
-            line: Some(line),
-        };
+        let origin = Origin::new(name, Some(line));
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
         let missing = |column: &str| {
             SourceError::new(
@@ -589,7 +586,7 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
                             acc.dn = Some(value.trim().to_string());
                         }
                         Column::Other(attr) if !value.trim().is_empty() => {
-                            acc.attrs.insert(attr.clone(), value.trim().to_string());
+                            acc.attrs.insert(attr, value.trim());
                         }
                         _ => {}
                     }
