@@ -18,7 +18,11 @@ fn main() {
     let t = Instant::now();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
     let e = behorig::evaluate::evaluate(&policies, &inv, as_of);
-    println!("evaluate   {:?} ({} findings)", t.elapsed(), e.findings.len());
+    println!(
+        "evaluate   {:?} ({} findings)",
+        t.elapsed(),
+        e.findings.len()
+    );
     let t = Instant::now();
     let bytes = std::fs::read(dir.join("konton.csv")).unwrap_or_default();
     let mut rdr = csv::ReaderBuilder::new().from_reader(bytes.as_slice());

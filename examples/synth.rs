@@ -3,7 +3,8 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(accounts), Some(dir)) = (args.get(1).and_then(|a| a.parse().ok()), args.get(2)) else {
+    let (Some(accounts), Some(dir)) = (args.get(1).and_then(|a| a.parse().ok()), args.get(2))
+    else {
         eprintln!("usage: synth ACCOUNTS DIR [SEED]");
         std::process::exit(2);
     };

@@ -5,8 +5,9 @@
 //!
 //! Interned text lives for the rest of the process (a command-line run).
 
-use std::collections::HashMap;
 use std::fmt;
+
+use rustc_hash::FxHashMap;
 use std::sync::{LazyLock, RwLock};
 
 /// An interned string.
@@ -15,7 +16,7 @@ pub struct Sym(u32);
 
 #[derive(Default)]
 struct Table {
-    ids: HashMap<&'static str, u32>,
+    ids: FxHashMap<&'static str, u32>,
     strings: Vec<&'static str>,
 }
 
@@ -71,10 +72,22 @@ impl Attrs {
         Attrs(Vec::new())
     }
 
-    /// Sets an attribute, replacing an earlier value.
+    /// Sets an attribute (its value trimmed), replacing an earlier value.
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
-        let name = Sym::new(&name.as_ref().to_lowercase());
-        let value = Sym::new(value.as_ref());
+        let name = name.as_ref();
+        let name = if name
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            Sym::new(&name.to_lowercase())
+        } else {
+            Sym::new(name)
+        };
+        self.insert_sym(name, Sym::new(value.as_ref().trim()));
+    }
+
+    /// Sets an attribute by interned name (lower case) and value.
+    pub fn insert_sym(&mut self, name: Sym, value: Sym) {
         match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => self.0.push((name, value)),
@@ -104,14 +117,17 @@ impl Attrs {
 
     /// The attributes sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-        let mut pairs: Vec<(&'static str, &'static str)> =
-            self.0.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mut pairs: Vec<(&'static str, &'static str)> = self
+            .0
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         pairs.sort();
         pairs.into_iter()
     }
 }
 
-impl<'a> IntoIterator for &'a Attrs {
+impl IntoIterator for &Attrs {
     type Item = (&'static str, &'static str);
     type IntoIter = std::vec::IntoIter<(&'static str, &'static str)>;
 

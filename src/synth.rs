@@ -53,9 +53,18 @@ const TITLES: [[&str; 3]; 3] = [
     ["Undersköterska", "Biståndshandläggare", "Sjuksköterska"],
     ["Arbetsmarknadskonsulent", "Handläggare", "Studievägledare"],
 ];
-const FIRST: [&str; 8] = ["Anna", "Erik", "Maria", "Lars", "Karin", "Åsa", "Björn", "Märta"];
+const FIRST: [&str; 8] = [
+    "Anna", "Erik", "Maria", "Lars", "Karin", "Åsa", "Björn", "Märta",
+];
 const LAST: [&str; 8] = [
-    "Berg", "Lind", "Andersson", "Öberg", "Nilsson", "Sjöberg", "Wallin", "Håkansson",
+    "Berg",
+    "Lind",
+    "Andersson",
+    "Öberg",
+    "Nilsson",
+    "Sjöberg",
+    "Wallin",
+    "Håkansson",
 ];
 
 /// splitmix64: small, fast and the same everywhere.
@@ -220,17 +229,89 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     }
 
     // The planted violations.
-    let planted: Vec<(&str, &str, bool, &str, &str, Vec<String>)> = vec![
-        ("p-mover", "VO", true, "", "2026-11-20 08:00", vec!["SG-VO-Personal".into(), "SG-Sys01-IFO-Las".into()]),
-        ("p-disabled", "IFO", false, "", "2026-11-20 08:00", vec!["SG-Sys02-IFO-Las".into()]),
-        ("p-expired", "IFO", true, "2020-01-01", "2026-11-20 08:00", vec!["SG-Sys02-IFO-Las".into()]),
-        ("p-inactive", "IFO", true, "", "2020-01-01 08:00", vec!["SG-Sys02-IFO-Las".into()]),
-        ("p-sod", "IFO", true, "", "2026-11-20 08:00", vec!["SG-Sys03-IFO-Skriv".into(), "SG-Sys03-IFO-Admin".into()]),
-        ("p-ext", "GA", true, "", "2026-11-20 08:00", vec!["Alla externa".into()]),
-        ("p-adm1", "IFO", true, "", "2026-11-20 08:00", vec!["SG-Sys05-IFO-Admin".into()]),
-        ("p-adm2", "IFO", true, "", "2026-11-20 08:00", vec!["SG-Sys05-IFO-Admin".into()]),
-        ("p-adm3", "IFO", true, "", "2026-11-20 08:00", vec!["SG-Sys05-IFO-Admin".into()]),
-        ("p-cycle", "VO", true, "", "2026-11-20 08:00", vec!["SG-C1".into()]),
+    // (account, department, enabled, expires, last logon, groups)
+    type Planted<'a> = (&'a str, &'a str, bool, &'a str, &'a str, Vec<String>);
+    let planted: Vec<Planted<'_>> = vec![
+        (
+            "p-mover",
+            "VO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-VO-Personal".into(), "SG-Sys01-IFO-Las".into()],
+        ),
+        (
+            "p-disabled",
+            "IFO",
+            false,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-expired",
+            "IFO",
+            true,
+            "2020-01-01",
+            "2026-11-20 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-inactive",
+            "IFO",
+            true,
+            "",
+            "2020-01-01 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-sod",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys03-IFO-Skriv".into(), "SG-Sys03-IFO-Admin".into()],
+        ),
+        (
+            "p-ext",
+            "GA",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["Alla externa".into()],
+        ),
+        (
+            "p-adm1",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-adm2",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-adm3",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-cycle",
+            "VO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-C1".into()],
+        ),
     ];
     for (account, department, enabled, expires, last_logon, groups) in &planted {
         memberships += write_account(
@@ -255,8 +336,10 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     roles.flush()?;
     drop(roles);
     // Role-export rows for whole units (group holders).
-    let roles_text = std::fs::read_to_string(dir.join("roller.csv"))?
-        .replace("account,data_source,role,scope", "account,group,data_source,role,scope");
+    let roles_text = std::fs::read_to_string(dir.join("roller.csv"))?.replace(
+        "account,data_source,role,scope",
+        "account,group,data_source,role,scope",
+    );
     let mut fixed = String::with_capacity(roles_text.len() + 64);
     for (n, line) in roles_text.lines().enumerate() {
         if n == 0 {
@@ -278,7 +361,11 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         for (t, title) in TITLES[b].iter().enumerate() {
             let j = (t * 7 + b) % sources + 1;
             let j = if j == 5 { 6 } else { j };
-            writeln!(nesting, "SG-Sys{j:02}-{board}-Las,R-{board}-{}", ascii(title))?;
+            writeln!(
+                nesting,
+                "SG-Sys{j:02}-{board}-Las,R-{board}-{}",
+                ascii(title)
+            )?;
         }
     }
     writeln!(nesting, "SG-Sys04-GA-Las,Alla externa")?;

@@ -3,8 +3,9 @@
 //! computed over. Sources only add to it; evaluation only reads it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
+
+use rustc_hash::FxHashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -115,8 +116,10 @@ pub struct Inventory {
     pub accounts: Vec<Account>,
     pub groups: Vec<Group>,
     pub grants: Vec<DirectGrant>,
-    account_index: HashMap<String, AccountId>,
-    group_index: HashMap<String, GroupId>,
+    account_index: FxHashMap<String, AccountId>,
+    group_index: FxHashMap<String, GroupId>,
+    /// Reused for lower-casing names on lookup.
+    key_buffer: String,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
 }
@@ -125,7 +128,10 @@ pub struct Inventory {
 /// already trimmed lower-case ASCII, as most account names are.
 fn key(name: &str) -> Cow<'_, str> {
     let trimmed = name.trim();
-    if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if trimmed
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         Cow::Borrowed(trimmed)
     } else {
         Cow::Owned(trimmed.to_lowercase())
@@ -147,6 +153,12 @@ impl Inventory {
 
     /// The account of this name, created empty if it is new.
     pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
+        let id = self.account_id(name, origin);
+        &mut self.accounts[id]
+    }
+
+    /// The id of the account of this name, created empty if it is new.
+    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
         let k = key(name);
         let id = match self.account_index.get(k.as_ref()) {
             Some(&id) => id,
@@ -167,15 +179,26 @@ impl Inventory {
                 id
             }
         };
-        &mut self.accounts[id]
+        id
     }
 
     /// The id of the group of this name, created if it is new.
     pub fn intern_group(&mut self, name: &str) -> GroupId {
-        let k = key(name);
-        if let Some(&id) = self.group_index.get(k.as_ref()) {
+        let trimmed = name.trim();
+        let mut buffer = std::mem::take(&mut self.key_buffer);
+        buffer.clear();
+        if trimmed.is_ascii() {
+            buffer.push_str(trimmed);
+            buffer.make_ascii_lowercase();
+        } else {
+            buffer.extend(trimmed.chars().flat_map(char::to_lowercase));
+        }
+        let found = self.group_index.get(buffer.as_str()).copied();
+        self.key_buffer = buffer;
+        if let Some(id) = found {
             return id;
         }
+        let k = key(name);
         let id = self.groups.len();
         self.groups.push(Group {
             name: name.trim().to_string(),
@@ -203,25 +226,55 @@ impl Inventory {
         }
     }
 
-    /// Sorts every adjacency list by name so that traversal order, and so
-    /// the path kept among equally short ones, does not depend on the order
-    /// of the input.
+    /// Numbers groups in name order and sorts every adjacency list, so that
+    /// traversal order, and so the path kept among equally short ones, does
+    /// not depend on the order of the input.
     pub fn finish(&mut self) {
-        let names: Vec<String> = self.groups.iter().map(|g| key(&g.name).into_owned()).collect();
-        let account_names: Vec<String> = self
-            .accounts
+        let mut order: Vec<GroupId> = (0..self.groups.len()).collect();
+        let names: Vec<String> = self
+            .groups
             .iter()
-            .map(|a| key(&a.id).into_owned())
+            .map(|g| key(&g.name).into_owned())
             .collect();
-        for account in &mut self.accounts {
-            account.groups.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        order.sort_by(|a, b| names[*a].cmp(&names[*b]).then(a.cmp(b)));
+        let mut new_id = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new;
         }
+        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.groups = order
+            .iter()
+            .filter_map(|&old| old_groups[old].take())
+            .collect();
         for group in &mut self.groups {
-            group.parents.sort_by(|a, b| names[*a].cmp(&names[*b]));
-            group.children.sort_by(|a, b| names[*a].cmp(&names[*b]));
-            group
-                .members
-                .sort_by(|a, b| account_names[*a].cmp(&account_names[*b]));
+            for g in group.parents.iter_mut().chain(group.children.iter_mut()) {
+                *g = new_id[*g];
+            }
+            group.parents.sort_unstable();
+            group.children.sort_unstable();
         }
+        for account in &mut self.accounts {
+            for g in &mut account.groups {
+                *g = new_id[*g];
+            }
+            account.groups.sort_unstable();
+        }
+        for id in self.group_index.values_mut() {
+            *id = new_id[*id];
+        }
+        for grant in &mut self.grants {
+            if let Holder::Group(g) = &mut grant.holder {
+                *g = new_id[*g];
+            }
+        }
+    }
+
+    /// Makes room for `n` more accounts.
+    pub fn reserve_accounts(&mut self, n: usize) {
+        self.accounts.reserve(n);
+        self.account_index.reserve(n);
     }
 }

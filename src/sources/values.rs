@@ -163,10 +163,9 @@ pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Re
         }
         WellKnown::LastLogon => {
             if v != "0" {
-                account.last_logon = Some(
-                    parse_datetime(v)
-                        .ok_or(bad("a date (YYYY-MM-DD) or a date-time (YYYY-MM-DD HH:MM:SS)"))?,
-                );
+                account.last_logon = Some(parse_datetime(v).ok_or(bad(
+                    "a date (YYYY-MM-DD) or a date-time (YYYY-MM-DD HH:MM:SS)",
+                ))?);
             }
         }
         WellKnown::DisplayName => account.display_name = Some(v.to_string()),
