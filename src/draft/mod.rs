@@ -144,6 +144,8 @@ pub struct Facts {
     pub anonymous_rows: Vec<AnonymousRow>,
     /// Findings on the source that the report does not cover.
     pub other: Vec<Count>,
+    /// Their messages (empty with `no_names`: messages name accounts).
+    pub other_messages: Vec<String>,
     pub categories: Vec<String>,
     pub groups: Vec<String>,
     /// Special categories (art. 9, 10) among the data.
@@ -500,10 +502,14 @@ impl Facts {
             .collect();
 
         let mut other: BTreeMap<Rule, usize> = BTreeMap::new();
+        let mut other_messages = Vec::new();
         for f in input.findings.iter().filter(|f| {
             f.data_source == source.id && !findings.iter().any(|g| std::ptr::eq(*g, *f))
         }) {
             *other.entry(f.rule).or_default() += 1;
+            if !input.no_names {
+                other_messages.push(f.message.clone());
+            }
         }
         let counts = |m: BTreeMap<Rule, usize>| {
             m.into_iter()
@@ -582,6 +588,7 @@ impl Facts {
             rows,
             anonymous_rows,
             other: counts(other),
+            other_messages,
             categories,
             groups,
             special_categories: special(vocabulary::DATA_CATEGORIES, &source.data_categories),
