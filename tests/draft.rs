@@ -246,18 +246,14 @@ fn legal_references_come_from_the_file_named_in_the_configuration() {
 #[test]
 fn a_source_without_personal_data_gets_no_imy_draft() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for entry in std::fs::read_dir(root().join("policies")).expect("policies") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-    }
     // The salary groups again, as a source that holds no personal data.
-    std::fs::write(
-        dir.path().join("chefslista.toml"),
+    let policies = policies_with(
+        dir.path(),
+        "chefslista.toml",
         "[source]\nid = \"chefslista\"\nname = \"Lista över chefer\"\nactivity = \"annan\"\n\n\
          [[grant]]\ngroup = '^SG-Heroma-(?P<role>Chef|Lon)$'\n",
-    )
-    .expect("write policy");
-    let policies = dir.path().to_str().expect("UTF-8 path");
+    );
+    let policies = policies.as_str();
 
     // The audit does find access there, classified internal.
     let out = behorig()
@@ -309,6 +305,43 @@ fn a_source_outside_social_services_gets_no_lex_sarah_draft() {
     let md = draft(&["imy", "--source", "lonesystem", "--as-of", AS_OF]);
     assert!(md.contains("Heroma (lön och personal)"));
     assert!(md.contains("- [x] Anställda"));
+}
+
+/// The example's policies with one more file, in a temporary folder.
+fn policies_with(dir: &Path, name: &str, policy: &str) -> String {
+    for entry in std::fs::read_dir(root().join("policies")).expect("policies") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(dir.join(name), policy).expect("write policy");
+    dir.to_str().expect("UTF-8 path").to_string()
+}
+
+#[test]
+fn an_lss_source_is_reported_under_lss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = policies_with(
+        dir.path(),
+        "lss-boende.toml",
+        "[source]\nid = \"lss-boende\"\nname = \"Gruppbostäder LSS\"\n\
+         controller = \"Vård- och omsorgsnämnden\"\nactivity = \"lss\"\n\
+         data_categories = [\"halsa\"]\ndata_subject_groups = [\"utsatta_personer\"]\n\n\
+         [[grant]]\ngroup = '^SG-Heroma-(?P<role>Chef|Lon)$'\n",
+    );
+    let md = draft(&[
+        "lex-sarah",
+        "--source",
+        "lss-boende",
+        "--as-of",
+        AS_OF,
+        "--policies",
+        &policies,
+    ]);
+    assert!(md.contains("Anmälan görs enligt 24 a–g §§ lagen (1993:387)"));
+    assert!(!md.contains("socialtjänstlagen"));
+    assert!(md.contains("**Nämndens namn**\n\nVård- och omsorgsnämnden"));
+    assert!(md.contains("**Typ av verksamhet**\n\nVerksamhet enligt LSS."));
+    assert!(md.contains("i verksamhetens ärenden"));
 }
 
 #[test]
