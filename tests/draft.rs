@@ -459,7 +459,7 @@ fn first_seen_from_the_history_starts_the_72_hours() {
         path.to_str().expect("UTF-8 path"),
     ]);
     // 72 hours across the end of summer time: 14.30 becomes 13.30.
-    assert!(md.contains("Den 23 oktober 2026 kl. 14.30, när en schemalagd behörighetsgranskning"));
+    assert!(md.contains("Den 23 oktober 2026 kl. 14.30, när behörighetsgranskningen första gången"));
     assert!(md.contains("senast den 26 oktober 2026 kl. 13.30"), "{md}");
 }
 

@@ -111,8 +111,6 @@ pub struct Facts {
     /// Distinct accounts named by the findings of the draft.
     pub accounts: usize,
     pub findings: usize,
-    /// The findings of the draft by rule.
-    pub rules: Vec<Count>,
     /// Access no rule allows, per scope of the source.
     pub scopes: Vec<ScopeFacts>,
     /// The scopes the excess access reaches, in words.
@@ -338,10 +336,6 @@ impl Facts {
             .filter_map(|f| f.account.as_deref())
             .collect();
 
-        let mut rules: BTreeMap<Rule, usize> = BTreeMap::new();
-        for f in findings {
-            *rules.entry(f.rule).or_default() += 1;
-        }
         let count_of = |rule: Rule| {
             findings
                 .iter()
@@ -571,7 +565,6 @@ impl Facts {
             no_names: input.no_names,
             accounts: accounts.len(),
             findings: findings.len(),
-            rules: counts(rules),
             scopes,
             scopes_text: join_sv(&scope_words),
             scope_ids_text: join_sv(&scope_ids),

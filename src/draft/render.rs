@@ -56,6 +56,7 @@ fn environment(format: DraftFormat) -> Result<Environment<'static>, minijinja::E
             env.add_template("page", PAGE_HTML)?;
         }
     }
+    env.add_global("FILL", super::FILL_MARKER);
     env.add_template("common", COMMON)?;
     env.add_template("imy", IMY)?;
     env.add_template("lex_sarah", LEX_SARAH)?;
