@@ -586,3 +586,30 @@ fn html_draft_is_self_contained_and_prints_to_a4_pages() {
         .count();
     assert_eq!(a4, pages, "{sizes}");
 }
+
+#[test]
+fn severity_suggestion_follows_the_data_and_the_breadth_of_access() {
+    // Sensitive data, 22 accounts: raised to 4.
+    let md = draft(&["imy", "--source", "statistikdatabas", "--as-of", AS_OF]);
+    assert!(md.contains("Förslag: 4 (Mycket allvarlig)"));
+    // Sensitive data, 5 accounts with direct roles: 3.
+    let md = draft(&["imy", "--source", "combine", "--as-of", AS_OF]);
+    assert!(md.contains("Förslag: 3. Skäl:"));
+    assert!(
+        md.contains("Verksamhetssystemets rollexport tar upp 1 konto som inte finns i katalogen.")
+    );
+    assert!(md.contains("1 konto vars giltighetstid har gått ut har kvar behörighet."));
+    // Children among the data subjects, a catch-all group: 4.
+    let md = draft(&["imy", "--source", "rostbrevlada", "--as-of", AS_OF]);
+    assert!(md.contains("Förslag: 4 (Mycket allvarlig)"));
+    assert!(md.contains(
+        "Åtkomsten gavs via den allomfattande gruppen Alla anställda, som omfattar 200 konton."
+    ));
+    assert!(md
+        .contains("Ta bort den allomfattande gruppen Alla anställda ur gruppen SG-Rost-Avlyssna."));
+    // Salaries, one account: 2.
+    let md = draft(&["imy", "--source", "lonesystem", "--as-of", AS_OF]);
+    assert!(md.contains("Förslag: 2. Skäl:"));
+    assert!(md
+        .contains("- [ ] Förlust av konfidentialitet för uppgifter som omfattas av tystnadsplikt"));
+}
