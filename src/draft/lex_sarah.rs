@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::Facts;
 use crate::policy::SourceMeta;
 
 /// Why a source gets no lex Sarah draft.
@@ -33,7 +32,7 @@ pub struct LexSarahContext {
     pub lss: bool,
 }
 
-pub fn context(_facts: &Facts, source: &SourceMeta) -> LexSarahContext {
+pub fn context(source: &SourceMeta) -> LexSarahContext {
     LexSarahContext {
         lss: source.activity == "lss",
     }

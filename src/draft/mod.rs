@@ -84,7 +84,7 @@ pub fn draft(
     let facts = Facts::gather(input, &findings)?;
     let specific = match kind {
         DraftKind::Imy => serde_json::to_value(imy::context(&facts, input.source)),
-        DraftKind::LexSarah => serde_json::to_value(lex_sarah::context(&facts, input.source)),
+        DraftKind::LexSarah => serde_json::to_value(lex_sarah::context(input.source)),
     }
     .map_err(|e| DraftError::Render(format!("cannot prepare the draft: {e}")))?;
     render::render(kind, format, &facts, &specific, input.legal)
