@@ -16,6 +16,7 @@ pub struct Config {
     pub contact: Contact,
     pub ldap: Option<LdapConfig>,
     pub audit: AuditConfig,
+    pub drafts: DraftsConfig,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -60,7 +61,14 @@ pub struct AuditConfig {
     pub fail_on: Option<String>,
 }
 
-const TOP_KEYS: &[&str] = &["organization", "contact", "ldap", "audit"];
+/// Settings of `behorig draft`.
+#[derive(Debug, Clone, Default)]
+pub struct DraftsConfig {
+    /// A file of legal references that replaces the built-in texts.
+    pub legal: Option<PathBuf>,
+}
+
+const TOP_KEYS: &[&str] = &["organization", "contact", "ldap", "audit", "drafts"];
 const ORG_KEYS: &[&str] = &["name", "org_number", "address", "boards"];
 const CONTACT_KEYS: &[&str] = &["name", "role", "email", "phone"];
 const LDAP_KEYS: &[&str] = &[
@@ -77,6 +85,7 @@ const LDAP_KEYS: &[&str] = &[
     "attributes",
 ];
 const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on"];
+const DRAFTS_KEYS: &[&str] = &["legal"];
 /// The well-known attributes `[ldap.attributes]` may remap.
 pub const LDAP_ATTRIBUTE_KEYS: &[&str] = &[
     "account",
@@ -236,6 +245,10 @@ impl Config {
                     );
                 }
             }
+        }
+        if let Some(t) = table(&mut r, root, "drafts") {
+            r.check_keys(t, DRAFTS_KEYS, "[drafts]");
+            config.drafts.legal = r.string(t, "legal", "[drafts]").map(resolve);
         }
         r.into_result().map(|_| config)
     }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+pub mod draft;
 pub mod error;
 pub mod evaluate;
 pub mod findings;
