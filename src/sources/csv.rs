@@ -357,7 +357,7 @@ fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.len() > 3 && s[..3].eq_ignore_ascii_case("cn=") {
+            if s.len() > 3 && s.as_bytes()[..3].eq_ignore_ascii_case(b"cn=") {
                 let rest = &s[3..];
                 let end = rest
                     .char_indices()
@@ -847,6 +847,18 @@ mod tests {
             Some(3)
         );
         assert_eq!(unterminated_quote("a;b\r\n1;\"2\"\"\r\n", b';'), Some(2));
+    }
+
+    #[test]
+    fn group_names_that_start_with_multibyte_letters() {
+        // Found by fuzzing: a group cell whose third byte is inside a
+        // character (here after Windows-1252 decoding).
+        let mut inventory = Inventory::new();
+        let bytes = b"group,member_group\nAlla,\xad\xb8\xd2\xb6ersonal\n";
+        assert!(read_bytes("x.csv", bytes, &mut inventory).is_ok());
+        assert!(inventory.group("\u{ad}¸Ò¶ersonal").is_some());
+        let groups: Vec<&str> = split_groups("åäö;cn=ö,ou=x").collect();
+        assert_eq!(groups, vec!["åäö", "ö"]);
     }
 
     #[test]
