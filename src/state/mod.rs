@@ -335,8 +335,11 @@ impl State {
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(fail)?;
-        if let Err(problem) = Self::check_schema_read_only(&tx).map_err(fail)? {
-            return Err(self_schema_error(&path, problem));
+        match Self::check_schema_read_only(&tx).map_err(fail)? {
+            Ok(true) => {}
+            // Created by a run that did not complete: no runs yet.
+            Ok(false) => return Ok(Vec::new()),
+            Err(problem) => return Err(self_schema_error(&path, problem)),
         }
         let mut stmt = tx
             .prepare(
@@ -375,11 +378,17 @@ impl State {
         Ok(out)
     }
 
-    fn check_schema_read_only(conn: &Connection) -> Result<Result<(), String>, rusqlite::Error> {
+    /// `Ok(true)` for a state file, `Ok(false)` for an empty database.
+    fn check_schema_read_only(conn: &Connection) -> Result<Result<bool, String>, rusqlite::Error> {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(match version {
-            SCHEMA_VERSION => Ok(()),
-            0 => Err("holds no recorded runs: it is empty or not a behorig state file".into()),
+            SCHEMA_VERSION => Ok(true),
+            0 if tables == 0 => Ok(false),
             v if v > SCHEMA_VERSION => Err(format!(
                 "was written by a newer behorig (state format {v}, this version reads {SCHEMA_VERSION})"
             )),
