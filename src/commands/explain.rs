@@ -118,6 +118,7 @@ pub fn explain(
                         let _ = writeln!(out, "\nVäg till behörigheten {role} på {scope}");
                         path(
                             &mut out,
+                            2,
                             &account.id,
                             &walker.via_names(&access.via),
                             &walker.grant_text(policy, &access.grant),
@@ -137,6 +138,7 @@ pub fn explain(
                         let _ = writeln!(out, "\n  {role} på {scope}:");
                         path(
                             &mut out,
+                            4,
                             &account.id,
                             &walker.via_names(&access.via),
                             &walker.grant_text(policy, &access.grant),
@@ -207,12 +209,13 @@ fn account_section(out: &mut String, account: &Account) {
     }
 }
 
-/// The chain account → group → … → grant, one step a line.
-fn path(out: &mut String, account: &str, via: &[String], grant: &str, access: &str) {
-    let _ = writeln!(out, "  {account}");
-    let mut indent = 2;
+/// The chain account → group → … → grant, one step a line, indented by
+/// `base` spaces.
+fn path(out: &mut String, base: usize, account: &str, via: &[String], grant: &str, access: &str) {
+    let _ = writeln!(out, "{:base$}{account}", "");
+    let mut indent = base + 2;
     if via.is_empty() {
-        let _ = writeln!(out, "  {:indent$}└─ tilldelas {access} direkt: {grant}", "");
+        let _ = writeln!(out, "{:indent$}└─ tilldelas {access} direkt: {grant}", "");
         return;
     }
     for (i, group) in via.iter().enumerate() {
@@ -221,10 +224,10 @@ fn path(out: &mut String, account: &str, via: &[String], grant: &str, access: &s
         } else {
             "som är medlem i"
         };
-        let _ = writeln!(out, "  {:indent$}└─ {what} {group}", "");
+        let _ = writeln!(out, "{:indent$}└─ {what} {group}", "");
         indent += 3;
     }
-    let _ = writeln!(out, "  {:indent$}└─ som ger {access}: {grant}", "");
+    let _ = writeln!(out, "{:indent$}└─ som ger {access}: {grant}", "");
 }
 
 /// A `when` condition as it is written in the policy.
@@ -542,21 +545,17 @@ fn broad_group(
     if let Some((via, reached)) = walker.group_reach(p_index, group) {
         let names = walker.via_names(&via);
         let _ = writeln!(out, "\nVäg till behörigheten");
+        let mut indent = 4;
         for (i, g) in names.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "  {:indent$}{}{g}",
-                "",
-                if i == 0 {
-                    ""
-                } else {
-                    "└─ som är medlem i "
-                },
-                indent = 3 * i
-            );
+            if i == 0 {
+                let _ = writeln!(out, "  {g}");
+            } else {
+                let _ = writeln!(out, "{:indent$}└─ som är medlem i {g}", "");
+                indent += 3;
+            }
         }
         let accesses: Vec<String> = reached.iter().map(|(r, s)| format!("{r} på {s}")).collect();
-        let _ = writeln!(out, "  ger: {}", accesses.join(", "));
+        let _ = writeln!(out, "{:indent$}└─ som ger {}", "", accesses.join(", "));
     }
 }
 

@@ -466,6 +466,14 @@ impl Pending<'_> {
     /// writes the run. The trend includes this run.
     pub fn record(&mut self, report: &mut Report, run: &RunInfo) -> Result<(), StateError> {
         let as_of = run.as_of.format(TIME_FORMAT).to_string();
+        if let Some((id, previous)) = &self.previous {
+            if previous.as_str() > as_of.as_str() {
+                report.warnings.push(format!(
+                    "{}: this run is as of {as_of}, before run {id} (as of {previous}): findings are compared with the run recorded last, so ages may look negative",
+                    self.path.display()
+                ));
+            }
+        }
         let before: HashMap<&str, &str> = self
             .previous_findings
             .iter()
