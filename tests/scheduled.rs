@@ -816,3 +816,23 @@ fn configured_state_and_exceptions_are_used() {
     assert_eq!(accounts_of(&doc["excepted"]), vec!["bo.ek"]);
     assert!(Path::new(&org.path("historik.db")).is_file());
 }
+
+#[test]
+fn an_unused_exception_with_a_misspelt_source_gets_a_suggestion() {
+    let org = Org::new(&[ANNA, BO]);
+    org.write(
+        "undantag.toml",
+        "[[exception]]\ndata_source = \"statbd\"\nreason = \"r\"\napproved_by = \"p\"\nexpires = 2027-01-01\n",
+    );
+    let run = org.audit("2026-03-01", &["--exceptions", "undantag.toml"]);
+    assert_eq!(run.json["exceptions"][0]["status"], "unused");
+    assert!(
+        run.stderr.contains(
+            "undantag.toml:1: the exception (data_source = \"statbd\") matched no finding"
+        ) && run
+            .stderr
+            .contains("(no data source is called `statbd`: did you mean `statdb`?)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -182,9 +182,23 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
     if let Some(list) = &exception_list {
         let (excepted, uses) = exceptions::apply(list, &mut report.findings, inputs.as_of);
         report.excepted = excepted;
-        report
-            .warnings
-            .extend(uses.iter().filter_map(|u| u.warning()));
+        let source_ids: Vec<&str> = report.sources.iter().map(|s| s.id.as_str()).collect();
+        for u in &uses {
+            let Some(mut w) = u.warning() else {
+                continue;
+            };
+            // An unused exception is often a misspelt source id.
+            if let Some(ds) = u.exception.data_source.as_deref() {
+                if u.outcome == exceptions::Outcome::Unused && !source_ids.contains(&ds) {
+                    w.push_str(&format!(" (no data source is called `{ds}`"));
+                    if let Some(s) = crate::diag::suggest(ds, source_ids.iter().copied()) {
+                        w.push_str(&format!(": did you mean `{s}`?"));
+                    }
+                    w.push(')');
+                }
+            }
+            report.warnings.push(w);
+        }
         report.exceptions = Some(uses);
     }
 
