@@ -59,6 +59,10 @@ pub struct AuditConfig {
     pub csv: Vec<PathBuf>,
     pub ldif: Vec<PathBuf>,
     pub fail_on: Option<String>,
+    /// The history of runs (`--state`).
+    pub state: Option<PathBuf>,
+    /// The exceptions file (`--exceptions`).
+    pub exceptions: Option<PathBuf>,
 }
 
 /// Settings of `behorig draft`.
@@ -84,7 +88,7 @@ const LDAP_KEYS: &[&str] = &[
     "timeout_s",
     "attributes",
 ];
-const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on"];
+const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on", "state", "exceptions"];
 const DRAFTS_KEYS: &[&str] = &["legal"];
 /// The well-known attributes `[ldap.attributes]` may remap.
 pub const LDAP_ATTRIBUTE_KEYS: &[&str] = &[
@@ -236,6 +240,8 @@ impl Config {
                 .map(|s| resolve(s.value))
                 .collect();
             config.audit.fail_on = r.string(t, "fail_on", ctx);
+            config.audit.state = r.string(t, "state", ctx).map(resolve);
+            config.audit.exceptions = r.string(t, "exceptions", ctx).map(resolve);
             if let Some(v) = &config.audit.fail_on {
                 if crate::cli::FailOn::from_id(v).is_none() {
                     r.error_help(
