@@ -21,6 +21,7 @@ fn every_recorded_crash_is_handled() {
                 let text = String::from_utf8_lossy(&bytes);
                 let _ = behorig::policy::parse_policy(&path, &text);
                 let _ = behorig::config::Config::parse(&path, &text);
+                let _ = behorig::exceptions::parse(&path, &text);
             }
             other => panic!("{name}: no parser for extension {other:?}"),
         }
