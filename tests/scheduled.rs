@@ -836,3 +836,43 @@ fn an_unused_exception_with_a_misspelt_source_gets_a_suggestion() {
         run.stderr
     );
 }
+
+#[test]
+fn csv_output_with_history_says_new_or_persisting() {
+    let org = Org::new(&[ANNA, BO]);
+    let csv_run = |as_of: &str| {
+        let mut args = Org::audit_args(as_of, &[]);
+        let at = args.iter().position(|a| a == "json").expect("format");
+        args[at] = "csv".into();
+        let out = org.cmd().args(args).output().expect("run");
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        let headers = reader.headers().expect("headers").clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+        let (status, first, account) = (col("status"), col("first_seen"), col("account"));
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (
+                    r[account].to_string(),
+                    r[status].to_string(),
+                    r[first].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        csv_run("2026-03-01"),
+        vec![t("bo.ek new 2026-03-01T00:00:00")]
+    );
+    org.accounts(&[ANNA, BO, DAN]);
+    let rows = csv_run("2026-03-02");
+    assert!(
+        rows.contains(&t("bo.ek persisting 2026-03-01T00:00:00")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&t("dan.ny new 2026-03-02T00:00:00")),
+        "{rows:?}"
+    );
+}
