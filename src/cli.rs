@@ -145,7 +145,12 @@ pub struct AuditArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
-    /// The SQLite history of runs: marks findings new or persisting.
+    /// With --state: exit 1 only for new findings at or above --fail-on,
+    /// so that a scheduled run does not alert twice for the same finding.
+    #[arg(long)]
+    pub fail_on_new_only: bool,
+    /// The SQLite history of runs: marks findings new or persisting
+    /// (created owner-only on the first run).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Documented, time-limited exceptions (TOML).

@@ -16,6 +16,7 @@ pub struct Config {
     pub contact: Contact,
     pub ldap: Option<LdapConfig>,
     pub audit: AuditConfig,
+    pub drafts: DraftsConfig,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,9 +59,20 @@ pub struct AuditConfig {
     pub csv: Vec<PathBuf>,
     pub ldif: Vec<PathBuf>,
     pub fail_on: Option<String>,
+    /// The history of runs (`--state`).
+    pub state: Option<PathBuf>,
+    /// The exceptions file (`--exceptions`).
+    pub exceptions: Option<PathBuf>,
 }
 
-const TOP_KEYS: &[&str] = &["organization", "contact", "ldap", "audit"];
+/// Settings of `behorig draft`.
+#[derive(Debug, Clone, Default)]
+pub struct DraftsConfig {
+    /// A file of legal references that replaces the built-in texts.
+    pub legal: Option<PathBuf>,
+}
+
+const TOP_KEYS: &[&str] = &["organization", "contact", "ldap", "audit", "drafts"];
 const ORG_KEYS: &[&str] = &["name", "org_number", "address", "boards"];
 const CONTACT_KEYS: &[&str] = &["name", "role", "email", "phone"];
 const LDAP_KEYS: &[&str] = &[
@@ -76,7 +88,8 @@ const LDAP_KEYS: &[&str] = &[
     "timeout_s",
     "attributes",
 ];
-const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on"];
+const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on", "state", "exceptions"];
+const DRAFTS_KEYS: &[&str] = &["legal"];
 /// The well-known attributes `[ldap.attributes]` may remap.
 pub const LDAP_ATTRIBUTE_KEYS: &[&str] = &[
     "account",
@@ -227,6 +240,8 @@ impl Config {
                 .map(|s| resolve(s.value))
                 .collect();
             config.audit.fail_on = r.string(t, "fail_on", ctx);
+            config.audit.state = r.string(t, "state", ctx).map(resolve);
+            config.audit.exceptions = r.string(t, "exceptions", ctx).map(resolve);
             if let Some(v) = &config.audit.fail_on {
                 if crate::cli::FailOn::from_id(v).is_none() {
                     r.error_help(
@@ -236,6 +251,10 @@ impl Config {
                     );
                 }
             }
+        }
+        if let Some(t) = table(&mut r, root, "drafts") {
+            r.check_keys(t, DRAFTS_KEYS, "[drafts]");
+            config.drafts.legal = r.string(t, "legal", "[drafts]").map(resolve);
         }
         r.into_result().map(|_| config)
     }

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 
-use crate::findings::{Classification, Finding, Severity};
+use crate::exceptions::{self, ExceptionUse};
+use crate::findings::{Classification, Finding, Severity, Status};
 use crate::policy::SourceMeta;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     pub as_of: NaiveDate,
     /// What was read: files and servers.
@@ -28,6 +29,22 @@ pub struct Report {
     pub excepted: Vec<Finding>,
     /// With `--state`: the recorded runs, oldest first, for trend charts.
     pub trend: Vec<TrendPoint>,
+    /// With `--state`: this run's place in the history.
+    pub history: Option<RunContext>,
+    /// With `--exceptions`: what every exception did (`None` without the
+    /// flag).
+    pub exceptions: Option<Vec<ExceptionUse>>,
+}
+
+/// Where a run with `--state` stands in the history.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: i64,
+    /// The as-of date-time of this run; ages and the IMY window are
+    /// measured to it.
+    pub as_of: NaiveDateTime,
+    /// The run compared with: its id and as-of date-time.
+    pub previous_run: Option<(i64, String)>,
 }
 
 /// One recorded run in a trend.
@@ -107,19 +124,59 @@ impl Report {
                 (n > 0).then(|| (c.id().to_string(), json!(n)))
             })
             .collect();
-        json!({
+        let mut summary = json!({
             "accounts": self.accounts,
             "groups": self.groups,
             "findings": self.findings.len(),
             "by_rule": by_rule,
             "by_severity": by_severity,
             "by_classification": by_classification,
-        })
+        });
+        if self.history.is_some() {
+            summary["new"] = json!(self.count_status(Status::New));
+            summary["persisting"] = json!(self.count_status(Status::Persisting));
+            summary["resolved"] = json!(self.resolved.len());
+        }
+        if self.exceptions.is_some() {
+            summary["excepted"] = json!(self.excepted.len());
+        }
+        summary
+    }
+
+    /// Findings (not excepted ones) with this status.
+    pub fn count_status(&self, status: Status) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.status == Some(status))
+            .count()
+    }
+
+    /// An excepted finding as JSON, with the exception that covers it.
+    fn excepted_json(&self, f: &Finding) -> Value {
+        let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+        let by = self
+            .exceptions
+            .as_deref()
+            .and_then(|uses| exceptions::exception_for(uses, &f.id));
+        if let (Some(obj), Some(u)) = (v.as_object_mut(), by) {
+            let e = &u.exception;
+            obj.insert(
+                "exception".into(),
+                json!({
+                    "file": e.file.display().to_string(),
+                    "line": e.line,
+                    "reason": e.reason,
+                    "approved_by": e.approved_by,
+                    "expires": e.expires.to_string(),
+                }),
+            );
+        }
+        v
     }
 
     /// The whole report as the contract's JSON document.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut doc = json!({
             "schema_version": 1,
             "tool": {"name": "behorig", "version": env!("CARGO_PKG_VERSION")},
             "run": {
@@ -129,6 +186,25 @@ impl Report {
             },
             "summary": self.summary_json(),
             "findings": self.findings,
-        })
+        });
+        if let Some(h) = &self.history {
+            doc["run"]["as_of_time"] = json!(h.as_of.format("%Y-%m-%dT%H:%M:%S").to_string());
+            doc["run"]["state"] = json!({
+                "run": h.run_id,
+                "previous_run": h.previous_run.as_ref().map(|(id, as_of)| json!({"run": id, "as_of": as_of})),
+            });
+            doc["resolved"] = json!(self.resolved);
+            doc["trend"] = json!(self.trend);
+        }
+        if let Some(uses) = &self.exceptions {
+            doc["excepted"] = Value::Array(
+                self.excepted
+                    .iter()
+                    .map(|f| self.excepted_json(f))
+                    .collect(),
+            );
+            doc["exceptions"] = Value::Array(uses.iter().map(ExceptionUse::to_json).collect());
+        }
+        doc
     }
 }

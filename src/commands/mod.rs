@@ -11,12 +11,14 @@ use crate::cli::{self, AuditArgs, Cli, Command, FailOn, Inputs, PolicyCommand};
 
 use crate::error::Error;
 use crate::evaluate;
-use crate::findings::Severity;
+use crate::exceptions;
+use crate::findings::{Severity, Status};
 use crate::inventory::Inventory;
 use crate::output::{self, Format};
 use crate::policy::{self, Policy};
 use crate::report::Report;
 use crate::sources;
+use crate::state::{FileHash, RunInfo, State};
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
@@ -77,15 +79,33 @@ pub fn read_inventory(inputs: &Inputs) -> Result<Inventory, Error> {
     Ok(inventory)
 }
 
-/// Loads policies, reads sources and evaluates: everything but output.
-pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
+/// What an audit reads: the policies and the inventory of every source.
+pub struct Loaded {
+    pub policies: Vec<Policy>,
+    pub inventory: Inventory,
+}
+
+/// Loads the policies and reads every source.
+pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
     let inventory = read_inventory(inputs)?;
-    let evaluation = evaluate::evaluate(&policies, &inventory, inputs.as_of);
+    Ok(Loaded {
+        policies,
+        inventory,
+    })
+}
+
+/// Evaluates what was loaded into a report.
+pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
+    let Loaded {
+        policies,
+        inventory,
+    } = loaded;
+    let evaluation = evaluate::evaluate(policies, inventory, as_of);
     let mut sources: Vec<_> = policies.iter().map(|p| p.source.clone()).collect();
     sources.extend(evaluation.implicit_sources);
     let mut report = Report {
-        as_of: inputs.as_of,
+        as_of,
         inputs: inventory.inputs.clone(),
         policy_files: policies
             .iter()
@@ -96,12 +116,32 @@ pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
         sources,
         findings: evaluation.findings,
         warnings: evaluation.warnings,
-        resolved: Vec::new(),
-        excepted: Vec::new(),
-        trend: Vec::new(),
+        ..Report::default()
     };
     report.sort();
+    report
+}
+
+/// Loads policies, reads sources and evaluates: everything but output.
+pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
+    let loaded = load(inputs)?;
+    let report = report_from(&loaded, inputs.as_of);
+    // The command ends soon after; freeing a large inventory piece by piece
+    // would take longer than the evaluation did.
+    std::mem::forget(loaded);
     Ok(report)
+}
+
+/// The as-of date-time of a run: now when no `--as-of` was given, else the
+/// start of the given day (so that runs over fixed dates are repeatable).
+pub fn as_of_time(explicit: bool, as_of: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let now = chrono::Local::now().naive_local();
+    if explicit {
+        as_of.and_time(chrono::NaiveTime::MIN)
+    } else {
+        now.with_nanosecond(0).unwrap_or(now)
+    }
 }
 
 fn use_color(to_file: bool) -> bool {
@@ -111,38 +151,126 @@ fn use_color(to_file: bool) -> bool {
 }
 
 fn audit(args: AuditArgs) -> Result<i32, Error> {
-    if args.state.is_some() || args.exceptions.is_some() {
-        return Err(Error::Usage(
-            "--state and --exceptions are not available in this version".into(),
-        ));
-    }
     let inputs = args.inputs.resolve()?;
+    let audit_config = inputs.config.as_ref().map(|c| &c.audit);
     let fail_on = match args.fail_on {
         Some(f) => f,
-        None => inputs
-            .config
-            .as_ref()
-            .and_then(|c| c.audit.fail_on.as_deref())
+        None => audit_config
+            .and_then(|c| c.fail_on.as_deref())
             .and_then(FailOn::from_id)
             .unwrap_or(FailOn::At(Severity::High)),
     };
-    let report = build_report(&inputs)?;
+    let state_path = args
+        .state
+        .clone()
+        .or_else(|| audit_config.and_then(|c| c.state.clone()));
+    let exceptions_path = args
+        .exceptions
+        .clone()
+        .or_else(|| audit_config.and_then(|c| c.exceptions.clone()));
+    if args.fail_on_new_only && state_path.is_none() {
+        return Err(Error::Usage(
+            "--fail-on-new-only needs a history: give --state FILE (or `state` under [audit] in behorig.toml)"
+                .into(),
+        ));
+    }
+    let exception_list = match &exceptions_path {
+        Some(path) => Some(
+            exceptions::load(path)
+                .map_err(|ds| Error::Usage(exceptions::format_diagnostics(&ds)))?,
+        ),
+        None => None,
+    };
+
+    let mut report = build_report(&inputs)?;
+    if let Some(list) = &exception_list {
+        let (excepted, uses) = exceptions::apply(list, &mut report.findings, inputs.as_of);
+        report.excepted = excepted;
+        let source_ids: Vec<&str> = report.sources.iter().map(|s| s.id.as_str()).collect();
+        for u in &uses {
+            let Some(mut w) = u.warning() else {
+                continue;
+            };
+            // An unused exception is often a misspelt source id.
+            if let Some(ds) = u.exception.data_source.as_deref() {
+                if u.outcome == exceptions::Outcome::Unused && !source_ids.contains(&ds) {
+                    w.push_str(&format!(" (no data source is called `{ds}`"));
+                    if let Some(s) = crate::diag::suggest(ds, source_ids.iter().copied()) {
+                        w.push_str(&format!(": did you mean `{s}`?"));
+                    }
+                    w.push(')');
+                }
+            }
+            report.warnings.push(w);
+        }
+        report.exceptions = Some(uses);
+    }
+
+    let mut state = match &state_path {
+        Some(path) => Some(State::open_or_create(path).map_err(state_error)?),
+        None => None,
+    };
+    let pending = match state.as_mut() {
+        Some(state) => {
+            let run = RunInfo {
+                ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                as_of: as_of_time(args.inputs.as_of.is_some(), inputs.as_of),
+                inputs: report.inputs.clone(),
+                policies: report
+                    .policy_files
+                    .iter()
+                    .map(|f| FileHash::of(f))
+                    .collect(),
+                exceptions: exceptions_path
+                    .as_ref()
+                    .map(|p| FileHash::of(&p.display().to_string())),
+            };
+            let mut pending = state.begin().map_err(state_error)?;
+            pending.record(&mut report, &run).map_err(state_error)?;
+            Some(pending)
+        }
+        None => None,
+    };
+
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
     let bytes = output::render(&report, args.format, use_color(args.output.is_some()))
         .map_err(Error::Output)?;
     emit(args.output.as_deref(), &bytes)?;
+    // The run enters the history only once its report is out.
+    if let Some(pending) = pending {
+        pending.commit().map_err(state_error)?;
+    }
     if args.format != Format::Table || args.output.is_some() {
+        let mut extra = String::new();
+        if report.history.is_some() {
+            extra.push_str(&format!(
+                ", {} new, {} resolved",
+                report.count_status(Status::New),
+                report.resolved.len()
+            ));
+        }
+        if report.exceptions.is_some() {
+            extra.push_str(&format!(", {} excepted", report.excepted.len()));
+        }
         eprintln!(
-            "{} findings ({} accounts, {} groups read)",
+            "{} findings{extra} ({} accounts, {} groups read)",
             report.findings.len(),
             report.accounts,
             report.groups
         );
     }
-    let tripped = report.findings.iter().any(|f| fail_on.trips(f.severity));
+    let tripped = report
+        .findings
+        .iter()
+        .filter(|f| !args.fail_on_new_only || f.status == Some(Status::New))
+        .any(|f| fail_on.trips(f.severity));
     Ok(if tripped { 1 } else { 0 })
+}
+
+fn state_error(e: crate::state::StateError) -> Error {
+    Error::Usage(e.0)
 }
 
 /// Writes output to a file atomically, or to standard output.

@@ -1,8 +1,16 @@
 //! Effective access: which (role, scope) every account reaches on every
 //! data source, and the shortest path of groups that gives it.
+//!
+//! Grants are attached to groups once (a policy's patterns are matched
+//! once per group, not per account); each account is then walked up the
+//! group graph breadth-first, so the first time a grant is reached is by a
+//! shortest path, and a membership cycle ends the walk instead of looping.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use rustc_hash::FxHashMap;
+
+use crate::intern::Sym;
 use crate::inventory::{AccountId, GroupId, Holder, Inventory, Origin};
 use crate::policy::Policy;
 
@@ -15,9 +23,9 @@ pub enum GrantSource {
 
 #[derive(Debug, Clone)]
 struct GrantEntry {
-    policy: usize,
-    role: String,
-    scope: String,
+    policy: u32,
+    role: Sym,
+    scope: Sym,
     source: GrantSource,
 }
 
@@ -36,20 +44,51 @@ pub type AccessMap = BTreeMap<(String, String), Access>;
 /// grant, and every (role, scope) it gives.
 pub type GroupReach = (Vec<GroupId>, BTreeSet<(String, String)>);
 
-const NONE: usize = usize::MAX;
+/// An access found by a walk, before paths are spelled out.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub policy: u32,
+    pub role: Sym,
+    pub scope: Sym,
+    /// The group holding the grant, or `NONE` for a grant to the account.
+    pub group: GroupId,
+    /// Groups on the path (0 for a grant to the account).
+    pub depth: u32,
+    /// Index of the grant entry, for [`Walker::grant_source`].
+    entry: u32,
+    /// Whether the entry belongs to a group (else to the account).
+    from_group: bool,
+}
+
+pub const NONE: usize = usize::MAX;
 
 /// Scratch space for walks, reused from account to account.
 pub struct WalkState {
     stamp: Vec<u32>,
     generation: u32,
     prev: Vec<usize>,
+    depth: Vec<u32>,
     order: Vec<GroupId>,
 }
 
 impl WalkState {
     /// Whether the last walk reached this group.
     pub fn reached(&self, group: GroupId) -> bool {
-        self.stamp[group] == self.generation
+        self.stamp.get(group) == Some(&self.generation)
+    }
+
+    /// The groups from the account's own group up to `group`.
+    pub fn path(&self, mut group: GroupId) -> Vec<GroupId> {
+        if group == NONE {
+            return Vec::new();
+        }
+        let mut path = vec![group];
+        while self.prev[group] != NONE {
+            group = self.prev[group];
+            path.push(group);
+        }
+        path.reverse();
+        path
     }
 }
 
@@ -58,20 +97,32 @@ pub struct Walker<'a> {
     inventory: &'a Inventory,
     policies: &'a [&'a Policy],
     group_grants: Vec<Vec<GrantEntry>>,
-    account_grants: HashMap<AccountId, Vec<GrantEntry>>,
+    account_grants: FxHashMap<AccountId, Vec<GrantEntry>>,
 }
 
 impl<'a> Walker<'a> {
     pub fn new(inventory: &'a Inventory, policies: &'a [&'a Policy]) -> Self {
         let mut group_grants: Vec<Vec<GrantEntry>> = vec![Vec::new(); inventory.groups.len()];
+        let expanded: Vec<Vec<Sym>> = policies
+            .iter()
+            .map(|p| p.source.scopes.iter().map(|s| Sym::new(s.trim())).collect())
+            .collect();
+        let expand = |p: usize, scope: &str| -> Vec<Sym> {
+            if scope == "*" && !expanded[p].is_empty() {
+                expanded[p].clone()
+            } else {
+                vec![Sym::new(scope.trim())]
+            }
+        };
         for (g, group) in inventory.groups.iter().enumerate() {
             for (p, policy) in policies.iter().enumerate() {
                 for (rule_index, rule) in policy.grants.iter().enumerate() {
                     if let Some((role, scope)) = rule.matches(&group.name) {
-                        for scope in policy.source.expand_scope(&scope) {
+                        let role = Sym::new(role.trim());
+                        for scope in expand(p, &scope) {
                             group_grants[g].push(GrantEntry {
-                                policy: p,
-                                role: role.clone(),
+                                policy: p as u32,
+                                role,
                                 scope,
                                 source: GrantSource::Policy { rule: rule_index },
                             });
@@ -80,8 +131,8 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let mut account_grants: HashMap<AccountId, Vec<GrantEntry>> = HashMap::new();
-        let by_id: HashMap<&str, usize> = policies
+        let mut account_grants: FxHashMap<AccountId, Vec<GrantEntry>> = FxHashMap::default();
+        let by_id: FxHashMap<&str, usize> = policies
             .iter()
             .enumerate()
             .map(|(i, p)| (p.source.id.as_str(), i))
@@ -90,14 +141,14 @@ impl<'a> Walker<'a> {
             let Some(&p) = by_id.get(grant.data_source.as_str()) else {
                 continue;
             };
-            let scope = grant.scope.as_deref().unwrap_or("*");
-            for scope in policies[p].source.expand_scope(scope) {
+            let role = Sym::new(grant.role.trim());
+            for scope in expand(p, grant.scope.as_deref().unwrap_or("*")) {
                 let entry = GrantEntry {
-                    policy: p,
-                    role: grant.role.clone(),
+                    policy: p as u32,
+                    role,
                     scope,
                     source: GrantSource::Export {
-                        origin: grant.origin.clone(),
+                        origin: grant.origin,
                     },
                 };
                 match &grant.holder {
@@ -125,6 +176,7 @@ impl<'a> Walker<'a> {
             stamp: vec![0; n],
             generation: 0,
             prev: vec![NONE; n],
+            depth: vec![0; n],
             order: Vec::new(),
         }
     }
@@ -138,59 +190,98 @@ impl<'a> Walker<'a> {
             state.generation = 1;
         }
         state.order.clear();
-        let mut queue = VecDeque::new();
         for &g in &self.inventory.accounts[account].groups {
             if state.stamp[g] != state.generation {
                 state.stamp[g] = state.generation;
                 state.prev[g] = NONE;
+                state.depth[g] = 1;
                 state.order.push(g);
-                queue.push_back(g);
             }
         }
-        while let Some(g) = queue.pop_front() {
+        // `order` doubles as the queue.
+        let mut next = 0;
+        while next < state.order.len() {
+            let g = state.order[next];
+            next += 1;
             for &parent in &self.inventory.groups[g].parents {
                 if state.stamp[parent] != state.generation {
                     state.stamp[parent] = state.generation;
                     state.prev[parent] = g;
+                    state.depth[parent] = state.depth[g] + 1;
                     state.order.push(parent);
-                    queue.push_back(parent);
                 }
             }
         }
     }
 
-    fn path(state: &WalkState, mut group: GroupId) -> Vec<GroupId> {
-        let mut path = vec![group];
-        while state.prev[group] != NONE {
-            group = state.prev[group];
-            path.push(group);
-        }
-        path.reverse();
-        path
-    }
-
-    /// The accesses the last walk found, per policy index.
-    pub fn collect(&self, account: AccountId, state: &WalkState) -> BTreeMap<usize, AccessMap> {
-        let mut out: BTreeMap<usize, AccessMap> = BTreeMap::new();
-        for entry in self.account_grants.get(&account).into_iter().flatten() {
-            out.entry(entry.policy)
-                .or_default()
-                .entry((entry.role.clone(), entry.scope.clone()))
-                .or_insert_with(|| Access {
-                    via: Vec::new(),
-                    grant: entry.source.clone(),
-                });
+    /// The accesses the last walk found: one per (policy, role, scope), by
+    /// a shortest path, sorted by policy.
+    pub fn hits(&self, account: AccountId, state: &WalkState, out: &mut Vec<Hit>) {
+        out.clear();
+        for (i, entry) in self
+            .account_grants
+            .get(&account)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            out.push(Hit {
+                policy: entry.policy,
+                role: entry.role,
+                scope: entry.scope,
+                group: NONE,
+                depth: 0,
+                entry: i as u32,
+                from_group: false,
+            });
         }
         for &g in &state.order {
-            for entry in &self.group_grants[g] {
-                out.entry(entry.policy)
-                    .or_default()
-                    .entry((entry.role.clone(), entry.scope.clone()))
-                    .or_insert_with(|| Access {
-                        via: Self::path(state, g),
-                        grant: entry.source.clone(),
-                    });
+            for (i, entry) in self.group_grants[g].iter().enumerate() {
+                out.push(Hit {
+                    policy: entry.policy,
+                    role: entry.role,
+                    scope: entry.scope,
+                    group: g,
+                    depth: state.depth[g],
+                    entry: i as u32,
+                    from_group: true,
+                });
             }
+        }
+        // Stable: among equal keys the first found, by a shortest path, stays.
+        out.sort_by_key(|h| (h.policy, h.role, h.scope));
+        out.dedup_by_key(|h| (h.policy, h.role, h.scope));
+    }
+
+    /// Where a hit's grant is written.
+    pub fn grant_source(&self, account: AccountId, hit: &Hit) -> Option<&GrantSource> {
+        let entries = if hit.from_group {
+            self.group_grants.get(hit.group)?
+        } else {
+            self.account_grants.get(&account)?
+        };
+        entries.get(hit.entry as usize).map(|e| &e.source)
+    }
+
+    /// The accesses the last walk found, per policy index, spelled out.
+    pub fn collect(&self, account: AccountId, state: &WalkState) -> BTreeMap<usize, AccessMap> {
+        let mut hits = Vec::new();
+        self.hits(account, state, &mut hits);
+        let mut out: BTreeMap<usize, AccessMap> = BTreeMap::new();
+        for hit in &hits {
+            let Some(grant) = self.grant_source(account, hit) else {
+                continue;
+            };
+            out.entry(hit.policy as usize).or_default().insert(
+                (
+                    hit.role.as_str().to_string(),
+                    hit.scope.as_str().to_string(),
+                ),
+                Access {
+                    via: state.path(hit.group),
+                    grant: grant.clone(),
+                },
+            );
         }
         out
     }
@@ -199,16 +290,22 @@ impl<'a> Walker<'a> {
     /// this policy, and every (role, scope) reachable; `None` when the group
     /// gives no access to the policy's source.
     pub fn group_reach(&self, policy: usize, start: GroupId) -> Option<GroupReach> {
-        let mut prev: HashMap<GroupId, GroupId> = HashMap::new();
+        let mut prev: FxHashMap<GroupId, GroupId> = FxHashMap::default();
         let mut seen: BTreeSet<GroupId> = BTreeSet::new();
         let mut queue = VecDeque::from([start]);
         seen.insert(start);
         let mut first: Option<GroupId> = None;
         let mut reached = BTreeSet::new();
         while let Some(g) = queue.pop_front() {
-            for entry in self.group_grants[g].iter().filter(|e| e.policy == policy) {
+            for entry in self.group_grants[g]
+                .iter()
+                .filter(|e| e.policy as usize == policy)
+            {
                 first.get_or_insert(g);
-                reached.insert((entry.role.clone(), entry.scope.clone()));
+                reached.insert((
+                    entry.role.as_str().to_string(),
+                    entry.scope.as_str().to_string(),
+                ));
             }
             for &parent in &self.inventory.groups[g].parents {
                 if seen.insert(parent) {

@@ -6,6 +6,7 @@
 //! looping. Every policy is then checked against the accesses found.
 
 mod access;
+mod compiled;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,7 +16,8 @@ use crate::findings::{Classification, Finding, Rule, Severity};
 use crate::inventory::{Account, Holder, Inventory};
 use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
 
-pub use access::{AccessMap, GrantSource, Walker};
+pub use access::{Access, AccessMap, GrantSource, Hit, WalkState, Walker};
+use compiled::CompiledPolicy;
 
 /// What evaluation produced.
 #[derive(Debug, Default)]
@@ -74,7 +76,7 @@ pub fn condition_holds(
                 account
                     .attrs
                     .get(attribute)
-                    .and_then(|v| crate::sources::values::parse_bool(v))
+                    .and_then(crate::sources::values::parse_bool)
                     == Some(*expected)
             }
         },
@@ -86,15 +88,29 @@ pub fn condition_holds(
                 },
                 "last_logon" => account.last_logon.map(|t| t.date()),
                 _ => account
-                    .attrs
-                    .get(attribute)
-                    .and_then(|v| crate::sources::values::parse_datetime(v))
+                    .attr(attribute)
+                    .and_then(crate::sources::values::parse_datetime)
                     .map(|t| t.date()),
             };
             date == Some(*expected)
         }
+        // `enabled` and dates are typed: "ja" equals true, "2026-01-01"
+        // equals 2026-01-01 00:00.
+        Test::AnyOf(templates) if attribute == "enabled" => templates.iter().any(|t| {
+            let wanted =
+                crate::sources::values::parse_bool(&crate::policy::fill_template(t, role, scope));
+            wanted.is_some() && account.enabled == wanted
+        }),
+        Test::AnyOf(templates) if matches!(attribute, "expires" | "last_logon") => {
+            templates.iter().any(|t| {
+                let text = crate::policy::fill_template(t, role, scope);
+                crate::sources::values::parse_datetime(&text).is_some_and(|wanted| {
+                    condition_holds(account, attribute, &Test::Date(wanted.date()), role, scope)
+                })
+            })
+        }
         Test::AnyOf(templates) => {
-            let Some(value) = account.attrs.get(attribute) else {
+            let Some(value) = account.attr(attribute) else {
                 return false;
             };
             let value = value.trim();
@@ -103,8 +119,7 @@ pub fn condition_holds(
                 .any(|t| crate::policy::fill_template(t, role, scope).trim() == value)
         }
         Test::Regex(re) => account
-            .attrs
-            .get(attribute)
+            .attr(attribute)
             .is_some_and(|v| re.is_match(v.trim())),
     }
 }
@@ -203,24 +218,50 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
 
     let walker = Walker::new(inventory, &all);
+    let compiled: Vec<CompiledPolicy<'_>> = all
+        .iter()
+        .map(|p| CompiledPolicy::new(p, inventory))
+        .collect();
+    // Accounts are independent: split them across the cores.
+    let threads = if inventory.accounts.len() < 20_000 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
+    let chunk = inventory.accounts.len().div_ceil(threads).max(1);
+    let ctx = Context {
+        all: &all,
+        compiled: &compiled,
+        walker: &walker,
+        inventory,
+        as_of,
+    };
+    let parts: Vec<(Vec<Finding>, Vec<Vec<usize>>)> = if threads == 1 {
+        vec![check_accounts(&ctx, 0..inventory.accounts.len())]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = (t * chunk).min(inventory.accounts.len())
+                        ..((t + 1) * chunk).min(inventory.accounts.len());
+                    let ctx = &ctx;
+                    scope.spawn(move || check_accounts(ctx, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    let mut state = walker.state();
-    for (account_id, account) in inventory.accounts.iter().enumerate() {
-        walker.walk(account_id, &mut state);
-        for (p_index, accesses) in walker.collect(account_id, &state) {
-            let policy = all[p_index];
-            let is_member = |name: &str| inventory.group(name).is_some_and(|g| state.reached(g));
-            check_account(
-                policy,
-                account,
-                &accesses,
-                &walker,
-                &is_member,
-                as_of,
-                &mut under_allow[p_index],
-                &mut findings,
-            );
+    for (mut part, counts) in parts {
+        findings.append(&mut part);
+        for (total, part) in under_allow.iter_mut().zip(counts) {
+            for (t, c) in total.iter_mut().zip(part) {
+                *t += c;
+            }
         }
     }
 
@@ -314,52 +355,127 @@ fn path_text(via: &[String]) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_account(
-    policy: &Policy,
-    account: &Account,
-    accesses: &AccessMap,
-    walker: &Walker<'_>,
-    is_member: &dyn Fn(&str) -> bool,
+/// What every account is checked against.
+struct Context<'a> {
+    all: &'a [&'a Policy],
+    compiled: &'a [CompiledPolicy<'a>],
+    walker: &'a Walker<'a>,
+    inventory: &'a Inventory,
     as_of: NaiveDate,
+}
+
+/// Checks a range of accounts: their findings, and per policy and allow
+/// how many of them the allow covered.
+fn check_accounts(
+    ctx: &Context<'_>,
+    range: std::ops::Range<usize>,
+) -> (Vec<Finding>, Vec<Vec<usize>>) {
+    let mut findings = Vec::new();
+    let mut under_allow: Vec<Vec<usize>> =
+        ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
+    let mut state = ctx.walker.state();
+    let mut hits: Vec<Hit> = Vec::new();
+    for account_id in range {
+        let account = &ctx.inventory.accounts[account_id];
+        ctx.walker.walk(account_id, &mut state);
+        ctx.walker.hits(account_id, &state, &mut hits);
+        if hits.is_empty() {
+            continue;
+        }
+        let lower_id = account.id.to_lowercase();
+        let mut start = 0;
+        while start < hits.len() {
+            let p = hits[start].policy as usize;
+            let end = hits[start..]
+                .iter()
+                .position(|h| h.policy as usize != p)
+                .map_or(hits.len(), |n| start + n);
+            check_account(
+                &Subject {
+                    policy: ctx.all[p],
+                    compiled: &ctx.compiled[p],
+                    walker: ctx.walker,
+                    state: &state,
+                    account_id,
+                    account,
+                    lower_id: &lower_id,
+                    as_of: ctx.as_of,
+                },
+                &hits[start..end],
+                &mut under_allow[p],
+                &mut findings,
+            );
+            start = end;
+        }
+    }
+    (findings, under_allow)
+}
+
+/// One account checked against one policy.
+struct Subject<'a> {
+    policy: &'a Policy,
+    compiled: &'a CompiledPolicy<'a>,
+    walker: &'a Walker<'a>,
+    state: &'a WalkState,
+    account_id: usize,
+    account: &'a Account,
+    lower_id: &'a str,
+    as_of: NaiveDate,
+}
+
+fn check_account(
+    s: &Subject<'_>,
+    hits: &[Hit],
     under_allow: &mut [usize],
     findings: &mut Vec<Finding>,
 ) {
+    let (policy, account, walker) = (s.policy, s.account, s.walker);
     let source = &policy.source;
     let mut counted = vec![false; policy.allows.len()];
-    for ((role, scope), access) in accesses {
+    for hit in hits {
         let mut covered = false;
-        for (i, allow) in policy.allows.iter().enumerate() {
-            if first_failure(allow, account, role, scope, is_member).is_none() {
+        for (i, allow) in s.compiled.allows.iter().enumerate() {
+            if allow.covers(account, s.lower_id, hit.role, hit.scope, s.state) {
                 covered = true;
                 counted[i] = true;
             }
         }
-        if !covered {
-            let via = walker.via_names(&access.via);
-            let grant = walker.grant_text(policy, &access.grant);
-            let how = if via.is_empty() {
-                format!("tilldelning i rollexporten ({grant})")
-            } else {
-                via.join(" → ")
-            };
-            let mut f = finding(
-                policy,
-                Rule::UnauthorizedAccess,
-                Some(&account.id),
-                Some(role.clone()),
-                Some(scope.clone()),
-                None,
-                via.clone(),
-                format!(
-                    "{} har rollen {role} på {scope} i {} via {how}, men ingen regel i policyn tillåter det",
-                    account.id, source.name,
-                ),
-                None,
-            );
-            f.grant = Some(grant);
-            findings.push(f);
+        if covered {
+            continue;
         }
+        let (role, scope) = (hit.role.as_str(), hit.scope.as_str());
+        let via = walker.via_names(&s.state.path(hit.group));
+        let grant = walker
+            .grant_source(s.account_id, hit)
+            .map(|g| walker.grant_text(policy, g))
+            .unwrap_or_default();
+        let how = if via.is_empty() {
+            format!("tilldelning i rollexporten ({grant})")
+        } else {
+            via.join(" → ")
+        };
+        let mut f = finding(
+            policy,
+            Rule::UnauthorizedAccess,
+            Some(&account.id),
+            Some(role.to_string()),
+            Some(scope.to_string()),
+            None,
+            via,
+            format!(
+                "{} har rollen {role}{} i {} via {how}, men ingen regel i policyn tillåter det",
+                account.id,
+                if scope == "*" {
+                    String::new()
+                } else {
+                    format!(" på {scope}")
+                },
+                source.name,
+            ),
+            None,
+        );
+        f.grant = Some(grant);
+        findings.push(f);
     }
     for (i, c) in counted.into_iter().enumerate() {
         if c {
@@ -367,14 +483,46 @@ fn check_account(
         }
     }
 
-    // Account-level rules point at the shortest path that gives any access.
-    let shortest = accesses
-        .values()
-        .min_by_key(|a| a.via.len())
-        .map(|a| walker.via_names(&a.via))
-        .unwrap_or_default();
     let checks = &policy.checks;
-    if checks.disabled_accounts && account.enabled == Some(false) {
+    let idle = match (checks.inactive_days, account.last_logon) {
+        (Some(days), Some(last)) => {
+            let idle = (s.as_of - last.date()).num_days();
+            (idle > i64::from(days)).then_some((idle, days, last))
+        }
+        _ => None,
+    };
+    let disabled = checks.disabled_accounts && account.enabled == Some(false);
+    let expired = checks.expired_accounts && account.is_expired(s.as_of);
+    let held: Vec<&str> = hits.iter().map(|h| h.role.as_str()).collect();
+    let mut conflicting: Vec<String> = Vec::new();
+    for set in &checks.separation_of_duties {
+        let distinct: BTreeSet<&String> =
+            set.iter().filter(|r| held.contains(&r.as_str())).collect();
+        if distinct.len() >= 2 {
+            for r in distinct {
+                if !conflicting.contains(r) {
+                    conflicting.push(r.clone());
+                }
+            }
+        }
+    }
+    if !disabled && !expired && idle.is_none() && conflicting.is_empty() {
+        return;
+    }
+
+    // Account-level rules point at the shortest path that gives any access.
+    let shortest = hits
+        .iter()
+        .min_by(|a, b| {
+            (a.depth, a.role.as_str(), a.scope.as_str()).cmp(&(
+                b.depth,
+                b.role.as_str(),
+                b.scope.as_str(),
+            ))
+        })
+        .map(|h| walker.via_names(&s.state.path(h.group)))
+        .unwrap_or_default();
+    if disabled {
         findings.push(finding(
             policy,
             Rule::DisabledAccount,
@@ -392,7 +540,7 @@ fn check_account(
             None,
         ));
     }
-    if checks.expired_accounts && account.is_expired(as_of) {
+    if expired {
         let date = match account.expires {
             Some(crate::inventory::Expiry::At(t)) => t.date().to_string(),
             _ => String::new(),
@@ -414,39 +562,23 @@ fn check_account(
             None,
         ));
     }
-    if let (Some(days), Some(last)) = (checks.inactive_days, account.last_logon) {
-        let idle = (as_of - last.date()).num_days();
-        if idle > i64::from(days) {
-            findings.push(finding(
-                policy,
-                Rule::InactiveAccount,
-                Some(&account.id),
-                None,
-                None,
-                None,
-                shortest.clone(),
-                format!(
-                    "Kontot {} loggade senast in {} ({idle} dagar sedan, gränsen är {days}) men har behörighet till {}",
-                    account.id,
-                    last.date(),
-                    source.name
-                ),
-                None,
-            ));
-        }
-    }
-    let held: BTreeSet<&str> = accesses.keys().map(|(r, _)| r.as_str()).collect();
-    let mut conflicting: Vec<String> = Vec::new();
-    for set in &checks.separation_of_duties {
-        let both: Vec<&String> = set.iter().filter(|r| held.contains(r.as_str())).collect();
-        let distinct: BTreeSet<&String> = both.iter().copied().collect();
-        if distinct.len() >= 2 {
-            for r in distinct {
-                if !conflicting.contains(r) {
-                    conflicting.push(r.clone());
-                }
-            }
-        }
+    if let Some((idle, days, last)) = idle {
+        findings.push(finding(
+            policy,
+            Rule::InactiveAccount,
+            Some(&account.id),
+            None,
+            None,
+            None,
+            shortest.clone(),
+            format!(
+                "Kontot {} loggade senast in {} ({idle} dagar sedan, gränsen är {days}) men har behörighet till {}",
+                account.id,
+                last.date(),
+                source.name
+            ),
+            None,
+        ));
     }
     if !conflicting.is_empty() {
         let mut f = finding(
@@ -549,5 +681,52 @@ fn unknown_accounts(policy: &Policy, inventory: &Inventory, findings: &mut Vec<F
         );
         f.grant = Some(grant.origin.to_string());
         findings.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Inventory, Origin};
+
+    fn account() -> Account {
+        let mut inv = Inventory::new();
+        let origin = Origin::new("t", None);
+        let a = inv.account_mut("anna", &origin);
+        a.enabled = Some(false);
+        a.attrs.insert("department", " IFO ");
+        a.clone()
+    }
+
+    #[test]
+    fn enabled_compares_typed() {
+        let a = account();
+        assert!(condition_holds(&a, "enabled", &Test::Bool(false), "r", "s"));
+        assert!(condition_holds(
+            &a,
+            "enabled",
+            &Test::AnyOf(vec!["false".into()]),
+            "r",
+            "s"
+        ));
+        assert!(!condition_holds(
+            &a,
+            "enabled",
+            &Test::AnyOf(vec!["ja".into()]),
+            "r",
+            "s"
+        ));
+    }
+
+    #[test]
+    fn templates_and_trimming() {
+        let a = account();
+        let t = Test::AnyOf(vec!["{scope}".into()]);
+        assert!(condition_holds(&a, "department", &t, "Las", "IFO"));
+        assert!(!condition_holds(&a, "department", &t, "Las", "VO"));
+        // A missing attribute never satisfies a condition.
+        assert!(!condition_holds(&a, "title", &t, "Las", "IFO"));
+        let re = Test::Regex(regex::Regex::new("^$").expect("regex"));
+        assert!(!condition_holds(&a, "title", &re, "Las", "IFO"));
     }
 }

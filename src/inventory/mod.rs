@@ -2,26 +2,39 @@
 //! source, with interned ids, and the group graph that effective access is
 //! computed over. Sources only add to it; evaluation only reads it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::intern::{Attrs, Sym};
 
 pub type AccountId = usize;
 pub type GroupId = usize;
 
-/// Where a record came from, for messages: a file and line, or a DN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a record came from, for messages: a file and line, or a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
-    pub source: String,
+    pub source: Sym,
     pub line: Option<usize>,
+}
+
+impl Origin {
+    pub fn new(source: &str, line: Option<usize>) -> Self {
+        Origin {
+            source: Sym::new(source),
+            line,
+        }
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "{}:{}", self.source, line),
-            None => f.write_str(&self.source),
+            None => f.write_str(self.source.as_str()),
         }
     }
 }
@@ -39,8 +52,10 @@ pub struct Account {
     pub dn: Option<String>,
     pub display_name: Option<String>,
     /// Every string attribute, keyed by its lower-case name; the well-known
-    /// ones use their contract names (`department`, `title`, ...).
-    pub attrs: BTreeMap<String, String>,
+    /// ones use their contract names (`department`, `title`,
+    /// `employee_type`). The display name and the typed attributes have
+    /// fields of their own.
+    pub attrs: Attrs,
     pub enabled: Option<bool>,
     pub expires: Option<Expiry>,
     pub last_logon: Option<NaiveDateTime>,
@@ -50,6 +65,15 @@ pub struct Account {
 }
 
 impl Account {
+    /// An attribute's text by its lower-case name, including
+    /// `display_name`.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        match name {
+            "display_name" => self.display_name.as_deref(),
+            _ => self.attrs.get(name),
+        }
+    }
+
     pub fn is_expired(&self, as_of: NaiveDate) -> bool {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
     }
@@ -92,14 +116,26 @@ pub struct Inventory {
     pub accounts: Vec<Account>,
     pub groups: Vec<Group>,
     pub grants: Vec<DirectGrant>,
-    account_index: HashMap<String, AccountId>,
-    group_index: HashMap<String, GroupId>,
+    account_index: FxHashMap<String, AccountId>,
+    group_index: FxHashMap<String, GroupId>,
+    /// Reused for lower-casing names on lookup.
+    key_buffer: String,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
 }
 
-fn key(name: &str) -> String {
-    name.trim().to_lowercase()
+/// The case-insensitive lookup key of a name: borrowed when the name is
+/// already trimmed lower-case ASCII, as most account names are.
+fn key(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim();
+    if trimmed
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(trimmed)
+    } else {
+        Cow::Owned(trimmed.to_lowercase())
+    }
 }
 
 impl Inventory {
@@ -108,17 +144,23 @@ impl Inventory {
     }
 
     pub fn account(&self, name: &str) -> Option<AccountId> {
-        self.account_index.get(&key(name)).copied()
+        self.account_index.get(key(name).as_ref()).copied()
     }
 
     pub fn group(&self, name: &str) -> Option<GroupId> {
-        self.group_index.get(&key(name)).copied()
+        self.group_index.get(key(name).as_ref()).copied()
     }
 
     /// The account of this name, created empty if it is new.
     pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
+        let id = self.account_id(name, origin);
+        &mut self.accounts[id]
+    }
+
+    /// The id of the account of this name, created empty if it is new.
+    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
         let k = key(name);
-        let id = match self.account_index.get(&k) {
+        let id = match self.account_index.get(k.as_ref()) {
             Some(&id) => id,
             None => {
                 let id = self.accounts.len();
@@ -126,26 +168,37 @@ impl Inventory {
                     id: name.trim().to_string(),
                     dn: None,
                     display_name: None,
-                    attrs: BTreeMap::new(),
+                    attrs: Attrs::new(),
                     enabled: None,
                     expires: None,
                     last_logon: None,
                     groups: Vec::new(),
-                    origin: origin.clone(),
+                    origin: *origin,
                 });
-                self.account_index.insert(k, id);
+                self.account_index.insert(k.into_owned(), id);
                 id
             }
         };
-        &mut self.accounts[id]
+        id
     }
 
     /// The id of the group of this name, created if it is new.
     pub fn intern_group(&mut self, name: &str) -> GroupId {
-        let k = key(name);
-        if let Some(&id) = self.group_index.get(&k) {
+        let trimmed = name.trim();
+        let mut buffer = std::mem::take(&mut self.key_buffer);
+        buffer.clear();
+        if trimmed.is_ascii() {
+            buffer.push_str(trimmed);
+            buffer.make_ascii_lowercase();
+        } else {
+            buffer.extend(trimmed.chars().flat_map(char::to_lowercase));
+        }
+        let found = self.group_index.get(buffer.as_str()).copied();
+        self.key_buffer = buffer;
+        if let Some(id) = found {
             return id;
         }
+        let k = key(name);
         let id = self.groups.len();
         self.groups.push(Group {
             name: name.trim().to_string(),
@@ -154,7 +207,7 @@ impl Inventory {
             children: Vec::new(),
             members: Vec::new(),
         });
-        self.group_index.insert(k, id);
+        self.group_index.insert(k.into_owned(), id);
         id
     }
 
@@ -173,21 +226,55 @@ impl Inventory {
         }
     }
 
-    /// Sorts every adjacency list by name so that traversal order, and so
-    /// the path kept among equally short ones, does not depend on the order
-    /// of the input.
+    /// Numbers groups in name order and sorts every adjacency list, so that
+    /// traversal order, and so the path kept among equally short ones, does
+    /// not depend on the order of the input.
     pub fn finish(&mut self) {
-        let names: Vec<String> = self.groups.iter().map(|g| key(&g.name)).collect();
-        let account_names: Vec<String> = self.accounts.iter().map(|a| key(&a.id)).collect();
-        for account in &mut self.accounts {
-            account.groups.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        let mut order: Vec<GroupId> = (0..self.groups.len()).collect();
+        let names: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| key(&g.name).into_owned())
+            .collect();
+        order.sort_by(|a, b| names[*a].cmp(&names[*b]).then(a.cmp(b)));
+        let mut new_id = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new;
         }
+        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.groups = order
+            .iter()
+            .filter_map(|&old| old_groups[old].take())
+            .collect();
         for group in &mut self.groups {
-            group.parents.sort_by(|a, b| names[*a].cmp(&names[*b]));
-            group.children.sort_by(|a, b| names[*a].cmp(&names[*b]));
-            group
-                .members
-                .sort_by(|a, b| account_names[*a].cmp(&account_names[*b]));
+            for g in group.parents.iter_mut().chain(group.children.iter_mut()) {
+                *g = new_id[*g];
+            }
+            group.parents.sort_unstable();
+            group.children.sort_unstable();
         }
+        for account in &mut self.accounts {
+            for g in &mut account.groups {
+                *g = new_id[*g];
+            }
+            account.groups.sort_unstable();
+        }
+        for id in self.group_index.values_mut() {
+            *id = new_id[*id];
+        }
+        for grant in &mut self.grants {
+            if let Holder::Group(g) = &mut grant.holder {
+                *g = new_id[*g];
+            }
+        }
+    }
+
+    /// Makes room for `n` more accounts.
+    pub fn reserve_accounts(&mut self, n: usize) {
+        self.accounts.reserve(n);
+        self.account_index.reserve(n);
     }
 }

@@ -30,7 +30,14 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
     let err = |e: ::csv::Error| format!("cannot render CSV: {e}");
-    writer.write_record(HEADER).map_err(err)?;
+    // With history, every row also says whether the finding is new and when
+    // it was first seen.
+    let history = report.history.is_some();
+    let mut header: Vec<&str> = HEADER.to_vec();
+    if history {
+        header.extend(["status", "first_seen"]);
+    }
+    writer.write_record(&header).map_err(err)?;
     for f in &report.findings {
         let classification: Vec<&str> = f.classification.iter().map(|c| c.id()).collect();
         let accounts = f.accounts.map(|n| n.to_string()).unwrap_or_default();
@@ -48,9 +55,16 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             &f.via.join(" > "),
             &f.message,
         ];
-        writer
-            .write_record(cells.iter().map(|c| neutralise(c).into_owned()))
-            .map_err(err)?;
+        let mut row: Vec<String> = cells.iter().map(|c| neutralise(c).into_owned()).collect();
+        if history {
+            row.push(match f.status {
+                Some(crate::findings::Status::New) => "new".into(),
+                Some(crate::findings::Status::Persisting) => "persisting".into(),
+                None => String::new(),
+            });
+            row.push(neutralise(f.first_seen.as_deref().unwrap_or("")).into_owned());
+        }
+        writer.write_record(&row).map_err(err)?;
     }
     writer
         .into_inner()

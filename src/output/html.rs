@@ -494,9 +494,7 @@ mod tests {
                 ),
             ],
             warnings: Vec::new(),
-            resolved: Vec::new(),
-            excepted: Vec::new(),
-            trend: Vec::new(),
+            ..Report::default()
         }
     }
 

@@ -1,10 +1,18 @@
 //! The terminal table: findings grouped by data source (worst first) and
 //! within it by rule, readable at 80 columns; colour only when asked for.
+//! With a history (`--state`) every finding shows whether it is new, its
+//! age, and for IMY findings the time left of the 72-hour window; resolved
+//! and excepted findings follow the findings.
 
+use chrono::NaiveDateTime;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use crate::findings::{Classification, Finding, Severity};
+use crate::exceptions::Outcome;
+use crate::findings::{Classification, Finding, Severity, Status};
 use crate::report::Report;
+
+/// GDPR art. 33: report to IMY within 72 hours of becoming aware.
+const IMY_HOURS: i64 = 72;
 
 const WIDTH: u16 = 80;
 
@@ -43,6 +51,17 @@ fn access(f: &Finding) -> String {
     parts.join(", ")
 }
 
+fn via(f: &Finding) -> String {
+    if !f.via.is_empty() {
+        f.via.join(" → ")
+    } else if f.account.is_some() {
+        // A role export gives the role to the account itself.
+        "(direkt)".to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// `N kritiska, N höga, ...` for the severities present.
 pub fn severity_counts(findings: &[&Finding]) -> String {
     Severity::ALL
@@ -71,6 +90,63 @@ fn paint(text: String, color: Option<Color>, enabled: bool) -> String {
     }
 }
 
+/// Hours as `5 h` below two days, else `3 d`.
+fn duration_text(hours: i64) -> String {
+    if hours < 48 {
+        format!("{hours} h")
+    } else {
+        format!("{} d", hours / 24)
+    }
+}
+
+/// `2026-11-21T06:00:00` → `2026-11-21 06:00`.
+fn minutes(time: &str) -> String {
+    time.replace('T', " ").chars().take(16).collect()
+}
+
+/// Hours from a finding's `first_seen` to the run's as-of time.
+fn age_hours(first_seen: Option<&str>, now: NaiveDateTime) -> Option<i64> {
+    let first = NaiveDateTime::parse_from_str(first_seen?, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some((now - first).num_hours().max(0))
+}
+
+/// The `Upptäckt` cell: new or how long ago, and the IMY window.
+fn discovered(f: &Finding, now: NaiveDateTime) -> String {
+    let age = age_hours(f.first_seen.as_deref(), now).unwrap_or(0);
+    let mut text = match f.status {
+        Some(Status::New) => "NY".to_string(),
+        _ if age == 0 => "sedan < 1 h".to_string(),
+        _ => format!("sedan {}", duration_text(age)),
+    };
+    if f.classification.contains(&Classification::Imy) {
+        let left = IMY_HOURS - age;
+        match left {
+            1.. => text.push_str(&format!("\nIMY: {left} h kvar")),
+            0 => text.push_str("\nIMY: 72 h har gått"),
+            _ => text.push_str(&format!("\nIMY: {} försenad", duration_text(-left))),
+        }
+    }
+    text
+}
+
+fn plain_table(color: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+fn short_id(f: &Finding) -> &str {
+    &f.id[..8.min(f.id.len())]
+}
+
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!(
@@ -80,6 +156,27 @@ pub fn render(report: &Report, color: bool) -> String {
         report.groups,
         report.findings.len()
     ));
+    if let Some(h) = &report.history {
+        let new = report.count_status(Status::New);
+        match &h.previous_run {
+            Some((id, as_of)) => out.push_str(&format!(
+                "Jämfört med körning {id} (per {}): {new} {}, {} kvarstår, {} åtgärdade\n",
+                minutes(as_of),
+                if new == 1 { "ny" } else { "nya" },
+                report.count_status(Status::Persisting),
+                report.resolved.len()
+            )),
+            None => out.push_str(&format!(
+                "Första körningen i historiken: alla {new} fynd är nya\n"
+            )),
+        }
+    }
+    if report.exceptions.is_some() {
+        out.push_str(&format!(
+            "{} fynd undantagna enligt undantagsfilen\n",
+            report.excepted.len()
+        ));
+    }
     for source in &report.sources {
         let findings: Vec<&Finding> = report
             .findings
@@ -135,31 +232,46 @@ pub fn render(report: &Report, color: bool) -> String {
                     c
                 }
             };
-            table.set_header(vec![
+            let mut headings = vec![
                 header("Id"),
                 header("Konto/grupp"),
                 header("Behörighet"),
                 header("Via"),
-            ]);
+            ];
+            if report.history.is_some() {
+                headings.push(header("Upptäckt"));
+            }
+            table.set_header(headings);
             for f in group {
-                table.add_row(vec![
-                    Cell::new(&f.id[..8.min(f.id.len())]),
+                let mut row = vec![
+                    Cell::new(short_id(f)),
                     Cell::new(subject(f)),
                     Cell::new(access(f)),
-                    Cell::new(if f.via.is_empty() {
-                        "(direkt)".to_string()
-                    } else {
-                        f.via.join(" → ")
-                    }),
-                ]);
+                    Cell::new(via(f)),
+                ];
+                if let Some(h) = &report.history {
+                    let mut cell = Cell::new(discovered(f, h.as_of));
+                    if color && f.status == Some(Status::New) {
+                        cell = cell.add_attribute(Attribute::Bold);
+                    }
+                    row.push(cell);
+                }
+                table.add_row(row);
             }
             out.push_str(&table.to_string());
             out.push('\n');
             start = end;
         }
     }
+    resolved_section(report, color, &mut out);
+    excepted_section(report, color, &mut out);
     out.push('\n');
-    if report.findings.is_empty() {
+    if report.findings.is_empty() && !report.excepted.is_empty() {
+        out.push_str(&format!(
+            "Inga fynd utöver de {} undantagna.\n",
+            report.excepted.len()
+        ));
+    } else if report.findings.is_empty() {
         out.push_str("Inga fynd: all behörighet som lästes täcks av policyerna.\n");
     } else {
         let all: Vec<&Finding> = report.findings.iter().collect();
@@ -177,4 +289,96 @@ pub fn render(report: &Report, color: bool) -> String {
         ));
     }
     out
+}
+
+fn resolved_section(report: &Report, color: bool, out: &mut String) {
+    if report.history.is_none() || report.resolved.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "\n== Åtgärdade sedan förra körningen ({})\n",
+        report.resolved.len()
+    ));
+    let mut table = plain_table(color);
+    table.set_header(vec![
+        "Id",
+        "Regel",
+        "Konto/grupp",
+        "Behörighet",
+        "Först sedd",
+    ]);
+    for f in &report.resolved {
+        let what = access(f);
+        table.add_row(vec![
+            Cell::new(short_id(f)),
+            Cell::new(f.rule.id()),
+            Cell::new(subject(f)),
+            Cell::new(if what.is_empty() {
+                f.data_source.clone()
+            } else {
+                format!("{what} i {}", f.data_source)
+            }),
+            Cell::new(minutes(f.first_seen.as_deref().unwrap_or(""))),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push('\n');
+}
+
+fn excepted_section(report: &Report, color: bool, out: &mut String) {
+    let Some(uses) = &report.exceptions else {
+        return;
+    };
+    if !report.excepted.is_empty() {
+        out.push_str(&format!(
+            "\n== Undantagna fynd ({})\n",
+            report.excepted.len()
+        ));
+        let mut table = plain_table(color);
+        table.set_header(vec!["Id", "Källa", "Regel", "Konto/grupp", "Undantag"]);
+        for f in &report.excepted {
+            let by = crate::exceptions::exception_for(uses, &f.id)
+                .map(|u| {
+                    format!(
+                        "{}\nt.o.m. {}, {}",
+                        u.exception.location(),
+                        u.exception.expires,
+                        u.exception.approved_by
+                    )
+                })
+                .unwrap_or_default();
+            table.add_row(vec![
+                Cell::new(short_id(f)),
+                Cell::new(&f.data_source),
+                Cell::new(f.rule.id()),
+                Cell::new(subject(f)),
+                Cell::new(by),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
+    let notes: Vec<String> = uses
+        .iter()
+        .filter_map(|u| {
+            let e = &u.exception;
+            let what = match u.outcome {
+                Outcome::Expired => format!(
+                    "gick ut {}: gäller inte längre ({} fynd räknas igen)",
+                    e.expires,
+                    u.findings.len()
+                ),
+                Outcome::Unused => "matchade inget fynd: ta bort det eller rätta nycklarna".into(),
+                Outcome::Active if u.expiring_soon => {
+                    format!("går ut {} ({} dagar kvar)", e.expires, u.days_left)
+                }
+                Outcome::Active => return None,
+            };
+            Some(format!("  {}  {} — {what}\n", e.location(), e.describe()))
+        })
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("\nUndantag att se över:\n");
+        notes.iter().for_each(|n| out.push_str(n));
+    }
 }

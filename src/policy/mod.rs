@@ -247,6 +247,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Policy>, Vec<Diagnostic>> {
 pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
     let mut policies = Vec::new();
     let mut diagnostics = Vec::new();
+    // Source ids are compared even in files with other problems, so that a
+    // duplicate is reported in the same pass.
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
@@ -261,34 +264,39 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
                 continue;
             }
         };
-        match parse_policy(file, &text) {
-            Ok(p) => policies.push((p, text)),
+        let result = parse_policy(file, &text);
+        if let Some((id, span)) = source_id(file, &text) {
+            if let Some(first) = seen.get(&id) {
+                let mut r = crate::diag::TomlReader::new(file, &text);
+                r.error_help(
+                    span,
+                    format!(
+                        "duplicate source id `{id}`: {} already uses it",
+                        first.display()
+                    ),
+                    Some("each data source has one policy file with its own id"),
+                );
+                diagnostics.append(&mut r.diagnostics);
+            } else {
+                seen.insert(id, file.clone());
+            }
+        }
+        match result {
+            Ok(p) => policies.push(p),
             Err(mut d) => diagnostics.append(&mut d),
         }
     }
-    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for (policy, text) in &policies {
-        let id = &policy.source.id;
-        if let Some(first) = seen.get(id) {
-            let offset = text.find(&format!("\"{id}\"")).unwrap_or(0);
-            let (line, col) = crate::diag::LineIndex::new(text).position(text, offset);
-            diagnostics.push(Diagnostic {
-                file: policy.file.clone(),
-                line,
-                col,
-                message: format!(
-                    "duplicate source id `{id}`: {} already uses it",
-                    first.display()
-                ),
-                help: Some("each data source has one policy file with its own id".into()),
-            });
-        } else {
-            seen.insert(id.clone(), policy.file.clone());
-        }
-    }
     if diagnostics.is_empty() {
-        Ok(policies.into_iter().map(|(p, _)| p).collect())
+        Ok(policies)
     } else {
         Err(diagnostics)
     }
+}
+
+/// `[source] id` and its position, if the file has one.
+fn source_id(file: &Path, text: &str) -> Option<(String, Option<std::ops::Range<usize>>)> {
+    let doc = crate::diag::parse_toml(file, text).ok()?;
+    let source = doc.as_table().get("source")?.as_table_like()?;
+    let id = source.get("id")?.as_str()?.to_string();
+    Some((id, crate::diag::item_span(source, "id")))
 }

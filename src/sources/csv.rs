@@ -4,8 +4,11 @@
 //! or tab; UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252.
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::intern::Sym;
 use crate::inventory::{DirectGrant, Holder, Inventory, Origin};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
@@ -254,45 +257,98 @@ fn detect_delimiter(header_line: &str) -> u8 {
     }
 }
 
-/// Finds a quoted field that never ends, which the CSV parser would read to
-/// the end of the file: returns the line where its quote opened.
-fn unterminated_quote(text: &str, delimiter: u8) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut line = 1;
-    let mut field_start = true;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if field_start && b == b'"' {
-            let open_line = line;
-            i += 1;
-            loop {
-                match bytes.get(i) {
-                    None => return Some(open_line),
-                    Some(b'"') if bytes.get(i + 1) == Some(&b'"') => i += 2,
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\n') => {
-                        line += 1;
-                        i += 1;
-                    }
-                    Some(_) => i += 1,
+/// Finds a quoted field that never ends, which the CSV parser would read
+/// to the end of the file. Fed the file in chunks, it looks only at quote
+/// characters: a quote opens a field when it follows a delimiter, a line
+/// end or the start of the file, and inside a field `""` is an escaped
+/// quote. Reports the line where the unclosed quote opened.
+struct QuoteScanner {
+    delimiter: u8,
+    /// Bytes fed so far, and the last of them.
+    offset: u64,
+    last: Option<u8>,
+    quoted: bool,
+    /// Inside a field the previous byte was a quote that may be the first
+    /// of `""`.
+    quote_pending: bool,
+    open_at: u64,
+    /// Line ends seen before the current chunk, and before `open_at`.
+    lines: usize,
+    open_line: usize,
+}
+
+impl QuoteScanner {
+    fn new(delimiter: u8) -> Self {
+        QuoteScanner {
+            delimiter,
+            offset: 0,
+            last: None,
+            quoted: false,
+            quote_pending: false,
+            open_at: 0,
+            lines: 0,
+            open_line: 0,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let mut skip_to = 0;
+        if self.quote_pending {
+            self.quote_pending = false;
+            if chunk.first() == Some(&b'"') {
+                skip_to = 1;
+            } else if !chunk.is_empty() {
+                self.quoted = false;
+            } else {
+                self.quote_pending = true;
+            }
+        }
+        let mut from = skip_to;
+        // Line ends are counted up to each opening quote, once.
+        let mut counted = 0;
+        let mut lines = self.lines;
+        while let Some(i) = memchr::memchr(b'"', &chunk[from..]).map(|i| from + i) {
+            from = i + 1;
+            if self.quoted {
+                match chunk.get(i + 1) {
+                    Some(b'"') => from = i + 2,
+                    Some(_) => self.quoted = false,
+                    None => self.quote_pending = true,
+                }
+            } else {
+                let prev = if i == 0 {
+                    self.last
+                } else {
+                    Some(chunk[i - 1])
+                };
+                if matches!(prev, None | Some(b'\n') | Some(b'\r')) || prev == Some(self.delimiter)
+                {
+                    self.quoted = true;
+                    self.open_at = self.offset + i as u64;
+                    lines += memchr::memchr_iter(b'\n', &chunk[counted..i]).count();
+                    counted = i;
+                    self.open_line = lines;
                 }
             }
-            field_start = false;
-            continue;
         }
-        if b == b'\n' {
-            line += 1;
-            field_start = true;
-        } else {
-            field_start = b == delimiter || (b == b'\r' && field_start);
+        self.lines += memchr::memchr_iter(b'\n', chunk).count();
+        self.offset += chunk.len() as u64;
+        if let Some(&b) = chunk.last() {
+            self.last = Some(b);
         }
-        i += 1;
     }
-    None
+
+    /// The line (1-based) of a quote still open at the end of the file.
+    fn finish(&self) -> Option<usize> {
+        (self.quoted && !self.quote_pending).then_some(self.open_line + 1)
+    }
+}
+
+#[cfg(test)]
+fn unterminated_quote(text: &str, delimiter: u8) -> Option<usize> {
+    let mut scanner = QuoteScanner::new(delimiter);
+    scanner.feed(text.as_bytes());
+    scanner.finish()
 }
 
 /// Splits a cell of several groups (`;` or `|`), taking the CN of a DN.
@@ -301,7 +357,7 @@ fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.len() > 3 && s[..3].eq_ignore_ascii_case("cn=") {
+            if s.len() > 3 && s.as_bytes()[..3].eq_ignore_ascii_case(b"cn=") {
                 let rest = &s[3..];
                 let end = rest
                     .char_indices()
@@ -315,65 +371,240 @@ fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
         })
 }
 
-/// Reads one CSV export into the inventory.
-pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        SourceError::new(&name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --csv")
-    })?;
-    read_bytes(&name, &bytes, inventory)
+/// A reader that notes where line ends are, so that a record's line number
+/// can be told from its byte offset without keeping the file in memory.
+/// (The CSV parser's own line count lags by one after a CRLF line end.)
+struct Tracker<R> {
+    inner: R,
+    offset: u64,
+    marks: std::rc::Rc<std::cell::RefCell<LineMarks>>,
 }
 
-/// Reads CSV bytes; `name` is used in messages.
-pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
-    let text = decode(bytes);
-    let mut body: &str = &text;
-    let mut line_offset = 0;
+#[derive(Default)]
+struct LineMarks {
+    /// Offsets of `\r` and `\n` bytes not yet passed, with the byte.
+    pending: std::collections::VecDeque<(u64, u8)>,
+    line: usize,
+}
+
+impl LineMarks {
+    /// The line of the record that starts at `byte` (offsets only grow):
+    /// line ends before it are counted, and so are those it starts with.
+    fn line_at(&mut self, mut byte: u64) -> usize {
+        while let Some(&(at, b)) = self.pending.front() {
+            if at < byte {
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                self.pending.pop_front();
+            } else if at == byte {
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                self.pending.pop_front();
+                byte += 1;
+            } else {
+                break;
+            }
+        }
+        self.line
+    }
+}
+
+impl<R: Read> Read for Tracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut marks = self.marks.borrow_mut();
+        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            marks.pending.push_back((self.offset + i as u64, buf[i]));
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Where the header starts: PowerShell's `#TYPE` line and Excel's `sep=`
+/// line come before it.
+struct Preamble {
+    /// Bytes before the header (after any BOM).
+    skip: usize,
+    lines: usize,
+    delimiter: Option<u8>,
+    header: String,
+}
+
+fn preamble(text: &[u8]) -> Preamble {
+    let mut skip = 0;
+    let mut lines = 0;
     let mut delimiter = None;
-    // PowerShell's `#TYPE` line and Excel's `sep=` line come before the header.
     loop {
-        let first = body.lines().next().unwrap_or("");
-        let lower = first.trim().to_lowercase();
+        let rest = &text[skip..];
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = String::from_utf8_lossy(&rest[..end]);
+        let lower = line.trim().to_lowercase();
         if lower.starts_with("#type") {
         } else if let Some(sep) = lower.strip_prefix("sep=") {
             delimiter = sep.bytes().next();
         } else {
+            return Preamble {
+                skip,
+                lines,
+                delimiter,
+                header: line.trim_end_matches('\r').to_string(),
+            };
+        }
+        skip += (end + 1).min(rest.len());
+        lines += 1;
+        if end == rest.len() {
+            return Preamble {
+                skip,
+                lines,
+                delimiter,
+                header: String::new(),
+            };
+        }
+    }
+}
+
+const PREFIX: usize = 64 * 1024;
+
+/// Reads one CSV export into the inventory. UTF-8 files are streamed; other
+/// encodings are decoded in memory first.
+pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
+    let name = path.display().to_string();
+    let unreadable = |e: std::io::Error| {
+        SourceError::new(&name, format!("cannot read the file: {e}"))
+            .with_help("check the path given with --csv")
+    };
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut prefix = Vec::with_capacity(PREFIX);
+    (&mut file)
+        .take(PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(unreadable)?;
+    let bom = match encoding_rs::Encoding::for_bom(&prefix) {
+        Some((enc, len)) if enc == encoding_rs::UTF_8 => len,
+        Some(_) => return read_in_memory(path, &name, inventory),
+        None => 0,
+    };
+    let pre = preamble(&prefix[bom..]);
+    if std::str::from_utf8(pre.header.as_bytes()).is_err() || pre.header.contains('\u{fffd}') {
+        return read_in_memory(path, &name, inventory);
+    }
+    let delimiter = pre
+        .delimiter
+        .unwrap_or_else(|| detect_delimiter(&pre.header));
+    let start = (bom + pre.skip) as u64;
+
+    // One pass to check the encoding and find unclosed quotes.
+    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
+    let mut scanner = QuoteScanner::new(delimiter);
+    let mut reader = BufReader::with_capacity(1 << 16, &mut file);
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let chunk = reader.fill_buf().map_err(unreadable)?;
+        if chunk.is_empty() {
             break;
         }
-        body = body.get(first.len()..).unwrap_or("");
-        body = body
-            .strip_prefix("\r\n")
-            .or_else(|| body.strip_prefix('\n'))
-            .unwrap_or(body);
-        line_offset += 1;
+        let n = chunk.len();
+        scanner.feed(chunk);
+        carry.extend_from_slice(chunk);
+        match std::str::from_utf8(&carry) {
+            Ok(_) => carry.clear(),
+            Err(e) if e.error_len().is_none() => {
+                let tail = carry.split_off(e.valid_up_to());
+                carry = tail;
+            }
+            Err(_) => {
+                drop(reader);
+                return read_in_memory(path, &name, inventory);
+            }
+        }
+        reader.consume(n);
     }
-    let header_line = body.lines().next().unwrap_or("");
-    if header_line.trim().is_empty() {
+    drop(reader);
+    if !carry.is_empty() {
+        return read_in_memory(path, &name, inventory);
+    }
+    if let Some(line) = scanner.finish() {
+        return Err(unclosed_quote(&name, line + pre.lines));
+    }
+    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
+    parse(&name, file, &pre, delimiter, scanner.lines, inventory)
+}
+
+fn read_in_memory(path: &Path, name: &str, inventory: &mut Inventory) -> Result<(), SourceError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        SourceError::new(name, format!("cannot read the file: {e}"))
+            .with_help("check the path given with --csv")
+    })?;
+    read_bytes(name, &bytes, inventory)
+}
+
+fn unclosed_quote(name: &str, line: usize) -> SourceError {
+    SourceError::new(format!("{name}:{line}"), "a quoted field is never closed")
+        .with_help("a field that starts with `\"` must end with `\"`; double any `\"` inside it")
+}
+
+/// Reads CSV bytes in any supported encoding; `name` is used in messages.
+pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
+    let text = decode(bytes);
+    let pre = preamble(text.as_bytes());
+    let body = &text.as_bytes()[pre.skip..];
+    let delimiter = pre
+        .delimiter
+        .unwrap_or_else(|| detect_delimiter(&pre.header));
+    let mut scanner = QuoteScanner::new(delimiter);
+    scanner.feed(body);
+    if let Some(line) = scanner.finish() {
+        return Err(unclosed_quote(name, line + pre.lines));
+    }
+    parse(name, body, &pre, delimiter, scanner.lines, inventory)
+}
+
+fn field(record: &::csv::ByteRecord, i: Option<usize>) -> &str {
+    i.and_then(|i| record.get(i))
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// Parses the header and the records that follow it.
+fn parse<R: Read>(
+    name: &str,
+    input: R,
+    pre: &Preamble,
+    delimiter: u8,
+    lines: usize,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let line_offset = pre.lines;
+    if pre.header.trim().is_empty() {
         return Err(SourceError::new(
             format!("{name}:{}", line_offset + 1),
             "the file has no header line",
         )
         .with_help("a CSV export starts with a header such as `account;department;title;group`"));
     }
-    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(header_line));
-    if let Some(line) = unterminated_quote(body, delimiter) {
-        return Err(SourceError::new(
-            format!("{name}:{}", line + line_offset),
-            "a quoted field is never closed",
-        )
-        .with_help("a field that starts with `\"` must end with `\"`; double any `\"` inside it"));
-    }
-
+    let marks = std::rc::Rc::new(std::cell::RefCell::new(LineMarks {
+        pending: Default::default(),
+        line: 1,
+    }));
+    let tracker = Tracker {
+        inner: input,
+        offset: 0,
+        marks: marks.clone(),
+    };
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
         .flexible(false)
-        .from_reader(body.as_bytes());
+        .buffer_capacity(1 << 16)
+        .from_reader(tracker);
+    let line_of = |byte: u64| marks.borrow_mut().line_at(byte) + line_offset;
     let csv_error = |e: ::csv::Error| -> SourceError {
-        let line = e.position().map(|p| p.line() as usize + line_offset);
-        let location = match line {
-            Some(l) => format!("{name}:{l}"),
+        let location = match e.position() {
+            Some(p) => format!("{name}:{}", line_of(p.byte())),
             None => name.to_string(),
         };
         match e.kind() {
@@ -384,6 +615,7 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
                 format!("the row has {len} fields, the header has {expected_len}"),
             )
             .with_help("quote fields that contain the delimiter, and check for a missing or extra delimiter"),
+            ::csv::ErrorKind::Utf8 { .. } => SourceError::new(location, "the row is not valid text"),
             _ => SourceError::new(location, format!("cannot parse the row: {e}")),
         }
     };
@@ -447,27 +679,35 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
     };
 
     inventory.inputs.push(name.to_string());
-    let mut record = ::csv::StringRecord::new();
+    if kind == Kind::Accounts {
+        inventory.reserve_accounts(lines);
+    }
+    let file_sym = Sym::new(name);
+    let other_names: Vec<Option<Sym>> = columns
+        .iter()
+        .map(|c| match c {
+            Column::Other(attr) => Some(Sym::new(attr)),
+            _ => None,
+        })
+        .collect();
+    let mut record = ::csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(csv_error(e)),
         }
-        if record.iter().all(|f| f.trim().is_empty()) {
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
             continue;
         }
         rows += 1;
-        let line = record
-            .position()
-            .map(|p| p.line() as usize + line_offset)
-            .unwrap_or(0);
+        let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
         let origin = Origin {
-            source: name.to_string(),
+            source: file_sym,
             line: Some(line),
         };
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+        let cell = |i: Option<usize>| field(&record, i);
         let missing = |column: &str| {
             SourceError::new(
                 format!("{name}:{line}"),
@@ -521,13 +761,14 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
                 }
                 let mut groups = Vec::new();
                 if let Some(g) = group {
-                    for name in split_groups(record.get(g).unwrap_or("")) {
+                    for name in split_groups(field(&record, Some(g))) {
                         groups.push(inventory.intern_group(name));
                     }
                 }
-                let acc = inventory.account_mut(id, &origin);
+                let account_id = inventory.account_id(id, &origin);
+                let acc = &mut inventory.accounts[account_id];
                 for (i, column) in columns.iter().enumerate() {
-                    let value = record.get(i).unwrap_or("");
+                    let value = field(&record, Some(i));
                     match column {
                         Column::WellKnown(attr) => {
                             set_well_known(acc, *attr, value).map_err(|bad| {
@@ -546,13 +787,14 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
                         Column::Dn if !value.trim().is_empty() => {
                             acc.dn = Some(value.trim().to_string());
                         }
-                        Column::Other(attr) if !value.trim().is_empty() => {
-                            acc.attrs.insert(attr.clone(), value.trim().to_string());
+                        Column::Other(_) if !value.is_empty() => {
+                            if let Some(name) = other_names[i] {
+                                acc.attrs.insert_sym(name, Sym::new(value));
+                            }
                         }
                         _ => {}
                     }
                 }
-                let account_id = inventory.account(id).unwrap_or(0);
                 for g in groups {
                     inventory.add_membership(account_id, g);
                 }
@@ -583,6 +825,40 @@ mod tests {
         assert_eq!(unterminated_quote("a,b\n\"x\ny\",z\n", b','), None);
         assert_eq!(unterminated_quote("a,b\nx\"y,z\n", b','), None);
         assert_eq!(unterminated_quote("a,b\n\"x\"\"\",z\n", b','), None);
+    }
+
+    #[test]
+    fn quote_scanning_does_not_depend_on_chunk_boundaries() {
+        for text in [
+            "a,b\n\"x,y\n1,2\n",
+            "a,b\n\"x\ny\",z\n",
+            "a,b\n\"x\"\"\",z\n\"open\n",
+            "a;b\r\n1;\"2\"\"\r\n",
+        ] {
+            let whole = unterminated_quote(text, b',');
+            let mut scanner = QuoteScanner::new(b',');
+            for byte in text.as_bytes().chunks(1) {
+                scanner.feed(byte);
+            }
+            assert_eq!(scanner.finish(), whole, "{text:?}");
+        }
+        assert_eq!(
+            unterminated_quote("a,b\n\"x\"\"\",z\n\"open\n", b','),
+            Some(3)
+        );
+        assert_eq!(unterminated_quote("a;b\r\n1;\"2\"\"\r\n", b';'), Some(2));
+    }
+
+    #[test]
+    fn group_names_that_start_with_multibyte_letters() {
+        // Found by fuzzing: a group cell whose third byte is inside a
+        // character (here after Windows-1252 decoding).
+        let mut inventory = Inventory::new();
+        let bytes = b"group,member_group\nAlla,\xad\xb8\xd2\xb6ersonal\n";
+        assert!(read_bytes("x.csv", bytes, &mut inventory).is_ok());
+        assert!(inventory.group("\u{ad}¸Ò¶ersonal").is_some());
+        let groups: Vec<&str> = split_groups("åäö;cn=ö,ou=x").collect();
+        assert_eq!(groups, vec!["åäö", "ö"]);
     }
 
     #[test]

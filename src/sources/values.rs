@@ -57,6 +57,9 @@ pub fn from_filetime(ticks: i64) -> Option<NaiveDateTime> {
 /// generalized time (`20261122134500.0Z`) and FILETIME numbers.
 pub fn parse_datetime(value: &str) -> Option<NaiveDateTime> {
     let v = value.trim();
+    if let Some(t) = parse_iso_fast(v) {
+        return Some(t);
+    }
     if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0);
     }
@@ -85,6 +88,41 @@ pub fn parse_datetime(value: &str) -> Option<NaiveDateTime> {
         return v.parse::<i64>().ok().and_then(from_filetime);
     }
     None
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` and `YYYY-MM-DD HH:MM:SS` (space or
+/// `T`) without going through format strings: exports have millions.
+fn parse_iso_fast(v: &str) -> Option<NaiveDateTime> {
+    let b = v.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let mut n = 0u32;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(c - b'0');
+        }
+        Some(n)
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    match b.len() {
+        10 => date.and_hms_opt(0, 0, 0),
+        16 | 19 if (b[10] == b' ' || b[10] == b'T') && b[13] == b':' => {
+            let secs = if b.len() == 19 {
+                if b[16] != b':' {
+                    return None;
+                }
+                num(17..19)?
+            } else {
+                0
+            };
+            date.and_hms_opt(num(11..13)?, num(14..16)?, secs)
+        }
+        _ => None,
+    }
 }
 
 /// An expiry: empty, `0`, `never` and FILETIME's maximum mean never.
@@ -131,9 +169,10 @@ pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Re
             }
         }
         WellKnown::DisplayName => account.display_name = Some(v.to_string()),
-        WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {}
+        WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {
+            account.attrs.insert(attr.name(), v);
+        }
     }
-    account.attrs.insert(attr.name().to_string(), v.to_string());
     Ok(())
 }
 

@@ -1,0 +1,106 @@
+//! Findings from an earlier `audit --format json`, read back so that a
+//! draft can be written without running the audit again.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::findings::{Classification, Finding, Rule, Severity, Status};
+
+#[derive(Deserialize)]
+struct AuditJson {
+    run: RunJson,
+    findings: Vec<FindingJson>,
+}
+
+#[derive(Deserialize)]
+struct RunJson {
+    as_of: String,
+}
+
+#[derive(Deserialize)]
+struct FindingJson {
+    id: String,
+    rule: String,
+    data_source: String,
+    account: Option<String>,
+    group: Option<String>,
+    accounts: Option<u64>,
+    role: Option<String>,
+    scope: Option<String>,
+    #[serde(default)]
+    via: Vec<String>,
+    severity: String,
+    classification: Vec<String>,
+    #[serde(default)]
+    message: String,
+    allow: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    grant: Option<String>,
+    status: Option<Status>,
+    first_seen: Option<String>,
+}
+
+fn classification(id: &str) -> Option<Classification> {
+    Classification::ALL.into_iter().find(|c| c.id() == id)
+}
+
+/// The audit's date and its findings. Errors name the file and, where it
+/// helps, the finding.
+pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
+    let at = |m: String| format!("{}: {m}", path.display());
+    let text =
+        std::fs::read_to_string(path).map_err(|e| at(format!("cannot read the findings: {e}")))?;
+    let doc: AuditJson = serde_json::from_str(&text).map_err(|e| {
+        at(format!(
+            "not the JSON of `behorig audit --format json`: {e}"
+        ))
+    })?;
+    let as_of = NaiveDate::parse_from_str(&doc.run.as_of, "%Y-%m-%d").map_err(|_| {
+        at(format!(
+            "`run.as_of` is `{}`, not a date (YYYY-MM-DD)",
+            doc.run.as_of
+        ))
+    })?;
+    let mut findings = Vec::with_capacity(doc.findings.len());
+    for f in doc.findings {
+        let rule = Rule::from_id(&f.rule)
+            .ok_or_else(|| at(format!("finding {}: unknown rule `{}`", f.id, f.rule)))?;
+        let severity = Severity::from_id(&f.severity).ok_or_else(|| {
+            at(format!(
+                "finding {}: unknown severity `{}`",
+                f.id, f.severity
+            ))
+        })?;
+        let classification = f
+            .classification
+            .iter()
+            .map(|c| {
+                classification(c)
+                    .ok_or_else(|| at(format!("finding {}: unknown classification `{c}`", f.id)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        findings.push(Finding {
+            id: f.id,
+            rule,
+            data_source: f.data_source,
+            account: f.account,
+            group: f.group,
+            accounts: f.accounts,
+            role: f.role,
+            scope: f.scope,
+            via: f.via,
+            severity,
+            classification,
+            message: f.message,
+            allow: f.allow,
+            roles: f.roles,
+            grant: f.grant,
+            status: f.status,
+            first_seen: f.first_seen,
+        });
+    }
+    Ok((as_of, findings))
+}

@@ -1,0 +1,394 @@
+//! Synthetic organisations of any size, for benchmarks and scale tests:
+//! accounts across boards and units, role groups nested into access
+//! groups, a catch-all group, a role export, one policy per data source,
+//! and a fixed handful of planted violations. Everything else is allowed,
+//! so the findings are exactly [`PLANTED`] at every size. Deterministic
+//! from the seed.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub accounts: usize,
+    /// Data sources, one policy each (at least 6 for the planted cases).
+    pub sources: usize,
+    pub seed: u64,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub csv: Vec<PathBuf>,
+    pub policies: PathBuf,
+    pub memberships: usize,
+    pub groups: usize,
+    pub bytes: u64,
+}
+
+/// The findings the planted violations give, as `rule source account group
+/// role scope` with `-` for null: the same at every size.
+pub const PLANTED: &[&str] = &[
+    "broad-group sys04 - Alla externa Las GA",
+    "disabled-account sys02 p-disabled - - -",
+    "expired-account sys02 p-expired - - -",
+    "inactive-account sys02 p-inactive - - -",
+    "sod-conflict sys03 p-sod - - -",
+    "too-many-accounts sys05 - - Admin *",
+    "unauthorized-access sys01 p-mover - Las IFO",
+    "unauthorized-access sys03 p-sod - Admin IFO",
+    "unauthorized-access sys06 p-cycle - Las IFO",
+    "unknown-account sys01 p-ghost - - -",
+];
+
+/// The date the synthetic organisation is meant to be audited on.
+pub const AS_OF: &str = "2026-11-22";
+
+const BOARDS: [&str; 3] = ["IFO", "VO", "GA"];
+const TITLES: [[&str; 3]; 3] = [
+    ["Socialsekreterare", "Familjebehandlare", "Administratör"],
+    ["Undersköterska", "Biståndshandläggare", "Sjuksköterska"],
+    ["Arbetsmarknadskonsulent", "Handläggare", "Studievägledare"],
+];
+const FIRST: [&str; 8] = [
+    "Anna", "Erik", "Maria", "Lars", "Karin", "Åsa", "Björn", "Märta",
+];
+const LAST: [&str; 8] = [
+    "Berg",
+    "Lind",
+    "Andersson",
+    "Öberg",
+    "Nilsson",
+    "Sjöberg",
+    "Wallin",
+    "Håkansson",
+];
+
+/// splitmix64: small, fast and the same everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn ascii(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'å' | 'ä' => 'a',
+            'ö' => 'o',
+            'Å' | 'Ä' => 'A',
+            'Ö' => 'O',
+            c => c,
+        })
+        .collect()
+}
+
+struct AccountRow<'a> {
+    account: &'a str,
+    name: &'a str,
+    department: &'a str,
+    title: &'a str,
+    enabled: bool,
+    expires: &'a str,
+    last_logon: &'a str,
+    groups: &'a [String],
+}
+
+fn write_account(out: &mut impl Write, r: &AccountRow<'_>) -> io::Result<usize> {
+    writeln!(
+        out,
+        "{},{},{},{},Tillsvidare,{},{},{},{}@exempel.se,\"{}\"",
+        r.account,
+        r.name,
+        r.department,
+        r.title,
+        if r.enabled { "true" } else { "false" },
+        r.expires,
+        r.last_logon,
+        r.account,
+        r.groups.join(";")
+    )?;
+    Ok(r.groups.len())
+}
+
+fn policy(n: usize) -> String {
+    let id = format!("sys{n:02}");
+    let mut p = format!(
+        "[source]\nid = \"{id}\"\nname = \"System {n:02}\"\ncontroller = \"Socialnämnden\"\n\
+         activity = \"socialtjanst\"\ndata_categories = [\"halsa\", \"personnummer\"]\n\
+         data_subject_groups = [\"barn\"]\nscopes = [\"IFO\", \"VO\", \"GA\"]\n\n\
+         [[grant]]\ngroup = '^SG-Sys{n:02}-(?P<scope>IFO|VO|GA)-(?P<role>Las|Skriv|Admin)$'\n\n\
+         [[allow]]\nid = \"egen-namnd\"\nrole = [\"Las\", \"Skriv\"]\nscope = \"*\"\n\
+         when.department = \"{{scope}}\"\n"
+    );
+    if n == 5 {
+        p.push_str(
+            "\n[[allow]]\nid = \"administratorer\"\nrole = \"Admin\"\n\
+             accounts = [\"p-adm1\", \"p-adm2\", \"p-adm3\"]\nmax_accounts = 2\n",
+        );
+    }
+    p.push_str(
+        "\n[checks]\ninactive_days = 90\nbroad_groups = ['^Alla anst(a|ä)llda$', '^Alla externa$']\n\
+         separation_of_duties = [[\"Skriv\", \"Admin\"]]\n",
+    );
+    p
+}
+
+/// Writes the organisation into `dir`: `konton.csv`, `nastling.csv`,
+/// `roller.csv` and `policies/`.
+pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
+    let sources = spec.sources.max(6);
+    let mut rng = Rng(spec.seed);
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies)?;
+    for n in 1..=sources {
+        std::fs::write(policies.join(format!("sys{n:02}.toml")), policy(n))?;
+    }
+
+    let units = (spec.accounts / 150).max(1);
+    let accounts_path = dir.join("konton.csv");
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&accounts_path)?);
+    writeln!(
+        out,
+        "account,display_name,department,title,employee_type,enabled,expires,last_logon,mail,group"
+    )?;
+    let mut memberships = 0;
+    let mut roles = BufWriter::new(File::create(dir.join("roller.csv"))?);
+    writeln!(roles, "account,data_source,role,scope")?;
+    let mut groups: Vec<String> = Vec::with_capacity(8);
+    let mut account = String::new();
+    let mut name = String::new();
+    let mut logon = String::new();
+    for i in 0..spec.accounts {
+        let b = i % 3;
+        let board = BOARDS[b];
+        let t = rng.below(3);
+        let title = TITLES[b][t];
+        let unit = rng.below(units);
+        account.clear();
+        let _ = write!(account, "u{i:07}");
+        name.clear();
+        let _ = write!(
+            name,
+            "{} {}",
+            FIRST[rng.below(FIRST.len())],
+            LAST[rng.below(LAST.len())]
+        );
+        logon.clear();
+        let _ = write!(
+            logon,
+            "2026-{:02}-{:02} {:02}:{:02}",
+            10 + rng.below(2),
+            1 + rng.below(28),
+            7 + rng.below(10),
+            rng.below(60)
+        );
+        groups.clear();
+        groups.push(format!("SG-{board}-Personal"));
+        groups.push(format!("SG-{board}-Enhet-{unit:04}"));
+        groups.push(format!("R-{board}-{}", ascii(title)));
+        let mut picked = [0usize; 4];
+        for k in 0..4 {
+            let mut j = 1 + rng.below(sources);
+            while picked[..k].contains(&j) || j == 5 {
+                j = 1 + (j % sources);
+            }
+            picked[k] = j;
+            let role = if rng.below(2) == 0 { "Las" } else { "Skriv" };
+            groups.push(format!("SG-Sys{j:02}-{board}-{role}"));
+        }
+        memberships += write_account(
+            &mut out,
+            &AccountRow {
+                account: &account,
+                name: &name,
+                department: board,
+                title,
+                enabled: true,
+                expires: "",
+                last_logon: &logon,
+                groups: &groups,
+            },
+        )?;
+        if i % 10 == 0 {
+            writeln!(roles, "{account},sys01,Las,{board}")?;
+        }
+    }
+
+    // The planted violations.
+    // (account, department, enabled, expires, last logon, groups)
+    type Planted<'a> = (&'a str, &'a str, bool, &'a str, &'a str, Vec<String>);
+    let planted: Vec<Planted<'_>> = vec![
+        (
+            "p-mover",
+            "VO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-VO-Personal".into(), "SG-Sys01-IFO-Las".into()],
+        ),
+        (
+            "p-disabled",
+            "IFO",
+            false,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-expired",
+            "IFO",
+            true,
+            "2020-01-01",
+            "2026-11-20 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-inactive",
+            "IFO",
+            true,
+            "",
+            "2020-01-01 08:00",
+            vec!["SG-Sys02-IFO-Las".into()],
+        ),
+        (
+            "p-sod",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys03-IFO-Skriv".into(), "SG-Sys03-IFO-Admin".into()],
+        ),
+        (
+            "p-ext",
+            "GA",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["Alla externa".into()],
+        ),
+        (
+            "p-adm1",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-adm2",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-adm3",
+            "IFO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-Sys05-IFO-Admin".into()],
+        ),
+        (
+            "p-cycle",
+            "VO",
+            true,
+            "",
+            "2026-11-20 08:00",
+            vec!["SG-C1".into()],
+        ),
+    ];
+    for (account, department, enabled, expires, last_logon, groups) in &planted {
+        memberships += write_account(
+            &mut out,
+            &AccountRow {
+                account,
+                name: "Planterad Avvikelse",
+                department,
+                title: "Handläggare",
+                enabled: *enabled,
+                expires,
+                last_logon,
+                groups,
+            },
+        )?;
+    }
+    writeln!(roles, "p-ghost,sys01,Las,IFO")?;
+    for b in BOARDS {
+        writeln!(roles, ",sys02,Las,{b}")?;
+    }
+    out.flush()?;
+    roles.flush()?;
+    drop(roles);
+    // Role-export rows for whole units (group holders).
+    let roles_text = std::fs::read_to_string(dir.join("roller.csv"))?.replace(
+        "account,data_source,role,scope",
+        "account,group,data_source,role,scope",
+    );
+    let mut fixed = String::with_capacity(roles_text.len() + 64);
+    for (n, line) in roles_text.lines().enumerate() {
+        if n == 0 {
+            fixed.push_str(line);
+        } else if let Some(rest) = line.strip_prefix(',') {
+            let board = rest.rsplit(',').next().unwrap_or("IFO");
+            let _ = write!(fixed, ",SG-{board}-Enhet-0000,{rest}");
+        } else if let Some((account, rest)) = line.split_once(',') {
+            let _ = write!(fixed, "{account},,{rest}");
+        }
+        fixed.push('\n');
+    }
+    std::fs::write(dir.join("roller.csv"), fixed)?;
+
+    let mut nesting = BufWriter::new(File::create(dir.join("nastling.csv"))?);
+    writeln!(nesting, "group,member_group")?;
+    for (b, board) in BOARDS.iter().enumerate() {
+        writeln!(nesting, "Alla anställda,SG-{board}-Personal")?;
+        for (t, title) in TITLES[b].iter().enumerate() {
+            let j = (t * 7 + b) % sources + 1;
+            let j = if j == 5 { 6 } else { j };
+            writeln!(
+                nesting,
+                "SG-Sys{j:02}-{board}-Las,R-{board}-{}",
+                ascii(title)
+            )?;
+        }
+    }
+    writeln!(nesting, "SG-Sys04-GA-Las,Alla externa")?;
+    writeln!(nesting, "SG-C2,SG-C1")?;
+    writeln!(nesting, "SG-C1,SG-C2")?;
+    writeln!(nesting, "SG-Sys06-IFO-Las,SG-C2")?;
+    nesting.flush()?;
+    drop(nesting);
+
+    let csv = vec![
+        accounts_path,
+        dir.join("nastling.csv"),
+        dir.join("roller.csv"),
+    ];
+    let mut bytes = 0;
+    for f in &csv {
+        bytes += std::fs::metadata(f)?.len();
+    }
+    Ok(Written {
+        csv,
+        policies,
+        memberships,
+        groups: 3 * (units + 1 + 3) + sources * 9 + 4,
+        bytes,
+    })
+}

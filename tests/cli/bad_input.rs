@@ -1,0 +1,159 @@
+//! Inputs that cannot be read completely stop the audit: exit 3, the file
+//! and line named, and no report written.
+
+use crate::common::*;
+
+/// Runs the test organisation with one extra or replaced file and checks
+/// the failure.
+fn fails(name: &str, content: &[u8], location: &str, what: &str) {
+    let env = Env::new();
+    let mut args = write_org(&env);
+    env.write(name, content);
+    if !args.iter().any(|a| a == name) {
+        args.extend(["--csv".into(), name.into()]);
+    }
+    args.extend([
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        "report.json".into(),
+    ]);
+    let out = env.cmd().arg("audit").args(&args).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(location),
+        "expected `{location}` in: {stderr}"
+    );
+    assert!(stderr.contains(what), "expected `{what}` in: {stderr}");
+    assert!(!env.path("report.json").exists(), "a report was written");
+    assert!(out.stdout.is_empty(), "something was printed as a report");
+}
+
+#[test]
+fn unknown_layout() {
+    fails(
+        "export.csv",
+        b"namn,telefon\nAnna,123\n",
+        "export.csv:1",
+        "unknown CSV layout",
+    );
+}
+
+#[test]
+fn ragged_row() {
+    fails(
+        "accounts.csv",
+        b"account,department,group\nanna,IFO,SG-Statdb-IFO-Las\nbo,VO,SG-Controllers,extra\n",
+        "accounts.csv:3",
+        "the row has 4 fields, the header has 3",
+    );
+}
+
+#[test]
+fn ragged_row_after_a_multiline_field_names_the_right_line() {
+    fails(
+        "accounts.csv",
+        b"account,department,note\nanna,IFO,\"one\ntwo\"\nbo,VO\n",
+        "accounts.csv:4",
+        "the row has 2 fields",
+    );
+}
+
+#[test]
+fn unterminated_quote() {
+    fails(
+        "accounts.csv",
+        b"account,department,title\nanna,IFO,Statistiker\nbo,VO,\"Controller\ncia,IFO,Statistiker\n",
+        "accounts.csv:3",
+        "a quoted field is never closed",
+    );
+}
+
+#[test]
+fn unreadable_file() {
+    let env = Env::new();
+    let mut args = write_org(&env);
+    args.extend([
+        "--csv".into(),
+        "missing.csv".into(),
+        "--output".into(),
+        "r.txt".into(),
+    ]);
+    let out = env.cmd().arg("audit").args(&args).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("missing.csv"), "{stderr}");
+    assert!(!env.path("r.txt").exists());
+}
+
+#[test]
+fn malformed_value() {
+    fails(
+        "accounts.csv",
+        b"account,enabled\nanna,ja\nbo,kanske\n",
+        "accounts.csv:3",
+        "`kanske` is not a valid enabled value",
+    );
+    fails(
+        "accounts.csv",
+        b"account,expires\nanna,2026-13-45\n",
+        "accounts.csv:2",
+        "not a valid expires value",
+    );
+}
+
+#[test]
+fn role_export_row_without_role() {
+    fails(
+        "roles.csv",
+        b"account,data_source,role,scope\nanna,statdb,,IFO\n",
+        "roles.csv:2",
+        "the `role` field is empty",
+    );
+}
+
+#[test]
+fn a_failing_audit_keeps_the_previous_report() {
+    let env = Env::new();
+    let mut args = write_org(&env);
+    env.write("report.json", "previous report");
+    env.write("bad.csv", "x,y\n1,2\n");
+    args.extend([
+        "--csv".into(),
+        "bad.csv".into(),
+        "--output".into(),
+        "report.json".into(),
+    ]);
+    let out = env.cmd().arg("audit").args(&args).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(env.path("report.json")).expect("read"),
+        "previous report"
+    );
+}
+
+#[test]
+fn an_audit_that_read_nothing_fails() {
+    let env = Env::new();
+    env.write("policies/statdb.toml", STATDB_POLICY);
+    env.write("accounts.csv", "account,department\n");
+    let out = env
+        .cmd()
+        .arg("audit")
+        .args(strs(&args(&["accounts.csv"])))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no accounts"), "{stderr}");
+}
+
+#[test]
+fn no_inputs_is_a_usage_error() {
+    let env = Env::new();
+    env.write("policies/statdb.toml", STATDB_POLICY);
+    let out = env.cmd().arg("audit").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to audit"));
+}

@@ -1,0 +1,60 @@
+//! The bundled example organisation: its findings are pinned by a golden
+//! file, and `behorig audit` with no arguments audits it.
+
+use crate::common::*;
+
+fn example(args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .arg("audit")
+        .args(["--as-of", "2026-11-22"])
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+#[test]
+fn example_findings_golden() {
+    let out = example(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    crate::outputs::golden("norrvik.json", &String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn example_cases_are_found() {
+    let out = example(&["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = json["findings"].as_array().expect("findings");
+    // The statistics database: 21 accounts read other boards' data.
+    let mut statdb: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas" && f["rule"] == "unauthorized-access")
+        .filter_map(|f| f["account"].as_str())
+        .filter(|a| !a.starts_with("adm-"))
+        .collect();
+    statdb.sort();
+    statdb.dedup();
+    assert_eq!(statdb.len(), 21);
+    // The voicemail: everyone through the catch-all group.
+    let broad = find(&json, "broad-group", "Alla anställda");
+    assert_eq!(broad["data_source"], "rostbrevlada");
+    assert_eq!(broad["accounts"], 200);
+    // Salaries are not social services: IMY, never lex Sarah.
+    let salaries: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["data_source"] == "lonesystem")
+        .collect();
+    assert_eq!(salaries.len(), 1);
+    assert_eq!(salaries[0]["classification"], serde_json::json!(["imy"]));
+}
+
+#[test]
+fn audit_without_arguments_uses_behorig_toml() {
+    let out = example(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("200 konton"), "{text}");
+    assert!(text.contains("== Statistikdatabas (Combine) (statistikdatabas)"));
+}

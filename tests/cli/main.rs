@@ -1,0 +1,11 @@
+//! Integration tests: the real `behorig` binary on fixtures written to temp
+//! folders. One binary, one module per area.
+
+mod common;
+
+mod bad_input;
+mod dialects;
+mod example;
+mod outputs;
+mod policy_errors;
+mod rules;

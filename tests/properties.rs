@@ -1,0 +1,215 @@
+//! Properties of group closure and policy evaluation over random
+//! inventories and policies.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use behorig::evaluate::{evaluate, Walker};
+use behorig::findings::Rule;
+use behorig::inventory::{Inventory, Origin};
+use behorig::policy::{parse_policy, Policy};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+const GROUPS: usize = 10;
+
+#[derive(Debug, Clone)]
+struct Org {
+    /// (child, parent) nesting edges; cycles allowed.
+    nesting: Vec<(usize, usize)>,
+    /// Per account: department index and direct groups.
+    accounts: Vec<(usize, Vec<usize>)>,
+}
+
+fn org() -> impl Strategy<Value = Org> {
+    (
+        prop::collection::vec((0..GROUPS, 0..GROUPS), 0..25),
+        prop::collection::vec((0..3usize, prop::collection::vec(0..GROUPS, 0..4)), 1..12),
+    )
+        .prop_map(|(nesting, accounts)| Org { nesting, accounts })
+}
+
+const DEPARTMENTS: [&str; 3] = ["IFO", "VO", "GA"];
+
+fn build(org: &Org) -> Inventory {
+    let mut inv = Inventory::new();
+    let origin = Origin::new("prop", None);
+    let ids: Vec<usize> = (0..GROUPS)
+        .map(|g| inv.intern_group(&format!("G{g}")))
+        .collect();
+    for &(child, parent) in &org.nesting {
+        if child != parent {
+            inv.add_nesting(ids[parent], ids[child]);
+        }
+    }
+    for (i, (dept, groups)) in org.accounts.iter().enumerate() {
+        let a = inv.account_id(&format!("a{i}"), &origin);
+        inv.accounts[a]
+            .attrs
+            .insert("department", DEPARTMENTS[*dept]);
+        for &g in groups {
+            inv.add_membership(a, ids[g]);
+        }
+    }
+    inv.finish();
+    inv
+}
+
+/// Every group an account reaches with its distance, by naive relaxation.
+fn naive_reach(inv: &Inventory, account: usize) -> Vec<Option<usize>> {
+    let mut dist: Vec<Option<usize>> = vec![None; inv.groups.len()];
+    for &g in &inv.accounts[account].groups {
+        dist[g] = Some(1);
+    }
+    loop {
+        let mut changed = false;
+        for g in 0..inv.groups.len() {
+            let Some(d) = dist[g] else { continue };
+            for &p in &inv.groups[g].parents {
+                if dist[p].is_none_or(|old| old > d + 1) {
+                    dist[p] = Some(d + 1);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return dist;
+        }
+    }
+}
+
+fn policy(grants: &[(usize, usize)], allows: &[(usize, Option<usize>)]) -> Policy {
+    let mut text = String::from(
+        "[source]\nid = \"s\"\nactivity = \"socialtjanst\"\ndata_categories = [\"halsa\"]\nscopes = [\"IFO\", \"VO\", \"GA\"]\n",
+    );
+    for (g, scope) in grants {
+        text.push_str(&format!(
+            "[[grant]]\ngroup = '^G{g}$'\nrole = \"R{}\"\nscope = \"{}\"\n",
+            g % 2,
+            DEPARTMENTS[*scope % 3]
+        ));
+    }
+    for (i, (role, dept)) in allows.iter().enumerate() {
+        text.push_str(&format!(
+            "[[allow]]\nid = \"a{i}\"\nrole = \"R{}\"\n",
+            role % 2
+        ));
+        match dept {
+            Some(d) => text.push_str(&format!("when.department = \"{}\"\n", DEPARTMENTS[*d % 3])),
+            None => text.push_str("when.department = \"{scope}\"\n"),
+        }
+    }
+    parse_policy(Path::new("p.toml"), &text).expect("valid generated policy")
+}
+
+fn ids(policies: &[Policy], inv: &Inventory, rule: Option<Rule>) -> BTreeSet<String> {
+    let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    evaluate(policies, inv, as_of)
+        .findings
+        .into_iter()
+        .filter(|f| rule.is_none_or(|r| f.rule == r))
+        .map(|f| f.id)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn closure_terminates_and_equals_the_naive_fixpoint(org in org()) {
+        let inv = build(&org);
+        let p = policy(&[], &[]);
+        let refs = [&p];
+        let walker = Walker::new(&inv, &refs);
+        let mut state = walker.state();
+        for a in 0..inv.accounts.len() {
+            walker.walk(a, &mut state);
+            let naive = naive_reach(&inv, a);
+            for (g, d) in naive.iter().enumerate() {
+                prop_assert_eq!(state.reached(g), d.is_some(), "group {}", g);
+                if let Some(d) = d {
+                    // The path kept is a shortest one.
+                    prop_assert_eq!(state.path(g).len(), *d);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adding_an_allow_never_adds_a_finding(
+        org in org(),
+        grants in prop::collection::vec((0..GROUPS, 0..3usize), 1..6),
+        allows in prop::collection::vec((0..2usize, prop::option::of(0..3usize)), 0..3),
+        extra in (0..2usize, prop::option::of(0..3usize)),
+    ) {
+        let inv = build(&org);
+        let before = ids(&[policy(&grants, &allows)], &inv, None);
+        let mut more = allows.clone();
+        more.push(extra);
+        let after = ids(&[policy(&grants, &more)], &inv, None);
+        prop_assert!(after.is_subset(&before), "new findings: {:?}", after.difference(&before).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn removing_a_membership_never_adds_unauthorized_access(
+        org in org(),
+        grants in prop::collection::vec((0..GROUPS, 0..3usize), 1..6),
+        allows in prop::collection::vec((0..2usize, prop::option::of(0..3usize)), 0..3),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let policies = [policy(&grants, &allows)];
+        let before = ids(&policies, &build(&org), Some(Rule::UnauthorizedAccess));
+        let mut smaller = org.clone();
+        let edges = smaller.nesting.len() + smaller.accounts.iter().map(|a| a.1.len()).sum::<usize>();
+        if edges > 0 {
+            let mut k = pick.index(edges);
+            if k < smaller.nesting.len() {
+                smaller.nesting.remove(k);
+            } else {
+                k -= smaller.nesting.len();
+                for (_, groups) in &mut smaller.accounts {
+                    if k < groups.len() {
+                        groups.remove(k);
+                        break;
+                    }
+                    k -= groups.len();
+                }
+            }
+        }
+        let after = ids(&policies, &build(&smaller), Some(Rule::UnauthorizedAccess));
+        prop_assert!(after.is_subset(&before));
+    }
+}
+
+#[test]
+fn a_million_level_nesting_chain_is_walked_without_recursion() {
+    let mut inv = Inventory::new();
+    let origin = Origin::new("chain", None);
+    let n = 1_000_000;
+    let mut prev = inv.intern_group("G0");
+    let a = inv.account_id("anna", &origin);
+    inv.add_membership(a, prev);
+    for i in 1..n {
+        let g = inv.intern_group(&format!("G{i}"));
+        inv.add_nesting(g, prev);
+        prev = g;
+    }
+    // The top of the chain closes a cycle back to the bottom.
+    let bottom = inv.group("G0").expect("G0");
+    inv.add_nesting(bottom, prev);
+    inv.finish();
+    let p = parse_policy(
+        Path::new("p.toml"),
+        &format!(
+            "[source]\nid = \"s\"\n[[grant]]\ngroup = '^G{}$'\nrole = \"Las\"\n",
+            n - 1
+        ),
+    )
+    .expect("policy");
+    let found = ids(
+        std::slice::from_ref(&p),
+        &inv,
+        Some(Rule::UnauthorizedAccess),
+    );
+    assert_eq!(found.len(), 1);
+}
