@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::view::{self, Aggregate, Step};
+use crate::exceptions;
 use crate::findings::{Classification, Finding, Rule, Severity, Status};
 use crate::report::Report;
 
@@ -48,7 +49,65 @@ struct Row {
     status: &'static str,
     status_label: &'static str,
     first_seen: Option<String>,
+    /// With a history: how the IMY 72-hour window stands for an `imy`
+    /// finding.
+    imy_clock: Option<String>,
     aggregate: Option<String>,
+    /// For an excepted finding: the exception that moved it.
+    exception: Option<ExceptionNote>,
+}
+
+#[derive(Serialize)]
+struct ExceptionNote {
+    location: String,
+    reason: String,
+    approved_by: String,
+    expires: String,
+}
+
+/// The hours GDPR art. 33 gives for a report to IMY.
+const IMY_HOURS: i64 = 72;
+
+fn duration_sv(hours: i64) -> String {
+    if hours < 48 {
+        format!("{hours} h")
+    } else {
+        format!("{} dagar", hours / 24)
+    }
+}
+
+/// "IMY: 40 h kvar", or how late a report is, counted from when the
+/// finding was first seen to this run.
+fn imy_clock(f: &Finding, now: Option<chrono::NaiveDateTime>) -> Option<String> {
+    if !f.classification.contains(&Classification::Imy) {
+        return None;
+    }
+    let first =
+        chrono::NaiveDateTime::parse_from_str(f.first_seen.as_deref()?, "%Y-%m-%dT%H:%M:%S")
+            .ok()?;
+    let age = (now? - first).num_hours().max(0);
+    let left = IMY_HOURS - age;
+    Some(match left {
+        1.. => format!("IMY: {left} h kvar"),
+        0 => "IMY: 72 h har gått".to_string(),
+        _ => format!("IMY: {} försenad", duration_sv(-left)),
+    })
+}
+
+/// What a history run says about itself, as in the terminal table.
+fn history_text(report: &Report) -> Option<String> {
+    let h = report.history.as_ref()?;
+    let new = report.count_status(Status::New);
+    Some(match &h.previous_run {
+        Some((id, as_of)) => format!(
+            "Jämfört med körning {id} (per {}): {new} {}, {} kvarstår, {} åtgärdade.",
+            datetime_sv(as_of),
+            if new == 1 { "ny" } else { "nya" },
+            report.count_status(Status::Persisting),
+            report.resolved.len()
+        ),
+        None => format!("Första körningen i historiken: alla {new} fynd är nya."),
+    })
 }
 
 #[derive(Serialize)]
@@ -282,7 +341,18 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         status,
         status_label,
         first_seen: f.first_seen.as_deref().map(datetime_sv),
+        imy_clock: imy_clock(f, report.history.as_ref().map(|h| h.as_of)),
         aggregate: aggregate_of.get(f.id.as_str()).map(|k| k.to_string()),
+        exception: report
+            .exceptions
+            .as_deref()
+            .and_then(|uses| exceptions::exception_for(uses, &f.id))
+            .map(|u| ExceptionNote {
+                location: u.exception.location(),
+                reason: u.exception.reason.clone(),
+                approved_by: u.exception.approved_by.clone(),
+                expires: u.exception.expires.to_string(),
+            }),
     }
 }
 
@@ -424,6 +494,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             warnings => &report.warnings,
             has_status,
             new_count,
+            history_text => history_text(report),
+            exception_notes => view::exception_notes(report),
             style => Value::from_safe_string(STYLE.to_string()),
             script => Value::from_safe_string(SCRIPT.to_string()),
             script_hash,
@@ -554,7 +626,46 @@ mod tests {
                 by_severity: [(Severity::Critical, 2)].into(),
             },
         ];
+        report.history = Some(crate::report::RunContext {
+            run_id: 2,
+            as_of: report.as_of.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            previous_run: Some((1, "2026-11-01T00:00:00".into())),
+        });
+        report.exceptions = Some(vec![crate::exceptions::ExceptionUse {
+            exception: crate::exceptions::Exception {
+                file: "undantag.toml".into(),
+                line: 3,
+                rule: Some(Rule::SodConflict),
+                data_source: None,
+                account: Some("david".into()),
+                group: None,
+                role: None,
+                scope: None,
+                reason: "Dubbelroll under migrering".into(),
+                approved_by: "Förvaltningschef".into(),
+                expires: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default(),
+            },
+            outcome: crate::exceptions::Outcome::Active,
+            days_left: 39,
+            expiring_soon: false,
+            findings: vec!["cccc000000000001".into()],
+        }]);
         let html = render_text(&report);
+        assert!(
+            html.contains("Jämfört med körning 1 (per 2026-11-01): 1 ny, 1 kvarstår, 1 åtgärdade.")
+        );
+        assert!(row_of(&html, "aaaa000000000001").contains("IMY: 72 h kvar"));
+        assert!(row_of(&html, "aaaa000000000002").contains("IMY: 18 dagar försenad"));
+        let excepted = html
+            .split("data-excepted=\"cccc000000000001\"")
+            .nth(1)
+            .and_then(|s| s.split("</tr>").next())
+            .unwrap_or_default();
+        assert!(
+            excepted.contains("Dubbelroll under migrering"),
+            "{excepted}"
+        );
+        assert!(excepted.contains("t.o.m. 2026-12-31 (undantag.toml:3)"));
         let trend = html
             .split("id=\"trend\"")
             .nth(1)

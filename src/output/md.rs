@@ -176,6 +176,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             sources,
             severities,
             aggregates,
+            exception_notes => view::exception_notes(report),
         })
         .map_err(|e| format!("cannot render Markdown: {e}"))?;
     let mut out = text.into_bytes();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::exceptions::Outcome;
 use crate::findings::{Finding, Rule, Severity};
 use crate::report::Report;
 
@@ -197,6 +198,31 @@ pub fn aggregates(report: &Report) -> Vec<Aggregate> {
         a.key = format!("grupp-{}", i + 1);
     }
     out
+}
+
+/// Exceptions to look at: expired, unused, or soon to expire.
+pub fn exception_notes(report: &Report) -> Vec<String> {
+    let Some(uses) = &report.exceptions else {
+        return Vec::new();
+    };
+    uses.iter()
+        .filter_map(|u| {
+            let e = &u.exception;
+            let what = match u.outcome {
+                Outcome::Expired => format!(
+                    "gick ut {}: gäller inte längre ({} fynd räknas igen)",
+                    e.expires,
+                    u.findings.len()
+                ),
+                Outcome::Unused => "matchade inget fynd: ta bort det eller rätta nycklarna".into(),
+                Outcome::Active if u.expiring_soon => {
+                    format!("går ut {} ({} dagar kvar)", e.expires, u.days_left)
+                }
+                Outcome::Active => return None,
+            };
+            Some(format!("{} {}: {what}", e.location(), e.describe()))
+        })
+        .collect()
 }
 
 /// Splits a `grant` text (`file:line ...` or `file:line`) into the file and
