@@ -158,11 +158,24 @@ fn result(report: &Report, f: &Finding) -> Value {
     })
 }
 
-fn rules() -> Vec<Value> {
+fn rules(report: &Report) -> Vec<Value> {
     Rule::ALL
         .iter()
         .map(|r| {
             let default = if r.exposes_data() { "error" } else { "warning" };
+            // Dashboards rank rules by this; severity depends on the source,
+            // so the worst one in this report counts.
+            let worst = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == *r)
+                .map(|f| f.severity)
+                .max()
+                .unwrap_or(if r.exposes_data() {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                });
             let tags: Vec<&str> = if r.exposes_data() {
                 vec!["security", "access-control", "imy"]
             } else {
@@ -178,7 +191,10 @@ fn rules() -> Vec<Value> {
                     "markdown": format!("**{}** (`{}`)\n\n{}", r.title_sv(), r.id(), help_sv(*r)),
                 },
                 "defaultConfiguration": {"level": default},
-                "properties": {"tags": tags},
+                "properties": {
+                    "tags": tags,
+                    "security-severity": security_severity(worst),
+                },
             })
         })
         .collect()
@@ -206,7 +222,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "language": "sv-SE",
-                "rules": rules(),
+                "rules": rules(report),
             }},
             "invocations": [{"executionSuccessful": true}],
             "language": "sv-SE",

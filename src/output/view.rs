@@ -24,12 +24,12 @@ pub fn subject(f: &Finding) -> String {
     }
 }
 
-/// What kind of subject [`subject`] names, in Swedish.
+/// What kind of subject [`subject`] names, in Swedish (an allow rule
+/// already says so in its name).
 pub fn subject_kind(f: &Finding) -> &'static str {
-    match (&f.account, &f.group, &f.allow) {
-        (Some(_), _, _) => "konto",
-        (None, Some(_), _) => "grupp",
-        (None, None, Some(_)) => "regel",
+    match (&f.account, &f.group) {
+        (Some(_), _) => "konto",
+        (None, Some(_)) => "grupp",
         _ => "",
     }
 }
