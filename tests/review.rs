@@ -428,6 +428,9 @@ fn replace_pattern(schema: &mut Value, from: &str, to: &str) {
 
 #[test]
 fn sarif_is_valid_against_the_2_1_0_schema() {
+    // tests/data/sarif-schema-2.1.0.json is the OASIS SARIF 2.1.0 JSON
+    // schema (draft-07, `$id` in oasis-tcs/sarif-spec), byte for byte as the
+    // serde-sarif 0.8.0 crate ships it.
     let mut schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("tests/data/sarif-schema-2.1.0.json"))
             .expect("schema"),
