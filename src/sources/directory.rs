@@ -1,0 +1,685 @@
+//! Directory entries, from an LDAP server or an LDIF file, mapped to the
+//! inventory by the contract's attribute table (Active Directory first,
+//! OpenLDAP second) and the `[ldap.attributes]` overrides. Both directory
+//! sources end here, so an LDIF export and the directory it came from give
+//! the same inventory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::DateTime;
+
+use crate::config::LdapConfig;
+use crate::inventory::{AccountId, GroupId, Inventory, Origin};
+use crate::sources::values::{set_well_known, WellKnown};
+use crate::sources::SourceError;
+
+/// One directory entry: its DN and its attributes by lower-case name
+/// (options such as `;binary` removed), values as raw bytes.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    pub dn: String,
+    pub origin: Origin,
+    pub attrs: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+impl DirEntry {
+    pub fn new(dn: String, origin: Origin) -> Self {
+        DirEntry {
+            dn,
+            origin,
+            attrs: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a value; `attr` must be lower case.
+    pub fn push(&mut self, attr: &str, value: Vec<u8>) {
+        match self.attrs.get_mut(attr) {
+            Some(values) => values.push(value),
+            None => {
+                self.attrs.insert(attr.to_string(), vec![value]);
+            }
+        }
+    }
+
+    pub fn values(&self, attr: &str) -> &[Vec<u8>] {
+        self.attrs.get(attr).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first value as trimmed text, if it is UTF-8 and not empty.
+    pub fn text(&self, attr: &str) -> Option<&str> {
+        self.values(attr)
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn has_class(&self, classes: &[&str]) -> bool {
+        self.values("objectclass").iter().any(|v| {
+            std::str::from_utf8(v)
+                .map(|s| classes.iter().any(|c| s.trim().eq_ignore_ascii_case(c)))
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// Which directory attributes give each well-known attribute: the
+/// contract's defaults, or the one `[ldap.attributes]` names.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub account: Vec<String>,
+    pub display_name: Vec<String>,
+    pub department: Vec<String>,
+    pub title: Vec<String>,
+    pub employee_type: Vec<String>,
+    pub enabled: Vec<String>,
+    pub expires: Vec<String>,
+    pub last_logon: Vec<String>,
+    pub group_name: Vec<String>,
+    pub member: Vec<String>,
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Mapping {
+            account: names(&["samaccountname", "uid"]),
+            display_name: names(&["displayname", "cn"]),
+            department: names(&["department", "departmentnumber", "ou"]),
+            title: names(&["title"]),
+            employee_type: names(&["employeetype"]),
+            enabled: names(&["useraccountcontrol", "pwdaccountlockedtime"]),
+            expires: names(&["accountexpires", "shadowexpire"]),
+            last_logon: names(&["lastlogontimestamp", "authtimestamp"]),
+            group_name: names(&["cn"]),
+            member: names(&["member", "uniquemember", "memberuid"]),
+        }
+    }
+}
+
+impl Mapping {
+    pub fn from_config(config: Option<&LdapConfig>) -> Mapping {
+        let mut m = Mapping::default();
+        let Some(config) = config else {
+            return m;
+        };
+        for (key, attr) in &config.attributes {
+            let attr = vec![attr.trim().to_ascii_lowercase()];
+            match key.as_str() {
+                "account" => m.account = attr,
+                "display_name" => m.display_name = attr,
+                "department" => m.department = attr,
+                "title" => m.title = attr,
+                "employee_type" => m.employee_type = attr,
+                "enabled" => m.enabled = attr,
+                "expires" => m.expires = attr,
+                "last_logon" => m.last_logon = attr,
+                "group_name" => m.group_name = attr,
+                "member" => m.member = attr,
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// Every attribute an LDAP search has to ask for.
+    pub fn search_attributes(&self) -> Vec<String> {
+        let mut all: Vec<String> = [
+            &self.account,
+            &self.display_name,
+            &self.department,
+            &self.title,
+            &self.employee_type,
+            &self.enabled,
+            &self.expires,
+            &self.last_logon,
+            &self.group_name,
+            &self.member,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        all.extend(names(&["objectclass", "objectsid", "primarygroupid"]));
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+const GROUP_CLASSES: &[&str] = &["group", "groupofnames", "groupofuniquenames", "posixgroup"];
+const ACCOUNT_CLASSES: &[&str] = &[
+    "user",
+    "person",
+    "organizationalperson",
+    "inetorgperson",
+    "posixaccount",
+];
+const NOT_ACCOUNT_CLASSES: &[&str] = &["computer", "contact"];
+/// Membership attributes: they become the group graph, not account
+/// attributes.
+const MEMBERSHIP_ATTRS: &[&str] = &["member", "uniquemember", "memberuid", "memberof"];
+
+/// A DN in the form used to look it up: RDNs trimmed and lower case.
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut rdn = String::new();
+    let mut escaped = false;
+    let flush = |rdn: &mut String, out: &mut String| {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        let (attr, value) = match rdn.split_once('=') {
+            Some((a, v)) => (a.trim(), v.trim()),
+            None => (rdn.trim(), ""),
+        };
+        out.push_str(&attr.to_lowercase());
+        out.push('=');
+        out.push_str(&value.to_lowercase());
+        rdn.clear();
+    };
+    for c in dn.chars() {
+        if escaped {
+            rdn.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            rdn.push(c);
+            escaped = true;
+        } else if c == ',' {
+            flush(&mut rdn, &mut out);
+        } else {
+            rdn.push(c);
+        }
+    }
+    if !rdn.trim().is_empty() {
+        flush(&mut rdn, &mut out);
+    }
+    out
+}
+
+/// A binary `objectSid` as `S-1-5-21-...`.
+pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
+    let revision = *bytes.first()?;
+    let count = *bytes.get(1)? as usize;
+    let authority = bytes.get(2..8)?;
+    if bytes.len() != 8 + 4 * count {
+        return None;
+    }
+    let authority = authority
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let mut s = format!("S-{revision}-{authority}");
+    for i in 0..count {
+        let sub = bytes.get(8 + 4 * i..12 + 4 * i)?;
+        let v = u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]);
+        s.push_str(&format!("-{v}"));
+    }
+    Some(s)
+}
+
+fn sid_of(entry: &DirEntry) -> Option<String> {
+    let raw = entry.values("objectsid").first()?;
+    // Some exports write the SID as text.
+    if raw.starts_with(b"S-") {
+        return std::str::from_utf8(raw).ok().map(str::to_string);
+    }
+    sid_to_string(raw)
+}
+
+/// What a DN stands for after the first pass.
+#[derive(Debug, Clone)]
+enum Node {
+    Account(AccountId),
+    Group(GroupId),
+    /// Read but not mapped (computers, contacts, entries without an id).
+    Skipped,
+}
+
+fn first_text<'e>(entry: &'e DirEntry, attrs: &[String]) -> Option<&'e str> {
+    attrs.iter().find_map(|a| entry.text(a))
+}
+
+fn bad_value(location: &str, attr: &str, value: &str, expected: &str) -> SourceError {
+    SourceError::new(
+        location,
+        format!("`{value}` is not a valid value of `{attr}`"),
+    )
+    .with_help(format!("expected {expected}"))
+}
+
+/// Sets one well-known attribute from the first of its directory
+/// attributes that the entry has, reading each as its directory writes it.
+fn set_from(
+    account: &mut crate::inventory::Account,
+    entry: &DirEntry,
+    attr: WellKnown,
+    candidates: &[String],
+    location: &str,
+) -> Result<(), SourceError> {
+    for name in candidates {
+        // Presence is the value: a locked account.
+        if name == "pwdaccountlockedtime" && attr == WellKnown::Enabled {
+            if entry.text(name).is_some() {
+                set_text(account, attr, "false", name, location)?;
+                return Ok(());
+            }
+            continue;
+        }
+        let Some(value) = entry.text(name) else {
+            continue;
+        };
+        let text = match name.as_str() {
+            "useraccountcontrol" if attr == WellKnown::Enabled => {
+                let flags: i64 = value.parse().map_err(|_| {
+                    bad_value(
+                        location,
+                        name,
+                        value,
+                        "a number (the userAccountControl flags)",
+                    )
+                })?;
+                (if flags & 0x2 != 0 { "false" } else { "true" }).to_string()
+            }
+            "shadowexpire" => {
+                let days: i64 = value
+                    .parse()
+                    .map_err(|_| bad_value(location, name, value, "days since 1970-01-01"))?;
+                if days < 0 {
+                    "never".to_string()
+                } else {
+                    DateTime::from_timestamp(days.saturating_mul(86_400), 0)
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?
+                }
+            }
+            "accountexpires" | "lastlogontimestamp" | "lastlogon" | "pwdlastset" => {
+                let ticks: i64 = value
+                    .parse()
+                    .map_err(|_| bad_value(location, name, value, "a FILETIME number"))?;
+                if ticks == 0 || ticks == i64::MAX {
+                    if attr == WellKnown::Expires {
+                        "never".to_string()
+                    } else {
+                        return Ok(());
+                    }
+                } else {
+                    let t = crate::sources::values::from_filetime(ticks)
+                        .ok_or_else(|| bad_value(location, name, value, "a FILETIME number"))?;
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            }
+            _ => value.to_string(),
+        };
+        return set_text(account, attr, &text, name, location);
+    }
+    Ok(())
+}
+
+fn set_text(
+    account: &mut crate::inventory::Account,
+    attr: WellKnown,
+    text: &str,
+    source_attr: &str,
+    location: &str,
+) -> Result<(), SourceError> {
+    set_well_known(account, attr, text)
+        .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
+}
+
+/// Maps entries to accounts, groups and memberships. `name` (a file or a
+/// server) is used in messages.
+pub fn add_entries(
+    name: &str,
+    entries: Vec<DirEntry>,
+    mapping: &Mapping,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let mut by_dn: HashMap<String, Node> = HashMap::with_capacity(entries.len());
+    let mut group_by_sid: HashMap<String, GroupId> = HashMap::new();
+    let mut foreign: HashMap<String, String> = HashMap::new();
+    let mut groups: Vec<(GroupId, usize)> = Vec::new();
+    let mut accounts: Vec<(AccountId, usize)> = Vec::new();
+    let well_known: [(WellKnown, &Vec<String>); 7] = [
+        (WellKnown::DisplayName, &mapping.display_name),
+        (WellKnown::Department, &mapping.department),
+        (WellKnown::Title, &mapping.title),
+        (WellKnown::EmployeeType, &mapping.employee_type),
+        (WellKnown::Enabled, &mapping.enabled),
+        (WellKnown::Expires, &mapping.expires),
+        (WellKnown::LastLogon, &mapping.last_logon),
+    ];
+    let used: Vec<&str> = well_known
+        .iter()
+        .flat_map(|(_, v)| v.iter())
+        .chain(mapping.account.iter())
+        .chain(mapping.member.iter())
+        .map(String::as_str)
+        .collect();
+
+    for (index, entry) in entries.iter().enumerate() {
+        let location = entry.origin.to_string();
+        let dn_key = normalize_dn(&entry.dn);
+        if entry.has_class(&["foreignsecurityprincipal"]) {
+            let sid = entry
+                .text("cn")
+                .map(str::to_string)
+                .or_else(|| sid_of(entry))
+                .unwrap_or_else(|| entry.dn.clone());
+            foreign.insert(dn_key, sid);
+            continue;
+        }
+        if entry.has_class(GROUP_CLASSES) {
+            let Some(group_name) = first_text(entry, &mapping.group_name) else {
+                return Err(SourceError::new(
+                    location,
+                    format!(
+                        "the group `{}` has no `{}`",
+                        entry.dn,
+                        mapping.group_name.join("` or `")
+                    ),
+                )
+                .with_help("check `group_name` under [ldap.attributes]"));
+            };
+            let id = inventory.intern_group(group_name);
+            inventory.groups[id].dn = Some(entry.dn.clone());
+            if let Some(sid) = sid_of(entry) {
+                group_by_sid.insert(sid, id);
+            }
+            by_dn.insert(dn_key, Node::Group(id));
+            groups.push((id, index));
+            continue;
+        }
+        if !entry.has_class(ACCOUNT_CLASSES) || entry.has_class(NOT_ACCOUNT_CLASSES) {
+            by_dn.insert(dn_key, Node::Skipped);
+            continue;
+        }
+        let Some(id) = first_text(entry, &mapping.account) else {
+            by_dn.insert(dn_key, Node::Skipped);
+            continue;
+        };
+        let account = inventory.account_mut(id, &entry.origin);
+        account.dn = Some(entry.dn.clone());
+        for (attr, candidates) in &well_known {
+            set_from(account, entry, *attr, candidates, &location)?;
+        }
+        for (attr, values) in &entry.attrs {
+            if used.contains(&attr.as_str())
+                || MEMBERSHIP_ATTRS.contains(&attr.as_str())
+                || account.attrs.contains_key(attr)
+            {
+                continue;
+            }
+            let texts: Vec<&str> = values
+                .iter()
+                .filter_map(|v| std::str::from_utf8(v).ok())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if !texts.is_empty() && texts.len() == values.len() {
+                account.attrs.insert(attr.clone(), texts.join("; "));
+            }
+        }
+        let account_id = inventory.account(id).unwrap_or(0);
+        by_dn.insert(dn_key, Node::Account(account_id));
+        accounts.push((account_id, index));
+    }
+
+    // Second pass: memberships, now that every DN is known.
+    for (group, index) in groups {
+        let entry = &entries[index];
+        let own_dn = normalize_dn(&entry.dn);
+        for attr in &mapping.member {
+            for value in entry.values(attr) {
+                let Ok(value) = std::str::from_utf8(value) else {
+                    return Err(SourceError::new(
+                        entry.origin.to_string(),
+                        format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
+                    ));
+                };
+                let value = value.trim();
+                if value.is_empty() {
+                    continue;
+                }
+                if attr == "memberuid" {
+                    let origin = entry.origin.clone();
+                    inventory.account_mut(value, &origin);
+                    let account = inventory.account(value).unwrap_or(0);
+                    inventory.add_membership(account, group);
+                    continue;
+                }
+                let key = normalize_dn(value);
+                if key == own_dn {
+                    continue;
+                }
+                match by_dn.get(&key) {
+                    Some(Node::Account(a)) => inventory.add_membership(*a, group),
+                    Some(Node::Group(g)) => inventory.add_nesting(group, *g),
+                    Some(Node::Skipped) => {}
+                    None => {
+                        // A member the read did not cover: a foreign
+                        // security principal shows as its SID, anything
+                        // else as its DN, so its access is still reported.
+                        let shown = foreign
+                            .get(&key)
+                            .cloned()
+                            .unwrap_or_else(|| value.to_string());
+                        let origin = entry.origin.clone();
+                        inventory.account_mut(&shown, &origin);
+                        let account = inventory.account(&shown).unwrap_or(0);
+                        inventory.add_membership(account, group);
+                    }
+                }
+            }
+        }
+    }
+
+    // AD's primary group is in neither `member` nor `memberOf`.
+    for (account, index) in accounts {
+        let entry = &entries[index];
+        let Some(rid) = entry.text("primarygroupid") else {
+            continue;
+        };
+        let group = sid_of(entry)
+            .and_then(|sid| {
+                let (domain, _) = sid.rsplit_once('-')?;
+                group_by_sid.get(&format!("{domain}-{rid}")).copied()
+            })
+            .or_else(|| {
+                let suffix = format!("-{rid}");
+                let mut found = group_by_sid
+                    .iter()
+                    .filter(|(sid, _)| sid.ends_with(&suffix));
+                match (found.next(), found.next()) {
+                    (Some((_, g)), None) => Some(*g),
+                    _ => None,
+                }
+            });
+        if let Some(group) = group {
+            inventory.add_membership(account, group);
+        }
+    }
+    let _ = name;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str, attrs: &[(&str, &str)]) -> DirEntry {
+        let mut e = DirEntry::new(
+            dn.to_string(),
+            Origin {
+                source: "t".into(),
+                line: Some(1),
+            },
+        );
+        for (k, v) in attrs {
+            e.push(k, v.as_bytes().to_vec());
+        }
+        e
+    }
+
+    #[test]
+    fn normalizes_dns() {
+        assert_eq!(
+            normalize_dn("CN=Anna Berg, OU=Users ,DC=X"),
+            "cn=anna berg,ou=users,dc=x"
+        );
+        assert_eq!(normalize_dn("CN=Berg\\, Anna,DC=x"), "cn=berg\\, anna,dc=x");
+    }
+
+    #[test]
+    fn sids_as_text() {
+        let mut b = vec![1u8, 5, 0, 0, 0, 0, 0, 5];
+        for v in [21u32, 1, 2, 3, 1104] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(sid_to_string(&b).unwrap(), "S-1-5-21-1-2-3-1104");
+        assert!(sid_to_string(&b[..10]).is_none());
+    }
+
+    #[test]
+    fn maps_ad_attributes_and_membership() {
+        let entries = vec![
+            entry(
+                "CN=Anna,OU=U,DC=x",
+                &[
+                    ("objectclass", "user"),
+                    ("samaccountname", "anna"),
+                    ("useraccountcontrol", "514"),
+                    ("accountexpires", "9223372036854775807"),
+                    ("lastlogontimestamp", "134398287000000000"),
+                    ("mail", "anna@x"),
+                ],
+            ),
+            entry(
+                "CN=Bo,OU=U,DC=x",
+                &[
+                    ("objectclass", "user"),
+                    ("samaccountname", "bo"),
+                    ("useraccountcontrol", "512"),
+                    ("accountexpires", "0"),
+                ],
+            ),
+            entry(
+                "CN=PC1,OU=U,DC=x",
+                &[("objectclass", "user"), ("objectclass", "computer")],
+            ),
+            entry(
+                "CN=G1,DC=x",
+                &[
+                    ("objectclass", "group"),
+                    ("cn", "G1"),
+                    ("member", "cn=anna, ou=u,dc=x"),
+                    ("member", "CN=G2,DC=x"),
+                    ("member", "CN=PC1,OU=U,DC=x"),
+                    (
+                        "member",
+                        "CN=S-1-5-21-9-9-9-1000,CN=ForeignSecurityPrincipals,DC=x",
+                    ),
+                ],
+            ),
+            entry(
+                "CN=G2,DC=x",
+                &[
+                    ("objectclass", "group"),
+                    ("cn", "G2"),
+                    ("member", "CN=G1,DC=x"),
+                ],
+            ),
+            entry(
+                "CN=S-1-5-21-9-9-9-1000,CN=ForeignSecurityPrincipals,DC=x",
+                &[
+                    ("objectclass", "foreignSecurityPrincipal"),
+                    ("cn", "S-1-5-21-9-9-9-1000"),
+                ],
+            ),
+        ];
+        let mut inv = Inventory::new();
+        add_entries("t", entries, &Mapping::default(), &mut inv).unwrap();
+        let anna = &inv.accounts[inv.account("anna").unwrap()];
+        assert_eq!(anna.enabled, Some(false));
+        assert_eq!(anna.expires, Some(crate::inventory::Expiry::Never));
+        assert!(anna.last_logon.is_some());
+        assert_eq!(anna.attrs.get("mail").map(String::as_str), Some("anna@x"));
+        let bo = &inv.accounts[inv.account("bo").unwrap()];
+        assert_eq!(bo.enabled, Some(true));
+        assert!(inv.account("PC1").is_none());
+        let g1 = inv.group("G1").unwrap();
+        let g2 = inv.group("G2").unwrap();
+        assert_eq!(inv.groups[g1].children, vec![g2]);
+        assert_eq!(inv.groups[g2].children, vec![g1]);
+        let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
+        assert!(inv.groups[g1].members.contains(&fsp));
+        assert_eq!(inv.accounts.len(), 3);
+    }
+
+    #[test]
+    fn maps_openldap_attributes_and_overrides() {
+        let entries = vec![
+            entry(
+                "uid=c,ou=p,dc=x",
+                &[
+                    ("objectclass", "inetOrgPerson"),
+                    ("uid", "c"),
+                    ("cn", "C C"),
+                    ("departmentnumber", "IFO"),
+                    ("shadowexpire", "20000"),
+                    ("pwdaccountlockedtime", "000001010000Z"),
+                    ("authtimestamp", "20261122134500Z"),
+                    ("extensionattribute1", "x"),
+                ],
+            ),
+            entry(
+                "cn=P,dc=x",
+                &[
+                    ("objectclass", "posixGroup"),
+                    ("cn", "P"),
+                    ("memberuid", "c"),
+                ],
+            ),
+        ];
+        let mut inv = Inventory::new();
+        add_entries("t", entries.clone(), &Mapping::default(), &mut inv).unwrap();
+        let c = &inv.accounts[0];
+        assert_eq!(c.display_name.as_deref(), Some("C C"));
+        assert_eq!(c.attrs.get("department").map(String::as_str), Some("IFO"));
+        assert_eq!(c.enabled, Some(false));
+        assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
+        assert_eq!(inv.groups[0].members, vec![0]);
+
+        let mut config = LdapConfig::default();
+        config
+            .attributes
+            .insert("department".into(), "extensionAttribute1".into());
+        let mut inv = Inventory::new();
+        add_entries("t", entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
+        assert_eq!(
+            inv.accounts[0].attrs.get("department").map(String::as_str),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_entry() {
+        let entries = vec![entry(
+            "CN=A,DC=x",
+            &[
+                ("objectclass", "user"),
+                ("samaccountname", "a"),
+                ("useraccountcontrol", "lots"),
+            ],
+        )];
+        let err =
+            add_entries("t", entries, &Mapping::default(), &mut Inventory::new()).unwrap_err();
+        assert_eq!(err.location, "t:1");
+        assert!(
+            err.message.contains("userAccountControl")
+                || err.message.contains("useraccountcontrol")
+        );
+    }
+}
