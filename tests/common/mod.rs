@@ -398,11 +398,16 @@ pub struct Slapd {
 pub struct SlapdOptions {
     /// The size limit of the bind account (not of the root DN).
     pub size_limit: usize,
+    /// The most entries a paged search may return in all.
+    pub paged_total: Option<usize>,
 }
 
 impl Default for SlapdOptions {
     fn default() -> Self {
-        SlapdOptions { size_limit: 100 }
+        SlapdOptions {
+            size_limit: 100,
+            paged_total: None,
+        }
     }
 }
 
@@ -435,8 +440,8 @@ rootdn \"cn=admin,{base}\"
 rootpw admin-secret
 directory {dir}/db
 maxsize 1073741824
-limits users size.soft={limit} size.hard={limit} size.prtotal=unlimited
-limits anonymous size.soft={limit} size.hard={limit} size.prtotal=unlimited
+limits users size.soft={limit} size.hard={limit} size.prtotal={total}
+limits anonymous size.soft={limit} size.hard={limit} size.prtotal={total}
 overlay ppolicy
 overlay lastbind
 access to attrs=userPassword by anonymous auth by * none
@@ -447,6 +452,10 @@ access to * by * read
             cert = ca.server_cert.display(),
             key = ca.server_key.display(),
             limit = opts.size_limit,
+            total = opts
+                .paged_total
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "unlimited".into()),
         );
         write(&d.join("slapd.conf"), &conf);
         let mut data = format!(
