@@ -101,6 +101,19 @@ pub enum Flavor {
 /// The directory of an inventory as LDIF entries under `base` (which must
 /// exist): people and groups in their own OUs, created too.
 pub fn directory_ldif(inv: &Inventory, base: &str, flavor: Flavor) -> String {
+    directory_ldif_parts(inv, base, flavor, true).0
+}
+
+/// As [`directory_ldif`]; with `nested` false, groups that are members of
+/// groups are left out of the entries and come as a second LDIF of
+/// modifications, for servers that check that every member exists (AD)
+/// when nesting has cycles.
+pub fn directory_ldif_parts(
+    inv: &Inventory,
+    base: &str,
+    flavor: Flavor,
+    nested: bool,
+) -> (String, String) {
     let ad = flavor == Flavor::ActiveDirectory;
     let (people_ou, groups_ou) = if ad {
         (format!("OU=Personal,{base}"), format!("OU=Grupper,{base}"))
@@ -160,8 +173,9 @@ pub fn directory_ldif(inv: &Inventory, base: &str, flavor: Flavor) -> String {
             }
         }
         match (ad, a.enabled) {
-            (true, Some(false)) => out.push_str("userAccountControl: 514\n"),
-            (true, _) => out.push_str("userAccountControl: 512\n"),
+            // NORMAL_ACCOUNT | PASSWD_NOTREQD, and ACCOUNTDISABLE.
+            (true, Some(false)) => out.push_str("userAccountControl: 546\n"),
+            (true, _) => out.push_str("userAccountControl: 544\n"),
             (false, Some(false)) => out.push_str("pwdAccountLockedTime: 20260101000000Z\n"),
             (false, _) => {}
         }
@@ -196,8 +210,10 @@ pub fn directory_ldif(inv: &Inventory, base: &str, flavor: Flavor) -> String {
             for &m in &g.members {
                 attr(&mut out, "member", &account_dn(m));
             }
-            for &c in &g.children {
-                attr(&mut out, "member", &group_dn(c));
+            if nested {
+                for &c in &g.children {
+                    attr(&mut out, "member", &group_dn(c));
+                }
             }
         } else if g.children.is_empty() && (g.members.is_empty() || i % 3 == 2) {
             // Groups of accounts only may be posix groups (memberUid).
@@ -225,7 +241,21 @@ pub fn directory_ldif(inv: &Inventory, base: &str, flavor: Flavor) -> String {
         }
         out.push('\n');
     }
-    out
+    let mut modify = String::new();
+    if !nested {
+        for (i, g) in inv.groups.iter().enumerate() {
+            if g.children.is_empty() {
+                continue;
+            }
+            attr(&mut modify, "dn", &group_dn(i));
+            modify.push_str("changetype: modify\nadd: member\n");
+            for &c in &g.children {
+                attr(&mut modify, "member", &group_dn(c));
+            }
+            modify.push_str("-\n\n");
+        }
+    }
+    (out, modify)
 }
 
 pub fn write(path: &Path, text: &str) {
