@@ -125,6 +125,20 @@ impl Mapping {
         m
     }
 
+    /// The well-known account attributes and the directory attributes
+    /// that give each.
+    fn well_known(&self) -> [(WellKnown, &Vec<String>); 7] {
+        [
+            (WellKnown::DisplayName, &self.display_name),
+            (WellKnown::Department, &self.department),
+            (WellKnown::Title, &self.title),
+            (WellKnown::EmployeeType, &self.employee_type),
+            (WellKnown::Enabled, &self.enabled),
+            (WellKnown::Expires, &self.expires),
+            (WellKnown::LastLogon, &self.last_logon),
+        ]
+    }
+
     /// Every attribute an LDAP search has to ask for.
     pub fn search_attributes(&self) -> Vec<String> {
         let mut all: Vec<String> = [
@@ -230,7 +244,7 @@ fn sid_of(entry: &DirEntry) -> Option<String> {
 }
 
 /// What a DN stands for after the first pass.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Node {
     Account(AccountId),
     Group(GroupId),
@@ -337,44 +351,73 @@ pub fn add_entries(
     mapping: &Mapping,
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
-    let mut by_dn: HashMap<String, Node> = HashMap::with_capacity(entries.len());
-    let mut group_by_sid: HashMap<String, GroupId> = HashMap::new();
-    let mut foreign: HashMap<String, String> = HashMap::new();
-    let mut groups: Vec<(GroupId, usize)> = Vec::new();
-    let mut accounts: Vec<(AccountId, usize)> = Vec::new();
-    let well_known: [(WellKnown, &Vec<String>); 7] = [
-        (WellKnown::DisplayName, &mapping.display_name),
-        (WellKnown::Department, &mapping.department),
-        (WellKnown::Title, &mapping.title),
-        (WellKnown::EmployeeType, &mapping.employee_type),
-        (WellKnown::Enabled, &mapping.enabled),
-        (WellKnown::Expires, &mapping.expires),
-        (WellKnown::LastLogon, &mapping.last_logon),
-    ];
-    let used: Vec<&str> = well_known
-        .iter()
-        .flat_map(|(_, v)| v.iter())
-        .chain(mapping.account.iter())
-        .chain(mapping.member.iter())
-        .map(String::as_str)
-        .collect();
+    let mut builder = Builder::new(name, mapping);
+    for entry in entries {
+        builder.add(entry, inventory)?;
+    }
+    builder.finish(inventory)
+}
 
-    for (index, entry) in entries.iter().enumerate() {
-        let location = entry.origin.to_string();
+/// A group's membership values, kept until every DN has been seen.
+struct PendingGroup {
+    group: GroupId,
+    dn_key: String,
+    origin: Origin,
+    /// (`memberUid`?, value)
+    members: Vec<(bool, String)>,
+}
+
+/// Maps entries one at a time, as they arrive, to accounts and groups;
+/// [`Builder::finish`] then resolves memberships, which may name entries
+/// that come later.
+pub struct Builder<'m> {
+    mapping: &'m Mapping,
+    by_dn: HashMap<String, Node>,
+    group_by_sid: HashMap<String, GroupId>,
+    foreign: HashMap<String, String>,
+    groups: Vec<PendingGroup>,
+    /// (account, its SID, its primaryGroupID)
+    primaries: Vec<(AccountId, Option<String>, String)>,
+    used: Vec<String>,
+}
+
+impl<'m> Builder<'m> {
+    pub fn new(_name: &str, mapping: &'m Mapping) -> Self {
+        let used: Vec<String> = mapping
+            .well_known()
+            .iter()
+            .flat_map(|(_, v)| v.iter())
+            .chain(mapping.account.iter())
+            .chain(mapping.member.iter())
+            .cloned()
+            .collect();
+        Builder {
+            mapping,
+            by_dn: HashMap::new(),
+            group_by_sid: HashMap::new(),
+            foreign: HashMap::new(),
+            groups: Vec::new(),
+            primaries: Vec::new(),
+            used,
+        }
+    }
+
+    pub fn add(&mut self, entry: DirEntry, inventory: &mut Inventory) -> Result<(), SourceError> {
+        let mapping = self.mapping;
         let dn_key = normalize_dn(&entry.dn);
         if entry.has_class(&["foreignsecurityprincipal"]) {
             let sid = entry
                 .text("cn")
                 .map(str::to_string)
-                .or_else(|| sid_of(entry))
+                .or_else(|| sid_of(&entry))
                 .unwrap_or_else(|| entry.dn.clone());
-            foreign.insert(dn_key, sid);
-            continue;
+            self.foreign.insert(dn_key, sid);
+            return Ok(());
         }
         if entry.has_class(GROUP_CLASSES) {
-            let Some(group_name) = first_text(entry, &mapping.group_name) else {
+            let Some(group_name) = first_text(&entry, &mapping.group_name) else {
                 return Err(SourceError::new(
-                    location,
+                    entry.origin.to_string(),
                     format!(
                         "the group `{}` has no `{}`",
                         entry.dn,
@@ -385,76 +428,90 @@ pub fn add_entries(
             };
             let id = inventory.intern_group(group_name);
             inventory.groups[id].dn = Some(entry.dn.clone());
-            if let Some(sid) = sid_of(entry) {
-                group_by_sid.insert(sid, id);
+            if let Some(sid) = sid_of(&entry) {
+                self.group_by_sid.insert(sid, id);
             }
-            by_dn.insert(dn_key, Node::Group(id));
-            groups.push((id, index));
-            continue;
+            let mut members = Vec::new();
+            for attr in &mapping.member {
+                for value in entry.values(attr) {
+                    let Ok(value) = std::str::from_utf8(value) else {
+                        return Err(SourceError::new(
+                            entry.origin.to_string(),
+                            format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
+                        ));
+                    };
+                    let value = value.trim();
+                    if !value.is_empty() {
+                        members.push((attr == "memberuid", value.to_string()));
+                    }
+                }
+            }
+            self.by_dn.insert(dn_key.clone(), Node::Group(id));
+            self.groups.push(PendingGroup {
+                group: id,
+                dn_key,
+                origin: entry.origin,
+                members,
+            });
+            return Ok(());
         }
         if !entry.has_class(ACCOUNT_CLASSES) || entry.has_class(NOT_ACCOUNT_CLASSES) {
-            by_dn.insert(dn_key, Node::Skipped);
-            continue;
+            self.by_dn.insert(dn_key, Node::Skipped);
+            return Ok(());
         }
-        let Some(id) = first_text(entry, &mapping.account) else {
-            by_dn.insert(dn_key, Node::Skipped);
-            continue;
+        let Some(id) = first_text(&entry, &mapping.account) else {
+            self.by_dn.insert(dn_key, Node::Skipped);
+            return Ok(());
         };
+        let location = entry.origin.to_string();
         let account = inventory.account_mut(id, &entry.origin);
         account.dn = Some(entry.dn.clone());
-        for (attr, candidates) in &well_known {
-            set_from(account, entry, *attr, candidates, &location)?;
+        for (attr, candidates) in mapping.well_known() {
+            set_from(account, &entry, attr, candidates, &location)?;
         }
         for (attr, values) in &entry.attrs {
-            if used.contains(&attr.as_str())
+            if self.used.iter().any(|u| u == attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(attr)
             {
                 continue;
             }
-            let texts: Vec<&str> = values
-                .iter()
-                .filter_map(|v| std::str::from_utf8(v).ok())
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect();
+            let mut texts: Vec<&str> = Vec::with_capacity(values.len());
+            for v in values {
+                match std::str::from_utf8(v) {
+                    Ok(t) if !t.trim().is_empty() => texts.push(t.trim()),
+                    _ => break,
+                }
+            }
             if !texts.is_empty() && texts.len() == values.len() {
                 account.attrs.insert(attr.clone(), texts.join("; "));
             }
         }
         let account_id = inventory.account(id).unwrap_or(0);
-        by_dn.insert(dn_key, Node::Account(account_id));
-        accounts.push((account_id, index));
+        if let Some(rid) = entry.text("primarygroupid") {
+            self.primaries
+                .push((account_id, sid_of(&entry), rid.to_string()));
+        }
+        self.by_dn.insert(dn_key, Node::Account(account_id));
+        Ok(())
     }
 
-    // Second pass: memberships, now that every DN is known.
-    for (group, index) in groups {
-        let entry = &entries[index];
-        let own_dn = normalize_dn(&entry.dn);
-        for attr in &mapping.member {
-            for value in entry.values(attr) {
-                let Ok(value) = std::str::from_utf8(value) else {
-                    return Err(SourceError::new(
-                        entry.origin.to_string(),
-                        format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
-                    ));
-                };
-                let value = value.trim();
-                if value.is_empty() {
-                    continue;
-                }
-                if attr == "memberuid" {
-                    let origin = entry.origin.clone();
-                    inventory.account_mut(value, &origin);
-                    let account = inventory.account(value).unwrap_or(0);
+    /// Resolves memberships now that every entry has been added.
+    pub fn finish(self, inventory: &mut Inventory) -> Result<(), SourceError> {
+        for pending in self.groups {
+            let group = pending.group;
+            for (is_uid, value) in pending.members {
+                if is_uid {
+                    inventory.account_mut(&value, &pending.origin);
+                    let account = inventory.account(&value).unwrap_or(0);
                     inventory.add_membership(account, group);
                     continue;
                 }
-                let key = normalize_dn(value);
-                if key == own_dn {
+                let key = normalize_dn(&value);
+                if key == pending.dn_key {
                     continue;
                 }
-                match by_dn.get(&key) {
+                match self.by_dn.get(&key) {
                     Some(Node::Account(a)) => inventory.add_membership(*a, group),
                     Some(Node::Group(g)) => inventory.add_nesting(group, *g),
                     Some(Node::Skipped) => {}
@@ -462,47 +519,38 @@ pub fn add_entries(
                         // A member the read did not cover: a foreign
                         // security principal shows as its SID, anything
                         // else as its DN, so its access is still reported.
-                        let shown = foreign
-                            .get(&key)
-                            .cloned()
-                            .unwrap_or_else(|| value.to_string());
-                        let origin = entry.origin.clone();
-                        inventory.account_mut(&shown, &origin);
+                        let shown = self.foreign.get(&key).cloned().unwrap_or(value);
+                        inventory.account_mut(&shown, &pending.origin);
                         let account = inventory.account(&shown).unwrap_or(0);
                         inventory.add_membership(account, group);
                     }
                 }
             }
         }
-    }
-
-    // AD's primary group is in neither `member` nor `memberOf`.
-    for (account, index) in accounts {
-        let entry = &entries[index];
-        let Some(rid) = entry.text("primarygroupid") else {
-            continue;
-        };
-        let group = sid_of(entry)
-            .and_then(|sid| {
-                let (domain, _) = sid.rsplit_once('-')?;
-                group_by_sid.get(&format!("{domain}-{rid}")).copied()
-            })
-            .or_else(|| {
-                let suffix = format!("-{rid}");
-                let mut found = group_by_sid
-                    .iter()
-                    .filter(|(sid, _)| sid.ends_with(&suffix));
-                match (found.next(), found.next()) {
-                    (Some((_, g)), None) => Some(*g),
-                    _ => None,
-                }
-            });
-        if let Some(group) = group {
-            inventory.add_membership(account, group);
+        // AD's primary group is in neither `member` nor `memberOf`.
+        for (account, sid, rid) in self.primaries {
+            let group = sid
+                .and_then(|sid| {
+                    let (domain, _) = sid.rsplit_once('-')?;
+                    self.group_by_sid.get(&format!("{domain}-{rid}")).copied()
+                })
+                .or_else(|| {
+                    let suffix = format!("-{rid}");
+                    let mut found = self
+                        .group_by_sid
+                        .iter()
+                        .filter(|(sid, _)| sid.ends_with(&suffix));
+                    match (found.next(), found.next()) {
+                        (Some((_, g)), None) => Some(*g),
+                        _ => None,
+                    }
+                });
+            if let Some(group) = group {
+                inventory.add_membership(account, group);
+            }
         }
+        Ok(())
     }
-    let _ = name;
-    Ok(())
 }
 
 #[cfg(test)]

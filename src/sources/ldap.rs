@@ -234,31 +234,88 @@ pub fn read(
         }
     }
 
-    let progress = Progress::new();
+    // The connection reads pages on its own thread while this one maps
+    // the entries of the page before: the two overlap.
     let (filter, attrs) = search_request(mapping);
-    let mut entries = Vec::new();
+    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<DirEntry>>(2);
+    let reader_server = server.clone();
+    let reader = std::thread::spawn(move || {
+        paged_search(
+            conn,
+            &reader_server,
+            &base_dn,
+            filter,
+            &attrs,
+            page_size,
+            timeout,
+            pages,
+        )
+    });
+
+    let progress = Progress::new();
+    let mut builder = directory::Builder::new(&server, mapping);
+    let mut ranged = Vec::new();
+    let mut count = 0usize;
+    for page in received {
+        for entry in page {
+            count += 1;
+            progress.tick(count);
+            if entry.attrs.keys().any(|k| k.contains(";range=")) {
+                ranged.push(entry);
+            } else {
+                builder.add(entry, inventory)?;
+            }
+        }
+    }
+    let mut conn = reader.join().map_err(|_| {
+        SourceError::new(&server, "the directory read stopped unexpectedly")
+            .with_help("run the audit again")
+    })??;
+    read_ranges(&mut conn, &mut ranged, timeout, &server)?;
+    for entry in ranged {
+        builder.add(entry, inventory)?;
+    }
+    progress.finish(count);
+    let _ = conn.unbind();
+    inventory.inputs.push(server.clone());
+    builder.finish(inventory)
+}
+
+/// Runs the paged search, sending each page's entries on; returns the
+/// connection for the ranged reads that may follow.
+#[allow(clippy::too_many_arguments)]
+fn paged_search(
+    mut conn: LdapConn,
+    server: &str,
+    base_dn: &str,
+    filter: &str,
+    attrs: &[String],
+    page_size: u32,
+    timeout: Duration,
+    pages: std::sync::mpsc::SyncSender<Vec<DirEntry>>,
+) -> Result<LdapConn, SourceError> {
     let mut cookie: Vec<u8> = Vec::new();
     loop {
         let control = paged_control(page_size, &cookie);
         let result = conn
             .with_timeout(timeout)
             .with_controls(control)
-            .search(&base_dn, Scope::Subtree, filter, &attrs)
-            .map_err(|e| describe(&server, "the search failed", &e))?;
+            .search(base_dn, Scope::Subtree, filter, attrs)
+            .map_err(|e| describe(server, "the search failed", &e))?;
         let ldap3::SearchResult(page, res) = result;
         match res.rc {
             0 => {}
             3 => {
-                return Err(SourceError::new(&server, "the search stopped: the server's time limit was exceeded")
+                return Err(SourceError::new(server, "the search stopped: the server's time limit was exceeded")
                     .with_help("raise the bind account's time limit on the server, or search a smaller `base_dn`"));
             }
             4 => {
-                return Err(SourceError::new(&server, "the search stopped: the server's size limit was exceeded")
+                return Err(SourceError::new(server, "the search stopped: the server's size limit was exceeded")
                     .with_help("lower `page_size` in [ldap] below the server's size limit, or raise the bind account's limit"));
             }
             rc => {
                 return Err(SourceError::new(
-                    &server,
+                    server,
                     format!(
                         "the search failed (result {rc}{})",
                         if res.text.is_empty() {
@@ -271,18 +328,19 @@ pub fn read(
                 .with_help("check `base_dn` and the bind account's rights"));
             }
         }
+        let mut entries = Vec::with_capacity(page.len());
         for re in page {
             if re.is_ref() || re.is_intermediate() {
                 continue;
             }
-            let entry = decode_entry(re, &server).ok_or_else(|| {
-                SourceError::new(
-                    &server,
-                    "an entry of the search result could not be decoded",
-                )
+            let entry = decode_entry(re, server).ok_or_else(|| {
+                SourceError::new(server, "an entry of the search result could not be decoded")
             })?;
             entries.push(entry);
-            progress.tick(entries.len());
+        }
+        if pages.send(entries).is_err() {
+            // The mapping stopped with its own error.
+            return Err(SourceError::new(server, "the read was abandoned"));
         }
         let paged = res
             .ctrls
@@ -291,30 +349,24 @@ pub fn read(
             .map(|c| paged_cookie(&c.1));
         match paged {
             // The server ignored paging and sent everything at once.
-            None if cookie.is_empty() => break,
+            None if cookie.is_empty() => return Ok(conn),
             None => {
                 return Err(SourceError::new(
-                    &server,
+                    server,
                     "the paged search stopped early: a page came without its paging control",
                 )
                 .with_help("the directory may have restarted mid-read: run the audit again"));
             }
             Some(None) => {
                 return Err(SourceError::new(
-                    &server,
+                    server,
                     "the paged search stopped early: the paging control could not be read",
                 ));
             }
-            Some(Some(next)) if next.is_empty() => break,
+            Some(Some(next)) if next.is_empty() => return Ok(conn),
             Some(Some(next)) => cookie = next,
         }
     }
-
-    read_ranges(&mut conn, &mut entries, timeout, &server)?;
-    progress.finish(entries.len());
-    let _ = conn.unbind();
-    inventory.inputs.push(server.clone());
-    directory::add_entries(&server, entries, mapping, inventory)
 }
 
 fn paged_control(size: u32, cookie: &[u8]) -> RawControl {
