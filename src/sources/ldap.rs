@@ -455,6 +455,47 @@ fn read_ranges(
     timeout: Duration,
     server: &str,
 ) -> Result<(), SourceError> {
+    complete_ranges(entries, server, |dn, wanted| {
+        let result = conn
+            .with_timeout(timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", vec![wanted])
+            .map_err(|e| describe(server, "reading a large group's members failed", &e))?;
+        let ldap3::SearchResult(page, res) = result;
+        if res.rc != 0 {
+            return Err(SourceError::new(
+                server,
+                format!(
+                    "reading the members of `{dn}` stopped (result {}): the group would be incomplete",
+                    res.rc
+                ),
+            ));
+        }
+        let prefix = wanted.split(";range=").next().unwrap_or(wanted).to_string() + ";range=";
+        Ok(page
+            .into_iter()
+            .filter(|re| !re.is_ref())
+            .find_map(|re| decode_entry(re, server))
+            .and_then(|e| e.attrs.into_iter().find(|(k, _)| k.starts_with(&prefix))))
+    })
+}
+
+/// Replaces every ranged attribute (`member;range=0-1499`) by the whole
+/// attribute, asking `fetch(dn, "member;range=1500-*")` for the values
+/// after each range until the range that ends in `*`.
+fn complete_ranges(
+    entries: &mut [DirEntry],
+    server: &str,
+    mut fetch: impl FnMut(&str, &str) -> Result<Option<(String, Vec<Vec<u8>>)>, SourceError>,
+) -> Result<(), SourceError> {
+    let bounds = |range: &str| -> Option<(u64, Option<u64>)> {
+        let (start, end) = range.split_once('-')?;
+        let end = if end == "*" {
+            None
+        } else {
+            Some(end.parse().ok()?)
+        };
+        Some((start.parse().ok()?, end))
+    };
     for entry in entries.iter_mut() {
         let ranged: Vec<String> = entry
             .attrs
@@ -470,47 +511,22 @@ fn read_ranges(
                 entry.push(&base, v);
             }
             let mut range = range.to_string();
-            while !range.ends_with('*') {
-                let end: u64 = range
-                    .split('-')
-                    .nth(1)
-                    .and_then(|e| e.parse().ok())
-                    .ok_or_else(|| {
-                        SourceError::new(
-                            server,
-                            format!("`{}` came with an unreadable range `{range}`", entry.dn),
-                        )
-                    })?;
-                let wanted = format!("{base};range={}-*", end + 1);
-                let result = conn
-                    .with_timeout(timeout)
-                    .search(
-                        &entry.dn,
-                        Scope::Base,
-                        "(objectClass=*)",
-                        vec![wanted.as_str()],
-                    )
-                    .map_err(|e| describe(server, "reading a large group's members failed", &e))?;
-                let ldap3::SearchResult(page, res) = result;
-                if res.rc != 0 {
-                    return Err(SourceError::new(
+            loop {
+                let unreadable = || {
+                    SourceError::new(
                         server,
                         format!(
-                            "reading the members of `{}` stopped (result {}): the group would be incomplete",
-                            entry.dn, res.rc
+                            "`{}` came with an unreadable range `{range}` of `{base}`",
+                            entry.dn
                         ),
-                    ));
-                }
-                let next = page
-                    .into_iter()
-                    .filter(|re| !re.is_ref())
-                    .find_map(|re| decode_entry(re, server))
-                    .and_then(|e| {
-                        e.attrs
-                            .into_iter()
-                            .find(|(k, _)| k.starts_with(&format!("{base};range=")))
-                    });
-                let Some((k, values)) = next else {
+                    )
+                };
+                let (_, end) = bounds(&range).ok_or_else(unreadable)?;
+                let Some(end) = end else {
+                    break;
+                };
+                let wanted = format!("{base};range={}-*", end + 1);
+                let Some((k, values)) = fetch(&entry.dn, &wanted)? else {
                     return Err(SourceError::new(
                         server,
                         format!(
@@ -519,13 +535,25 @@ fn read_ranges(
                         ),
                     ));
                 };
-                for v in values {
-                    entry.push(&base, v);
-                }
-                range = k
+                let next = k
                     .split_once(";range=")
                     .map(|(_, r)| r.to_string())
                     .unwrap_or_default();
+                // A range that does not start where the last one ended
+                // would loop or leave a gap.
+                if bounds(&next).map(|(start, _)| start) != Some(end + 1) {
+                    return Err(SourceError::new(
+                        server,
+                        format!(
+                            "the members of `{}` came as range {next} after range {range}: the group would be incomplete",
+                            entry.dn
+                        ),
+                    ));
+                }
+                for v in values {
+                    entry.push(&base, v);
+                }
+                range = next;
             }
         }
     }
@@ -597,6 +625,66 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.location, "ldap://dc1.example.se");
         assert!(err.message.contains("plain"), "{err}");
+    }
+
+    fn group_of(values: std::ops::Range<usize>, key: &str) -> DirEntry {
+        let mut e = DirEntry::new(
+            "CN=Stor,DC=x".into(),
+            Origin {
+                source: "s".into(),
+                line: None,
+            },
+        );
+        for i in values {
+            e.push(key, format!("CN=u{i},DC=x").into_bytes());
+        }
+        e
+    }
+
+    /// Serves `total` members the way Active Directory does: 1500 at a time.
+    fn ad_ranges(
+        total: usize,
+    ) -> impl FnMut(&str, &str) -> Result<Option<(String, Vec<Vec<u8>>)>, SourceError> {
+        move |_dn, wanted| {
+            let start: usize = wanted
+                .split_once(";range=")
+                .and_then(|(_, r)| r.split('-').next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let end = (start + 1500).min(total);
+            let key = if end == total {
+                format!("member;range={start}-*")
+            } else {
+                format!("member;range={start}-{}", end - 1)
+            };
+            let values = (start..end)
+                .map(|i| format!("CN=u{i},DC=x").into_bytes())
+                .collect();
+            Ok(Some((key, values)))
+        }
+    }
+
+    #[test]
+    fn ranged_members_are_read_whole() {
+        let mut entries = vec![group_of(0..1500, "member;range=0-1499")];
+        complete_ranges(&mut entries, "s", ad_ranges(4000)).unwrap();
+        let members = entries[0].values("member");
+        assert_eq!(members.len(), 4000);
+        assert_eq!(members[3999], b"CN=u3999,DC=x");
+        assert!(entries[0].attrs.keys().all(|k| !k.contains("range")));
+    }
+
+    #[test]
+    fn a_range_that_stops_or_repeats_fails() {
+        let mut entries = vec![group_of(0..1500, "member;range=0-1499")];
+        let err = complete_ranges(&mut entries, "s", |_, _| Ok(None)).unwrap_err();
+        assert!(err.message.contains("incomplete"), "{err}");
+        let mut entries = vec![group_of(0..1500, "member;range=0-1499")];
+        let err = complete_ranges(&mut entries, "s", |_, _| {
+            Ok(Some(("member;range=0-1499".into(), Vec::new())))
+        })
+        .unwrap_err();
+        assert!(err.message.contains("incomplete"), "{err}");
     }
 
     #[test]
