@@ -479,13 +479,17 @@ fn read_ranges(
     })
 }
 
+/// The values of one ranged attribute: its full name (with the range
+/// that came) and the values.
+type Range = Option<(String, Vec<Vec<u8>>)>;
+
 /// Replaces every ranged attribute (`member;range=0-1499`) by the whole
 /// attribute, asking `fetch(dn, "member;range=1500-*")` for the values
 /// after each range until the range that ends in `*`.
 fn complete_ranges(
     entries: &mut [DirEntry],
     server: &str,
-    mut fetch: impl FnMut(&str, &str) -> Result<Option<(String, Vec<Vec<u8>>)>, SourceError>,
+    mut fetch: impl FnMut(&str, &str) -> Result<Range, SourceError>,
 ) -> Result<(), SourceError> {
     let bounds = |range: &str| -> Option<(u64, Option<u64>)> {
         let (start, end) = range.split_once('-')?;
@@ -642,9 +646,7 @@ mod tests {
     }
 
     /// Serves `total` members the way Active Directory does: 1500 at a time.
-    fn ad_ranges(
-        total: usize,
-    ) -> impl FnMut(&str, &str) -> Result<Option<(String, Vec<Vec<u8>>)>, SourceError> {
+    fn ad_ranges(total: usize) -> impl FnMut(&str, &str) -> Result<Range, SourceError> {
         move |_dn, wanted| {
             let start: usize = wanted
                 .split_once(";range=")
