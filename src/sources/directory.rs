@@ -329,6 +329,14 @@ fn set_from(
         };
         return set_text(account, attr, &text, name, location);
     }
+    // OpenLDAP: an account without `pwdAccountLockedTime` is enabled,
+    // unless the entry is AD's (whose `userAccountControl` is always read).
+    if attr == WellKnown::Enabled
+        && candidates.iter().any(|c| c == "pwdaccountlockedtime")
+        && entry.values("useraccountcontrol").is_empty()
+    {
+        set_text(account, attr, "true", "pwdaccountlockedtime", location)?;
+    }
     Ok(())
 }
 
@@ -343,15 +351,13 @@ fn set_text(
         .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
 }
 
-/// Maps entries to accounts, groups and memberships. `name` (a file or a
-/// server) is used in messages.
+/// Maps entries to accounts, groups and memberships.
 pub fn add_entries(
-    name: &str,
     entries: Vec<DirEntry>,
     mapping: &Mapping,
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
-    let mut builder = Builder::new(name, mapping);
+    let mut builder = Builder::new(mapping);
     for entry in entries {
         builder.add(entry, inventory)?;
     }
@@ -382,7 +388,7 @@ pub struct Builder<'m> {
 }
 
 impl<'m> Builder<'m> {
-    pub fn new(_name: &str, mapping: &'m Mapping) -> Self {
+    pub fn new(mapping: &'m Mapping) -> Self {
         let used: Vec<String> = mapping
             .well_known()
             .iter()
@@ -648,7 +654,7 @@ mod tests {
             ),
         ];
         let mut inv = Inventory::new();
-        add_entries("t", entries, &Mapping::default(), &mut inv).unwrap();
+        add_entries(entries, &Mapping::default(), &mut inv).unwrap();
         let anna = &inv.accounts[inv.account("anna").unwrap()];
         assert_eq!(anna.enabled, Some(false));
         assert_eq!(anna.expires, Some(crate::inventory::Expiry::Never));
@@ -690,22 +696,28 @@ mod tests {
                     ("memberuid", "c"),
                 ],
             ),
+            entry(
+                "uid=d,ou=p,dc=x",
+                &[("objectclass", "person"), ("uid", "d")],
+            ),
         ];
         let mut inv = Inventory::new();
-        add_entries("t", entries.clone(), &Mapping::default(), &mut inv).unwrap();
+        add_entries(entries.clone(), &Mapping::default(), &mut inv).unwrap();
         let c = &inv.accounts[0];
         assert_eq!(c.display_name.as_deref(), Some("C C"));
         assert_eq!(c.attrs.get("department").map(String::as_str), Some("IFO"));
         assert_eq!(c.enabled, Some(false));
         assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
         assert_eq!(inv.groups[0].members, vec![0]);
+        // No pwdAccountLockedTime: enabled.
+        assert_eq!(inv.accounts[1].enabled, Some(true));
 
         let mut config = LdapConfig::default();
         config
             .attributes
             .insert("department".into(), "extensionAttribute1".into());
         let mut inv = Inventory::new();
-        add_entries("t", entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
+        add_entries(entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
         assert_eq!(
             inv.accounts[0].attrs.get("department").map(String::as_str),
             Some("x")
@@ -722,8 +734,7 @@ mod tests {
                 ("useraccountcontrol", "lots"),
             ],
         )];
-        let err =
-            add_entries("t", entries, &Mapping::default(), &mut Inventory::new()).unwrap_err();
+        let err = add_entries(entries, &Mapping::default(), &mut Inventory::new()).unwrap_err();
         assert_eq!(err.location, "t:1");
         assert!(
             err.message.contains("userAccountControl")

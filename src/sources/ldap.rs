@@ -253,7 +253,7 @@ pub fn read(
     });
 
     let progress = Progress::new();
-    let mut builder = directory::Builder::new(&server, mapping);
+    let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
     for page in received {
@@ -275,7 +275,7 @@ pub fn read(
     for entry in ranged {
         builder.add(entry, inventory)?;
     }
-    progress.finish(count);
+    progress.finish();
     let _ = conn.unbind();
     inventory.inputs.push(server.clone());
     builder.finish(inventory)
@@ -587,10 +587,9 @@ impl Progress {
         }
     }
 
-    fn finish(&self, count: usize) {
+    fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
-            let _ = count;
         }
     }
 }

@@ -28,7 +28,7 @@ pub fn read_file(
     })?;
     let entries = parse(&name, &bytes)?;
     inventory.inputs.push(name.clone());
-    directory::add_entries(&name, entries, mapping, inventory)
+    directory::add_entries(entries, mapping, inventory)
 }
 
 /// One physical line after unfolding: its first line number and its text.
