@@ -180,39 +180,70 @@ const MEMBERSHIP_ATTRS: &[&str] = &["member", "uniquemember", "memberuid", "memb
 /// A DN in the form used to look it up: RDNs trimmed and lower case.
 pub fn normalize_dn(dn: &str) -> String {
     let mut out = String::with_capacity(dn.len());
-    let mut rdn = String::new();
     let mut escaped = false;
-    let flush = |rdn: &mut String, out: &mut String| {
-        if !out.is_empty() {
-            out.push(',');
-        }
-        let (attr, value) = match rdn.split_once('=') {
-            Some((a, v)) => (a.trim(), v.trim()),
-            None => (rdn.trim(), ""),
-        };
-        out.push_str(&attr.to_lowercase());
-        out.push('=');
-        out.push_str(&value.to_lowercase());
-        rdn.clear();
-    };
+    // Spaces are kept only between other characters of a value.
+    let mut spaces = 0usize;
+    let mut at_start = true;
     for c in dn.chars() {
         if escaped {
-            rdn.push(c);
             escaped = false;
-        } else if c == '\\' {
-            rdn.push(c);
-            escaped = true;
-        } else if c == ',' {
-            flush(&mut rdn, &mut out);
         } else {
-            rdn.push(c);
+            match c {
+                ',' | '=' => {
+                    spaces = 0;
+                    out.push(c);
+                    at_start = true;
+                    continue;
+                }
+                ' ' => {
+                    if !at_start {
+                        spaces += 1;
+                    }
+                    continue;
+                }
+                '\\' => escaped = true,
+                _ => {}
+            }
+        }
+        for _ in 0..spaces {
+            out.push(' ');
+        }
+        spaces = 0;
+        at_start = false;
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
         }
     }
-    if !rdn.trim().is_empty() {
-        flush(&mut rdn, &mut out);
+    while out.ends_with(',') {
+        out.pop();
     }
     out
 }
+
+/// FxHash: DNs are hashed once per entry and once per member value, and
+/// they come from the directory being audited, not from an attacker who
+/// could choose collisions to slow the audit more than a big directory.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// A binary `objectSid` as `S-1-5-21-...`.
 pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
@@ -304,9 +335,26 @@ fn set_from(
                 if days < 0 {
                     "never".to_string()
                 } else {
-                    DateTime::from_timestamp(days.saturating_mul(86_400), 0)
-                        .map(|d| d.format("%Y-%m-%d").to_string())
-                        .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?
+                    let t = DateTime::from_timestamp(days.saturating_mul(86_400), 0)
+                        .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?;
+                    set_time(account, attr, t.naive_utc(), "%Y-%m-%d");
+                    return Ok(());
+                }
+            }
+            "authtimestamp"
+            | "pwdaccountlockedtime"
+            | "createtimestamp"
+            | "modifytimestamp"
+            | "pwdchangedtime" => {
+                // Generalized time: 20261122134500Z or 20261122134500.123Z.
+                let digits = value.trim_end_matches('Z');
+                let digits = digits.split(['.', ',']).next().unwrap_or(digits);
+                match chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S") {
+                    Ok(t) if attr == WellKnown::Expires || attr == WellKnown::LastLogon => {
+                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
+                        return Ok(());
+                    }
+                    _ => value.to_string(),
                 }
             }
             "accountexpires" | "lastlogontimestamp" | "lastlogon" | "pwdlastset" => {
@@ -322,6 +370,10 @@ fn set_from(
                 } else {
                     let t = crate::sources::values::from_filetime(ticks)
                         .ok_or_else(|| bad_value(location, name, value, "a FILETIME number"))?;
+                    if attr == WellKnown::Expires || attr == WellKnown::LastLogon {
+                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
+                        return Ok(());
+                    }
                     t.format("%Y-%m-%d %H:%M:%S").to_string()
                 }
             }
@@ -338,6 +390,23 @@ fn set_from(
         set_text(account, attr, "true", "pwdaccountlockedtime", location)?;
     }
     Ok(())
+}
+
+/// Sets `expires` or `last_logon` from a time already read, and its text.
+fn set_time(
+    account: &mut crate::inventory::Account,
+    attr: WellKnown,
+    t: chrono::NaiveDateTime,
+    format: &str,
+) {
+    match attr {
+        WellKnown::Expires => account.expires = Some(crate::inventory::Expiry::At(t)),
+        WellKnown::LastLogon => account.last_logon = Some(t),
+        _ => return,
+    }
+    account
+        .attrs
+        .insert(attr.name().to_string(), t.format(format).to_string());
 }
 
 fn set_text(
@@ -378,7 +447,7 @@ struct PendingGroup {
 /// that come later.
 pub struct Builder<'m> {
     mapping: &'m Mapping,
-    by_dn: HashMap<String, Node>,
+    by_dn: FastMap<String, Node>,
     group_by_sid: HashMap<String, GroupId>,
     foreign: HashMap<String, String>,
     groups: Vec<PendingGroup>,
@@ -397,9 +466,12 @@ impl<'m> Builder<'m> {
             .chain(mapping.member.iter())
             .cloned()
             .collect();
+        let mut used = used;
+        used.sort();
+        used.dedup();
         Builder {
             mapping,
-            by_dn: HashMap::new(),
+            by_dn: FastMap::default(),
             group_by_sid: HashMap::new(),
             foreign: HashMap::new(),
             groups: Vec::new(),
@@ -476,7 +548,7 @@ impl<'m> Builder<'m> {
             set_from(account, &entry, attr, candidates, &location)?;
         }
         for (attr, values) in &entry.attrs {
-            if self.used.iter().any(|u| u == attr)
+            if self.used.binary_search(attr).is_ok()
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(attr)
             {
