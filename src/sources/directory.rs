@@ -41,6 +41,16 @@ impl DirEntry {
         }
     }
 
+    /// Adds values under an attribute name that must be lower case.
+    pub fn extend(&mut self, attr: String, mut values: Vec<Vec<u8>>) {
+        match self.attrs.get_mut(&attr) {
+            Some(existing) => existing.append(&mut values),
+            None => {
+                self.attrs.insert(attr, values);
+            }
+        }
+    }
+
     pub fn values(&self, attr: &str) -> &[Vec<u8>] {
         self.attrs.get(attr).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -287,9 +297,9 @@ fn first_text<'e>(entry: &'e DirEntry, attrs: &[String]) -> Option<&'e str> {
     attrs.iter().find_map(|a| entry.text(a))
 }
 
-fn bad_value(location: &str, attr: &str, value: &str, expected: &str) -> SourceError {
+fn bad_value(location: &Origin, attr: &str, value: &str, expected: &str) -> SourceError {
     SourceError::new(
-        location,
+        location.to_string(),
         format!("`{value}` is not a valid value of `{attr}`"),
     )
     .with_help(format!("expected {expected}"))
@@ -302,7 +312,7 @@ fn set_from(
     entry: &DirEntry,
     attr: WellKnown,
     candidates: &[String],
-    location: &str,
+    location: &Origin,
 ) -> Result<(), SourceError> {
     for name in candidates {
         // Presence is the value: a locked account.
@@ -414,7 +424,7 @@ fn set_text(
     attr: WellKnown,
     text: &str,
     source_attr: &str,
-    location: &str,
+    location: &Origin,
 ) -> Result<(), SourceError> {
     set_well_known(account, attr, text)
         .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
@@ -541,34 +551,45 @@ impl<'m> Builder<'m> {
             self.by_dn.insert(dn_key, Node::Skipped);
             return Ok(());
         };
-        let location = entry.origin.to_string();
-        let account = inventory.account_mut(id, &entry.origin);
-        account.dn = Some(entry.dn.clone());
+        let id = id.to_string();
+        let primary = entry
+            .text("primarygroupid")
+            .map(|rid| (sid_of(&entry), rid.to_string()));
+        let account = inventory.account_mut(&id, &entry.origin);
         for (attr, candidates) in mapping.well_known() {
-            set_from(account, &entry, attr, candidates, &location)?;
+            set_from(account, &entry, attr, candidates, &entry.origin)?;
         }
-        for (attr, values) in &entry.attrs {
-            if self.used.binary_search(attr).is_ok()
+        let DirEntry { dn, attrs, .. } = entry;
+        account.dn = Some(dn);
+        // Every other attribute, for `when.<attribute>`: moved, not copied.
+        for (attr, values) in attrs {
+            if self.used.binary_search(&attr).is_ok()
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
-                || account.attrs.contains_key(attr)
+                || account.attrs.contains_key(&attr)
             {
                 continue;
             }
-            let mut texts: Vec<&str> = Vec::with_capacity(values.len());
+            let mut texts: Vec<String> = Vec::with_capacity(values.len());
             for v in values {
-                match std::str::from_utf8(v) {
-                    Ok(t) if !t.trim().is_empty() => texts.push(t.trim()),
-                    _ => break,
+                match String::from_utf8(v) {
+                    Ok(t) if t.trim().len() == t.len() && !t.is_empty() => texts.push(t),
+                    Ok(t) if !t.trim().is_empty() => texts.push(t.trim().to_string()),
+                    _ => {
+                        texts.clear();
+                        break;
+                    }
                 }
             }
-            if !texts.is_empty() && texts.len() == values.len() {
-                account.attrs.insert(attr.clone(), texts.join("; "));
-            }
+            let text = match texts.len() {
+                0 => continue,
+                1 => texts.pop().unwrap_or_default(),
+                _ => texts.join("; "),
+            };
+            account.attrs.insert(attr, text);
         }
-        let account_id = inventory.account(id).unwrap_or(0);
-        if let Some(rid) = entry.text("primarygroupid") {
-            self.primaries
-                .push((account_id, sid_of(&entry), rid.to_string()));
+        let account_id = inventory.account(&id).unwrap_or(0);
+        if let Some((sid, rid)) = primary {
+            self.primaries.push((account_id, sid, rid));
         }
         self.by_dn.insert(dn_key, Node::Account(account_id));
         Ok(())

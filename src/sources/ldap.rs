@@ -239,18 +239,21 @@ pub fn read(
     let (filter, attrs) = search_request(mapping);
     let (pages, received) = std::sync::mpsc::sync_channel::<Vec<DirEntry>>(2);
     let reader_server = server.clone();
-    let reader = std::thread::spawn(move || {
-        paged_search(
-            conn,
-            &reader_server,
-            &base_dn,
-            filter,
-            &attrs,
-            page_size,
-            timeout,
-            pages,
-        )
-    });
+    let reader = std::thread::Builder::new()
+        .name("ldap-reader".into())
+        .spawn(move || {
+            paged_search(
+                conn,
+                &reader_server,
+                &base_dn,
+                filter,
+                &attrs,
+                page_size,
+                timeout,
+                pages,
+            )
+        })
+        .map_err(|e| SourceError::new(&server, format!("cannot start the reader: {e}")))?;
 
     let progress = Progress::new();
     let mut builder = directory::Builder::new(mapping);
@@ -437,11 +440,15 @@ fn decode_entry(re: ResultEntry, server: &str) -> Option<DirEntry> {
     );
     for attr in parts.next()?.expect_constructed()? {
         let mut av = attr.expect_constructed()?.into_iter();
-        let name = primitive_text(av.next()?)?.to_ascii_lowercase();
-        let values = av.next()?.expect_constructed()?;
-        for v in values {
-            entry.push(&name, v.expect_primitive()?);
-        }
+        let mut name = primitive_text(av.next()?)?;
+        name.make_ascii_lowercase();
+        let values = av
+            .next()?
+            .expect_constructed()?
+            .into_iter()
+            .map(StructureTag::expect_primitive)
+            .collect::<Option<Vec<Vec<u8>>>>()?;
+        entry.extend(name, values);
     }
     Some(entry)
 }
