@@ -263,3 +263,25 @@ fn plain_ldap_to_a_remote_host_is_refused() {
     let err = assert_fails_closed(&o, url, &report, "plain ldap");
     assert!(err.contains("starttls"), "{err}");
 }
+
+#[test]
+fn a_bind_dn_without_a_password_is_refused_not_read_anonymously() {
+    let slapd = norrvik_slapd();
+    let config = slapd.config("");
+    let text: String = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("password_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(&config, &text);
+    let report = slapd.dir.path().join("report.json");
+    let o = audit(
+        &config,
+        &slapd.ldap_url(),
+        &["--output", &report.to_string_lossy()],
+        &[],
+    );
+    let err = assert_fails_closed(&o, &slapd.ldap_url(), &report, "no password");
+    assert!(err.contains("password"), "{err}");
+}

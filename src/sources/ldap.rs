@@ -72,15 +72,15 @@ fn is_loopback(host: &str) -> bool {
 
 /// The server as messages show it: the URL without any user part.
 fn server_name(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) if !host.contains('/') || host.find('/') > rest.find('@') => {
-                format!("{scheme}://{host}")
-            }
-            _ => url.to_string(),
-        },
-        None => url.to_string(),
-    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}://{host}{path}")
 }
 
 fn read_password(config: &LdapConfig, server: &str) -> Result<Option<String>, SourceError> {
@@ -216,7 +216,15 @@ pub fn read(
         .map_err(|e| describe(&server, "cannot connect", &e))?;
 
     if let Some(bind_dn) = &config.bind_dn {
-        let pw = password.unwrap_or_default();
+        // A DN with an empty password is an anonymous bind that succeeds
+        // and may then see only part of the directory.
+        let Some(pw) = password else {
+            return Err(SourceError::new(
+                &server,
+                format!("no password for the bind as `{bind_dn}`"),
+            )
+            .with_help("set `password_env` or `password_file` in [ldap]"));
+        };
         let result = conn
             .with_timeout(timeout)
             .simple_bind(bind_dn, &pw)
@@ -620,6 +628,16 @@ mod tests {
         assert!(is_loopback("::1"));
         assert!(!is_loopback("dc1.example.se"));
         assert!(!is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn servers_are_named_without_user_parts() {
+        assert_eq!(
+            server_name("ldaps://svc@dc1:636/dc=x"),
+            "ldaps://dc1:636/dc=x"
+        );
+        assert_eq!(server_name("ldap://127.0.0.1:389"), "ldap://127.0.0.1:389");
+        assert_eq!(server_name("dc1"), "dc1");
     }
 
     #[test]
