@@ -64,6 +64,12 @@ fn start_samba() -> Samba {
             .arg(format!("--option=log file={d}/log.%m")),
         "samba-tool domain provision (is the samba package installed?)",
     );
+    for port in [389, 636] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "another server already listens on 127.0.0.1:{port}, where the Samba AD DC of these tests must listen: stop it (a packaged slapd or samba-ad-dc?)"
+        );
+    }
     // The server lives as long as this process holds the pipe.
     let script = format!(
         "samba -i -M single -s '{d}/etc/smb.conf' >'{d}/samba.out' 2>&1 & p=$!; cat >/dev/null; kill $p; wait $p; rm -rf '{d}'"
