@@ -273,6 +273,16 @@ fn cookie_stops_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
     }
 }
 
+/// An entry whose attributes are not a sequence.
+fn unreadable_entry_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let mut body = octets(b"CN=a,DC=fake");
+    body.extend(octets(b"not attributes"));
+    (
+        vec![tlv(0x64, &body), result(0x65, 0, "")],
+        Some(paged_control(b"")),
+    )
+}
+
 fn time_limit_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
     (vec![result(0x65, 3, "time limit exceeded")], None)
 }
@@ -370,5 +380,17 @@ fn a_time_limit_fails_closed() {
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
     assert!(err.contains("time limit"), "{err}");
+    assert!(!dir.path().join("report.json").exists());
+}
+
+#[test]
+fn an_unreadable_entry_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(unreadable_entry_script);
+    let o = audit(dir.path(), port);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("could not be decoded"), "{err}");
     assert!(!dir.path().join("report.json").exists());
 }
