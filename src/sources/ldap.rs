@@ -344,8 +344,11 @@ fn paged_search(
             if re.is_ref() || re.is_intermediate() {
                 continue;
             }
+            // Search continuation references are skipped above: they name
+            // other naming contexts (DomainDnsZones, Configuration...).
             let entry = decode_entry(re, server).ok_or_else(|| {
                 SourceError::new(server, "an entry of the search result could not be decoded")
+                    .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
             })?;
             entries.push(entry);
         }
