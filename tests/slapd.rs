@@ -285,3 +285,19 @@ fn a_bind_dn_without_a_password_is_refused_not_read_anonymously() {
     let err = assert_fails_closed(&o, &slapd.ldap_url(), &report, "no password");
     assert!(err.contains("password"), "{err}");
 }
+
+#[test]
+fn without_a_base_dn_the_servers_naming_context_is_read() {
+    let slapd = norrvik_slapd();
+    let config = slapd.config("page_size = 40");
+    let text: String = std::fs::read_to_string(&config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("base_dn"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(&config, &text);
+    let o = audit(&config, &slapd.ldap_url(), &[], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_same(&csv_baseline(), &findings_and_summary(&o));
+}

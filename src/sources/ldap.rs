@@ -196,10 +196,6 @@ pub fn read(
             );
         }
     }
-    let Some(base_dn) = config.base_dn.clone().filter(|b| !b.trim().is_empty()) else {
-        return Err(SourceError::new(&server, "no base DN to search")
-            .with_help("set `base_dn` in [ldap], e.g. base_dn = \"DC=example,DC=se\""));
-    };
     let password = read_password(&config, &server)?;
     let timeout = Duration::from_secs(config.timeout_s.max(1));
     let page_size = if config.page_size == 0 {
@@ -241,6 +237,11 @@ pub fn read(
             .with_help("check `bind_dn` and the password; Active Directory also needs TLS for simple binds"));
         }
     }
+
+    let base_dn = match config.base_dn.clone().filter(|b| !b.trim().is_empty()) {
+        Some(b) => b,
+        None => naming_context(&mut conn, timeout, &server)?,
+    };
 
     // The connection reads pages on its own thread while this one maps
     // the entries of the page before: the two overlap.
@@ -290,6 +291,47 @@ pub fn read(
     let _ = conn.unbind();
     inventory.inputs.push(server.clone());
     builder.finish(inventory)
+}
+
+/// The directory's own base DN when `base_dn` is not set: AD's
+/// `defaultNamingContext`, else the only entry of `namingContexts`.
+fn naming_context(
+    conn: &mut LdapConn,
+    timeout: Duration,
+    server: &str,
+) -> Result<String, SourceError> {
+    let missing = || {
+        SourceError::new(
+            server,
+            "no base DN to search, and the server does not name a single one",
+        )
+        .with_help("set `base_dn` in [ldap], e.g. base_dn = \"DC=example,DC=se\"")
+    };
+    let ldap3::SearchResult(found, res) = conn
+        .with_timeout(timeout)
+        .search(
+            "",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["defaultNamingContext", "namingContexts"],
+        )
+        .map_err(|e| describe(server, "reading the server's naming contexts failed", &e))?;
+    if res.rc != 0 {
+        return Err(missing());
+    }
+    let root = found
+        .into_iter()
+        .filter(|re| !re.is_ref())
+        .find_map(|re| decode_entry(re, server))
+        .ok_or_else(missing)?;
+    let text = |v: &Vec<u8>| String::from_utf8(v.clone()).ok();
+    if let Some(dn) = root.values("defaultnamingcontext").first().and_then(text) {
+        return Ok(dn);
+    }
+    match root.values("namingcontexts") {
+        [only] => text(only).ok_or_else(missing),
+        _ => Err(missing()),
+    }
 }
 
 /// Runs the paged search, sending each page's entries on; returns the
