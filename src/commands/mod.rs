@@ -58,15 +58,13 @@ pub fn read_inventory(inputs: &Inputs) -> Result<Inventory, Error> {
     for path in &inputs.csv {
         sources::csv::read_file(path, &mut inventory)?;
     }
-    if !inputs.ldif.is_empty() {
-        return Err(Error::Usage(
-            "--ldif is not available in this version".into(),
-        ));
+    let ldap_config = inputs.config.as_ref().and_then(|c| c.ldap.as_ref());
+    let mapping = sources::directory::Mapping::from_config(ldap_config);
+    for path in &inputs.ldif {
+        sources::ldif::read_file(path, &mapping, &mut inventory)?;
     }
-    if inputs.ldap.is_some() {
-        return Err(Error::Usage(
-            "--ldap is not available in this version".into(),
-        ));
+    if let Some(url) = &inputs.ldap {
+        sources::ldap::read(url, ldap_config, &mapping, &mut inventory)?;
     }
     if inventory.accounts.is_empty() && inventory.grants.is_empty() {
         return Err(Error::Source(sources::SourceError::new(

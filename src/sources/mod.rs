@@ -4,6 +4,9 @@
 //! inventory.
 
 pub mod csv;
+pub mod directory;
+pub mod ldap;
+pub mod ldif;
 pub mod values;
 
 use std::fmt;

@@ -1,0 +1,834 @@
+//! Directory entries, from an LDAP server or an LDIF file, mapped to the
+//! inventory by the contract's attribute table (Active Directory first,
+//! OpenLDAP second) and the `[ldap.attributes]` overrides. Both directory
+//! sources end here, so an LDIF export and the directory it came from give
+//! the same inventory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::DateTime;
+
+use crate::config::LdapConfig;
+use crate::inventory::{AccountId, GroupId, Inventory, Origin};
+use crate::sources::values::{set_well_known, WellKnown};
+use crate::sources::SourceError;
+
+/// One directory entry: its DN and its attributes by lower-case name
+/// (options such as `;binary` removed), values as raw bytes.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    pub dn: String,
+    pub origin: Origin,
+    pub attrs: BTreeMap<String, Vec<Vec<u8>>>,
+}
+
+impl DirEntry {
+    pub fn new(dn: String, origin: Origin) -> Self {
+        DirEntry {
+            dn,
+            origin,
+            attrs: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a value; `attr` must be lower case.
+    pub fn push(&mut self, attr: &str, value: Vec<u8>) {
+        match self.attrs.get_mut(attr) {
+            Some(values) => values.push(value),
+            None => {
+                self.attrs.insert(attr.to_string(), vec![value]);
+            }
+        }
+    }
+
+    /// Adds values under an attribute name that must be lower case.
+    pub fn extend(&mut self, attr: String, mut values: Vec<Vec<u8>>) {
+        match self.attrs.get_mut(&attr) {
+            Some(existing) => existing.append(&mut values),
+            None => {
+                self.attrs.insert(attr, values);
+            }
+        }
+    }
+
+    pub fn values(&self, attr: &str) -> &[Vec<u8>] {
+        self.attrs.get(attr).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first value as trimmed text, if it is UTF-8 and not empty.
+    pub fn text(&self, attr: &str) -> Option<&str> {
+        self.values(attr)
+            .first()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn has_class(&self, classes: &[&str]) -> bool {
+        self.values("objectclass").iter().any(|v| {
+            std::str::from_utf8(v)
+                .map(|s| classes.iter().any(|c| s.trim().eq_ignore_ascii_case(c)))
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// Which directory attributes give each well-known attribute: the
+/// contract's defaults, or the one `[ldap.attributes]` names.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub account: Vec<String>,
+    pub display_name: Vec<String>,
+    pub department: Vec<String>,
+    pub title: Vec<String>,
+    pub employee_type: Vec<String>,
+    pub enabled: Vec<String>,
+    pub expires: Vec<String>,
+    pub last_logon: Vec<String>,
+    pub group_name: Vec<String>,
+    pub member: Vec<String>,
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Mapping {
+            account: names(&["samaccountname", "uid"]),
+            display_name: names(&["displayname", "cn"]),
+            department: names(&["department", "departmentnumber", "ou"]),
+            title: names(&["title"]),
+            employee_type: names(&["employeetype"]),
+            enabled: names(&["useraccountcontrol", "pwdaccountlockedtime"]),
+            expires: names(&["accountexpires", "shadowexpire"]),
+            last_logon: names(&["lastlogontimestamp", "authtimestamp"]),
+            group_name: names(&["cn"]),
+            member: names(&["member", "uniquemember", "memberuid"]),
+        }
+    }
+}
+
+impl Mapping {
+    pub fn from_config(config: Option<&LdapConfig>) -> Mapping {
+        let mut m = Mapping::default();
+        let Some(config) = config else {
+            return m;
+        };
+        for (key, attr) in &config.attributes {
+            let attr = vec![attr.trim().to_ascii_lowercase()];
+            match key.as_str() {
+                "account" => m.account = attr,
+                "display_name" => m.display_name = attr,
+                "department" => m.department = attr,
+                "title" => m.title = attr,
+                "employee_type" => m.employee_type = attr,
+                "enabled" => m.enabled = attr,
+                "expires" => m.expires = attr,
+                "last_logon" => m.last_logon = attr,
+                "group_name" => m.group_name = attr,
+                "member" => m.member = attr,
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// The well-known account attributes and the directory attributes
+    /// that give each.
+    fn well_known(&self) -> [(WellKnown, &Vec<String>); 7] {
+        [
+            (WellKnown::DisplayName, &self.display_name),
+            (WellKnown::Department, &self.department),
+            (WellKnown::Title, &self.title),
+            (WellKnown::EmployeeType, &self.employee_type),
+            (WellKnown::Enabled, &self.enabled),
+            (WellKnown::Expires, &self.expires),
+            (WellKnown::LastLogon, &self.last_logon),
+        ]
+    }
+
+    /// Every attribute an LDAP search has to ask for.
+    pub fn search_attributes(&self) -> Vec<String> {
+        let mut all: Vec<String> = [
+            &self.account,
+            &self.display_name,
+            &self.department,
+            &self.title,
+            &self.employee_type,
+            &self.enabled,
+            &self.expires,
+            &self.last_logon,
+            &self.group_name,
+            &self.member,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        all.extend(names(&["objectclass", "objectsid", "primarygroupid"]));
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+const GROUP_CLASSES: &[&str] = &["group", "groupofnames", "groupofuniquenames", "posixgroup"];
+const ACCOUNT_CLASSES: &[&str] = &[
+    "user",
+    "person",
+    "organizationalperson",
+    "inetorgperson",
+    "posixaccount",
+];
+const NOT_ACCOUNT_CLASSES: &[&str] = &["computer", "contact"];
+/// Membership attributes: they become the group graph, not account
+/// attributes.
+const MEMBERSHIP_ATTRS: &[&str] = &["member", "uniquemember", "memberuid", "memberof"];
+
+/// A DN in the form used to look it up: RDNs trimmed and lower case.
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut escaped = false;
+    // Spaces are kept only between other characters of a value.
+    let mut spaces = 0usize;
+    let mut at_start = true;
+    for c in dn.chars() {
+        if escaped {
+            escaped = false;
+        } else {
+            match c {
+                ',' | '=' => {
+                    spaces = 0;
+                    out.push(c);
+                    at_start = true;
+                    continue;
+                }
+                ' ' => {
+                    if !at_start {
+                        spaces += 1;
+                    }
+                    continue;
+                }
+                '\\' => escaped = true,
+                _ => {}
+            }
+        }
+        for _ in 0..spaces {
+            out.push(' ');
+        }
+        spaces = 0;
+        at_start = false;
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    while out.ends_with(',') {
+        out.pop();
+    }
+    out
+}
+
+/// FxHash: DNs are hashed once per entry and once per member value, and
+/// they come from the directory being audited, not from an attacker who
+/// could choose collisions to slow the audit more than a big directory.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// A binary `objectSid` as `S-1-5-21-...`.
+pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
+    let revision = *bytes.first()?;
+    let count = *bytes.get(1)? as usize;
+    let authority = bytes.get(2..8)?;
+    if bytes.len() != 8 + 4 * count {
+        return None;
+    }
+    let authority = authority
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let mut s = format!("S-{revision}-{authority}");
+    for i in 0..count {
+        let sub = bytes.get(8 + 4 * i..12 + 4 * i)?;
+        let v = u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]);
+        s.push_str(&format!("-{v}"));
+    }
+    Some(s)
+}
+
+fn sid_of(entry: &DirEntry) -> Option<String> {
+    let raw = entry.values("objectsid").first()?;
+    // Some exports write the SID as text.
+    if raw.starts_with(b"S-") {
+        return std::str::from_utf8(raw).ok().map(str::to_string);
+    }
+    sid_to_string(raw)
+}
+
+/// What a DN stands for after the first pass.
+#[derive(Debug, Clone, Copy)]
+enum Node {
+    Account(AccountId),
+    Group(GroupId),
+    /// Read but not mapped (computers, contacts, entries without an id).
+    Skipped,
+}
+
+fn first_text<'e>(entry: &'e DirEntry, attrs: &[String]) -> Option<&'e str> {
+    attrs.iter().find_map(|a| entry.text(a))
+}
+
+fn bad_value(location: &Origin, attr: &str, value: &str, expected: &str) -> SourceError {
+    SourceError::new(
+        location.to_string(),
+        format!("`{value}` is not a valid value of `{attr}`"),
+    )
+    .with_help(format!("expected {expected}"))
+}
+
+/// Sets one well-known attribute from the first of its directory
+/// attributes that the entry has, reading each as its directory writes it.
+fn set_from(
+    account: &mut crate::inventory::Account,
+    entry: &DirEntry,
+    attr: WellKnown,
+    candidates: &[String],
+    location: &Origin,
+) -> Result<(), SourceError> {
+    for name in candidates {
+        // Presence is the value: a locked account.
+        if name == "pwdaccountlockedtime" && attr == WellKnown::Enabled {
+            if entry.text(name).is_some() {
+                set_text(account, attr, "false", name, location)?;
+                return Ok(());
+            }
+            continue;
+        }
+        let Some(value) = entry.text(name) else {
+            continue;
+        };
+        let text = match name.as_str() {
+            "useraccountcontrol" if attr == WellKnown::Enabled => {
+                let flags: i64 = value.parse().map_err(|_| {
+                    bad_value(
+                        location,
+                        name,
+                        value,
+                        "a number (the userAccountControl flags)",
+                    )
+                })?;
+                (if flags & 0x2 != 0 { "false" } else { "true" }).to_string()
+            }
+            "shadowexpire" => {
+                let days: i64 = value
+                    .parse()
+                    .map_err(|_| bad_value(location, name, value, "days since 1970-01-01"))?;
+                if days < 0 {
+                    "never".to_string()
+                } else {
+                    let t = DateTime::from_timestamp(days.saturating_mul(86_400), 0)
+                        .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?;
+                    set_time(account, attr, t.naive_utc(), "%Y-%m-%d");
+                    return Ok(());
+                }
+            }
+            "authtimestamp"
+            | "pwdaccountlockedtime"
+            | "createtimestamp"
+            | "modifytimestamp"
+            | "pwdchangedtime" => {
+                // Generalized time: 20261122134500Z or 20261122134500.123Z.
+                let digits = value.trim_end_matches('Z');
+                let digits = digits.split(['.', ',']).next().unwrap_or(digits);
+                match chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S") {
+                    Ok(t) if attr == WellKnown::Expires || attr == WellKnown::LastLogon => {
+                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
+                        return Ok(());
+                    }
+                    _ => value.to_string(),
+                }
+            }
+            "accountexpires" | "lastlogontimestamp" | "lastlogon" | "pwdlastset" => {
+                let ticks: i64 = value
+                    .parse()
+                    .map_err(|_| bad_value(location, name, value, "a FILETIME number"))?;
+                if ticks == 0 || ticks == i64::MAX {
+                    if attr == WellKnown::Expires {
+                        "never".to_string()
+                    } else {
+                        return Ok(());
+                    }
+                } else {
+                    let t = crate::sources::values::from_filetime(ticks)
+                        .ok_or_else(|| bad_value(location, name, value, "a FILETIME number"))?;
+                    if attr == WellKnown::Expires || attr == WellKnown::LastLogon {
+                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
+                        return Ok(());
+                    }
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            }
+            _ => value.to_string(),
+        };
+        return set_text(account, attr, &text, name, location);
+    }
+    // OpenLDAP: an account without `pwdAccountLockedTime` is enabled,
+    // unless the entry is AD's (whose `userAccountControl` is always read).
+    if attr == WellKnown::Enabled
+        && candidates.iter().any(|c| c == "pwdaccountlockedtime")
+        && entry.values("useraccountcontrol").is_empty()
+    {
+        set_text(account, attr, "true", "pwdaccountlockedtime", location)?;
+    }
+    Ok(())
+}
+
+/// Sets `expires` or `last_logon` from a time already read, and its text.
+fn set_time(
+    account: &mut crate::inventory::Account,
+    attr: WellKnown,
+    t: chrono::NaiveDateTime,
+    format: &str,
+) {
+    match attr {
+        WellKnown::Expires => account.expires = Some(crate::inventory::Expiry::At(t)),
+        WellKnown::LastLogon => account.last_logon = Some(t),
+        _ => return,
+    }
+    account
+        .attrs
+        .insert(attr.name(), t.format(format).to_string());
+}
+
+fn set_text(
+    account: &mut crate::inventory::Account,
+    attr: WellKnown,
+    text: &str,
+    source_attr: &str,
+    location: &Origin,
+) -> Result<(), SourceError> {
+    set_well_known(account, attr, text)
+        .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
+}
+
+/// Maps entries to accounts, groups and memberships.
+pub fn add_entries(
+    entries: Vec<DirEntry>,
+    mapping: &Mapping,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let mut builder = Builder::new(mapping);
+    for entry in entries {
+        builder.add(entry, inventory)?;
+    }
+    builder.finish(inventory)
+}
+
+/// A group's membership values, kept until every DN has been seen.
+struct PendingGroup {
+    group: GroupId,
+    dn_key: String,
+    origin: Origin,
+    /// (`memberUid`?, value)
+    members: Vec<(bool, String)>,
+}
+
+/// Maps entries one at a time, as they arrive, to accounts and groups;
+/// [`Builder::finish`] then resolves memberships, which may name entries
+/// that come later.
+pub struct Builder<'m> {
+    mapping: &'m Mapping,
+    by_dn: FastMap<String, Node>,
+    group_by_sid: HashMap<String, GroupId>,
+    foreign: HashMap<String, String>,
+    groups: Vec<PendingGroup>,
+    /// (account, its SID, its primaryGroupID)
+    primaries: Vec<(AccountId, Option<String>, String)>,
+    used: Vec<String>,
+}
+
+impl<'m> Builder<'m> {
+    pub fn new(mapping: &'m Mapping) -> Self {
+        let used: Vec<String> = mapping
+            .well_known()
+            .iter()
+            .flat_map(|(_, v)| v.iter())
+            .chain(mapping.account.iter())
+            .chain(mapping.member.iter())
+            .cloned()
+            .collect();
+        let mut used = used;
+        used.sort();
+        used.dedup();
+        Builder {
+            mapping,
+            by_dn: FastMap::default(),
+            group_by_sid: HashMap::new(),
+            foreign: HashMap::new(),
+            groups: Vec::new(),
+            primaries: Vec::new(),
+            used,
+        }
+    }
+
+    pub fn add(&mut self, entry: DirEntry, inventory: &mut Inventory) -> Result<(), SourceError> {
+        let mapping = self.mapping;
+        let dn_key = normalize_dn(&entry.dn);
+        if entry.has_class(&["foreignsecurityprincipal"]) {
+            let sid = entry
+                .text("cn")
+                .map(str::to_string)
+                .or_else(|| sid_of(&entry))
+                .unwrap_or_else(|| entry.dn.clone());
+            self.foreign.insert(dn_key, sid);
+            return Ok(());
+        }
+        if entry.has_class(GROUP_CLASSES) {
+            let Some(group_name) = first_text(&entry, &mapping.group_name) else {
+                return Err(SourceError::new(
+                    entry.origin.to_string(),
+                    format!(
+                        "the group `{}` has no `{}`",
+                        entry.dn,
+                        mapping.group_name.join("` or `")
+                    ),
+                )
+                .with_help("check `group_name` under [ldap.attributes]"));
+            };
+            let id = inventory.intern_group(group_name);
+            inventory.groups[id].dn = Some(entry.dn.clone());
+            if let Some(sid) = sid_of(&entry) {
+                self.group_by_sid.insert(sid, id);
+            }
+            let mut members = Vec::new();
+            for attr in &mapping.member {
+                for value in entry.values(attr) {
+                    let Ok(value) = std::str::from_utf8(value) else {
+                        return Err(SourceError::new(
+                            entry.origin.to_string(),
+                            format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
+                        ));
+                    };
+                    let value = value.trim();
+                    if !value.is_empty() {
+                        members.push((attr == "memberuid", value.to_string()));
+                    }
+                }
+            }
+            self.by_dn.insert(dn_key.clone(), Node::Group(id));
+            self.groups.push(PendingGroup {
+                group: id,
+                dn_key,
+                origin: entry.origin,
+                members,
+            });
+            return Ok(());
+        }
+        if !entry.has_class(ACCOUNT_CLASSES) || entry.has_class(NOT_ACCOUNT_CLASSES) {
+            self.by_dn.insert(dn_key, Node::Skipped);
+            return Ok(());
+        }
+        let Some(id) = first_text(&entry, &mapping.account) else {
+            self.by_dn.insert(dn_key, Node::Skipped);
+            return Ok(());
+        };
+        let id = id.to_string();
+        let primary = entry
+            .text("primarygroupid")
+            .map(|rid| (sid_of(&entry), rid.to_string()));
+        let account = inventory.account_mut(&id, &entry.origin);
+        for (attr, candidates) in mapping.well_known() {
+            set_from(account, &entry, attr, candidates, &entry.origin)?;
+        }
+        let DirEntry { dn, attrs, .. } = entry;
+        account.dn = Some(dn);
+        // Every other attribute, for `when.<attribute>`: moved, not copied.
+        for (attr, values) in attrs {
+            if self.used.binary_search(&attr).is_ok()
+                || MEMBERSHIP_ATTRS.contains(&attr.as_str())
+                || account.attrs.contains_key(&attr)
+            {
+                continue;
+            }
+            let mut texts: Vec<String> = Vec::with_capacity(values.len());
+            for v in values {
+                match String::from_utf8(v) {
+                    Ok(t) if t.trim().len() == t.len() && !t.is_empty() => texts.push(t),
+                    Ok(t) if !t.trim().is_empty() => texts.push(t.trim().to_string()),
+                    _ => {
+                        texts.clear();
+                        break;
+                    }
+                }
+            }
+            let text = match texts.len() {
+                0 => continue,
+                1 => texts.pop().unwrap_or_default(),
+                _ => texts.join("; "),
+            };
+            account.attrs.insert(attr, text);
+        }
+        let account_id = inventory.account(&id).unwrap_or(0);
+        if let Some((sid, rid)) = primary {
+            self.primaries.push((account_id, sid, rid));
+        }
+        self.by_dn.insert(dn_key, Node::Account(account_id));
+        Ok(())
+    }
+
+    /// Resolves memberships now that every entry has been added.
+    pub fn finish(self, inventory: &mut Inventory) -> Result<(), SourceError> {
+        for pending in self.groups {
+            let group = pending.group;
+            for (is_uid, value) in pending.members {
+                if is_uid {
+                    inventory.account_mut(&value, &pending.origin);
+                    let account = inventory.account(&value).unwrap_or(0);
+                    inventory.add_membership(account, group);
+                    continue;
+                }
+                let key = normalize_dn(&value);
+                if key == pending.dn_key {
+                    continue;
+                }
+                match self.by_dn.get(&key) {
+                    Some(Node::Account(a)) => inventory.add_membership(*a, group),
+                    Some(Node::Group(g)) => inventory.add_nesting(group, *g),
+                    Some(Node::Skipped) => {}
+                    None => {
+                        // A member the read did not cover: a foreign
+                        // security principal shows as its SID, anything
+                        // else as its DN, so its access is still reported.
+                        let shown = self.foreign.get(&key).cloned().unwrap_or(value);
+                        inventory.account_mut(&shown, &pending.origin);
+                        let account = inventory.account(&shown).unwrap_or(0);
+                        inventory.add_membership(account, group);
+                    }
+                }
+            }
+        }
+        // AD's primary group is in neither `member` nor `memberOf`.
+        for (account, sid, rid) in self.primaries {
+            let group = sid
+                .and_then(|sid| {
+                    let (domain, _) = sid.rsplit_once('-')?;
+                    self.group_by_sid.get(&format!("{domain}-{rid}")).copied()
+                })
+                .or_else(|| {
+                    let suffix = format!("-{rid}");
+                    let mut found = self
+                        .group_by_sid
+                        .iter()
+                        .filter(|(sid, _)| sid.ends_with(&suffix));
+                    match (found.next(), found.next()) {
+                        (Some((_, g)), None) => Some(*g),
+                        _ => None,
+                    }
+                });
+            if let Some(group) = group {
+                inventory.add_membership(account, group);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str, attrs: &[(&str, &str)]) -> DirEntry {
+        let mut e = DirEntry::new(
+            dn.to_string(),
+            Origin {
+                source: "t".into(),
+                line: Some(1),
+            },
+        );
+        for (k, v) in attrs {
+            e.push(k, v.as_bytes().to_vec());
+        }
+        e
+    }
+
+    #[test]
+    fn normalizes_dns() {
+        assert_eq!(
+            normalize_dn("CN=Anna Berg, OU=Users ,DC=X"),
+            "cn=anna berg,ou=users,dc=x"
+        );
+        assert_eq!(normalize_dn("CN=Berg\\, Anna,DC=x"), "cn=berg\\, anna,dc=x");
+    }
+
+    #[test]
+    fn sids_as_text() {
+        let mut b = vec![1u8, 5, 0, 0, 0, 0, 0, 5];
+        for v in [21u32, 1, 2, 3, 1104] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(sid_to_string(&b).unwrap(), "S-1-5-21-1-2-3-1104");
+        assert!(sid_to_string(&b[..10]).is_none());
+    }
+
+    #[test]
+    fn maps_ad_attributes_and_membership() {
+        let entries = vec![
+            entry(
+                "CN=Anna,OU=U,DC=x",
+                &[
+                    ("objectclass", "user"),
+                    ("samaccountname", "anna"),
+                    ("useraccountcontrol", "514"),
+                    ("accountexpires", "9223372036854775807"),
+                    ("lastlogontimestamp", "134398287000000000"),
+                    ("mail", "anna@x"),
+                ],
+            ),
+            entry(
+                "CN=Bo,OU=U,DC=x",
+                &[
+                    ("objectclass", "user"),
+                    ("samaccountname", "bo"),
+                    ("useraccountcontrol", "512"),
+                    ("accountexpires", "0"),
+                ],
+            ),
+            entry(
+                "CN=PC1,OU=U,DC=x",
+                &[("objectclass", "user"), ("objectclass", "computer")],
+            ),
+            entry(
+                "CN=G1,DC=x",
+                &[
+                    ("objectclass", "group"),
+                    ("cn", "G1"),
+                    ("member", "cn=anna, ou=u,dc=x"),
+                    ("member", "CN=G2,DC=x"),
+                    ("member", "CN=PC1,OU=U,DC=x"),
+                    (
+                        "member",
+                        "CN=S-1-5-21-9-9-9-1000,CN=ForeignSecurityPrincipals,DC=x",
+                    ),
+                ],
+            ),
+            entry(
+                "CN=G2,DC=x",
+                &[
+                    ("objectclass", "group"),
+                    ("cn", "G2"),
+                    ("member", "CN=G1,DC=x"),
+                ],
+            ),
+            entry(
+                "CN=S-1-5-21-9-9-9-1000,CN=ForeignSecurityPrincipals,DC=x",
+                &[
+                    ("objectclass", "foreignSecurityPrincipal"),
+                    ("cn", "S-1-5-21-9-9-9-1000"),
+                ],
+            ),
+        ];
+        let mut inv = Inventory::new();
+        add_entries(entries, &Mapping::default(), &mut inv).unwrap();
+        let anna = &inv.accounts[inv.account("anna").unwrap()];
+        assert_eq!(anna.enabled, Some(false));
+        assert_eq!(anna.expires, Some(crate::inventory::Expiry::Never));
+        assert!(anna.last_logon.is_some());
+        assert_eq!(anna.attrs.get("mail"), Some("anna@x"));
+        let bo = &inv.accounts[inv.account("bo").unwrap()];
+        assert_eq!(bo.enabled, Some(true));
+        assert!(inv.account("PC1").is_none());
+        let g1 = inv.group("G1").unwrap();
+        let g2 = inv.group("G2").unwrap();
+        assert_eq!(inv.groups[g1].children, vec![g2]);
+        assert_eq!(inv.groups[g2].children, vec![g1]);
+        let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
+        assert!(inv.groups[g1].members.contains(&fsp));
+        assert_eq!(inv.accounts.len(), 3);
+    }
+
+    #[test]
+    fn maps_openldap_attributes_and_overrides() {
+        let entries = vec![
+            entry(
+                "uid=c,ou=p,dc=x",
+                &[
+                    ("objectclass", "inetOrgPerson"),
+                    ("uid", "c"),
+                    ("cn", "C C"),
+                    ("departmentnumber", "IFO"),
+                    ("shadowexpire", "20000"),
+                    ("pwdaccountlockedtime", "000001010000Z"),
+                    ("authtimestamp", "20261122134500Z"),
+                    ("extensionattribute1", "x"),
+                ],
+            ),
+            entry(
+                "cn=P,dc=x",
+                &[
+                    ("objectclass", "posixGroup"),
+                    ("cn", "P"),
+                    ("memberuid", "c"),
+                ],
+            ),
+            entry(
+                "uid=d,ou=p,dc=x",
+                &[("objectclass", "person"), ("uid", "d")],
+            ),
+        ];
+        let mut inv = Inventory::new();
+        add_entries(entries.clone(), &Mapping::default(), &mut inv).unwrap();
+        let c = &inv.accounts[0];
+        assert_eq!(c.display_name.as_deref(), Some("C C"));
+        assert_eq!(c.attrs.get("department"), Some("IFO"));
+        assert_eq!(c.enabled, Some(false));
+        assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
+        assert_eq!(inv.groups[0].members, vec![0]);
+        // No pwdAccountLockedTime: enabled.
+        assert_eq!(inv.accounts[1].enabled, Some(true));
+
+        let mut config = LdapConfig::default();
+        config
+            .attributes
+            .insert("department".into(), "extensionAttribute1".into());
+        let mut inv = Inventory::new();
+        add_entries(entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
+        assert_eq!(inv.accounts[0].attrs.get("department"), Some("x"));
+    }
+
+    #[test]
+    fn bad_values_name_the_entry() {
+        let entries = vec![entry(
+            "CN=A,DC=x",
+            &[
+                ("objectclass", "user"),
+                ("samaccountname", "a"),
+                ("useraccountcontrol", "lots"),
+            ],
+        )];
+        let err = add_entries(entries, &Mapping::default(), &mut Inventory::new()).unwrap_err();
+        assert_eq!(err.location, "t:1");
+        assert!(
+            err.message.contains("userAccountControl")
+                || err.message.contains("useraccountcontrol")
+        );
+    }
+}

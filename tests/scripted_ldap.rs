@@ -1,0 +1,396 @@
+//! `--ldap` against a scripted LDAP server, for what slapd and Samba do not
+//! do on demand: Active Directory's ranged `member` values (Samba 4.17 sends
+//! every value at once), search continuation references in a result, a
+//! paged search whose cookie stops early, and a time limit. The server
+//! speaks just enough BER for a simple bind and paged searches.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+// BER, as small as the script needs.
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn int(tag: u8, v: u32) -> Vec<u8> {
+    let mut bytes = v.to_be_bytes().to_vec();
+    while bytes.len() > 1 && bytes[0] == 0 && bytes[1] & 0x80 == 0 {
+        bytes.remove(0);
+    }
+    if bytes[0] & 0x80 != 0 {
+        bytes.insert(0, 0);
+    }
+    tlv(tag, &bytes)
+}
+
+fn octets(s: &[u8]) -> Vec<u8> {
+    tlv(0x04, s)
+}
+
+fn message(id: u32, op: Vec<u8>, controls: Option<Vec<u8>>) -> Vec<u8> {
+    let mut body = int(0x02, id);
+    body.extend(op);
+    if let Some(c) = controls {
+        body.extend(tlv(0xa0, &c));
+    }
+    tlv(0x30, &body)
+}
+
+fn result(tag: u8, rc: u32, text: &str) -> Vec<u8> {
+    let mut body = int(0x0a, rc);
+    body.extend(octets(b""));
+    body.extend(octets(text.as_bytes()));
+    tlv(tag, &body)
+}
+
+fn entry(dn: &str, attrs: &[(&str, Vec<String>)]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for (name, values) in attrs {
+        let mut vals = Vec::new();
+        for v in values {
+            vals.extend(octets(v.as_bytes()));
+        }
+        let mut a = octets(name.as_bytes());
+        a.extend(tlv(0x31, &vals));
+        list.extend(tlv(0x30, &a));
+    }
+    let mut body = octets(dn.as_bytes());
+    body.extend(tlv(0x30, &list));
+    tlv(0x64, &body)
+}
+
+fn paged_control(cookie: &[u8]) -> Vec<u8> {
+    let mut value = int(0x02, 0);
+    value.extend(octets(cookie));
+    let mut control = octets(b"1.2.840.113556.1.4.319");
+    control.extend(octets(&tlv(0x30, &value)));
+    tlv(0x30, &control)
+}
+
+/// Reads one TLV from a stream: (tag, content).
+fn read_tlv(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).ok()?;
+    let len = if head[1] & 0x80 == 0 {
+        head[1] as usize
+    } else {
+        let n = (head[1] & 0x7f) as usize;
+        let mut bytes = vec![0u8; n];
+        s.read_exact(&mut bytes).ok()?;
+        bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize)
+    };
+    let mut content = vec![0u8; len];
+    s.read_exact(&mut content).ok()?;
+    Some((head[0], content))
+}
+
+/// Splits content into its TLVs: (tag, content).
+fn children(mut data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while data.len() >= 2 {
+        let tag = data[0];
+        let (len, head) = if data[1] & 0x80 == 0 {
+            (data[1] as usize, 2)
+        } else {
+            let n = (data[1] & 0x7f) as usize;
+            let len = data[2..2 + n]
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | b as usize);
+            (len, 2 + n)
+        };
+        out.push((tag, data[head..head + len].to_vec()));
+        data = &data[head + len..];
+    }
+    out
+}
+
+/// A search request as the script sees it.
+struct Search {
+    base: String,
+    attrs: Vec<String>,
+    cookie: Vec<u8>,
+}
+
+fn parse_search(op: &[u8], controls: Option<&[u8]>) -> Search {
+    let parts = children(op);
+    let base = String::from_utf8_lossy(&parts[0].1).into_owned();
+    let attrs = parts
+        .last()
+        .map(|(_, a)| {
+            children(a)
+                .into_iter()
+                .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut cookie = Vec::new();
+    if let Some(c) = controls {
+        for (_, control) in children(c) {
+            let parts = children(&control);
+            if parts[0].1 == b"1.2.840.113556.1.4.319" {
+                let value = &parts.last().unwrap().1;
+                let seq = children(value);
+                cookie = children(&seq[0].1)[1].1.clone();
+            }
+        }
+    }
+    Search {
+        base,
+        attrs,
+        cookie,
+    }
+}
+
+/// What the server answers to a search: the messages' operations, and the
+/// paged-results control of the final result (None: no control).
+type Script = fn(&Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>);
+
+fn serve(script: Script) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || session(stream, script));
+        }
+    });
+    port
+}
+
+fn session(mut s: TcpStream, script: Script) {
+    while let Some((_, msg)) = read_tlv(&mut s) {
+        let parts = children(&msg);
+        let id = parts[0]
+            .1
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+        let (op_tag, op) = (&parts[1].0, &parts[1].1);
+        let controls = parts.get(2).map(|(_, c)| c.as_slice());
+        match op_tag {
+            0x60 => {
+                let _ = s.write_all(&message(id, result(0x61, 0, ""), None));
+            }
+            0x63 => {
+                let search = parse_search(op, controls);
+                let (ops, done_control) = script(&search);
+                let mut out = Vec::new();
+                let count = ops.len();
+                for (i, op) in ops.into_iter().enumerate() {
+                    let last = i + 1 == count;
+                    let controls = if last { done_control.clone() } else { None };
+                    out.extend(message(id, op, controls));
+                }
+                let _ = s.write_all(&out);
+            }
+            _ => return,
+        }
+    }
+}
+
+const BIG: usize = 1600;
+
+/// Active Directory's way: a group of 1600 members comes as
+/// `member;range=0-1499`, the rest when asked for `member;range=1500-*`;
+/// a search continuation reference comes with the entries.
+fn ad_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let member = |i: usize| format!("CN=u{i},DC=fake");
+    if search.base == "CN=Big,DC=fake" {
+        let wanted = search.attrs.first().cloned().unwrap_or_default();
+        assert_eq!(wanted, "member;range=1500-*");
+        let values = (1500..BIG).map(member).collect();
+        return (
+            vec![
+                entry("CN=Big,DC=fake", &[("member;range=1500-*", values)]),
+                result(0x65, 0, ""),
+            ],
+            None,
+        );
+    }
+    let mut ops = Vec::new();
+    if search.cookie.is_empty() {
+        for i in 0..BIG {
+            ops.push(entry(
+                &member(i),
+                &[
+                    ("objectClass", vec!["user".into()]),
+                    ("sAMAccountName", vec![format!("u{i}")]),
+                    ("userAccountControl", vec!["512".into()]),
+                ],
+            ));
+        }
+        ops.push(tlv(0x73, &octets(b"ldap://fake/CN=Configuration,DC=fake")));
+        ops.push(result(0x65, 0, ""));
+        return (ops, Some(paged_control(b"page2")));
+    }
+    let values = (0..1500).map(member).collect();
+    ops.push(entry(
+        "CN=Big,DC=fake",
+        &[
+            ("objectClass", vec!["group".into()]),
+            ("cn", vec!["Big".into()]),
+            ("member", Vec::new()),
+            ("member;range=0-1499", values),
+        ],
+    ));
+    ops.push(tlv(0x73, &octets(b"ldap://fake/DC=DomainDnsZones,DC=fake")));
+    ops.push(result(0x65, 0, ""));
+    (ops, Some(paged_control(b"")))
+}
+
+/// The first page promises more; the second comes without its control.
+fn cookie_stops_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let user = entry(
+        "CN=a,DC=fake",
+        &[
+            ("objectClass", vec!["user".into()]),
+            ("sAMAccountName", vec!["a".into()]),
+        ],
+    );
+    if search.cookie.is_empty() {
+        (
+            vec![user, result(0x65, 0, "")],
+            Some(paged_control(b"more")),
+        )
+    } else {
+        (vec![result(0x65, 0, "")], None)
+    }
+}
+
+/// An entry whose attributes are not a sequence.
+fn unreadable_entry_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let mut body = octets(b"CN=a,DC=fake");
+    body.extend(octets(b"not attributes"));
+    (
+        vec![tlv(0x64, &body), result(0x65, 0, "")],
+        Some(paged_control(b"")),
+    )
+}
+
+fn time_limit_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    (vec![result(0x65, 3, "time limit exceeded")], None)
+}
+
+const POLICY: &str = r#"[source]
+id = "fake"
+name = "Fake"
+controller = "Socialnämnden"
+activity = "socialtjanst"
+confidentiality = "OSL 26 kap. 1 §"
+data_categories = ["halsa"]
+data_subject_groups = ["barn"]
+scopes = ["A"]
+
+[[grant]]
+group = '^Big$'
+role = "Las"
+scope = "A"
+
+[[allow]]
+id = "alla"
+role = "Las"
+scope = "*"
+max_accounts = 1
+"#;
+
+fn audit(dir: &Path, port: u16) -> Output {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    write(&policies.join("fake.toml"), POLICY);
+    let config = dir.join("behorig.toml");
+    write(
+        &config,
+        &format!(
+            "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\npage_size = 1000\ntimeout_s = 5\n",
+            policies.display()
+        ),
+    );
+    let report = dir.join("report.json");
+    behorig(
+        &[
+            "audit",
+            "--config",
+            &config.to_string_lossy(),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+            "--ldap",
+            &format!("ldap://127.0.0.1:{port}"),
+            "--output",
+            &report.to_string_lossy(),
+        ],
+        &[("FAKE_PW", SVC_PASSWORD)],
+    )
+}
+
+#[test]
+fn ranged_members_and_references_are_read_like_active_directory_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), serve(ad_script));
+    // too-many-accounts is medium: below the default --fail-on high.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let too_many = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "too-many-accounts")
+        .expect("a too-many-accounts finding");
+    assert_eq!(too_many["accounts"], BIG);
+    assert_eq!(report["summary"]["accounts"], BIG);
+}
+
+#[test]
+fn a_paged_search_that_stops_early_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(cookie_stops_script);
+    let o = audit(dir.path(), port);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("stopped early"), "{err}");
+    assert!(!err.contains(SVC_PASSWORD));
+    assert!(!dir.path().join("report.json").exists());
+}
+
+#[test]
+fn a_time_limit_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(time_limit_script);
+    let o = audit(dir.path(), port);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("time limit"), "{err}");
+    assert!(!dir.path().join("report.json").exists());
+}
+
+#[test]
+fn an_unreadable_entry_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve(unreadable_entry_script);
+    let o = audit(dir.path(), port);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("could not be decoded"), "{err}");
+    assert!(!dir.path().join("report.json").exists());
+}
