@@ -95,6 +95,7 @@ fn read_password(config: &LdapConfig, server: &str) -> Result<Option<String>, So
         };
     }
     if let Some(path) = &config.password_file {
+        warn_if_shared(path);
         let text = std::fs::read_to_string(path).map_err(|e| {
             SourceError::new(
                 server,
@@ -365,6 +366,14 @@ fn paged_search(
             4 => {
                 return Err(SourceError::new(server, "the search stopped: the server's size limit was exceeded")
                     .with_help("lower `page_size` in [ldap] below the server's size limit, or raise the bind account's limit"));
+            }
+            10 => {
+                let to = res.refs.join(", ");
+                return Err(SourceError::new(
+                    server,
+                    format!("the server answered with a referral to {to} instead of the entries"),
+                )
+                .with_help("referrals are not followed: give the server that holds `base_dn`, or a `base_dn` this server holds"));
             }
             rc => {
                 return Err(SourceError::new(
@@ -650,6 +659,23 @@ impl Progress {
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// Warns when the password file can be read by others than its owner.
+fn warn_if_shared(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: the password file `{}` can be read by others (mode {mode:o}): run `chmod 600` on it",
+                    path.display()
+                );
+            }
         }
     }
 }
