@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use crate::exceptions::Outcome;
+use super::view::{access, subject};
 use crate::findings::{Classification, Finding, Severity, Status};
 use crate::report::Report;
 
@@ -23,32 +23,6 @@ fn severity_color(s: Severity) -> Color {
         Severity::Medium => Color::Cyan,
         Severity::Low => Color::Grey,
     }
-}
-
-fn subject(f: &Finding) -> String {
-    match (&f.account, &f.group) {
-        (Some(a), _) => a.clone(),
-        (None, Some(g)) => g.clone(),
-        (None, None) => f
-            .allow
-            .as_ref()
-            .map(|a| format!("regel {a}"))
-            .unwrap_or_default(),
-    }
-}
-
-fn access(f: &Finding) -> String {
-    let mut parts = Vec::new();
-    match (&f.role, &f.scope) {
-        (Some(r), Some(s)) if s != "*" => parts.push(format!("{r} på {s}")),
-        (Some(r), _) => parts.push(r.clone()),
-        (None, _) if !f.roles.is_empty() => parts.push(f.roles.join(" + ")),
-        (None, _) => {}
-    }
-    if let Some(n) = f.accounts {
-        parts.push(format!("{n} konton"));
-    }
-    parts.join(", ")
 }
 
 fn via(f: &Finding) -> String {
@@ -358,24 +332,9 @@ fn excepted_section(report: &Report, color: bool, out: &mut String) {
         out.push_str(&table.to_string());
         out.push('\n');
     }
-    let notes: Vec<String> = uses
-        .iter()
-        .filter_map(|u| {
-            let e = &u.exception;
-            let what = match u.outcome {
-                Outcome::Expired => format!(
-                    "gick ut {}: gäller inte längre ({} fynd räknas igen)",
-                    e.expires,
-                    u.findings.len()
-                ),
-                Outcome::Unused => "matchade inget fynd: ta bort det eller rätta nycklarna".into(),
-                Outcome::Active if u.expiring_soon => {
-                    format!("går ut {} ({} dagar kvar)", e.expires, u.days_left)
-                }
-                Outcome::Active => return None,
-            };
-            Some(format!("  {}  {} — {what}\n", e.location(), e.describe()))
-        })
+    let notes: Vec<String> = super::view::exception_note_parts(report)
+        .into_iter()
+        .map(|(at, covers, what)| format!("  {at}  {covers} — {what}\n"))
         .collect();
     if !notes.is_empty() {
         out.push_str("\nUndantag att se över:\n");

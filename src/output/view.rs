@@ -200,8 +200,9 @@ pub fn aggregates(report: &Report) -> Vec<Aggregate> {
     out
 }
 
-/// Exceptions to look at: expired, unused, or soon to expire.
-pub fn exception_notes(report: &Report) -> Vec<String> {
+/// Exceptions to look at (expired, unused, or soon to expire), each as
+/// (where it is written, what it covers, what is the matter).
+pub fn exception_note_parts(report: &Report) -> Vec<(String, String, String)> {
     let Some(uses) = &report.exceptions else {
         return Vec::new();
     };
@@ -220,8 +221,16 @@ pub fn exception_notes(report: &Report) -> Vec<String> {
                 }
                 Outcome::Active => return None,
             };
-            Some(format!("{} {}: {what}", e.location(), e.describe()))
+            Some((e.location(), e.describe(), what))
         })
+        .collect()
+}
+
+/// Exceptions to look at, one line each.
+pub fn exception_notes(report: &Report) -> Vec<String> {
+    exception_note_parts(report)
+        .into_iter()
+        .map(|(at, covers, what)| format!("{at} {covers}: {what}"))
         .collect()
 }
 
