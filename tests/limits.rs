@@ -138,3 +138,30 @@ fn a_pathological_pattern_is_refused_with_its_position() {
         errors[0]
     );
 }
+
+#[test]
+fn an_ldif_value_of_tens_of_megabytes_is_read() {
+    use behorig::sources::{directory, ldif};
+    let big = "x".repeat(30 * 1024 * 1024);
+    let mut text = String::from(
+        "version: 1\n\ndn: uid=anna,ou=people,dc=ex,dc=se\nobjectClass: inetOrgPerson\nuid: anna\ncn: Anna\nsn: A\ndescription: ",
+    );
+    // Folded the way ldapsearch writes long values.
+    for (i, chunk) in big.as_bytes().chunks(76).enumerate() {
+        if i > 0 {
+            text.push_str("\n ");
+        }
+        text.push_str(std::str::from_utf8(chunk).expect("ascii"));
+    }
+    text.push_str("\n\ndn: uid=bo,ou=people,dc=ex,dc=se\nobjectClass: inetOrgPerson\nuid: bo\ncn: Bo\nsn: B\n");
+    let entries = ldif::parse("big.ldif", text.as_bytes()).expect("parsed");
+    let mut inv = Inventory::new();
+    directory::add_entries(entries, &directory::Mapping::from_config(None), &mut inv)
+        .expect("mapped");
+    assert_eq!(inv.accounts.len(), 2);
+    let anna = inv.account("anna").expect("anna");
+    assert_eq!(
+        inv.accounts[anna].attrs.get("description").map(str::len),
+        Some(big.len())
+    );
+}
