@@ -81,6 +81,14 @@ impl Report {
         });
     }
 
+    /// The findings on one data source, in report order.
+    pub fn findings_of(&self, source: &str) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.data_source == source)
+            .collect()
+    }
+
     pub fn source(&self, id: &str) -> Option<&SourceMeta> {
         self.sources.iter().find(|s| s.id == id)
     }

@@ -414,11 +414,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
         .sources
         .iter()
         .map(|s| {
-            let fs: Vec<&Finding> = report
-                .findings
-                .iter()
-                .filter(|f| f.data_source == s.id)
-                .collect();
+            let fs = report.findings_of(&s.id);
             SourceRow {
                 id: s.id.clone(),
                 name: s.name.clone(),

@@ -58,30 +58,13 @@ struct Count {
     n: usize,
 }
 
-/// `N kritiska, N höga, ...` for the severities present.
-fn severity_text(findings: &[Finding]) -> String {
-    Severity::ALL
-        .iter()
-        .filter_map(|s| {
-            let n = findings.iter().filter(|f| f.severity == *s).count();
-            let word = if n == 1 { s.label_sv() } else { s.plural_sv() };
-            (n > 0).then(|| format!("{n} {word}"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     let aggregates = view::aggregates(report);
     let sources: Vec<SourceSummary> = report
         .sources
         .iter()
         .map(|s| {
-            let fs: Vec<&Finding> = report
-                .findings
-                .iter()
-                .filter(|f| f.data_source == s.id)
-                .collect();
+            let fs = report.findings_of(&s.id);
             // A common cause is one line; the findings it sums up are left out.
             let mut worst: Vec<Line> = aggregates
                 .iter()
@@ -167,7 +150,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             accounts => report.accounts,
             groups => report.groups,
             total => report.findings.len(),
-            severity_text => severity_text(&report.findings),
+            severity_text => view::severity_counts(&report.findings.iter().collect::<Vec<_>>()),
             class_text,
             has_status => report.findings.iter().any(|f| f.status.is_some()),
             new_count => report.findings.iter().filter(|f| f.status == Some(Status::New)).count(),

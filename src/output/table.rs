@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::view::{access, subject};
+use super::view::{access, severity_counts, subject};
 use crate::findings::{Classification, Finding, Severity, Status};
 use crate::report::Report;
 
@@ -34,19 +34,6 @@ fn via(f: &Finding) -> String {
     } else {
         String::new()
     }
-}
-
-/// `N kritiska, N höga, ...` for the severities present.
-pub fn severity_counts(findings: &[&Finding]) -> String {
-    Severity::ALL
-        .iter()
-        .filter_map(|s| {
-            let n = findings.iter().filter(|f| f.severity == *s).count();
-            let word = if n == 1 { s.label_sv() } else { s.plural_sv() };
-            (n > 0).then(|| format!("{n} {word}"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn paint(text: String, color: Option<Color>, enabled: bool) -> String {
@@ -152,11 +139,7 @@ pub fn render(report: &Report, color: bool) -> String {
         ));
     }
     for source in &report.sources {
-        let findings: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.data_source == source.id)
-            .collect();
+        let findings = report.findings_of(&source.id);
         out.push('\n');
         if findings.is_empty() {
             out.push_str(&format!("== {} ({}): inga fynd\n", source.name, source.id));

@@ -11,6 +11,19 @@ use crate::report::Report;
 /// Fewer findings than this through one group are shown row by row only.
 pub const AGGREGATE_MIN: usize = 5;
 
+/// `N kritiska, N höga, ...` for the severities present.
+pub fn severity_counts(findings: &[&Finding]) -> String {
+    Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = findings.iter().filter(|f| f.severity == *s).count();
+            let word = if n == 1 { s.label_sv() } else { s.plural_sv() };
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Who the finding is about: the account, the group, or the allow rule.
 pub fn subject(f: &Finding) -> String {
     match (&f.account, &f.group) {
