@@ -1,12 +1,16 @@
 //! Scale benchmark: a synthetic organisation (see `behorig::synth`) audited
-//! from CSV, side by side with the bare parse of the same files, with peak
-//! memory and a check that the findings are exactly the planted ones.
+//! from CSV beside the bare parse of the same files, and over LDAP from a
+//! local slapd holding the same directory beside `ldapsearch`'s paged dump
+//! of the same entries and attributes; each with the audit's peak memory
+//! and a check that the findings are exactly the planted ones.
 //!
 //! `cargo bench --bench scale` runs 100k accounts; `-- --full` adds 1M;
-//! `-- --runs N` sets the runs per measurement (default 5).
+//! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
+//! leaves out LDAP. Needs slapd and ldap-utils (`scripts/test` installs
+//! them).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -14,15 +18,39 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Peak resident memory of the largest child process so far, in bytes.
-fn children_peak_rss() -> u64 {
+/// A finished child: how long it ran, its own peak resident memory and
+/// its exit status.
+struct Measured {
+    elapsed: Duration,
+    peak_rss: u64,
+    success: bool,
+}
+
+/// Runs `cmd` with stdout and stderr to files in `dir`, measuring the
+/// child alone (wait4 gives its own rusage, not the sum of all children).
+fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
+    let stdout = std::fs::File::create(dir.join(format!("{name}.out"))).expect("stdout file");
+    let stderr = std::fs::File::create(dir.join(format!("{name}.err"))).expect("stderr file");
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc != 0 {
-        return 0;
+    // SAFETY: waits for our own child; writes into values we own.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(rc, pid, "wait4 failed for {name}");
+    std::mem::forget(child);
+    Measured {
+        elapsed,
+        peak_rss: (usage.ru_maxrss as u64) * 1024,
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
     }
-    (usage.ru_maxrss as u64) * 1024
 }
 
 fn bare_parse(files: &[PathBuf]) -> usize {
@@ -75,9 +103,175 @@ fn finding_keys(report: &Path) -> Vec<String> {
     keys
 }
 
+fn audit_command(w: &behorig::synth::Written, report: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_behorig"));
+    cmd.arg("audit")
+        .arg("--policies")
+        .arg(&w.policies)
+        .args([
+            "--as-of",
+            behorig::synth::AS_OF,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg("--output")
+        .arg(report);
+    cmd
+}
+
+const SVC_DN: &str = "cn=svc-behorig,ou=service,dc=synth,dc=se";
+const SVC_PASSWORD: &str = "bench-only-password";
+
+/// A slapd on loopback holding the synthetic directory, stopped when
+/// dropped.
+struct Slapd {
+    child: Child,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_slapd(dir: &Path, ldif: &Path) -> Slapd {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("db")).expect("slapd dir");
+    let base = behorig::synth::BASE_DN;
+    let conf = format!(
+        "include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload ppolicy
+moduleload lastbind
+pidfile {d}/slapd.pid
+argsfile {d}/slapd.args
+database mdb
+suffix \"{base}\"
+rootdn \"cn=admin,{base}\"
+directory {d}/db
+maxsize 17179869184
+limits users size=unlimited time=unlimited
+sortvals member
+overlay ppolicy
+overlay lastbind
+access to attrs=userPassword by anonymous auth by * none
+access to * by * read
+",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("slapd.conf"), conf).expect("slapd.conf");
+    std::fs::write(
+        dir.join("service.ldif"),
+        format!(
+            "dn: ou=service,{base}\nobjectClass: organizationalUnit\nou: service\n\n\
+             dn: {SVC_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+             cn: svc-behorig\nuserPassword: {SVC_PASSWORD}\n"
+        ),
+    )
+    .expect("service.ldif");
+    for file in [ldif.to_path_buf(), dir.join("service.ldif")] {
+        let out = Command::new("/usr/sbin/slapadd")
+            .arg("-q")
+            .arg("-f")
+            .arg(dir.join("slapd.conf"))
+            .arg("-l")
+            .arg(&file)
+            .output()
+            .expect("slapadd runs (is the slapd package installed? scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "slapadd {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().expect("port").port()
+    };
+    let child = Command::new("/usr/sbin/slapd")
+        .arg("-f")
+        .arg(dir.join("slapd.conf"))
+        .arg("-h")
+        .arg(format!("ldap://127.0.0.1:{port}/"))
+        .args(["-d", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("slapd starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "slapd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pw = dir.join("password");
+    std::fs::write(&pw, SVC_PASSWORD).expect("password file");
+    std::fs::write(
+        dir.join("behorig.toml"),
+        format!(
+            "[ldap]\nbind_dn = \"{SVC_DN}\"\npassword_file = \"{}\"\nbase_dn = \"{base}\"\n\
+             page_size = 1000\ntimeout_s = 600\n",
+            pw.display()
+        ),
+    )
+    .expect("behorig.toml");
+    Slapd {
+        child,
+        url: format!("ldap://127.0.0.1:{port}"),
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// One row of the side-by-side table.
+struct Row {
+    what: String,
+    limit_name: &'static str,
+    limit: Duration,
+    audit: Duration,
+    peak: u64,
+    input: u64,
+    correct: bool,
+    found: Vec<String>,
+}
+
+fn print_rows(rows: &[Row], expected: usize) {
+    println!(
+        "  {:<22} {:>22} {:>13} {:>7} {:>13} {:>9}   findings",
+        "", "limit", "behorig audit", "ratio", "peak memory", "/ input"
+    );
+    for r in rows {
+        println!(
+            "  {:<22} {:>10} {:>9.3} s {:>11.3} s {:>6.2}x {:>10.1} MB {:>8.2}x   {}",
+            r.what,
+            r.limit_name,
+            r.limit.as_secs_f64(),
+            r.audit.as_secs_f64(),
+            r.audit.as_secs_f64() / r.limit.as_secs_f64(),
+            r.peak as f64 / 1e6,
+            r.peak as f64 / r.input as f64,
+            if r.correct {
+                format!("exactly the {expected} planted")
+            } else {
+                format!("WRONG: {:?}", r.found)
+            }
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--full");
+    let with_ldap = !args.iter().any(|a| a == "--csv-only");
     let runs: usize = args
         .iter()
         .position(|a| a == "--runs")
@@ -85,94 +279,129 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
     // `cargo test --all-targets` runs this file without `--bench`: then it
-    // is a quick check that the planted findings come out, not a
-    // measurement.
+    // is a quick check that the planted findings come out of both CSV and
+    // LDAP, not a measurement.
     let measuring = args.iter().any(|a| a == "--bench");
     let runs = if measuring { runs } else { 1 };
     let mut sizes = vec![if measuring { 100_000 } else { 5_000 }];
     if full {
         sizes.push(1_000_000);
     }
-    let bin = env!("CARGO_BIN_EXE_behorig");
     println!(
         "machine: {} cores; runs per measurement: {runs}; medians",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    let mut expected: Vec<String> = behorig::synth::PLANTED
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    expected.sort();
     let mut failed = false;
     for accounts in sizes {
         let (dir, w) = dataset(accounts);
+        let mut rows = Vec::new();
+
         let mut parse_times = Vec::new();
+        let mut audit_times = Vec::new();
+        let mut peak = 0;
+        let report = dir.join("report.json");
         for _ in 0..runs {
             let t = Instant::now();
             std::hint::black_box(bare_parse(&w.csv));
             parse_times.push(t.elapsed());
-        }
-        let report = dir.join("report.json");
-        let mut audit_times = Vec::new();
-        for _ in 0..runs {
             let _ = std::fs::remove_file(&report);
-            let mut cmd = Command::new(bin);
-            cmd.arg("audit")
-                .arg("--policies")
-                .arg(&w.policies)
-                .args([
-                    "--as-of",
-                    behorig::synth::AS_OF,
-                    "--format",
-                    "json",
-                    "--fail-on",
-                    "never",
-                ])
-                .arg("--output")
-                .arg(&report);
+            let mut cmd = audit_command(&w, &report);
             for f in &w.csv {
                 cmd.arg("--csv").arg(f);
             }
-            let t = Instant::now();
-            let out = cmd.output().expect("run behorig");
-            audit_times.push(t.elapsed());
-            if !out.status.success() {
-                eprintln!("audit failed: {}", String::from_utf8_lossy(&out.stderr));
-                std::process::exit(1);
-            }
+            let m = measure(&mut cmd, &dir, "audit-csv");
+            assert!(
+                m.success,
+                "audit failed: {}",
+                std::fs::read_to_string(dir.join("audit-csv.err")).unwrap_or_default()
+            );
+            audit_times.push(m.elapsed);
+            peak = peak.max(m.peak_rss);
         }
-        let peak = children_peak_rss();
-        let parse = median(parse_times);
-        let audit = median(audit_times);
-        let mut expected: Vec<String> = behorig::synth::PLANTED
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        expected.sort();
         let found = finding_keys(&report);
-        let correct = found == expected;
-        failed |= !correct;
+        rows.push(Row {
+            what: format!("CSV ({:.1} MB)", w.bytes as f64 / 1e6),
+            limit_name: "csv crate",
+            limit: median(parse_times),
+            audit: median(audit_times),
+            peak,
+            input: w.bytes,
+            correct: found == expected,
+            found,
+        });
+
+        if with_ldap {
+            let slapd = start_slapd(&dir.join("slapd"), &w.ldif);
+            let (filter, attrs) = behorig::sources::ldap::search_request(
+                &behorig::sources::directory::Mapping::default(),
+            );
+            let mut dump_times = Vec::new();
+            let mut audit_times = Vec::new();
+            let mut peak = 0;
+            let report = dir.join("report-ldap.json");
+            for _ in 0..runs {
+                let mut dump = Command::new("ldapsearch");
+                dump.args(["-x", "-LLL", "-H", &slapd.url, "-D", SVC_DN, "-y"])
+                    .arg(slapd.dir.join("password"))
+                    .args([
+                        "-b",
+                        behorig::synth::BASE_DN,
+                        "-E",
+                        "pr=1000/noprompt",
+                        filter,
+                    ])
+                    .args(&attrs);
+                let m = measure(&mut dump, &dir, "ldapsearch");
+                assert!(m.success, "ldapsearch failed");
+                dump_times.push(m.elapsed);
+
+                let _ = std::fs::remove_file(&report);
+                let mut cmd = audit_command(&w, &report);
+                cmd.arg("--config")
+                    .arg(slapd.dir.join("behorig.toml"))
+                    .args(["--ldap", &slapd.url])
+                    .arg("--csv")
+                    .arg(&w.roles);
+                let m = measure(&mut cmd, &dir, "audit-ldap");
+                assert!(
+                    m.success,
+                    "audit over LDAP failed: {}",
+                    std::fs::read_to_string(dir.join("audit-ldap.err")).unwrap_or_default()
+                );
+                audit_times.push(m.elapsed);
+                peak = peak.max(m.peak_rss);
+            }
+            let entries = std::fs::read_to_string(dir.join("ldapsearch.out"))
+                .map(|s| s.matches("\ndn:").count() + usize::from(s.starts_with("dn:")))
+                .unwrap_or(0);
+            let found = finding_keys(&report);
+            rows.push(Row {
+                what: format!("LDAP ({entries} entries)"),
+                limit_name: "ldapsearch",
+                limit: median(dump_times),
+                audit: median(audit_times),
+                peak,
+                input: w.ldif_bytes,
+                correct: found == expected,
+                found,
+            });
+        }
+
         println!();
         println!(
-            "{accounts} accounts, {} memberships, {} groups, 30 policies, {:.1} MB of CSV",
+            "{accounts} accounts, {} memberships, {} groups, 30 policies; CSV {:.1} MB, LDIF {:.1} MB",
             w.memberships,
             w.groups,
-            w.bytes as f64 / 1e6
+            w.bytes as f64 / 1e6,
+            w.ldif_bytes as f64 / 1e6
         );
-        println!("  bare csv parse   {:>9.3} s", parse.as_secs_f64());
-        println!(
-            "  full audit       {:>9.3} s   ({:.2}x the bare parse)",
-            audit.as_secs_f64(),
-            audit.as_secs_f64() / parse.as_secs_f64()
-        );
-        println!(
-            "  peak memory      {:>9.1} MB  ({:.2}x the input)",
-            peak as f64 / 1e6,
-            peak as f64 / w.bytes as f64
-        );
-        println!(
-            "  findings         {}",
-            if correct {
-                format!("exactly the {} planted", expected.len())
-            } else {
-                format!("WRONG: {found:?}")
-            }
-        );
+        print_rows(&rows, expected.len());
+        failed |= rows.iter().any(|r| !r.correct);
     }
     if failed {
         std::process::exit(1);

@@ -3,8 +3,11 @@
 //! groups, a catch-all group, a role export, one policy per data source,
 //! and a fixed handful of planted violations. Everything else is allowed,
 //! so the findings are exactly [`PLANTED`] at every size. Deterministic
-//! from the seed.
+//! from the seed. Written twice over: as CSV exports, and as an LDIF
+//! directory (OpenLDAP schema, under [`BASE_DN`]) holding the same
+//! accounts, groups and nesting, for the role export to be joined with.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -22,11 +25,18 @@ pub struct Spec {
 /// What was written.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// Accounts, nesting and role export.
     pub csv: Vec<PathBuf>,
+    /// The same accounts, groups and nesting as a directory.
+    pub ldif: PathBuf,
+    /// The role export, which goes with the LDIF directory.
+    pub roles: PathBuf,
     pub policies: PathBuf,
     pub memberships: usize,
     pub groups: usize,
+    /// Bytes of CSV.
     pub bytes: u64,
+    pub ldif_bytes: u64,
 }
 
 /// The findings the planted violations give, as `rule source account group
@@ -46,6 +56,10 @@ pub const PLANTED: &[&str] = &[
 
 /// The date the synthetic organisation is meant to be audited on.
 pub const AS_OF: &str = "2026-11-22";
+
+/// The base DN of the LDIF directory; its people are under `ou=people`,
+/// its groups under `ou=groups`.
+pub const BASE_DN: &str = "dc=synth,dc=se";
 
 const BOARDS: [&str; 3] = ["IFO", "VO", "GA"];
 const TITLES: [[&str; 3]; 3] = [
@@ -105,6 +119,138 @@ struct AccountRow<'a> {
     expires: &'a str,
     last_logon: &'a str,
     groups: &'a [String],
+}
+
+/// Writes `name: value` as LDIF, base64 when the value is not a safe
+/// string (RFC 2849).
+fn ldif_line(out: &mut impl Write, name: &str, value: &str) -> io::Result<()> {
+    let safe = value
+        .bytes()
+        .all(|b| b.is_ascii() && b != 0 && b != b'\n' && b != b'\r')
+        && !value.starts_with([' ', ':', '<'])
+        && !value.ends_with(' ');
+    if safe {
+        writeln!(out, "{name}: {value}")
+    } else {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+        writeln!(out, "{name}:: {encoded}")
+    }
+}
+
+/// The directory side: account entries as they come, group entries at
+/// the end, once every member is known.
+struct Directory<W: Write> {
+    out: W,
+    groups: Vec<(String, Vec<u32>, Vec<usize>)>,
+    index: HashMap<String, usize>,
+    accounts: u32,
+}
+
+impl<W: Write> Directory<W> {
+    fn new(mut out: W) -> io::Result<Self> {
+        writeln!(
+            out,
+            "dn: {BASE_DN}\nobjectClass: dcObject\nobjectClass: organization\n\
+             dc: synth\no: Syntetisk kommun\n"
+        )?;
+        for ou in ["people", "groups"] {
+            writeln!(
+                out,
+                "dn: ou={ou},{BASE_DN}\nobjectClass: organizationalUnit\nou: {ou}\n"
+            )?;
+        }
+        Ok(Directory {
+            out,
+            groups: Vec::new(),
+            index: HashMap::new(),
+            accounts: 0,
+        })
+    }
+
+    fn group(&mut self, name: &str) -> usize {
+        if let Some(&g) = self.index.get(name) {
+            return g;
+        }
+        self.groups.push((name.to_string(), Vec::new(), Vec::new()));
+        self.index.insert(name.to_string(), self.groups.len() - 1);
+        self.groups.len() - 1
+    }
+
+    fn account(&mut self, r: &AccountRow<'_>) -> io::Result<()> {
+        let out = &mut self.out;
+        writeln!(out, "dn: uid={},ou=people,{BASE_DN}", r.account)?;
+        writeln!(
+            out,
+            "objectClass: inetOrgPerson\nobjectClass: shadowAccount"
+        )?;
+        writeln!(out, "uid: {}", r.account)?;
+        ldif_line(out, "cn", r.name)?;
+        ldif_line(out, "sn", r.name.rsplit(' ').next().unwrap_or(r.name))?;
+        ldif_line(out, "departmentNumber", r.department)?;
+        ldif_line(out, "title", r.title)?;
+        writeln!(
+            out,
+            "employeeType: Tillsvidare\nmail: {}@exempel.se",
+            r.account
+        )?;
+        if !r.enabled {
+            writeln!(out, "pwdAccountLockedTime: 20260101000000Z")?;
+        }
+        if !r.expires.is_empty() {
+            let day = chrono::NaiveDate::parse_from_str(r.expires, "%Y-%m-%d")
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            writeln!(out, "shadowExpire: {}", (day - epoch).num_days())?;
+        }
+        if !r.last_logon.is_empty() {
+            // "2026-10-05 09:13" -> 20261005091300Z
+            let digits: String = r.last_logon.chars().filter(char::is_ascii_digit).collect();
+            writeln!(out, "authTimestamp: {digits}00Z")?;
+        }
+        writeln!(out)?;
+        let id = self.accounts;
+        self.accounts += 1;
+        for g in r.groups {
+            let g = self.group(g);
+            self.groups[g].1.push(id);
+        }
+        Ok(())
+    }
+
+    fn nest(&mut self, parent: &str, child: &str) {
+        let child = self.group(child);
+        let parent = self.group(parent);
+        self.groups[parent].2.push(child);
+    }
+
+    /// Writes the groups; `uid` gives each account's uid by number.
+    fn finish(mut self, uid: impl Fn(u32) -> String) -> io::Result<()> {
+        let out = &mut self.out;
+        for (n, (name, members, children)) in self.groups.iter().enumerate() {
+            let dn = format!("cn={name},ou=groups,{BASE_DN}");
+            ldif_line(out, "dn", &dn)?;
+            if members.is_empty() && children.is_empty() {
+                // groupOfNames needs a member.
+                writeln!(out, "objectClass: posixGroup\ngidNumber: {}", 10_000 + n)?;
+            } else {
+                writeln!(out, "objectClass: groupOfNames")?;
+            }
+            ldif_line(out, "cn", name)?;
+            for &m in members {
+                writeln!(out, "member: uid={},ou=people,{BASE_DN}", uid(m))?;
+            }
+            for &c in children {
+                ldif_line(
+                    out,
+                    "member",
+                    &format!("cn={},ou=groups,{BASE_DN}", self.groups[c].0),
+                )?;
+            }
+            writeln!(out)?;
+        }
+        out.flush()
+    }
 }
 
 fn write_account(out: &mut impl Write, r: &AccountRow<'_>) -> io::Result<usize> {
@@ -168,6 +314,9 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     let mut memberships = 0;
     let mut roles = BufWriter::new(File::create(dir.join("roller.csv"))?);
     writeln!(roles, "account,data_source,role,scope")?;
+    let ldif_path = dir.join("katalog.ldif");
+    let mut directory =
+        Directory::new(BufWriter::with_capacity(1 << 20, File::create(&ldif_path)?))?;
     let mut groups: Vec<String> = Vec::with_capacity(8);
     let mut account = String::new();
     let mut name = String::new();
@@ -210,19 +359,18 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
             let role = if rng.below(2) == 0 { "Las" } else { "Skriv" };
             groups.push(format!("SG-Sys{j:02}-{board}-{role}"));
         }
-        memberships += write_account(
-            &mut out,
-            &AccountRow {
-                account: &account,
-                name: &name,
-                department: board,
-                title,
-                enabled: true,
-                expires: "",
-                last_logon: &logon,
-                groups: &groups,
-            },
-        )?;
+        let row = AccountRow {
+            account: &account,
+            name: &name,
+            department: board,
+            title,
+            enabled: true,
+            expires: "",
+            last_logon: &logon,
+            groups: &groups,
+        };
+        memberships += write_account(&mut out, &row)?;
+        directory.account(&row)?;
         if i % 10 == 0 {
             writeln!(roles, "{account},sys01,Las,{board}")?;
         }
@@ -314,19 +462,18 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         ),
     ];
     for (account, department, enabled, expires, last_logon, groups) in &planted {
-        memberships += write_account(
-            &mut out,
-            &AccountRow {
-                account,
-                name: "Planterad Avvikelse",
-                department,
-                title: "Handläggare",
-                enabled: *enabled,
-                expires,
-                last_logon,
-                groups,
-            },
-        )?;
+        let row = AccountRow {
+            account,
+            name: "Planterad Avvikelse",
+            department,
+            title: "Handläggare",
+            enabled: *enabled,
+            expires,
+            last_logon,
+            groups,
+        };
+        memberships += write_account(&mut out, &row)?;
+        directory.account(&row)?;
     }
     writeln!(roles, "p-ghost,sys01,Las,IFO")?;
     for b in BOARDS {
@@ -354,26 +501,42 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     }
     std::fs::write(dir.join("roller.csv"), fixed)?;
 
-    let mut nesting = BufWriter::new(File::create(dir.join("nastling.csv"))?);
-    writeln!(nesting, "group,member_group")?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
     for (b, board) in BOARDS.iter().enumerate() {
-        writeln!(nesting, "Alla anställda,SG-{board}-Personal")?;
+        pairs.push(("Alla anställda".into(), format!("SG-{board}-Personal")));
         for (t, title) in TITLES[b].iter().enumerate() {
             let j = (t * 7 + b) % sources + 1;
             let j = if j == 5 { 6 } else { j };
-            writeln!(
-                nesting,
-                "SG-Sys{j:02}-{board}-Las,R-{board}-{}",
-                ascii(title)
-            )?;
+            pairs.push((
+                format!("SG-Sys{j:02}-{board}-Las"),
+                format!("R-{board}-{}", ascii(title)),
+            ));
         }
     }
-    writeln!(nesting, "SG-Sys04-GA-Las,Alla externa")?;
-    writeln!(nesting, "SG-C2,SG-C1")?;
-    writeln!(nesting, "SG-C1,SG-C2")?;
-    writeln!(nesting, "SG-Sys06-IFO-Las,SG-C2")?;
+    for (parent, child) in [
+        ("SG-Sys04-GA-Las", "Alla externa"),
+        ("SG-C2", "SG-C1"),
+        ("SG-C1", "SG-C2"),
+        ("SG-Sys06-IFO-Las", "SG-C2"),
+    ] {
+        pairs.push((parent.into(), child.into()));
+    }
+    let mut nesting = BufWriter::new(File::create(dir.join("nastling.csv"))?);
+    writeln!(nesting, "group,member_group")?;
+    for (parent, child) in &pairs {
+        writeln!(nesting, "{parent},{child}")?;
+        directory.nest(parent, child);
+    }
     nesting.flush()?;
     drop(nesting);
+    let generated = spec.accounts as u32;
+    directory.finish(|m| {
+        if m < generated {
+            format!("u{m:07}")
+        } else {
+            planted[(m - generated) as usize].0.to_string()
+        }
+    })?;
 
     let csv = vec![
         accounts_path,
@@ -386,6 +549,9 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     }
     Ok(Written {
         csv,
+        ldif_bytes: std::fs::metadata(&ldif_path)?.len(),
+        ldif: ldif_path,
+        roles: dir.join("roller.csv"),
         policies,
         memberships,
         groups: 3 * (units + 1 + 3) + sources * 9 + 4,
