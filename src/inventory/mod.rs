@@ -120,6 +120,9 @@ pub struct Inventory {
     group_index: FxHashMap<String, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
+    /// Memberships added but not yet in the accounts' and groups' lists:
+    /// (account, group), in the order they came.
+    pending: Vec<(u32, u32)>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
 }
@@ -211,10 +214,60 @@ impl Inventory {
         id
     }
 
+    /// Makes `account` a direct member of `group`. Memberships are
+    /// collected and put in the accounts' and groups' lists by
+    /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
+    /// calls), account by account: cheaper than touching two scattered
+    /// lists per membership while reading.
     pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
+        match (u32::try_from(account), u32::try_from(group)) {
+            (Ok(a), Ok(g)) => self.pending.push((a, g)),
+            _ => {
+                self.flush_memberships();
+                self.insert_membership(account, group);
+            }
+        }
+    }
+
+    fn insert_membership(&mut self, account: AccountId, group: GroupId) {
         if !self.accounts[account].groups.contains(&group) {
             self.accounts[account].groups.push(group);
             self.groups[group].members.push(account);
+        }
+    }
+
+    /// Puts the memberships added since the last flush into the accounts'
+    /// and groups' lists, keeping each account's groups in the order they
+    /// came and leaving out repeats.
+    pub fn flush_memberships(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        // A counting sort by account.
+        let mut start = vec![0usize; self.accounts.len() + 1];
+        for &(a, _) in &pending {
+            start[a as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut by_account = vec![0u32; pending.len()];
+        for &(a, g) in &pending {
+            by_account[next[a as usize]] = g;
+            next[a as usize] += 1;
+        }
+        drop(pending);
+        for (a, bounds) in start.windows(2).enumerate() {
+            let groups = &by_account[bounds[0]..bounds[1]];
+            if groups.is_empty() {
+                continue;
+            }
+            self.accounts[a].groups.reserve(groups.len());
+            for &g in groups {
+                self.insert_membership(a, g as GroupId);
+            }
         }
     }
 
@@ -230,6 +283,7 @@ impl Inventory {
     /// traversal order, and so the path kept among equally short ones, does
     /// not depend on the order of the input.
     pub fn finish(&mut self) {
+        self.flush_memberships();
         let mut order: Vec<GroupId> = (0..self.groups.len()).collect();
         let names: Vec<String> = self
             .groups

@@ -804,6 +804,7 @@ fn parse<R: Read>(
     if rows == 0 {
         eprintln!("warning: {name}: the export has a header but no rows");
     }
+    inventory.flush_memberships();
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! sources end here, so an LDIF export and the directory it came from give
 //! the same inventory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::DateTime;
 
@@ -14,12 +14,15 @@ use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 
 /// One directory entry: its DN and its attributes by lower-case name
-/// (options such as `;binary` removed), values as raw bytes.
+/// (options such as `;binary` removed), values as raw bytes. An entry has
+/// a handful of attributes, so they are a list searched in order.
 #[derive(Debug, Clone)]
 pub struct DirEntry {
     pub dn: String,
+    /// The file and line for LDIF; the server for LDAP (see
+    /// [`DirEntry::location`]).
     pub origin: Origin,
-    pub attrs: BTreeMap<String, Vec<Vec<u8>>>,
+    pub attrs: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl DirEntry {
@@ -27,32 +30,41 @@ impl DirEntry {
         DirEntry {
             dn,
             origin,
-            attrs: BTreeMap::new(),
+            attrs: Vec::new(),
         }
+    }
+
+    fn slot(&self, attr: &str) -> Option<usize> {
+        self.attrs.iter().position(|(name, _)| name == attr)
     }
 
     /// Adds a value; `attr` must be lower case.
     pub fn push(&mut self, attr: &str, value: Vec<u8>) {
-        match self.attrs.get_mut(attr) {
-            Some(values) => values.push(value),
-            None => {
-                self.attrs.insert(attr.to_string(), vec![value]);
-            }
+        match self.slot(attr) {
+            Some(i) => self.attrs[i].1.push(value),
+            None => self.attrs.push((attr.to_string(), vec![value])),
         }
     }
 
     /// Adds values under an attribute name that must be lower case.
     pub fn extend(&mut self, attr: String, mut values: Vec<Vec<u8>>) {
-        match self.attrs.get_mut(&attr) {
-            Some(existing) => existing.append(&mut values),
-            None => {
-                self.attrs.insert(attr, values);
-            }
+        match self.slot(&attr) {
+            Some(i) => self.attrs[i].1.append(&mut values),
+            None => self.attrs.push((attr, values)),
         }
     }
 
+    /// Takes an attribute's values out of the entry.
+    pub fn remove(&mut self, attr: &str) -> Option<Vec<Vec<u8>>> {
+        let i = self.slot(attr)?;
+        Some(self.attrs.swap_remove(i).1)
+    }
+
     pub fn values(&self, attr: &str) -> &[Vec<u8>] {
-        self.attrs.get(attr).map(Vec::as_slice).unwrap_or(&[])
+        match self.slot(attr) {
+            Some(i) => &self.attrs[i].1,
+            None => &[],
+        }
     }
 
     /// The first value as trimmed text, if it is UTF-8 and not empty.
@@ -64,13 +76,38 @@ impl DirEntry {
             .filter(|s| !s.is_empty())
     }
 
-    fn has_class(&self, classes: &[&str]) -> bool {
-        self.values("objectclass").iter().any(|v| {
-            std::str::from_utf8(v)
-                .map(|s| classes.iter().any(|c| s.trim().eq_ignore_ascii_case(c)))
-                .unwrap_or(false)
-        })
+    /// Where the entry is, for messages: `file:line`, or `server DN`.
+    pub fn location(&self) -> String {
+        match self.origin.line {
+            Some(_) => self.origin.to_string(),
+            None => format!("{} {}", self.origin, self.dn),
+        }
     }
+
+    /// What the entry's object classes make it, read once.
+    fn classes(&self) -> Classes {
+        let mut found = Classes::default();
+        for value in self.values("objectclass") {
+            let Ok(text) = std::str::from_utf8(value) else {
+                continue;
+            };
+            let text = text.trim();
+            let is = |list: &[&str]| list.iter().any(|c| text.eq_ignore_ascii_case(c));
+            found.foreign |= text.eq_ignore_ascii_case("foreignsecurityprincipal");
+            found.group |= is(GROUP_CLASSES);
+            found.account |= is(ACCOUNT_CLASSES);
+            found.not_account |= is(NOT_ACCOUNT_CLASSES);
+        }
+        found
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Classes {
+    foreign: bool,
+    group: bool,
+    account: bool,
+    not_account: bool,
 }
 
 /// Which directory attributes give each well-known attribute: the
@@ -190,6 +227,19 @@ const MEMBERSHIP_ATTRS: &[&str] = &["member", "uniquemember", "memberuid", "memb
 /// A DN in the form used to look it up: RDNs trimmed and lower case.
 pub fn normalize_dn(dn: &str) -> String {
     let mut out = String::with_capacity(dn.len());
+    normalize_dn_into(dn, &mut out);
+    out
+}
+
+/// [`normalize_dn`] into a buffer that is cleared first.
+pub fn normalize_dn_into(dn: &str, out: &mut String) {
+    out.clear();
+    // Most DNs are ASCII without spaces or escapes: lower case is all.
+    if dn.bytes().all(|b| b.is_ascii() && b != b' ' && b != b'\\') {
+        out.push_str(dn.trim_end_matches(','));
+        out.make_ascii_lowercase();
+        return;
+    }
     let mut escaped = false;
     // Spaces are kept only between other characters of a value.
     let mut spaces = 0usize;
@@ -229,31 +279,25 @@ pub fn normalize_dn(dn: &str) -> String {
     while out.ends_with(',') {
         out.pop();
     }
-    out
 }
 
-/// FxHash: DNs are hashed once per entry and once per member value, and
-/// they come from the directory being audited, not from an attacker who
-/// could choose collisions to slow the audit more than a big directory.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+/// DNs by a 128-bit digest of their normalized form: two SipHash-1-3 sums
+/// with random keys. The digest lives in the table itself, so a lookup of
+/// one of a million member values costs no second trip to memory for the
+/// key's text, and with keys drawn at random for each run no directory
+/// can be written to make two DNs collide.
+struct DnDigest(std::hash::RandomState, std::hash::RandomState);
 
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
+impl DnDigest {
+    fn new() -> Self {
+        DnDigest(std::hash::RandomState::new(), std::hash::RandomState::new())
     }
 
-    fn finish(&self) -> u64 {
-        self.0
+    fn of(&self, normalized: &str) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.0.hash_one(normalized)) << 64) | u128::from(self.1.hash_one(normalized))
     }
 }
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// A binary `objectSid` as `S-1-5-21-...`.
 pub fn sid_to_string(bytes: &[u8]) -> Option<String> {
@@ -297,9 +341,9 @@ fn first_text<'e>(entry: &'e DirEntry, attrs: &[String]) -> Option<&'e str> {
     attrs.iter().find_map(|a| entry.text(a))
 }
 
-fn bad_value(location: &Origin, attr: &str, value: &str, expected: &str) -> SourceError {
+fn bad_value(location: &DirEntry, attr: &str, value: &str, expected: &str) -> SourceError {
     SourceError::new(
-        location.to_string(),
+        location.location(),
         format!("`{value}` is not a valid value of `{attr}`"),
     )
     .with_help(format!("expected {expected}"))
@@ -312,8 +356,8 @@ fn set_from(
     entry: &DirEntry,
     attr: WellKnown,
     candidates: &[String],
-    location: &Origin,
 ) -> Result<(), SourceError> {
+    let location = entry;
     for name in candidates {
         // Presence is the value: a locked account.
         if name == "pwdaccountlockedtime" && attr == WellKnown::Enabled {
@@ -347,7 +391,7 @@ fn set_from(
                 } else {
                     let t = DateTime::from_timestamp(days.saturating_mul(86_400), 0)
                         .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?;
-                    set_time(account, attr, t.naive_utc(), "%Y-%m-%d");
+                    set_time(account, attr, t.naive_utc());
                     return Ok(());
                 }
             }
@@ -355,18 +399,13 @@ fn set_from(
             | "pwdaccountlockedtime"
             | "createtimestamp"
             | "modifytimestamp"
-            | "pwdchangedtime" => {
-                // Generalized time: 20261122134500Z or 20261122134500.123Z.
-                let digits = value.trim_end_matches('Z');
-                let digits = digits.split(['.', ',']).next().unwrap_or(digits);
-                match chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S") {
-                    Ok(t) if attr == WellKnown::Expires || attr == WellKnown::LastLogon => {
-                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
-                        return Ok(());
-                    }
-                    _ => value.to_string(),
+            | "pwdchangedtime" => match generalized_time(value) {
+                Some(t) if attr == WellKnown::Expires || attr == WellKnown::LastLogon => {
+                    set_time(account, attr, t);
+                    return Ok(());
                 }
-            }
+                _ => value.to_string(),
+            },
             "accountexpires" | "lastlogontimestamp" | "lastlogon" | "pwdlastset" => {
                 let ticks: i64 = value
                     .parse()
@@ -381,7 +420,7 @@ fn set_from(
                     let t = crate::sources::values::from_filetime(ticks)
                         .ok_or_else(|| bad_value(location, name, value, "a FILETIME number"))?;
                     if attr == WellKnown::Expires || attr == WellKnown::LastLogon {
-                        set_time(account, attr, t, "%Y-%m-%d %H:%M:%S");
+                        set_time(account, attr, t);
                         return Ok(());
                     }
                     t.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -402,21 +441,34 @@ fn set_from(
     Ok(())
 }
 
-/// Sets `expires` or `last_logon` from a time already read, and its text.
-fn set_time(
-    account: &mut crate::inventory::Account,
-    attr: WellKnown,
-    t: chrono::NaiveDateTime,
-    format: &str,
-) {
+/// Sets `expires` or `last_logon` from a time already read: typed, as
+/// the CSV reader sets them.
+fn set_time(account: &mut crate::inventory::Account, attr: WellKnown, t: chrono::NaiveDateTime) {
     match attr {
         WellKnown::Expires => account.expires = Some(crate::inventory::Expiry::At(t)),
         WellKnown::LastLogon => account.last_logon = Some(t),
-        _ => return,
+        _ => {}
     }
-    account
-        .attrs
-        .insert(attr.name(), t.format(format).to_string());
+}
+
+/// LDAP generalized time, `20261122134500Z` or `20261122134500.123Z`, to
+/// the second.
+fn generalized_time(value: &str) -> Option<chrono::NaiveDateTime> {
+    let digits = value.trim_end_matches('Z');
+    let digits = digits.split(['.', ',']).next().unwrap_or(digits);
+    let d = digits.as_bytes();
+    if d.len() != 14 || !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| {
+        d[r].iter()
+            .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
+    };
+    chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))?.and_hms_opt(
+        n(8..10),
+        n(10..12),
+        n(12..14),
+    )
 }
 
 fn set_text(
@@ -424,7 +476,7 @@ fn set_text(
     attr: WellKnown,
     text: &str,
     source_attr: &str,
-    location: &Origin,
+    location: &DirEntry,
 ) -> Result<(), SourceError> {
     set_well_known(account, attr, text)
         .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
@@ -448,8 +500,9 @@ struct PendingGroup {
     group: GroupId,
     dn_key: String,
     origin: Origin,
-    /// (`memberUid`?, value)
-    members: Vec<(bool, String)>,
+    /// `memberUid` values (account ids) and DN values.
+    uids: Vec<String>,
+    dns: Vec<String>,
 }
 
 /// Maps entries one at a time, as they arrive, to accounts and groups;
@@ -457,13 +510,28 @@ struct PendingGroup {
 /// that come later.
 pub struct Builder<'m> {
     mapping: &'m Mapping,
-    by_dn: FastMap<String, Node>,
+    digest: DnDigest,
+    by_dn: rustc_hash::FxHashMap<u128, Node>,
     group_by_sid: HashMap<String, GroupId>,
     foreign: HashMap<String, String>,
     groups: Vec<PendingGroup>,
     /// (account, its SID, its primaryGroupID)
     primaries: Vec<(AccountId, Option<String>, String)>,
     used: Vec<String>,
+    /// Reusable buffers for normalized DNs: the entry's, a member's.
+    key: String,
+    member_key: String,
+}
+
+/// A membership value as text, trimmed, without copying when it needs no
+/// trimming; `None` if it is not UTF-8, `Some("")` if blank.
+fn member_text(value: Vec<u8>) -> Option<String> {
+    let text = String::from_utf8(value).ok()?;
+    if text.trim().len() == text.len() {
+        Some(text)
+    } else {
+        Some(text.trim().to_string())
+    }
 }
 
 impl<'m> Builder<'m> {
@@ -481,31 +549,39 @@ impl<'m> Builder<'m> {
         used.dedup();
         Builder {
             mapping,
-            by_dn: FastMap::default(),
+            digest: DnDigest::new(),
+            by_dn: rustc_hash::FxHashMap::default(),
             group_by_sid: HashMap::new(),
             foreign: HashMap::new(),
             groups: Vec::new(),
             primaries: Vec::new(),
             used,
+            key: String::new(),
+            member_key: String::new(),
         }
     }
 
-    pub fn add(&mut self, entry: DirEntry, inventory: &mut Inventory) -> Result<(), SourceError> {
+    pub fn add(
+        &mut self,
+        mut entry: DirEntry,
+        inventory: &mut Inventory,
+    ) -> Result<(), SourceError> {
         let mapping = self.mapping;
-        let dn_key = normalize_dn(&entry.dn);
-        if entry.has_class(&["foreignsecurityprincipal"]) {
+        normalize_dn_into(&entry.dn, &mut self.key);
+        let classes = entry.classes();
+        if classes.foreign {
             let sid = entry
                 .text("cn")
                 .map(str::to_string)
                 .or_else(|| sid_of(&entry))
                 .unwrap_or_else(|| entry.dn.clone());
-            self.foreign.insert(dn_key, sid);
+            self.foreign.insert(self.key.clone(), sid);
             return Ok(());
         }
-        if entry.has_class(GROUP_CLASSES) {
+        if classes.group {
             let Some(group_name) = first_text(&entry, &mapping.group_name) else {
                 return Err(SourceError::new(
-                    entry.origin.to_string(),
+                    entry.location(),
                     format!(
                         "the group `{}` has no `{}`",
                         entry.dn,
@@ -515,55 +591,78 @@ impl<'m> Builder<'m> {
                 .with_help("check `group_name` under [ldap.attributes]"));
             };
             let id = inventory.intern_group(group_name);
-            inventory.groups[id].dn = Some(entry.dn.clone());
             if let Some(sid) = sid_of(&entry) {
                 self.group_by_sid.insert(sid, id);
             }
-            let mut members = Vec::new();
+            // Members already read are resolved now, while the directory
+            // is still sending; the rest wait for `finish`.
+            let mut uids = Vec::new();
+            let mut dns = Vec::new();
             for attr in &mapping.member {
-                for value in entry.values(attr) {
-                    let Ok(value) = std::str::from_utf8(value) else {
+                let Some(values) = entry.remove(attr) else {
+                    continue;
+                };
+                let is_uid = attr == "memberuid";
+                for value in values {
+                    let Some(text) = member_text(value) else {
                         return Err(SourceError::new(
-                            entry.origin.to_string(),
+                            entry.location(),
                             format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
                         ));
                     };
-                    let value = value.trim();
-                    if !value.is_empty() {
-                        members.push((attr == "memberuid", value.to_string()));
+                    if text.is_empty() {
+                        continue;
+                    }
+                    if is_uid {
+                        uids.push(text);
+                        continue;
+                    }
+                    normalize_dn_into(&text, &mut self.member_key);
+                    if self.member_key == self.key {
+                        continue;
+                    }
+                    match self.by_dn.get(&self.digest.of(&self.member_key)) {
+                        Some(Node::Account(a)) => inventory.add_membership(*a, id),
+                        Some(Node::Group(g)) => inventory.add_nesting(id, *g),
+                        Some(Node::Skipped) => {}
+                        None => dns.push(text),
                     }
                 }
             }
-            self.by_dn.insert(dn_key.clone(), Node::Group(id));
+            let dn_key = self.key.clone();
+            self.by_dn.insert(self.digest.of(&dn_key), Node::Group(id));
+            inventory.groups[id].dn = Some(entry.dn);
             self.groups.push(PendingGroup {
                 group: id,
                 dn_key,
                 origin: entry.origin,
-                members,
+                uids,
+                dns,
             });
             return Ok(());
         }
-        if !entry.has_class(ACCOUNT_CLASSES) || entry.has_class(NOT_ACCOUNT_CLASSES) {
-            self.by_dn.insert(dn_key, Node::Skipped);
+        if !classes.account || classes.not_account {
+            self.by_dn.insert(self.digest.of(&self.key), Node::Skipped);
             return Ok(());
         }
         let Some(id) = first_text(&entry, &mapping.account) else {
-            self.by_dn.insert(dn_key, Node::Skipped);
+            self.by_dn.insert(self.digest.of(&self.key), Node::Skipped);
             return Ok(());
         };
         let id = id.to_string();
         let primary = entry
             .text("primarygroupid")
             .map(|rid| (sid_of(&entry), rid.to_string()));
-        let account = inventory.account_mut(&id, &entry.origin);
+        let account_id = inventory.account_id(&id, &entry.origin);
+        let account = &mut inventory.accounts[account_id];
         for (attr, candidates) in mapping.well_known() {
-            set_from(account, &entry, attr, candidates, &entry.origin)?;
+            set_from(account, &entry, attr, candidates)?;
         }
         let DirEntry { dn, attrs, .. } = entry;
         account.dn = Some(dn);
         // Every other attribute, for `when.<attribute>`: moved, not copied.
         for (attr, values) in attrs {
-            if self.used.binary_search(&attr).is_ok()
+            if self.used.iter().any(|u| *u == attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(&attr)
             {
@@ -587,30 +686,29 @@ impl<'m> Builder<'m> {
             };
             account.attrs.insert(attr, text);
         }
-        let account_id = inventory.account(&id).unwrap_or(0);
         if let Some((sid, rid)) = primary {
             self.primaries.push((account_id, sid, rid));
         }
-        self.by_dn.insert(dn_key, Node::Account(account_id));
+        self.by_dn
+            .insert(self.digest.of(&self.key), Node::Account(account_id));
         Ok(())
     }
 
     /// Resolves memberships now that every entry has been added.
     pub fn finish(self, inventory: &mut Inventory) -> Result<(), SourceError> {
+        let mut key = self.key;
         for pending in self.groups {
             let group = pending.group;
-            for (is_uid, value) in pending.members {
-                if is_uid {
-                    inventory.account_mut(&value, &pending.origin);
-                    let account = inventory.account(&value).unwrap_or(0);
-                    inventory.add_membership(account, group);
-                    continue;
-                }
-                let key = normalize_dn(&value);
+            for uid in pending.uids {
+                let account = inventory.account_id(&uid, &pending.origin);
+                inventory.add_membership(account, group);
+            }
+            for value in pending.dns {
+                normalize_dn_into(&value, &mut key);
                 if key == pending.dn_key {
                     continue;
                 }
-                match self.by_dn.get(&key) {
+                match self.by_dn.get(&self.digest.of(&key)) {
                     Some(Node::Account(a)) => inventory.add_membership(*a, group),
                     Some(Node::Group(g)) => inventory.add_nesting(group, *g),
                     Some(Node::Skipped) => {}
@@ -618,9 +716,8 @@ impl<'m> Builder<'m> {
                         // A member the read did not cover: a foreign
                         // security principal shows as its SID, anything
                         // else as its DN, so its access is still reported.
-                        let shown = self.foreign.get(&key).cloned().unwrap_or(value);
-                        inventory.account_mut(&shown, &pending.origin);
-                        let account = inventory.account(&shown).unwrap_or(0);
+                        let shown = self.foreign.get(key.as_str()).cloned().unwrap_or(value);
+                        let account = inventory.account_id(&shown, &pending.origin);
                         inventory.add_membership(account, group);
                     }
                 }
@@ -648,6 +745,7 @@ impl<'m> Builder<'m> {
                 inventory.add_membership(account, group);
             }
         }
+        inventory.flush_memberships();
         Ok(())
     }
 }

@@ -273,7 +273,11 @@ pub fn read(
         for entry in page {
             count += 1;
             progress.tick(count);
-            if entry.attrs.keys().any(|k| k.contains(";range=")) {
+            if entry
+                .attrs
+                .iter()
+                .any(|(k, _)| k.as_bytes().contains(&b';') && k.contains(";range="))
+            {
                 ranged.push(entry);
             } else {
                 builder.add(entry, inventory)?;
@@ -323,7 +327,7 @@ fn naming_context(
     let root = found
         .into_iter()
         .filter(|re| !re.is_ref())
-        .find_map(|re| decode_entry(re, server))
+        .find_map(|re| decode_entry(re, Origin::new(server, None)))
         .ok_or_else(missing)?;
     let text = |v: &Vec<u8>| String::from_utf8(v.clone()).ok();
     if let Some(dn) = root.values("defaultnamingcontext").first().and_then(text) {
@@ -349,6 +353,7 @@ fn paged_search(
     pages: std::sync::mpsc::SyncSender<Vec<DirEntry>>,
 ) -> Result<LdapConn, SourceError> {
     let mut cookie: Vec<u8> = Vec::new();
+    let origin = Origin::new(server, None);
     loop {
         let control = paged_control(page_size, &cookie);
         let result = conn
@@ -397,7 +402,7 @@ fn paged_search(
             }
             // Search continuation references are skipped above: they name
             // other naming contexts (DomainDnsZones, Configuration...).
-            let entry = decode_entry(re, server).ok_or_else(|| {
+            let entry = decode_entry(re, origin).ok_or_else(|| {
                 SourceError::new(server, "an entry of the search result could not be decoded")
                     .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
             })?;
@@ -482,8 +487,9 @@ fn primitive_text(tag: StructureTag) -> Option<String> {
     String::from_utf8(tag.expect_primitive()?).ok()
 }
 
-/// Decodes a SearchResultEntry without trusting its shape.
-fn decode_entry(re: ResultEntry, server: &str) -> Option<DirEntry> {
+/// Decodes a SearchResultEntry without trusting its shape. `origin` is
+/// the server; [`DirEntry::location`] adds the DN.
+fn decode_entry(re: ResultEntry, origin: Origin) -> Option<DirEntry> {
     let StructureTag { id, payload, .. } = re.0;
     if id != 4 {
         return None;
@@ -493,13 +499,7 @@ fn decode_entry(re: ResultEntry, server: &str) -> Option<DirEntry> {
     };
     let mut parts = parts.into_iter();
     let dn = primitive_text(parts.next()?)?;
-    let mut entry = DirEntry::new(
-        dn.clone(),
-        Origin {
-            source: crate::intern::Sym::new(&format!("{server} {dn}")),
-            line: None,
-        },
-    );
+    let mut entry = DirEntry::new(dn, origin);
     for attr in parts.next()?.expect_constructed()? {
         let mut av = attr.expect_constructed()?.into_iter();
         let mut name = primitive_text(av.next()?)?;
@@ -543,7 +543,7 @@ fn read_ranges(
         Ok(page
             .into_iter()
             .filter(|re| !re.is_ref())
-            .find_map(|re| decode_entry(re, server))
+            .find_map(|re| decode_entry(re, Origin::new(server, None)))
             .and_then(|e| e.attrs.into_iter().find(|(k, _)| k.starts_with(&prefix))))
     })
 }
@@ -572,12 +572,13 @@ fn complete_ranges(
     for entry in entries.iter_mut() {
         let ranged: Vec<String> = entry
             .attrs
-            .keys()
+            .iter()
+            .map(|(k, _)| k)
             .filter(|k| k.contains(";range="))
             .cloned()
             .collect();
         for key in ranged {
-            let values = entry.attrs.remove(&key).unwrap_or_default();
+            let values = entry.remove(&key).unwrap_or_default();
             let (base, range) = key.split_once(";range=").unwrap_or((&key, ""));
             let base = base.to_string();
             for v in values {
@@ -768,7 +769,7 @@ mod tests {
         let members = entries[0].values("member");
         assert_eq!(members.len(), 4000);
         assert_eq!(members[3999], b"CN=u3999,DC=x");
-        assert!(entries[0].attrs.keys().all(|k| !k.contains("range")));
+        assert!(entries[0].attrs.iter().all(|(k, _)| !k.contains("range")));
     }
 
     #[test]
