@@ -662,7 +662,7 @@ impl<'m> Builder<'m> {
         account.dn = Some(dn);
         // Every other attribute, for `when.<attribute>`: moved, not copied.
         for (attr, values) in attrs {
-            if self.used.iter().any(|u| *u == attr)
+            if self.used.contains(&attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(&attr)
             {
