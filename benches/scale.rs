@@ -216,6 +216,8 @@ access to * by * read
     }
     let pw = dir.join("password");
     std::fs::write(&pw, SVC_PASSWORD).expect("password file");
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("password file mode");
     std::fs::write(
         dir.join("behorig.toml"),
         format!(

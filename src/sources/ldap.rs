@@ -205,10 +205,15 @@ pub fn read(
         config.page_size
     };
 
-    let settings = LdapConnSettings::new()
+    let tls = scheme == "ldaps" || config.starttls;
+    let mut settings = LdapConnSettings::new()
         .set_conn_timeout(timeout)
-        .set_starttls(config.starttls && scheme == "ldap")
-        .set_connector(tls_connector(&config, &server)?);
+        .set_starttls(config.starttls && scheme == "ldap");
+    if tls {
+        // Loading the trust store costs time that a plain loopback read
+        // does not need.
+        settings = settings.set_connector(tls_connector(&config, &server)?);
+    }
     let mut conn = LdapConn::with_settings(settings, url)
         .map_err(|e| describe(&server, "cannot connect", &e))?;
 
@@ -244,10 +249,11 @@ pub fn read(
         None => naming_context(&mut conn, timeout, &server)?,
     };
 
-    // The connection reads pages on its own thread while this one maps
-    // the entries of the page before: the two overlap.
+    // The connection reads pages on its own thread and asks for the next
+    // page as soon as one has come; this one decodes and maps the entries
+    // of the pages before: the two overlap.
     let (filter, attrs) = search_request(mapping);
-    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<DirEntry>>(2);
+    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(4);
     let reader_server = server.clone();
     let reader = std::thread::Builder::new()
         .name("ldap-reader".into())
@@ -269,8 +275,18 @@ pub fn read(
     let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
+    let origin = Origin::new(&server, None);
     for page in received {
-        for entry in page {
+        for re in page {
+            // Search continuation references name other naming contexts
+            // (DomainDnsZones, Configuration...): not followed.
+            if re.is_ref() || re.is_intermediate() {
+                continue;
+            }
+            let entry = decode_entry(re, origin).ok_or_else(|| {
+                SourceError::new(&server, "an entry of the search result could not be decoded")
+                    .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
+            })?;
             count += 1;
             progress.tick(count);
             if entry
@@ -350,10 +366,9 @@ fn paged_search(
     attrs: &[String],
     page_size: u32,
     timeout: Duration,
-    pages: std::sync::mpsc::SyncSender<Vec<DirEntry>>,
+    pages: std::sync::mpsc::SyncSender<Vec<ResultEntry>>,
 ) -> Result<LdapConn, SourceError> {
     let mut cookie: Vec<u8> = Vec::new();
-    let origin = Origin::new(server, None);
     loop {
         let control = paged_control(page_size, &cookie);
         let result = conn
@@ -395,28 +410,15 @@ fn paged_search(
                 .with_help("check `base_dn` and the bind account's rights"));
             }
         }
-        let mut entries = Vec::with_capacity(page.len());
-        for re in page {
-            if re.is_ref() || re.is_intermediate() {
-                continue;
-            }
-            // Search continuation references are skipped above: they name
-            // other naming contexts (DomainDnsZones, Configuration...).
-            let entry = decode_entry(re, origin).ok_or_else(|| {
-                SourceError::new(server, "an entry of the search result could not be decoded")
-                    .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
-            })?;
-            entries.push(entry);
-        }
-        if pages.send(entries).is_err() {
-            // The mapping stopped with its own error.
-            return Err(SourceError::new(server, "the read was abandoned"));
-        }
         let paged = res
             .ctrls
             .iter()
             .find(|c| c.1.ctype == PAGED_RESULTS_OID)
             .map(|c| paged_cookie(&c.1));
+        if pages.send(page).is_err() {
+            // The mapping stopped with its own error.
+            return Err(SourceError::new(server, "the read was abandoned"));
+        }
         match paged {
             // The server ignored paging and sent everything at once.
             None if cookie.is_empty() => return Ok(conn),
