@@ -24,7 +24,7 @@ pub fn run(args: ExplainArgs) -> Result<i32, Error> {
         )));
     }
     let inputs = args.inputs.resolve()?;
-    let loaded = super::load(&inputs)?;
+    let loaded = super::load_all(&inputs)?;
     let report = super::report_from(&loaded, inputs.as_of);
     let matches: Vec<&Finding> = report
         .findings

@@ -52,9 +52,11 @@ fn policy_check(
     Ok(0)
 }
 
-/// Reads every source of an audit into one inventory.
-pub fn read_inventory(inputs: &Inputs) -> Result<Inventory, Error> {
+/// Reads every source of an audit into one inventory, keeping the
+/// attributes in `keep` beyond the well-known ones (all if `None`).
+pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inventory, Error> {
     let mut inventory = Inventory::new();
+    inventory.keep = keep;
     for path in &inputs.csv {
         sources::csv::read_file(path, &mut inventory)?;
     }
@@ -83,10 +85,29 @@ pub struct Loaded {
     pub inventory: Inventory,
 }
 
-/// Loads the policies and reads every source.
+/// Loads the policies and reads every source, keeping the account
+/// attributes the policies read.
 pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
-    let inventory = read_inventory(inputs)?;
+    let mut keep: Vec<String> = policies
+        .iter()
+        .flat_map(|p| p.allows.iter())
+        .flat_map(|a| a.when.iter())
+        .map(|c| c.attribute.to_ascii_lowercase())
+        .collect();
+    keep.sort();
+    keep.dedup();
+    let inventory = read_inventory(inputs, Some(keep))?;
+    Ok(Loaded {
+        policies,
+        inventory,
+    })
+}
+
+/// As [`load`], keeping every account attribute, to show them.
+pub fn load_all(inputs: &Inputs) -> Result<Loaded, Error> {
+    let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
+    let inventory = read_inventory(inputs, None)?;
     Ok(Loaded {
         policies,
         inventory,

@@ -125,6 +125,9 @@ pub struct Inventory {
     pending: Vec<(u32, u32)>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
+    /// The attributes, beyond the well-known ones, that sources keep:
+    /// those the policies' conditions read. `None` keeps every attribute.
+    pub keep: Option<Vec<String>>,
 }
 
 /// The case-insensitive lookup key of a name: borrowed when the name is
@@ -158,6 +161,14 @@ impl Inventory {
     pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
         let id = self.account_id(name, origin);
         &mut self.accounts[id]
+    }
+
+    /// Whether sources keep the attribute `name` (lower case) on accounts.
+    pub fn keeps(&self, name: &str) -> bool {
+        match &self.keep {
+            None => true,
+            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
     }
 
     /// The id of the account of this name, created empty if it is new.

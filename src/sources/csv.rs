@@ -686,7 +686,7 @@ fn parse<R: Read>(
     let other_names: Vec<Option<Sym>> = columns
         .iter()
         .map(|c| match c {
-            Column::Other(attr) => Some(Sym::new(attr)),
+            Column::Other(attr) if inventory.keeps(attr) => Some(Sym::new(attr)),
             _ => None,
         })
         .collect();

@@ -518,9 +518,8 @@ pub struct Builder<'m> {
     /// (account, its SID, its primaryGroupID)
     primaries: Vec<(AccountId, Option<String>, String)>,
     used: Vec<String>,
-    /// Reusable buffers for normalized DNs: the entry's, a member's.
+    /// A reusable buffer for the entry's normalized DN.
     key: String,
-    member_key: String,
 }
 
 /// A membership value as text, trimmed, without copying when it needs no
@@ -557,8 +556,44 @@ impl<'m> Builder<'m> {
             primaries: Vec::new(),
             used,
             key: String::new(),
-            member_key: String::new(),
         }
+    }
+
+    /// What each member DN of the group whose DN is in `self.key` stands
+    /// for, as far as read: `None` for a DN not seen yet; the group itself
+    /// as skipped. A big group's members are looked up on every core.
+    fn resolve(&self, values: &[String]) -> Vec<Option<Node>> {
+        let own = self.key.as_str();
+        let lookup = |chunk: &[String]| -> Vec<Option<Node>> {
+            let mut key = String::new();
+            chunk
+                .iter()
+                .map(|value| {
+                    normalize_dn_into(value, &mut key);
+                    if key == own {
+                        Some(Node::Skipped)
+                    } else {
+                        self.by_dn.get(&self.digest.of(&key)).copied()
+                    }
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        if threads < 2 || values.len() < 8192 {
+            return lookup(values);
+        }
+        let chunks: Vec<&[String]> = values.chunks(values.len().div_ceil(threads)).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|&chunk| scope.spawn(move || lookup(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(&chunks)
+                .flat_map(|(handle, &chunk)| handle.join().unwrap_or_else(|_| lookup(chunk)))
+                .collect()
+        })
     }
 
     pub fn add(
@@ -597,36 +632,37 @@ impl<'m> Builder<'m> {
             // Members already read are resolved now, while the directory
             // is still sending; the rest wait for `finish`.
             let mut uids = Vec::new();
-            let mut dns = Vec::new();
+            let mut values = Vec::new();
             for attr in &mapping.member {
-                let Some(values) = entry.remove(attr) else {
+                let Some(raw) = entry.remove(attr) else {
                     continue;
                 };
-                let is_uid = attr == "memberuid";
-                for value in values {
+                let list = if attr == "memberuid" {
+                    &mut uids
+                } else {
+                    &mut values
+                };
+                list.reserve(raw.len());
+                for value in raw {
                     let Some(text) = member_text(value) else {
                         return Err(SourceError::new(
                             entry.location(),
                             format!("a `{attr}` value of `{}` is not UTF-8", entry.dn),
                         ));
                     };
-                    if text.is_empty() {
-                        continue;
+                    if !text.is_empty() {
+                        list.push(text);
                     }
-                    if is_uid {
-                        uids.push(text);
-                        continue;
-                    }
-                    normalize_dn_into(&text, &mut self.member_key);
-                    if self.member_key == self.key {
-                        continue;
-                    }
-                    match self.by_dn.get(&self.digest.of(&self.member_key)) {
-                        Some(Node::Account(a)) => inventory.add_membership(*a, id),
-                        Some(Node::Group(g)) => inventory.add_nesting(id, *g),
-                        Some(Node::Skipped) => {}
-                        None => dns.push(text),
-                    }
+                }
+            }
+            let resolved = self.resolve(&values);
+            let mut dns = Vec::new();
+            for (text, node) in values.into_iter().zip(resolved) {
+                match node {
+                    Some(Node::Account(a)) => inventory.add_membership(a, id),
+                    Some(Node::Group(g)) => inventory.add_nesting(id, g),
+                    Some(Node::Skipped) => {}
+                    None => dns.push(text),
                 }
             }
             let dn_key = self.key.clone();
@@ -653,6 +689,11 @@ impl<'m> Builder<'m> {
         let primary = entry
             .text("primarygroupid")
             .map(|rid| (sid_of(&entry), rid.to_string()));
+        let kept: Vec<bool> = entry
+            .attrs
+            .iter()
+            .map(|(name, _)| inventory.keeps(name))
+            .collect();
         let account_id = inventory.account_id(&id, &entry.origin);
         let account = &mut inventory.accounts[account_id];
         for (attr, candidates) in mapping.well_known() {
@@ -661,8 +702,9 @@ impl<'m> Builder<'m> {
         let DirEntry { dn, attrs, .. } = entry;
         account.dn = Some(dn);
         // Every other attribute, for `when.<attribute>`: moved, not copied.
-        for (attr, values) in attrs {
-            if self.used.contains(&attr)
+        for ((attr, values), kept) in attrs.into_iter().zip(kept) {
+            if !kept
+                || self.used.contains(&attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(&attr)
             {
