@@ -59,7 +59,7 @@ fn build(org: &Org) -> Inventory {
 fn naive_reach(inv: &Inventory, account: usize) -> Vec<Option<usize>> {
     let mut dist: Vec<Option<usize>> = vec![None; inv.groups.len()];
     for &g in &inv.accounts[account].groups {
-        dist[g] = Some(1);
+        dist[g as usize] = Some(1);
     }
     loop {
         let mut changed = false;

@@ -191,6 +191,7 @@ impl<'a> Walker<'a> {
         }
         state.order.clear();
         for &g in &self.inventory.accounts[account].groups {
+            let g = g as usize;
             if state.stamp[g] != state.generation {
                 state.stamp[g] = state.generation;
                 state.prev[g] = NONE;
@@ -331,7 +332,7 @@ impl<'a> Walker<'a> {
         let mut accounts: BTreeSet<AccountId> = BTreeSet::new();
         let mut queue = VecDeque::from([group]);
         while let Some(g) = queue.pop_front() {
-            accounts.extend(self.inventory.groups[g].members.iter().copied());
+            accounts.extend(self.inventory.groups[g].members.iter().map(|&a| a as usize));
             for &child in &self.inventory.groups[g].children {
                 if seen_groups.insert(child) {
                     queue.push_back(child);

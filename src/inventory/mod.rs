@@ -59,8 +59,9 @@ pub struct Account {
     pub enabled: Option<bool>,
     pub expires: Option<Expiry>,
     pub last_logon: Option<NaiveDateTime>,
-    /// Groups the account is a direct member of.
-    pub groups: Vec<GroupId>,
+    /// Groups the account is a direct member of (ids as 32 bits: a
+    /// million accounts have millions of memberships).
+    pub groups: Vec<u32>,
     pub origin: Origin,
 }
 
@@ -88,7 +89,7 @@ pub struct Group {
     /// Groups that are direct members of this group.
     pub children: Vec<GroupId>,
     /// Accounts that are direct members of this group.
-    pub members: Vec<AccountId>,
+    pub members: Vec<u32>,
 }
 
 /// Who a role-export row gives a role to.
@@ -241,9 +242,25 @@ impl Inventory {
     }
 
     fn insert_membership(&mut self, account: AccountId, group: GroupId) {
-        if !self.accounts[account].groups.contains(&group) {
-            self.accounts[account].groups.push(group);
-            self.groups[group].members.push(account);
+        let (Ok(a), Ok(g)) = (u32::try_from(account), u32::try_from(group)) else {
+            // More than four billion accounts or groups: not an inventory
+            // this machine could hold.
+            return;
+        };
+        if !self.accounts[account].groups.contains(&g) {
+            self.accounts[account].groups.push(g);
+            self.groups[group].members.push(a);
+        }
+    }
+
+    /// Makes `account` a direct member of each of `groups` at once, as a
+    /// row of an account export does: no collecting, the account is at
+    /// hand.
+    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId]) {
+        self.flush_memberships();
+        self.accounts[account].groups.reserve_exact(groups.len());
+        for &g in groups {
+            self.insert_membership(account, g);
         }
     }
 
@@ -323,7 +340,7 @@ impl Inventory {
         }
         for account in &mut self.accounts {
             for g in &mut account.groups {
-                *g = new_id[*g];
+                *g = new_id[*g as usize] as u32;
             }
             account.groups.sort_unstable();
         }

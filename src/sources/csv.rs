@@ -795,9 +795,7 @@ fn parse<R: Read>(
                         _ => {}
                     }
                 }
-                for g in groups {
-                    inventory.add_membership(account_id, g);
-                }
+                inventory.add_memberships(account_id, &groups);
             }
         }
     }

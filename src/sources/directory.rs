@@ -901,7 +901,7 @@ mod tests {
         assert_eq!(inv.groups[g1].children, vec![g2]);
         assert_eq!(inv.groups[g2].children, vec![g1]);
         let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
-        assert!(inv.groups[g1].members.contains(&fsp));
+        assert!(inv.groups[g1].members.contains(&(fsp as u32)));
         assert_eq!(inv.accounts.len(), 3);
     }
 

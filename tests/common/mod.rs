@@ -207,7 +207,7 @@ pub fn directory_ldif_parts(
         if ad {
             out.push_str("objectClass: group\n");
             attr(&mut out, "sAMAccountName", &g.name);
-            for &m in &g.members {
+            for m in g.members.iter().map(|&m| m as usize) {
                 attr(&mut out, "member", &account_dn(m));
             }
             if nested {
@@ -219,12 +219,12 @@ pub fn directory_ldif_parts(
             // Groups of accounts only may be posix groups (memberUid).
             out.push_str("objectClass: posixGroup\n");
             out.push_str(&format!("gidNumber: {}\n", 20000 + i));
-            for &m in &g.members {
+            for m in g.members.iter().map(|&m| m as usize) {
                 attr(&mut out, "memberUid", &inv.accounts[m].id);
             }
         } else if i % 3 == 1 {
             out.push_str("objectClass: groupOfUniqueNames\n");
-            for &m in &g.members {
+            for m in g.members.iter().map(|&m| m as usize) {
                 attr(&mut out, "uniqueMember", &account_dn(m));
             }
             for &c in &g.children {
@@ -232,7 +232,7 @@ pub fn directory_ldif_parts(
             }
         } else {
             out.push_str("objectClass: groupOfNames\n");
-            for &m in &g.members {
+            for m in g.members.iter().map(|&m| m as usize) {
                 attr(&mut out, "member", &account_dn(m));
             }
             for &c in &g.children {
