@@ -310,3 +310,51 @@ pub fn emit(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An audit keeps the attributes its policies read and drops the rest;
+    /// `explain` keeps them all, to show them.
+    #[test]
+    fn audits_keep_only_the_attributes_policies_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        std::fs::create_dir(&policies).unwrap();
+        std::fs::write(
+            policies.join("fil.toml"),
+            "[source]\nid = \"fil\"\nname = \"Filserver\"\ncontroller = \"Socialnämnden\"\n\
+             activity = \"socialtjanst\"\ndata_categories = [\"halsa\"]\n\
+             data_subject_groups = [\"barn\"]\n\n[[grant]]\ngroup = '^FS-Las$'\nrole = \"Las\"\n\n\
+             [[allow]]\nid = \"epost\"\nrole = \"Las\"\nwhen.mail = { regex = '@norrvik\\.se$' }\n",
+        )
+        .unwrap();
+        let csv = dir.path().join("konton.csv");
+        std::fs::write(
+            &csv,
+            "account,mail,telefon,group\nanna,anna@norrvik.se,0300-1234,FS-Las\n",
+        )
+        .unwrap();
+        let inputs = Inputs {
+            config: None,
+            policies,
+            csv: vec![csv],
+            ldif: Vec::new(),
+            ldap: None,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        };
+        let audit = load(&inputs).unwrap();
+        let anna = &audit.inventory.accounts[0];
+        assert_eq!(anna.attr("mail"), Some("anna@norrvik.se"));
+        assert_eq!(anna.attr("telefon"), None);
+        // The allow reads `mail`, so it still covers anna's access.
+        assert!(report_from(&audit, inputs.as_of).findings.is_empty());
+
+        let shown = load_all(&inputs).unwrap();
+        assert_eq!(
+            shown.inventory.accounts[0].attr("telefon"),
+            Some("0300-1234")
+        );
+    }
+}

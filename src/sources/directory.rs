@@ -971,4 +971,51 @@ mod tests {
                 || err.message.contains("useraccountcontrol")
         );
     }
+
+    /// A group big enough to be looked up on several threads, with
+    /// members read before it, members read after it, its own DN and a DN
+    /// nothing in the directory has: each member ends where it belongs.
+    #[test]
+    fn a_big_group_is_resolved_whole() {
+        let n = 20_000;
+        let mut entries = Vec::new();
+        for i in 0..n / 2 {
+            let uid = format!("u{i}");
+            entries.push(entry(
+                &format!("uid={uid},ou=P,dc=x"),
+                &[("objectclass", "inetOrgPerson"), ("uid", &uid)],
+            ));
+        }
+        let mut group = entry(
+            "cn=Stor,ou=G,dc=x",
+            &[("objectclass", "groupOfNames"), ("cn", "Stor")],
+        );
+        for i in 0..n {
+            // Upper case and spaces after commas: the same DNs, written
+            // another way.
+            group.push("member", format!("UID=u{i}, OU=P, DC=x").into_bytes());
+        }
+        group.push("member", b"cn=Stor,ou=G,dc=x".to_vec());
+        group.push("member", b"cn=Borta,ou=G,dc=x".to_vec());
+        entries.push(group);
+        for i in n / 2..n {
+            let uid = format!("u{i}");
+            entries.push(entry(
+                &format!("uid={uid},ou=P,dc=x"),
+                &[("objectclass", "inetOrgPerson"), ("uid", &uid)],
+            ));
+        }
+        let mut inv = Inventory::new();
+        add_entries(entries, &Mapping::default(), &mut inv).unwrap();
+        let g = inv.group("Stor").unwrap();
+        // Every account, and the DN no entry has, shown as itself.
+        assert_eq!(inv.groups[g].members.len(), n + 1);
+        assert_eq!(inv.accounts.len(), n + 1);
+        assert!(inv.account("cn=Borta,ou=G,dc=x").is_some());
+        for i in (0..n).step_by(997) {
+            let a = inv.account(&format!("u{i}")).unwrap();
+            assert_eq!(inv.accounts[a].groups, vec![g as u32], "u{i}");
+        }
+        assert!(inv.groups[g].children.is_empty(), "not a member of itself");
+    }
 }
