@@ -253,7 +253,7 @@ pub fn read(
     // page as soon as one has come; this one decodes and maps the entries
     // of the pages before: the two overlap.
     let (filter, attrs) = search_request(mapping);
-    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(4);
+    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(2);
     let reader_server = server.clone();
     let reader = std::thread::Builder::new()
         .name("ldap-reader".into())
@@ -355,7 +355,33 @@ fn naming_context(
     }
 }
 
-/// Runs the paged search, sending each page's entries on; returns the
+/// Entries sent on to the mapping at a time, fewer when they are big
+/// groups: at most about this many values.
+const BATCH: usize = 100;
+const BATCH_VALUES: usize = 20_000;
+
+/// How many attribute values a SearchResultEntry carries, for batching.
+fn values_in(entry: &ResultEntry) -> usize {
+    let count = |tag: &StructureTag| match &tag.payload {
+        PL::C(values) => values.len(),
+        PL::P(_) => 1,
+    };
+    match &entry.0.payload {
+        PL::C(parts) => match parts.get(1).map(|attrs| &attrs.payload) {
+            Some(PL::C(attrs)) => attrs
+                .iter()
+                .map(|attr| match &attr.payload {
+                    PL::C(av) => av.get(1).map_or(0, count),
+                    PL::P(_) => 0,
+                })
+                .sum(),
+            _ => 0,
+        },
+        PL::P(_) => 0,
+    }
+}
+
+/// Runs the paged search, sending its entries on as they come; returns the
 /// connection for the ranged reads that may follow.
 #[allow(clippy::too_many_arguments)]
 fn paged_search(
@@ -371,12 +397,31 @@ fn paged_search(
     let mut cookie: Vec<u8> = Vec::new();
     loop {
         let control = paged_control(page_size, &cookie);
-        let result = conn
+        // Entries go on in small batches as they arrive, so that a page of
+        // big groups is never held whole.
+        let mut stream = conn
             .with_timeout(timeout)
             .with_controls(control)
-            .search(base_dn, Scope::Subtree, filter, attrs)
+            .streaming_search(base_dn, Scope::Subtree, filter, attrs)
             .map_err(|e| describe(server, "the search failed", &e))?;
-        let ldap3::SearchResult(page, res) = result;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut weight = 0;
+        while let Some(entry) = stream
+            .next()
+            .map_err(|e| describe(server, "the search failed", &e))?
+        {
+            weight += values_in(&entry);
+            batch.push(entry);
+            if batch.len() == BATCH || weight >= BATCH_VALUES {
+                weight = 0;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if pages.send(full).is_err() {
+                    // The mapping stopped with its own error.
+                    return Err(SourceError::new(server, "the read was abandoned"));
+                }
+            }
+        }
+        let res = stream.result();
         match res.rc {
             0 => {}
             3 => {
@@ -415,7 +460,7 @@ fn paged_search(
             .iter()
             .find(|c| c.1.ctype == PAGED_RESULTS_OID)
             .map(|c| paged_cookie(&c.1));
-        if pages.send(page).is_err() {
+        if !batch.is_empty() && pages.send(batch).is_err() {
             // The mapping stopped with its own error.
             return Err(SourceError::new(server, "the read was abandoned"));
         }
