@@ -191,7 +191,7 @@ fn account_section(out: &mut String, account: &Account) {
     let _ = writeln!(out, "\nKonto {} ({})", account.id, account.origin);
     let mut rows: Vec<(String, String)> = Vec::new();
     if let Some(dn) = &account.dn {
-        rows.push(("dn".into(), dn.clone()));
+        rows.push(("dn".into(), dn.to_string()));
     }
     if let Some(name) = &account.display_name {
         rows.push(("display_name".into(), format!("\"{name}\"")));

@@ -18,14 +18,20 @@ pub type GroupId = usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
     pub source: Sym,
-    pub line: Option<usize>,
+    /// 32 bits: every account keeps its origin.
+    pub line: Option<u32>,
 }
 
 impl Origin {
     pub fn new(source: &str, line: Option<usize>) -> Self {
+        Origin::at(Sym::new(source), line)
+    }
+
+    /// A line of an interned source; lines past 2^32 are not told.
+    pub fn at(source: Sym, line: Option<usize>) -> Self {
         Origin {
-            source: Sym::new(source),
-            line,
+            source,
+            line: line.and_then(|l| u32::try_from(l).ok()),
         }
     }
 }
@@ -49,8 +55,8 @@ pub enum Expiry {
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: String,
-    pub dn: Option<String>,
-    pub display_name: Option<String>,
+    pub dn: Option<Box<str>>,
+    pub display_name: Option<Box<str>>,
     /// Every string attribute, keyed by its lower-case name; the well-known
     /// ones use their contract names (`department`, `title`,
     /// `employee_type`). The display name and the typed attributes have
@@ -117,7 +123,9 @@ pub struct Inventory {
     pub accounts: Vec<Account>,
     pub groups: Vec<Group>,
     pub grants: Vec<DirectGrant>,
-    account_index: FxHashMap<String, AccountId>,
+    /// Accounts by their case-folded name: only the account's number is
+    /// stored, its name is the account's own.
+    account_index: hashbrown::HashTable<u32>,
     group_index: FxHashMap<String, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
@@ -145,13 +153,26 @@ fn key(name: &str) -> Cow<'_, str> {
     }
 }
 
+fn hash_key(key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+fn account_hash(accounts: &[Account], id: &u32) -> u64 {
+    hash_key(&key(&accounts[*id as usize].id))
+}
+
 impl Inventory {
     pub fn new() -> Self {
         Self::default()
     }
 
     pub fn account(&self, name: &str) -> Option<AccountId> {
-        self.account_index.get(key(name).as_ref()).copied()
+        let k = key(name);
+        let accounts = &self.accounts;
+        self.account_index
+            .find(hash_key(&k), |&id| key(&accounts[id as usize].id) == k)
+            .map(|&id| id as usize)
     }
 
     pub fn group(&self, name: &str) -> Option<GroupId> {
@@ -175,8 +196,14 @@ impl Inventory {
     /// The id of the account of this name, created empty if it is new.
     pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
         let k = key(name);
-        let id = match self.account_index.get(k.as_ref()) {
-            Some(&id) => id,
+        let hash = hash_key(&k);
+        let accounts = &self.accounts;
+        let found = self
+            .account_index
+            .find(hash, |&id| key(&accounts[id as usize].id) == k)
+            .map(|&id| id as usize);
+        let id = match found {
+            Some(id) => id,
             None => {
                 let id = self.accounts.len();
                 self.accounts.push(Account {
@@ -190,7 +217,9 @@ impl Inventory {
                     groups: Vec::new(),
                     origin: *origin,
                 });
-                self.account_index.insert(k.into_owned(), id);
+                let accounts = &self.accounts;
+                self.account_index
+                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
                 id
             }
         };
@@ -357,6 +386,7 @@ impl Inventory {
     /// Makes room for `n` more accounts.
     pub fn reserve_accounts(&mut self, n: usize) {
         self.accounts.reserve(n);
-        self.account_index.reserve(n);
+        let accounts = &self.accounts;
+        self.account_index.reserve(n, |i| account_hash(accounts, i));
     }
 }

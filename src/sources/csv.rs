@@ -703,10 +703,7 @@ fn parse<R: Read>(
         }
         rows += 1;
         let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
-        let origin = Origin {
-            source: file_sym,
-            line: Some(line),
-        };
+        let origin = Origin::at(file_sym, Some(line));
         let cell = |i: Option<usize>| field(&record, i);
         let missing = |column: &str| {
             SourceError::new(
@@ -785,7 +782,7 @@ fn parse<R: Read>(
                             })?;
                         }
                         Column::Dn if !value.trim().is_empty() => {
-                            acc.dn = Some(value.trim().to_string());
+                            acc.dn = Some(value.trim().into());
                         }
                         Column::Other(_) if !value.is_empty() => {
                             if let Some(name) = other_names[i] {

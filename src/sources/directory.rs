@@ -700,7 +700,7 @@ impl<'m> Builder<'m> {
             set_from(account, &entry, attr, candidates)?;
         }
         let DirEntry { dn, attrs, .. } = entry;
-        account.dn = Some(dn);
+        account.dn = Some(dn.into_boxed_str());
         // Every other attribute, for `when.<attribute>`: moved, not copied.
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
             if !kept

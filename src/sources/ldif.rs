@@ -249,10 +249,7 @@ fn entry(name: &str, record: &[Logical]) -> Result<Option<DirEntry>, SourceError
         String::from_utf8(value).map_err(|_| at(first.line, "the DN is not valid UTF-8".into()))?;
     let mut entry = DirEntry::new(
         dn,
-        Origin {
-            source: crate::intern::Sym::new(name),
-            line: Some(first.line),
-        },
+        Origin::at(crate::intern::Sym::new(name), Some(first.line)),
     );
     for l in &record[1..] {
         let (desc, value) = attr_value(name, l)?;

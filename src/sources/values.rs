@@ -168,7 +168,7 @@ pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Re
                 ))?);
             }
         }
-        WellKnown::DisplayName => account.display_name = Some(v.to_string()),
+        WellKnown::DisplayName => account.display_name = Some(v.into()),
         WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {
             account.attrs.insert(attr.name(), v);
         }

@@ -158,7 +158,7 @@ pub fn directory_ldif_parts(
         } else {
             out.push_str("objectClass: inetOrgPerson\nobjectClass: shadowAccount\n");
             attr(&mut out, "uid", &a.id);
-            let cn = a.display_name.clone().unwrap_or_else(|| a.id.clone());
+            let cn = a.display_name.as_deref().unwrap_or(&a.id).to_string();
             attr(&mut out, "cn", &cn);
             attr(&mut out, "sn", cn.split(' ').next_back().unwrap_or(&cn));
         }
