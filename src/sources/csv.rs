@@ -562,6 +562,26 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
     parse(name, body, &pre, delimiter, scanner.lines, inventory)
 }
 
+/// The interned values of one column, remembered while there are not too
+/// many (departments and titles repeat; e-mail addresses do not).
+#[derive(Default)]
+struct ValueCache(rustc_hash::FxHashMap<Box<str>, Sym>);
+
+impl ValueCache {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, value: &str) -> Sym {
+        if let Some(&sym) = self.0.get(value) {
+            return sym;
+        }
+        let sym = Sym::new(value);
+        if self.0.len() < Self::MAX {
+            self.0.insert(value.into(), sym);
+        }
+        sym
+    }
+}
+
 fn field(record: &::csv::ByteRecord, i: Option<usize>) -> &str {
     i.and_then(|i| record.get(i))
         .and_then(|b| std::str::from_utf8(b).ok())
@@ -683,13 +703,19 @@ fn parse<R: Read>(
         inventory.reserve_accounts(lines);
     }
     let file_sym = Sym::new(name);
-    let other_names: Vec<Option<Sym>> = columns
+    // The attribute name each column sets, interned once; `None` for a
+    // column whose values are not kept as attributes.
+    let column_names: Vec<Option<Sym>> = columns
         .iter()
         .map(|c| match c {
             Column::Other(attr) if inventory.keeps(attr) => Some(Sym::new(attr)),
+            Column::WellKnown(
+                attr @ (WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType),
+            ) => Some(Sym::new(attr.name())),
             _ => None,
         })
         .collect();
+    let mut caches: Vec<ValueCache> = columns.iter().map(|_| ValueCache::default()).collect();
     let mut record = ::csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -765,9 +791,17 @@ fn parse<R: Read>(
                 let account_id = inventory.account_id(id, &origin);
                 let acc = &mut inventory.accounts[account_id];
                 for (i, column) in columns.iter().enumerate() {
-                    let value = field(&record, Some(i));
                     match column {
+                        Column::WellKnown(
+                            WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
+                        ) => {
+                            let value = field(&record, Some(i)).trim();
+                            if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
+                                acc.attrs.insert_sym(name, caches[i].get(value));
+                            }
+                        }
                         Column::WellKnown(attr) => {
+                            let value = field(&record, Some(i));
                             set_well_known(acc, *attr, value).map_err(|bad| {
                                 SourceError::new(
                                     format!("{name}:{line}"),
@@ -781,12 +815,16 @@ fn parse<R: Read>(
                                 .with_help(format!("expected {}", bad.expected))
                             })?;
                         }
-                        Column::Dn if !value.trim().is_empty() => {
-                            acc.dn = Some(value.trim().into());
+                        Column::Dn => {
+                            let value = field(&record, Some(i)).trim();
+                            if !value.is_empty() {
+                                acc.dn = Some(value.into());
+                            }
                         }
-                        Column::Other(_) if !value.is_empty() => {
-                            if let Some(name) = other_names[i] {
-                                acc.attrs.insert_sym(name, Sym::new(value));
+                        Column::Other(_) => {
+                            let value = field(&record, Some(i));
+                            if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
+                                acc.attrs.insert_sym(name, caches[i].get(value));
                             }
                         }
                         _ => {}
