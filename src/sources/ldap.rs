@@ -253,7 +253,7 @@ pub fn read(
     // page as soon as one has come; this one decodes and maps the entries
     // of the pages before: the two overlap.
     let (filter, attrs) = search_request(mapping);
-    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(2);
+    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(4);
     let reader_server = server.clone();
     let reader = std::thread::Builder::new()
         .name("ldap-reader".into())
@@ -357,8 +357,8 @@ fn naming_context(
 
 /// Entries sent on to the mapping at a time, fewer when they are big
 /// groups: at most about this many values.
-const BATCH: usize = 100;
-const BATCH_VALUES: usize = 20_000;
+const BATCH: usize = 1000;
+const BATCH_VALUES: usize = 100_000;
 
 /// How many attribute values a SearchResultEntry carries, for batching.
 fn values_in(entry: &ResultEntry) -> usize {
