@@ -339,8 +339,12 @@ fn main() {
 
         if with_ldap {
             let slapd = start_slapd(&dir.join("slapd"), &w.ldif);
+            // The entries and attributes the audit asks for.
+            let policies = behorig::policy::load_dir(&w.policies).expect("policies");
+            let keep = behorig::policy::attributes_read(&policies);
             let (filter, attrs) = behorig::sources::ldap::search_request(
                 &behorig::sources::directory::Mapping::default(),
+                Some(&keep),
             );
             let mut dump_times = Vec::new();
             let mut audit_times = Vec::new();

@@ -283,6 +283,18 @@ fn unreadable_entry_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
     )
 }
 
+/// The attributes of every subtree search the server was asked.
+static ASKED: std::sync::Mutex<Vec<Vec<String>>> = std::sync::Mutex::new(Vec::new());
+
+/// As [`ad_script`], noting what each search of the whole directory asks
+/// for.
+fn recording_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    if search.base == "DC=fake" {
+        ASKED.lock().unwrap().push(search.attrs.clone());
+    }
+    ad_script(search)
+}
+
 fn time_limit_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
     (vec![result(0x65, 3, "time limit exceeded")], None)
 }
@@ -310,9 +322,13 @@ max_accounts = 1
 "#;
 
 fn audit(dir: &Path, port: u16) -> Output {
+    audit_with(dir, port, POLICY)
+}
+
+fn audit_with(dir: &Path, port: u16, policy: &str) -> Output {
     let policies = dir.join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    write(&policies.join("fake.toml"), POLICY);
+    write(&policies.join("fake.toml"), policy);
     let config = dir.join("behorig.toml");
     write(
         &config,
@@ -393,4 +409,33 @@ fn an_unreadable_entry_fails_closed() {
     assert!(err.contains(&format!("ldap://127.0.0.1:{port}")), "{err}");
     assert!(err.contains("could not be decoded"), "{err}");
     assert!(!dir.path().join("report.json").exists());
+}
+
+/// An audit asks the directory only for the attributes it maps and those
+/// its policies' conditions read: not for every attribute (`*`), so no
+/// personal data it has no use for crosses the wire.
+#[test]
+fn an_audit_asks_only_for_the_attributes_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = POLICY.replace("max_accounts = 1", "when.extensionAttribute7 = \"Ja\"");
+    let o = audit_with(dir.path(), serve(recording_script), &policy);
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        stderr(&o)
+    );
+    let asked = ASKED.lock().unwrap().clone();
+    assert!(!asked.is_empty(), "the directory was searched");
+    for attrs in asked {
+        assert!(!attrs.iter().any(|a| a == "*"), "{attrs:?}");
+        for wanted in [
+            "extensionattribute7",
+            "member",
+            "samaccountname",
+            "useraccountcontrol",
+        ] {
+            assert!(attrs.iter().any(|a| a == wanted), "{wanted} in {attrs:?}");
+        }
+        assert!(!attrs.iter().any(|a| a == "mail"), "{attrs:?}");
+    }
 }

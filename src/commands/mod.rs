@@ -89,14 +89,7 @@ pub struct Loaded {
 /// attributes the policies read.
 pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
-    let mut keep: Vec<String> = policies
-        .iter()
-        .flat_map(|p| p.allows.iter())
-        .flat_map(|a| a.when.iter())
-        .map(|c| c.attribute.to_ascii_lowercase())
-        .collect();
-    keep.sort();
-    keep.dedup();
+    let keep = policy::attributes_read(&policies);
     let inventory = read_inventory(inputs, Some(keep))?;
     Ok(Loaded {
         policies,

@@ -211,6 +211,21 @@ impl Default for Checks {
 
 /// Reads every `*.toml` file of a folder (sorted by name) as a policy. All
 /// problems of all files are returned together.
+/// The account attributes the policies' conditions read (`when.<name>`),
+/// lower case, sorted, each once: what an audit has to keep from its
+/// sources beyond the well-known attributes.
+pub fn attributes_read(policies: &[Policy]) -> Vec<String> {
+    let mut names: Vec<String> = policies
+        .iter()
+        .flat_map(|p| p.allows.iter())
+        .flat_map(|a| a.when.iter())
+        .map(|c| c.attribute.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 pub fn load_dir(dir: &Path) -> Result<Vec<Policy>, Vec<Diagnostic>> {
     let at_dir = |message: String, help: Option<String>| {
         vec![Diagnostic {

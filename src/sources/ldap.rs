@@ -28,10 +28,18 @@ const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
 const FILTER: &str = "(|(objectClass=user)(objectClass=person)(objectClass=posixAccount)(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=foreignSecurityPrincipal))";
 
 /// The search filter and attributes of a directory read, for tools that
-/// want to dump the same data (the benchmark compares against them).
-pub fn search_request(mapping: &Mapping) -> (&'static str, Vec<String>) {
-    let mut attrs = vec!["*".to_string()];
+/// want to dump the same data (the benchmark compares against them): the
+/// attributes the mapping reads and those in `keep`, or every attribute
+/// (`*`) when `keep` is `None`. An audit asks only for what its policies
+/// read: less to send, and no personal data it has no use for.
+pub fn search_request(mapping: &Mapping, keep: Option<&[String]>) -> (&'static str, Vec<String>) {
+    let mut attrs = match keep {
+        None => vec!["*".to_string()],
+        Some(names) => names.to_vec(),
+    };
     attrs.extend(mapping.search_attributes());
+    attrs.sort();
+    attrs.dedup();
     (FILTER, attrs)
 }
 
@@ -252,7 +260,7 @@ pub fn read(
     // The connection reads pages on its own thread and asks for the next
     // page as soon as one has come; this one decodes and maps the entries
     // of the pages before: the two overlap.
-    let (filter, attrs) = search_request(mapping);
+    let (filter, attrs) = search_request(mapping, inventory.keep.as_deref());
     let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(4);
     let reader_server = server.clone();
     let reader = std::thread::Builder::new()
