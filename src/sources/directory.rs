@@ -281,21 +281,22 @@ pub fn normalize_dn_into(dn: &str, out: &mut String) {
     }
 }
 
-/// DNs by a 128-bit digest of their normalized form: two SipHash-1-3 sums
-/// with random keys. The digest lives in the table itself, so a lookup of
-/// one of a million member values costs no second trip to memory for the
-/// key's text, and with keys drawn at random for each run no directory
-/// can be written to make two DNs collide.
-struct DnDigest(std::hash::RandomState, std::hash::RandomState);
+/// DNs by a 128-bit digest of their normalized form: a SipHash-1-3 sum
+/// with a random key, and an FxHash sum. The digest lives in the table
+/// itself, so a lookup of one of a million member values costs no second
+/// trip to memory for the key's text; with the SipHash key drawn at random
+/// for each run, no directory can be written to make two DNs collide.
+struct DnDigest(std::hash::RandomState);
 
 impl DnDigest {
     fn new() -> Self {
-        DnDigest(std::hash::RandomState::new(), std::hash::RandomState::new())
+        DnDigest(std::hash::RandomState::new())
     }
 
     fn of(&self, normalized: &str) -> u128 {
         use std::hash::BuildHasher;
-        (u128::from(self.0.hash_one(normalized)) << 64) | u128::from(self.1.hash_one(normalized))
+        (u128::from(self.0.hash_one(normalized)) << 64)
+            | u128::from(rustc_hash::FxBuildHasher.hash_one(normalized))
     }
 }
 
@@ -579,7 +580,7 @@ impl<'m> Builder<'m> {
                 .collect()
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        if threads < 2 || values.len() < 8192 {
+        if threads < 2 || values.len() < 2048 {
             return lookup(values);
         }
         let chunks: Vec<&[String]> = values.chunks(values.len().div_ceil(threads)).collect();
