@@ -88,19 +88,18 @@ pub struct Loaded {
 /// Loads the policies and reads every source, keeping the account
 /// attributes the policies read.
 pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
-    let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
-    let keep = policy::attributes_read(&policies);
-    let inventory = read_inventory(inputs, Some(keep))?;
-    Ok(Loaded {
-        policies,
-        inventory,
-    })
+    load_keeping(inputs, false)
 }
 
 /// As [`load`], keeping every account attribute, to show them.
 pub fn load_all(inputs: &Inputs) -> Result<Loaded, Error> {
+    load_keeping(inputs, true)
+}
+
+fn load_keeping(inputs: &Inputs, every_attribute: bool) -> Result<Loaded, Error> {
     let policies: Vec<Policy> = policy::load_dir(&inputs.policies).map_err(Error::Policy)?;
-    let inventory = read_inventory(inputs, None)?;
+    let keep = (!every_attribute).then(|| policy::attributes_read(&policies));
+    let inventory = read_inventory(inputs, keep)?;
     Ok(Loaded {
         policies,
         inventory,

@@ -169,9 +169,14 @@ impl Inventory {
 
     pub fn account(&self, name: &str) -> Option<AccountId> {
         let k = key(name);
+        self.find_account(&k, hash_key(&k))
+    }
+
+    /// The account whose case-folded name is `folded` (of hash `hash`).
+    fn find_account(&self, folded: &str, hash: u64) -> Option<AccountId> {
         let accounts = &self.accounts;
         self.account_index
-            .find(hash_key(&k), |&id| key(&accounts[id as usize].id) == k)
+            .find(hash, |&id| key(&accounts[id as usize].id) == folded)
             .map(|&id| id as usize)
     }
 
@@ -197,12 +202,7 @@ impl Inventory {
     pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
         let k = key(name);
         let hash = hash_key(&k);
-        let accounts = &self.accounts;
-        let found = self
-            .account_index
-            .find(hash, |&id| key(&accounts[id as usize].id) == k)
-            .map(|&id| id as usize);
-        let id = match found {
+        let id = match self.find_account(&k, hash) {
             Some(id) => id,
             None => {
                 let id = self.accounts.len();
@@ -261,24 +261,16 @@ impl Inventory {
     /// calls), account by account: cheaper than touching two scattered
     /// lists per membership while reading.
     pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
-        match (u32::try_from(account), u32::try_from(group)) {
-            (Ok(a), Ok(g)) => self.pending.push((a, g)),
-            _ => {
-                self.flush_memberships();
-                self.insert_membership(account, group);
-            }
-        }
+        self.pending.push((account as u32, group as u32));
     }
 
+    /// Ids are stored as 32 bits: an inventory of four billion accounts or
+    /// groups would not fit in memory.
     fn insert_membership(&mut self, account: AccountId, group: GroupId) {
-        let (Ok(a), Ok(g)) = (u32::try_from(account), u32::try_from(group)) else {
-            // More than four billion accounts or groups: not an inventory
-            // this machine could hold.
-            return;
-        };
+        let g = group as u32;
         if !self.accounts[account].groups.contains(&g) {
             self.accounts[account].groups.push(g);
-            self.groups[group].members.push(a);
+            self.groups[group].members.push(account as u32);
         }
     }
 

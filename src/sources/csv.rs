@@ -792,10 +792,12 @@ fn parse<R: Read>(
                 let acc = &mut inventory.accounts[account_id];
                 for (i, column) in columns.iter().enumerate() {
                     match column {
+                        // Text attributes, kept as interned values.
                         Column::WellKnown(
                             WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
-                        ) => {
-                            let value = field(&record, Some(i)).trim();
+                        )
+                        | Column::Other(_) => {
+                            let value = field(&record, Some(i));
                             if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
                                 acc.attrs.insert_sym(name, caches[i].get(value));
                             }
@@ -816,15 +818,9 @@ fn parse<R: Read>(
                             })?;
                         }
                         Column::Dn => {
-                            let value = field(&record, Some(i)).trim();
+                            let value = field(&record, Some(i));
                             if !value.is_empty() {
                                 acc.dn = Some(value.into());
-                            }
-                        }
-                        Column::Other(_) => {
-                            let value = field(&record, Some(i));
-                            if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
-                                acc.attrs.insert_sym(name, caches[i].get(value));
                             }
                         }
                         _ => {}

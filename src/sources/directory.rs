@@ -358,12 +358,11 @@ fn set_from(
     attr: WellKnown,
     candidates: &[String],
 ) -> Result<(), SourceError> {
-    let location = entry;
     for name in candidates {
         // Presence is the value: a locked account.
         if name == "pwdaccountlockedtime" && attr == WellKnown::Enabled {
             if entry.text(name).is_some() {
-                set_text(account, attr, "false", name, location)?;
+                set_text(account, attr, "false", name, entry)?;
                 return Ok(());
             }
             continue;
@@ -375,7 +374,7 @@ fn set_from(
             "useraccountcontrol" if attr == WellKnown::Enabled => {
                 let flags: i64 = value.parse().map_err(|_| {
                     bad_value(
-                        location,
+                        entry,
                         name,
                         value,
                         "a number (the userAccountControl flags)",
@@ -386,12 +385,12 @@ fn set_from(
             "shadowexpire" => {
                 let days: i64 = value
                     .parse()
-                    .map_err(|_| bad_value(location, name, value, "days since 1970-01-01"))?;
+                    .map_err(|_| bad_value(entry, name, value, "days since 1970-01-01"))?;
                 if days < 0 {
                     "never".to_string()
                 } else {
                     let t = DateTime::from_timestamp(days.saturating_mul(86_400), 0)
-                        .ok_or_else(|| bad_value(location, name, value, "days since 1970-01-01"))?;
+                        .ok_or_else(|| bad_value(entry, name, value, "days since 1970-01-01"))?;
                     set_time(account, attr, t.naive_utc());
                     return Ok(());
                 }
@@ -410,7 +409,7 @@ fn set_from(
             "accountexpires" | "lastlogontimestamp" | "lastlogon" | "pwdlastset" => {
                 let ticks: i64 = value
                     .parse()
-                    .map_err(|_| bad_value(location, name, value, "a FILETIME number"))?;
+                    .map_err(|_| bad_value(entry, name, value, "a FILETIME number"))?;
                 if ticks == 0 || ticks == i64::MAX {
                     if attr == WellKnown::Expires {
                         "never".to_string()
@@ -419,7 +418,7 @@ fn set_from(
                     }
                 } else {
                     let t = crate::sources::values::from_filetime(ticks)
-                        .ok_or_else(|| bad_value(location, name, value, "a FILETIME number"))?;
+                        .ok_or_else(|| bad_value(entry, name, value, "a FILETIME number"))?;
                     if attr == WellKnown::Expires || attr == WellKnown::LastLogon {
                         set_time(account, attr, t);
                         return Ok(());
@@ -429,7 +428,7 @@ fn set_from(
             }
             _ => value.to_string(),
         };
-        return set_text(account, attr, &text, name, location);
+        return set_text(account, attr, &text, name, entry);
     }
     // OpenLDAP: an account without `pwdAccountLockedTime` is enabled,
     // unless the entry is AD's (whose `userAccountControl` is always read).
@@ -437,7 +436,7 @@ fn set_from(
         && candidates.iter().any(|c| c == "pwdaccountlockedtime")
         && entry.values("useraccountcontrol").is_empty()
     {
-        set_text(account, attr, "true", "pwdaccountlockedtime", location)?;
+        set_text(account, attr, "true", "pwdaccountlockedtime", entry)?;
     }
     Ok(())
 }
