@@ -92,6 +92,12 @@ impl Attrs {
         self.insert_sym(name, Sym::new(value.as_ref().trim()));
     }
 
+    /// Makes room for exactly `n` more attributes: an export's rows all
+    /// have the same columns, and a million accounts' spare slots add up.
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.0.reserve_exact(n);
+    }
+
     /// Sets an attribute by interned name (lower case) and value.
     pub fn insert_sym(&mut self, name: Sym, value: Sym) {
         match self.0.iter_mut().find(|(n, _)| *n == name) {

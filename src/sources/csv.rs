@@ -715,6 +715,7 @@ fn parse<R: Read>(
             _ => None,
         })
         .collect();
+    let attribute_columns = column_names.iter().flatten().count();
     let mut caches: Vec<ValueCache> = columns.iter().map(|_| ValueCache::default()).collect();
     let mut record = ::csv::ByteRecord::new();
     let mut rows = 0usize;
@@ -790,6 +791,9 @@ fn parse<R: Read>(
                 }
                 let account_id = inventory.account_id(id, &origin);
                 let acc = &mut inventory.accounts[account_id];
+                if acc.attrs.is_empty() {
+                    acc.attrs.reserve_exact(attribute_columns);
+                }
                 for (i, column) in columns.iter().enumerate() {
                     match column {
                         // Text attributes, kept as interned values.
