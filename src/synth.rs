@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::sources::ldif::write_line;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -36,6 +38,7 @@ pub struct Written {
     pub groups: usize,
     /// Bytes of CSV.
     pub bytes: u64,
+    /// Bytes of LDIF.
     pub ldif_bytes: u64,
 }
 
@@ -121,23 +124,6 @@ struct AccountRow<'a> {
     groups: &'a [String],
 }
 
-/// Writes `name: value` as LDIF, base64 when the value is not a safe
-/// string (RFC 2849).
-fn ldif_line(out: &mut impl Write, name: &str, value: &str) -> io::Result<()> {
-    let safe = value
-        .bytes()
-        .all(|b| b.is_ascii() && b != 0 && b != b'\n' && b != b'\r')
-        && !value.starts_with([' ', ':', '<'])
-        && !value.ends_with(' ');
-    if safe {
-        writeln!(out, "{name}: {value}")
-    } else {
-        use base64::Engine as _;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(value);
-        writeln!(out, "{name}:: {encoded}")
-    }
-}
-
 /// The directory side: account entries as they come, group entries at
 /// the end, once every member is known.
 struct Directory<W: Write> {
@@ -185,10 +171,10 @@ impl<W: Write> Directory<W> {
             "objectClass: inetOrgPerson\nobjectClass: shadowAccount"
         )?;
         writeln!(out, "uid: {}", r.account)?;
-        ldif_line(out, "cn", r.name)?;
-        ldif_line(out, "sn", r.name.rsplit(' ').next().unwrap_or(r.name))?;
-        ldif_line(out, "departmentNumber", r.department)?;
-        ldif_line(out, "title", r.title)?;
+        write_line(out, "cn", r.name)?;
+        write_line(out, "sn", r.name.rsplit(' ').next().unwrap_or(r.name))?;
+        write_line(out, "departmentNumber", r.department)?;
+        write_line(out, "title", r.title)?;
         writeln!(
             out,
             "employeeType: Tillsvidare\nmail: {}@exempel.se",
@@ -229,19 +215,19 @@ impl<W: Write> Directory<W> {
         let out = &mut self.out;
         for (n, (name, members, children)) in self.groups.iter().enumerate() {
             let dn = format!("cn={name},ou=groups,{BASE_DN}");
-            ldif_line(out, "dn", &dn)?;
+            write_line(out, "dn", &dn)?;
             if members.is_empty() && children.is_empty() {
                 // groupOfNames needs a member.
                 writeln!(out, "objectClass: posixGroup\ngidNumber: {}", 10_000 + n)?;
             } else {
                 writeln!(out, "objectClass: groupOfNames")?;
             }
-            ldif_line(out, "cn", name)?;
+            write_line(out, "cn", name)?;
             for &m in members {
                 writeln!(out, "member: uid={},ou=people,{BASE_DN}", uid(m))?;
             }
             for &c in children {
-                ldif_line(
+                write_line(
                     out,
                     "member",
                     &format!("cn={},ou=groups,{BASE_DN}", self.groups[c].0),

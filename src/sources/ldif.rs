@@ -16,6 +16,24 @@ use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
 /// Reads one LDIF export into the inventory.
+/// Writes `name: value` as an LDIF line, base64 (`name:: ...`) when the
+/// value is not a safe string (RFC 2849): non-ASCII, a line end or NUL, a
+/// leading space, colon or `<`, or a trailing space.
+pub fn write_line(out: &mut impl std::io::Write, name: &str, value: &str) -> std::io::Result<()> {
+    let safe = value
+        .bytes()
+        .all(|b| b.is_ascii() && b != 0 && b != b'\n' && b != b'\r')
+        && !value.starts_with([' ', ':', '<'])
+        && !value.ends_with(' ');
+    if safe {
+        writeln!(out, "{name}: {value}")
+    } else {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+        writeln!(out, "{name}:: {encoded}")
+    }
+}
+
 pub fn read_file(
     path: &Path,
     mapping: &Mapping,
@@ -297,6 +315,29 @@ fn entry(name: &str, record: &[Logical]) -> Result<Option<DirEntry>, SourceError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `write_line` writes, the reader reads back as it was.
+    #[test]
+    fn written_lines_read_back() {
+        let written = [
+            "SG-IFO-Las",
+            "Alla anställda",
+            " leading",
+            ":colon",
+            "<lt",
+            "trailing ",
+            "two\nlines",
+        ];
+        let mut text = b"dn: cn=x,dc=se\n".to_vec();
+        for v in written {
+            write_line(&mut text, "description", v).unwrap();
+        }
+        let entries = parse("t", &text).unwrap();
+        assert_eq!(
+            values(&entries[0], "description"),
+            written.map(String::from).to_vec()
+        );
+    }
 
     fn values(e: &DirEntry, attr: &str) -> Vec<String> {
         e.values(attr)

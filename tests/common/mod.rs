@@ -43,33 +43,9 @@ pub fn roles_csv() -> PathBuf {
 
 /// An LDIF value line, base64 when the value is not a safe string.
 pub fn attr(out: &mut String, name: &str, value: &str) {
-    let safe = value.is_ascii()
-        && !value.starts_with([' ', ':', '<'])
-        && !value.ends_with(' ')
-        && !value.contains(['\n', '\r', '\0']);
-    if safe {
-        out.push_str(&format!("{name}: {value}\n"));
-    } else {
-        out.push_str(&format!("{name}:: {}\n", base64(value.as_bytes())));
-    }
-}
-
-pub fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
+    let mut line = Vec::new();
+    behorig::sources::ldif::write_line(&mut line, name, value).expect("written to memory");
+    out.push_str(&String::from_utf8(line).expect("LDIF lines are ASCII"));
 }
 
 /// Escapes a value for use in a DN.
