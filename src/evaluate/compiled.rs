@@ -37,6 +37,11 @@ pub struct CompiledAllow<'p> {
 
 pub struct CompiledPolicy<'p> {
     pub allows: Vec<CompiledAllow<'p>>,
+    /// `separation_of_duties`: each set's distinct roles, in name order.
+    pub sod: Vec<Vec<Sym>>,
+    /// Whether some allow names accounts (and so needs the account's id
+    /// in lower case).
+    pub names_accounts: bool,
 }
 
 fn selector(s: &Selector) -> Option<Vec<Sym>> {
@@ -105,6 +110,17 @@ impl<'p> CompiledPolicy<'p> {
                 .iter()
                 .map(|a| compile_allow(a, inventory))
                 .collect(),
+            sod: policy
+                .checks
+                .separation_of_duties
+                .iter()
+                .map(|set| {
+                    let distinct: std::collections::BTreeSet<&str> =
+                        set.iter().map(String::as_str).collect();
+                    distinct.into_iter().map(Sym::new).collect()
+                })
+                .collect(),
+            names_accounts: policy.allows.iter().any(|a| !a.accounts.is_empty()),
         }
     }
 }

@@ -8,11 +8,13 @@
 mod access;
 mod compiled;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
 use crate::findings::{Classification, Finding, Rule, Severity};
+use crate::intern::Sym;
 use crate::inventory::{Account, Holder, Inventory};
 use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
 
@@ -375,6 +377,8 @@ fn check_accounts(
         ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
     let mut state = ctx.walker.state();
     let mut hits: Vec<Hit> = Vec::new();
+    let mut counted: Vec<bool> = Vec::new();
+    let names_accounts = ctx.compiled.iter().any(|c| c.names_accounts);
     for account_id in range {
         let account = &ctx.inventory.accounts[account_id];
         ctx.walker.walk(account_id, &mut state);
@@ -382,7 +386,17 @@ fn check_accounts(
         if hits.is_empty() {
             continue;
         }
-        let lower_id = account.id.to_lowercase();
+        // Only allows that name accounts compare ids.
+        let lower_id: Cow<'_, str> = if names_accounts
+            && account
+                .id
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            Cow::Owned(account.id.to_lowercase())
+        } else {
+            Cow::Borrowed(&account.id)
+        };
         let mut start = 0;
         while start < hits.len() {
             let p = hits[start].policy as usize;
@@ -402,6 +416,7 @@ fn check_accounts(
                     as_of: ctx.as_of,
                 },
                 &hits[start..end],
+                &mut counted,
                 &mut under_allow[p],
                 &mut findings,
             );
@@ -423,15 +438,18 @@ struct Subject<'a> {
     as_of: NaiveDate,
 }
 
+/// `counted` is scratch space, reused from call to call.
 fn check_account(
     s: &Subject<'_>,
     hits: &[Hit],
+    counted: &mut Vec<bool>,
     under_allow: &mut [usize],
     findings: &mut Vec<Finding>,
 ) {
     let (policy, account, walker) = (s.policy, s.account, s.walker);
     let source = &policy.source;
-    let mut counted = vec![false; policy.allows.len()];
+    counted.clear();
+    counted.resize(policy.allows.len(), false);
     for hit in hits {
         let mut covered = false;
         for (i, allow) in s.compiled.allows.iter().enumerate() {
@@ -477,7 +495,7 @@ fn check_account(
         f.grant = Some(grant);
         findings.push(f);
     }
-    for (i, c) in counted.into_iter().enumerate() {
+    for (i, &c) in counted.iter().enumerate() {
         if c {
             under_allow[i] += 1;
         }
@@ -493,15 +511,14 @@ fn check_account(
     };
     let disabled = checks.disabled_accounts && account.enabled == Some(false);
     let expired = checks.expired_accounts && account.is_expired(s.as_of);
-    let held: Vec<&str> = hits.iter().map(|h| h.role.as_str()).collect();
     let mut conflicting: Vec<String> = Vec::new();
-    for set in &checks.separation_of_duties {
-        let distinct: BTreeSet<&String> =
-            set.iter().filter(|r| held.contains(&r.as_str())).collect();
-        if distinct.len() >= 2 {
-            for r in distinct {
-                if !conflicting.contains(r) {
-                    conflicting.push(r.clone());
+    for set in &s.compiled.sod {
+        let held = |r: &&Sym| hits.iter().any(|h| h.role == **r);
+        if set.iter().filter(held).count() >= 2 {
+            for r in set.iter().filter(held) {
+                let r = r.as_str();
+                if !conflicting.iter().any(|c| c == r) {
+                    conflicting.push(r.to_string());
                 }
             }
         }

@@ -92,6 +92,11 @@ impl GrantRule {
     /// The (role, scope) pairs a group of this name gets, before `*` is
     /// expanded; `None` when the pattern does not match.
     pub fn matches(&self, group: &str) -> Option<(String, String)> {
+        // Most groups match no pattern: a plain match is cheaper than
+        // captures.
+        if !self.pattern.is_match(group) {
+            return None;
+        }
         let caps = self.pattern.captures(group)?;
         let role = match &self.role {
             Some(r) => r.clone(),
