@@ -94,7 +94,8 @@ pub struct Group {
     pub parents: Vec<GroupId>,
     /// Groups that are direct members of this group.
     pub children: Vec<GroupId>,
-    /// Accounts that are direct members of this group.
+    /// Accounts that are direct members of this group, in account order;
+    /// filled in by [`Inventory::finish`] from the accounts' own lists.
     pub members: Vec<u32>,
 }
 
@@ -127,6 +128,9 @@ pub struct Inventory {
     /// stored, its name is the account's own.
     account_index: hashbrown::HashTable<u32>,
     group_index: FxHashMap<String, GroupId>,
+    /// Group names as sources spell them, to their ids: most spellings
+    /// repeat exactly, and finding them needs no case folding.
+    group_spellings: FxHashMap<Box<str>, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
     /// Memberships added but not yet in the accounts' and groups' lists:
@@ -228,6 +232,19 @@ impl Inventory {
 
     /// The id of the group of this name, created if it is new.
     pub fn intern_group(&mut self, name: &str) -> GroupId {
+        if let Some(&id) = self.group_spellings.get(name) {
+            return id;
+        }
+        let id = self.intern_group_folded(name);
+        // A directory can spell a name in many ways; a few thousand
+        // spellings cover the groups of any organisation.
+        if self.group_spellings.len() < 1 << 16 {
+            self.group_spellings.insert(name.into(), id);
+        }
+        id
+    }
+
+    fn intern_group_folded(&mut self, name: &str) -> GroupId {
         let trimmed = name.trim();
         let mut buffer = std::mem::take(&mut self.key_buffer);
         buffer.clear();
@@ -268,9 +285,9 @@ impl Inventory {
     /// groups would not fit in memory.
     fn insert_membership(&mut self, account: AccountId, group: GroupId) {
         let g = group as u32;
-        if !self.accounts[account].groups.contains(&g) {
-            self.accounts[account].groups.push(g);
-            self.groups[group].members.push(account as u32);
+        let groups = &mut self.accounts[account].groups;
+        if !groups.contains(&g) {
+            groups.push(g);
         }
     }
 
@@ -368,9 +385,32 @@ impl Inventory {
         for id in self.group_index.values_mut() {
             *id = new_id[*id];
         }
+        for id in self.group_spellings.values_mut() {
+            *id = new_id[*id];
+        }
         for grant in &mut self.grants {
             if let Holder::Group(g) = &mut grant.holder {
                 *g = new_id[*g];
+            }
+        }
+        self.fill_members();
+    }
+
+    /// Each group's member list from the accounts' group lists, allocated
+    /// at its final size.
+    fn fill_members(&mut self) {
+        let mut counts = vec![0usize; self.groups.len()];
+        for account in &self.accounts {
+            for &g in &account.groups {
+                counts[g as usize] += 1;
+            }
+        }
+        for (group, count) in self.groups.iter_mut().zip(counts) {
+            group.members = Vec::with_capacity(count);
+        }
+        for (a, account) in self.accounts.iter().enumerate() {
+            for &g in &account.groups {
+                self.groups[g as usize].members.push(a as u32);
             }
         }
     }

@@ -353,22 +353,48 @@ fn unterminated_quote(text: &str, delimiter: u8) -> Option<usize> {
 
 /// Splits a cell of several groups (`;` or `|`), taking the CN of a DN.
 fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
-    cell.split(['|', ';', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            if s.len() > 3 && s.as_bytes()[..3].eq_ignore_ascii_case(b"cn=") {
-                let rest = &s[3..];
-                let end = rest
-                    .char_indices()
-                    .find(|&(i, c)| c == ',' && !rest[..i].ends_with('\\'))
-                    .map(|(i, _)| i)
-                    .unwrap_or(rest.len());
-                rest[..end].trim()
-            } else {
-                s
-            }
-        })
+    let mut rest = Some(cell);
+    std::iter::from_fn(move || loop {
+        let text = rest?;
+        let (part, tail) = match memchr::memchr3(b'|', b';', b'\n', text.as_bytes()) {
+            // The separators are ASCII, so both sides are whole text.
+            Some(i) => (&text[..i], Some(&text[i + 1..])),
+            None => (text, None),
+        };
+        rest = tail;
+        let part = trim(part);
+        if !part.is_empty() {
+            return Some(common_name(part));
+        }
+    })
+}
+
+/// The CN of a group written as a DN (`CN=Name,OU=...`), else the name.
+fn common_name(s: &str) -> &str {
+    if s.len() > 3 && s.as_bytes()[..3].eq_ignore_ascii_case(b"cn=") {
+        let rest = &s[3..];
+        let end = rest
+            .char_indices()
+            .find(|&(i, c)| c == ',' && !rest[..i].ends_with('\\'))
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        rest[..end].trim()
+    } else {
+        s
+    }
+}
+
+/// `str::trim`, with a fast path for text that starts and ends in ASCII
+/// other than the vertical tab (which `trim` removes and `trim_ascii`
+/// does not).
+fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    let plain = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii() && b != 0x0b);
+    if plain(t.as_bytes().first()) && plain(t.as_bytes().last()) {
+        t
+    } else {
+        t.trim()
+    }
 }
 
 /// A reader that notes where line ends are, so that a record's line number
@@ -468,7 +494,8 @@ fn preamble(text: &[u8]) -> Preamble {
 
 const PREFIX: usize = 64 * 1024;
 
-/// Reads one CSV export into the inventory. UTF-8 files are streamed; other
+/// Reads one CSV export into the inventory. Files that are UTF-8 in their
+/// first 64 KiB are streamed (see [`Decoding`] for what comes later); other
 /// encodings are decoded in memory first.
 pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
     let name = path.display().to_string();
@@ -487,8 +514,14 @@ pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceErr
         Some(_) => return read_in_memory(path, &name, inventory),
         None => 0,
     };
+    match std::str::from_utf8(&prefix[bom..]) {
+        Ok(_) => {}
+        // Cut off inside a character at the end of the prefix.
+        Err(e) if e.error_len().is_none() => {}
+        Err(_) => return read_in_memory(path, &name, inventory),
+    }
     let pre = preamble(&prefix[bom..]);
-    if std::str::from_utf8(pre.header.as_bytes()).is_err() || pre.header.contains('\u{fffd}') {
+    if pre.header.contains('\u{fffd}') {
         return read_in_memory(path, &name, inventory);
     }
     let delimiter = pre
@@ -496,11 +529,11 @@ pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceErr
         .unwrap_or_else(|| detect_delimiter(&pre.header));
     let start = (bom + pre.skip) as u64;
 
-    // One pass to check the encoding and find unclosed quotes.
+    // One pass to count lines and find unclosed quotes. The encoding is
+    // checked row by row as the rows are parsed.
     file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
     let mut scanner = QuoteScanner::new(delimiter);
     let mut reader = BufReader::with_capacity(1 << 16, &mut file);
-    let mut carry: Vec<u8> = Vec::new();
     loop {
         let chunk = reader.fill_buf().map_err(unreadable)?;
         if chunk.is_empty() {
@@ -508,24 +541,9 @@ pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceErr
         }
         let n = chunk.len();
         scanner.feed(chunk);
-        carry.extend_from_slice(chunk);
-        match std::str::from_utf8(&carry) {
-            Ok(_) => carry.clear(),
-            Err(e) if e.error_len().is_none() => {
-                let tail = carry.split_off(e.valid_up_to());
-                carry = tail;
-            }
-            Err(_) => {
-                drop(reader);
-                return read_in_memory(path, &name, inventory);
-            }
-        }
         reader.consume(n);
     }
     drop(reader);
-    if !carry.is_empty() {
-        return read_in_memory(path, &name, inventory);
-    }
     if let Some(line) = scanner.finish() {
         return Err(unclosed_quote(&name, line + pre.lines));
     }
@@ -582,11 +600,63 @@ impl ValueCache {
     }
 }
 
-fn field(record: &::csv::ByteRecord, i: Option<usize>) -> &str {
-    i.and_then(|i| record.get(i))
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .map(str::trim)
-        .unwrap_or("")
+/// A record's fields as text, checked as UTF-8 once for the whole record.
+struct Row<'r> {
+    record: &'r ::csv::ByteRecord,
+    text: &'r str,
+}
+
+impl<'r> Row<'r> {
+    fn new(record: &'r ::csv::ByteRecord) -> Option<Self> {
+        let text = std::str::from_utf8(record.as_slice()).ok()?;
+        Some(Row { record, text })
+    }
+
+    /// Field `i`, trimmed; empty when there is no such column.
+    fn get(&self, i: Option<usize>) -> &'r str {
+        i.and_then(|i| self.record.range(i))
+            .and_then(|range| self.text.get(range))
+            .map(trim)
+            .unwrap_or("")
+    }
+}
+
+/// How the rows of a file are decoded. A file whose first 64 KiB are
+/// UTF-8 is read as UTF-8 until a row is not; if every row before it was
+/// ASCII, on which Windows-1252 and UTF-8 agree, the file is Windows-1252
+/// from the start and that row and the rest are decoded as such.
+enum Decoding {
+    Utf8 { ascii_so_far: bool },
+    Windows1252,
+}
+
+impl Decoding {
+    /// The record as text: itself, or decoded into `spare`. `None` when a
+    /// row is not UTF-8 although earlier rows were UTF-8 beyond ASCII.
+    fn row<'r>(
+        &mut self,
+        record: &'r ::csv::ByteRecord,
+        spare: &'r mut ::csv::ByteRecord,
+    ) -> Option<Row<'r>> {
+        if let Decoding::Utf8 { ascii_so_far } = self {
+            match std::str::from_utf8(record.as_slice()) {
+                Ok(text) => {
+                    if *ascii_so_far && !text.is_ascii() {
+                        *ascii_so_far = false;
+                    }
+                    return Some(Row { record, text });
+                }
+                Err(_) if *ascii_so_far => *self = Decoding::Windows1252,
+                Err(_) => return None,
+            }
+        }
+        spare.clear();
+        for field in record.iter() {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(field);
+            spare.push_field(text.as_bytes());
+        }
+        Row::new(spare)
+    }
 }
 
 /// Parses the header and the records that follow it.
@@ -718,6 +788,8 @@ fn parse<R: Read>(
     let attribute_columns = column_names.iter().flatten().count();
     let mut caches: Vec<ValueCache> = columns.iter().map(|_| ValueCache::default()).collect();
     let mut record = ::csv::ByteRecord::new();
+    let mut spare = ::csv::ByteRecord::new();
+    let mut decoding = Decoding::Utf8 { ascii_so_far: true };
     let mut rows = 0usize;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -730,8 +802,16 @@ fn parse<R: Read>(
         }
         rows += 1;
         let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
+        let Some(row) = decoding.row(&record, &mut spare) else {
+            return Err(SourceError::new(
+                format!("{name}:{line}"),
+                "the row is not UTF-8, but rows before it are UTF-8 with letters beyond ASCII: \
+                 the file mixes two encodings",
+            )
+            .with_help("save the export again in one encoding, UTF-8 or Excel's \"CSV (semikolonavgränsad)\""));
+        };
         let origin = Origin::at(file_sym, Some(line));
-        let cell = |i: Option<usize>| field(&record, i);
+        let cell = |i: Option<usize>| row.get(i);
         let missing = |column: &str| {
             SourceError::new(
                 format!("{name}:{line}"),
@@ -785,7 +865,7 @@ fn parse<R: Read>(
                 }
                 let mut groups = Vec::new();
                 if let Some(g) = group {
-                    for name in split_groups(field(&record, Some(g))) {
+                    for name in split_groups(row.get(Some(g))) {
                         groups.push(inventory.intern_group(name));
                     }
                 }
@@ -801,13 +881,13 @@ fn parse<R: Read>(
                             WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
                         )
                         | Column::Other(_) => {
-                            let value = field(&record, Some(i));
+                            let value = row.get(Some(i));
                             if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
                                 acc.attrs.insert_sym(name, caches[i].get(value));
                             }
                         }
                         Column::WellKnown(attr) => {
-                            let value = field(&record, Some(i));
+                            let value = row.get(Some(i));
                             set_well_known(acc, *attr, value).map_err(|bad| {
                                 SourceError::new(
                                     format!("{name}:{line}"),
@@ -822,7 +902,7 @@ fn parse<R: Read>(
                             })?;
                         }
                         Column::Dn => {
-                            let value = field(&record, Some(i));
+                            let value = row.get(Some(i));
                             if !value.is_empty() {
                                 acc.dn = Some(value.into());
                             }
@@ -914,5 +994,62 @@ mod tests {
             Column::WellKnown(WellKnown::Department)
         );
         assert_eq!(classify_header("Mail"), Column::Other("mail".into()));
+    }
+
+    /// An export of `rows` ASCII rows, then `last` (raw bytes).
+    fn export_ending_in(rows: usize, first: &[u8], last: &[u8]) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let mut text = b"account,display_name,department\n".to_vec();
+        text.extend_from_slice(first);
+        for i in 0..rows {
+            text.extend_from_slice(format!("u{i},User {i},IFO\n").as_bytes());
+        }
+        text.extend_from_slice(last);
+        file.write_all(&text).unwrap();
+        file
+    }
+
+    #[test]
+    fn windows_1252_first_seen_after_the_prefix_is_read_as_such() {
+        // 5,000 rows put the first byte beyond ASCII past the first 64 KiB.
+        let file = export_ending_in(5000, b"", b"bjorn,Bj\xf6rn \xc5berg,VO\n");
+        assert!(std::fs::metadata(file.path()).unwrap().len() > PREFIX as u64);
+        let mut inventory = Inventory::new();
+        read_file(file.path(), &mut inventory).unwrap();
+        assert_eq!(inventory.accounts.len(), 5001);
+        let bjorn = &inventory.accounts[inventory.account("bjorn").unwrap()];
+        assert_eq!(bjorn.display_name.as_deref(), Some("Björn Åberg"));
+        assert_eq!(bjorn.attr("department"), Some("VO"));
+    }
+
+    #[test]
+    fn utf8_then_windows_1252_is_refused_at_the_row() {
+        let file = export_ending_in(
+            5000,
+            "anna,Anna Öberg,IFO\n".as_bytes(),
+            b"bjorn,Bj\xf6rn,VO\n",
+        );
+        let mut inventory = Inventory::new();
+        let err = read_file(file.path(), &mut inventory).unwrap_err();
+        let shown = err.to_string();
+        // Header, Anna, 5,000 rows, then the Windows-1252 row.
+        assert!(shown.contains(":5003"), "{shown}");
+        assert!(shown.contains("mixes two encodings"), "{shown}");
+    }
+
+    #[test]
+    fn trims_like_str_trim() {
+        for text in [
+            " a ",
+            "\u{b}a\u{b}",
+            "\u{a0}å\u{3000}",
+            " \u{a0} ö \t",
+            "",
+            " ",
+            "\u{b}",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
     }
 }

@@ -901,6 +901,8 @@ mod tests {
         assert_eq!(inv.groups[g1].children, vec![g2]);
         assert_eq!(inv.groups[g2].children, vec![g1]);
         let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
+        inv.finish();
+        let g1 = inv.group("G1").unwrap();
         assert!(inv.groups[g1].members.contains(&(fsp as u32)));
         assert_eq!(inv.accounts.len(), 3);
     }
@@ -941,6 +943,7 @@ mod tests {
         assert_eq!(c.attrs.get("department"), Some("IFO"));
         assert_eq!(c.enabled, Some(false));
         assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
+        inv.finish();
         assert_eq!(inv.groups[0].members, vec![0]);
         // No pwdAccountLockedTime: enabled.
         assert_eq!(inv.accounts[1].enabled, Some(true));
@@ -1007,6 +1010,7 @@ mod tests {
         }
         let mut inv = Inventory::new();
         add_entries(entries, &Mapping::default(), &mut inv).unwrap();
+        inv.finish();
         let g = inv.group("Stor").unwrap();
         // Every account, and the DN no entry has, shown as itself.
         assert_eq!(inv.groups[g].members.len(), n + 1);

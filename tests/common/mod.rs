@@ -32,6 +32,7 @@ pub fn norrvik() -> Inventory {
         behorig::sources::csv::read_file(&repo().join("fixtures/norrvik").join(f), &mut inv)
             .expect("the example organisation reads");
     }
+    inv.finish();
     inv
 }
 
