@@ -70,40 +70,82 @@ impl fmt::Display for Sym {
 }
 
 /// Attributes of an account: (name, value) pairs, names lower case.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attrs(Vec<(Sym, Sym)>);
+///
+/// The list is interned like a [`Sym`]: accounts with the same attributes
+/// (a department, a title, an employment type) share one list, and an
+/// account holds only a reference to it. Changing an account's attributes
+/// gives it another list.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs(&'static [(Sym, Sym)]);
+
+/// The interned attribute lists. Past `MAX_LISTS` distinct lists (accounts
+/// whose attributes are all their own, an e-mail address say) new lists
+/// are stored without being remembered: sharing them would not pay.
+type List = &'static [(Sym, Sym)];
+static LISTS: LazyLock<std::sync::Mutex<rustc_hash::FxHashSet<List>>> =
+    LazyLock::new(Default::default);
+const MAX_LISTS: usize = 1 << 16;
 
 impl Attrs {
     pub fn new() -> Self {
-        Attrs(Vec::new())
+        Attrs(&[])
+    }
+
+    /// The list of these pairs, sorted by name; later pairs replace
+    /// earlier ones of the same name.
+    pub fn from_pairs(pairs: &[(Sym, Sym)]) -> Attrs {
+        let mut list: Vec<(Sym, Sym)> = Vec::with_capacity(pairs.len());
+        for &(name, value) in pairs {
+            match list.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => list.push((name, value)),
+            }
+        }
+        list.sort_unstable_by_key(|(n, _)| *n);
+        if list.is_empty() {
+            return Attrs::new();
+        }
+        let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&stored) = lists.get(list.as_slice()) {
+            return Attrs(stored);
+        }
+        let stored: &'static [(Sym, Sym)] = Box::leak(list.into_boxed_slice());
+        if lists.len() < MAX_LISTS {
+            lists.insert(stored);
+        }
+        Attrs(stored)
+    }
+
+    /// These attributes with `updates` set on top.
+    pub fn with(&self, updates: &[(Sym, Sym)]) -> Attrs {
+        if updates.is_empty() {
+            return *self;
+        }
+        let mut pairs = self.0.to_vec();
+        pairs.extend_from_slice(updates);
+        Attrs::from_pairs(&pairs)
     }
 
     /// Sets an attribute (its value trimmed), replacing an earlier value.
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
-        let name = name.as_ref();
-        let name = if name
+        self.insert_sym(Attrs::name(name.as_ref()), Sym::new(value.as_ref().trim()));
+    }
+
+    /// The interned lower-case form of an attribute name.
+    pub fn name(name: &str) -> Sym {
+        if name
             .bytes()
             .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
         {
             Sym::new(&name.to_lowercase())
         } else {
             Sym::new(name)
-        };
-        self.insert_sym(name, Sym::new(value.as_ref().trim()));
-    }
-
-    /// Makes room for exactly `n` more attributes: an export's rows all
-    /// have the same columns, and a million accounts' spare slots add up.
-    pub fn reserve_exact(&mut self, n: usize) {
-        self.0.reserve_exact(n);
+        }
     }
 
     /// Sets an attribute by interned name (lower case) and value.
     pub fn insert_sym(&mut self, name: Sym, value: Sym) {
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((name, value)),
-        }
+        *self = self.with(&[(name, value)]);
     }
 
     pub fn get(&self, name: &str) -> Option<&'static str> {
@@ -139,6 +181,12 @@ impl Attrs {
     }
 }
 
+impl fmt::Debug for Attrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 impl IntoIterator for &Attrs {
     type Item = (&'static str, &'static str);
     type IntoIter = std::vec::IntoIter<(&'static str, &'static str)>;
@@ -158,6 +206,23 @@ mod tests {
         assert_eq!(Sym::new("Statistiker"), a);
         assert_eq!(a.as_str(), "Statistiker");
         assert_ne!(Sym::new("statistiker"), a);
+    }
+
+    #[test]
+    fn equal_attributes_share_one_list() {
+        let mut a = Attrs::new();
+        a.insert("title", "Biträdande enhetschef");
+        a.insert("department", "IFO");
+        let mut b = Attrs::new();
+        b.insert("Department", "IFO");
+        b.insert("title", "Biträdande enhetschef");
+        assert_eq!(a, b);
+        assert!(std::ptr::eq(a.0, b.0));
+        b.insert("title", "Enhetschef");
+        assert_ne!(a, b);
+        assert_eq!(a.get("title"), Some("Biträdande enhetschef"));
+        assert_eq!(b.get("title"), Some("Enhetschef"));
+        assert_eq!(b.get("department"), Some("IFO"));
     }
 
     #[test]

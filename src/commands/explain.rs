@@ -11,6 +11,7 @@ use crate::cli::ExplainArgs;
 use crate::error::Error;
 use crate::evaluate::{condition_holds, Walker};
 use crate::findings::{Finding, Rule};
+use crate::intern::Sym;
 use crate::inventory::{Account, Expiry, Holder, Inventory};
 use crate::policy::{fill_template, Allow, Checks, Condition, Policy, Selector, Test};
 use crate::report::Report;
@@ -505,7 +506,7 @@ fn unknown_account(out: &mut String, inventory: &Inventory, finding: &Finding) {
         "\nKontot {name} finns inte i katalogen, men rollexporten ger det behörighet:"
     );
     for g in &inventory.grants {
-        if g.data_source != finding.data_source {
+        if g.data_source.as_str() != finding.data_source {
             continue;
         }
         if let Holder::Account(a) = &g.holder {
@@ -515,7 +516,7 @@ fn unknown_account(out: &mut String, inventory: &Inventory, finding: &Finding) {
                     "  {}: {} på {}",
                     g.origin,
                     g.role,
-                    g.scope.as_deref().unwrap_or("*")
+                    g.scope.map_or("*", Sym::as_str)
                 );
             }
         }
@@ -610,7 +611,7 @@ fn too_many(
         if accesses.keys().any(|(role, scope)| {
             crate::evaluate::first_failure(allow, account, role, scope, &is_member).is_none()
         }) {
-            covered.insert(account.id.clone());
+            covered.insert(account.id.to_string());
         }
     }
     let _ = writeln!(out, "  {} konton omfattas av regeln:", covered.len());

@@ -17,8 +17,13 @@ use crate::policy::Policy;
 /// What gives an access: a `[[grant]]` of the policy or a role-export row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantSource {
-    Policy { rule: usize },
-    Export { origin: Origin },
+    /// The index of the `[[grant]]` in its policy.
+    Policy {
+        rule: u32,
+    },
+    Export {
+        origin: Origin,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -97,7 +102,13 @@ pub struct Walker<'a> {
     inventory: &'a Inventory,
     policies: &'a [&'a Policy],
     group_grants: Vec<Vec<GrantEntry>>,
-    account_grants: FxHashMap<AccountId, Vec<GrantEntry>>,
+    /// Role-export grants to accounts, sorted by account, each account's
+    /// in the order of the export.
+    account_grants: Vec<(u32, GrantEntry)>,
+    /// One bit per account: whether `account_grants` has entries for it.
+    has_grants: Vec<u64>,
+    /// [`Walker::accounts_under`] of the groups asked about so far.
+    under: std::sync::Mutex<FxHashMap<GroupId, usize>>,
 }
 
 impl<'a> Walker<'a> {
@@ -124,14 +135,16 @@ impl<'a> Walker<'a> {
                                 policy: p as u32,
                                 role,
                                 scope,
-                                source: GrantSource::Policy { rule: rule_index },
+                                source: GrantSource::Policy {
+                                    rule: rule_index as u32,
+                                },
                             });
                         }
                     }
                 }
             }
         }
-        let mut account_grants: FxHashMap<AccountId, Vec<GrantEntry>> = FxHashMap::default();
+        let mut account_grants: Vec<(u32, GrantEntry)> = Vec::new();
         let by_id: FxHashMap<&str, usize> = policies
             .iter()
             .enumerate()
@@ -141,8 +154,8 @@ impl<'a> Walker<'a> {
             let Some(&p) = by_id.get(grant.data_source.as_str()) else {
                 continue;
             };
-            let role = Sym::new(grant.role.trim());
-            for scope in expand(p, grant.scope.as_deref().unwrap_or("*")) {
+            let role = Sym::new(grant.role.as_str().trim());
+            for scope in expand(p, grant.scope.map_or("*", Sym::as_str)) {
                 let entry = GrantEntry {
                     policy: p as u32,
                     role,
@@ -156,17 +169,26 @@ impl<'a> Walker<'a> {
                     Holder::Account(name) => {
                         // Unknown accounts get only `unknown-account`.
                         if let Some(a) = inventory.account(name) {
-                            account_grants.entry(a).or_default().push(entry);
+                            account_grants.push((a as u32, entry));
                         }
                     }
                 }
             }
+        }
+        // Stable: an account's entries stay in the order of the export.
+        account_grants.sort_by_key(|(a, _)| *a);
+        account_grants.shrink_to_fit();
+        let mut has_grants = vec![0u64; inventory.accounts.len().div_ceil(64)];
+        for &(a, _) in &account_grants {
+            has_grants[a as usize / 64] |= 1 << (a % 64);
         }
         Walker {
             inventory,
             policies,
             group_grants,
             account_grants,
+            has_grants,
+            under: Default::default(),
         }
     }
 
@@ -219,13 +241,7 @@ impl<'a> Walker<'a> {
     /// a shortest path, sorted by policy.
     pub fn hits(&self, account: AccountId, state: &WalkState, out: &mut Vec<Hit>) {
         out.clear();
-        for (i, entry) in self
-            .account_grants
-            .get(&account)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, (_, entry)) in self.account_entries(account).iter().enumerate() {
             out.push(Hit {
                 policy: entry.policy,
                 role: entry.role,
@@ -254,14 +270,31 @@ impl<'a> Walker<'a> {
         out.dedup_by_key(|h| (h.policy, h.role, h.scope));
     }
 
+    /// The role-export entries of an account.
+    fn account_entries(&self, account: AccountId) -> &[(u32, GrantEntry)] {
+        if self
+            .has_grants
+            .get(account / 64)
+            .is_none_or(|bits| bits & (1 << (account % 64)) == 0)
+        {
+            return &[];
+        }
+        let a = account as u32;
+        let start = self.account_grants.partition_point(|(b, _)| *b < a);
+        let end = self.account_grants.partition_point(|(b, _)| *b <= a);
+        &self.account_grants[start..end]
+    }
+
     /// Where a hit's grant is written.
     pub fn grant_source(&self, account: AccountId, hit: &Hit) -> Option<&GrantSource> {
-        let entries = if hit.from_group {
-            self.group_grants.get(hit.group)?
+        let entry = if hit.from_group {
+            self.group_grants.get(hit.group)?.get(hit.entry as usize)
         } else {
-            self.account_grants.get(&account)?
+            self.account_entries(account)
+                .get(hit.entry as usize)
+                .map(|(_, e)| e)
         };
-        entries.get(hit.entry as usize).map(|e| &e.source)
+        entry.map(|e| &e.source)
     }
 
     /// The accesses the last walk found, per policy index, spelled out.
@@ -326,20 +359,55 @@ impl<'a> Walker<'a> {
     }
 
     /// How many accounts are members of a group, directly or through nested
-    /// groups.
+    /// groups. Counted by [`Walker::count_under`] unless it was before.
     pub fn accounts_under(&self, group: GroupId) -> usize {
-        let mut seen_groups: BTreeSet<GroupId> = BTreeSet::from([group]);
-        let mut accounts: BTreeSet<AccountId> = BTreeSet::new();
-        let mut queue = VecDeque::from([group]);
-        while let Some(g) = queue.pop_front() {
-            accounts.extend(self.inventory.groups[g].members.iter().map(|&a| a as usize));
-            for &child in &self.inventory.groups[g].children {
-                if seen_groups.insert(child) {
-                    queue.push_back(child);
+        let known = self.under.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&count) = known.get(&group) {
+            return count;
+        }
+        drop(known);
+        self.count_under(&[group]);
+        let known = self.under.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(&group).copied().unwrap_or(0)
+    }
+
+    /// Counts the accounts under each of `groups` (directly or through
+    /// nested groups) and remembers the counts: one scan of the accounts
+    /// for up to 64 groups.
+    pub fn count_under(&self, groups: &[GroupId]) {
+        let all = &self.inventory.groups;
+        for batch in groups.chunks(64) {
+            // Bit i of a group's mask: the group is batch[i] or nested in it.
+            let mut mask = vec![0u64; all.len()];
+            for (bit, &top) in batch.iter().enumerate() {
+                let flag = 1u64 << bit;
+                mask[top] |= flag;
+                let mut queue = VecDeque::from([top]);
+                while let Some(g) = queue.pop_front() {
+                    for &child in &all[g].children {
+                        if mask[child] & flag == 0 {
+                            mask[child] |= flag;
+                            queue.push_back(child);
+                        }
+                    }
                 }
             }
+            let mut counts = [0usize; 64];
+            for account in &self.inventory.accounts {
+                let mut reached = 0u64;
+                for &g in account.groups.iter() {
+                    reached |= mask[g as usize];
+                }
+                while reached != 0 {
+                    counts[reached.trailing_zeros() as usize] += 1;
+                    reached &= reached - 1;
+                }
+            }
+            let mut known = self.under.lock().unwrap_or_else(|e| e.into_inner());
+            for (bit, &top) in batch.iter().enumerate() {
+                known.insert(top, counts[bit]);
+            }
         }
-        accounts.len()
     }
 
     pub fn via_names(&self, via: &[GroupId]) -> Vec<String> {
@@ -352,7 +420,7 @@ impl<'a> Walker<'a> {
     /// role-export row.
     pub fn grant_text(&self, policy: &Policy, source: &GrantSource) -> String {
         match source {
-            GrantSource::Policy { rule } => match policy.grants.get(*rule) {
+            GrantSource::Policy { rule } => match policy.grants.get(*rule as usize) {
                 Some(g) => format!(
                     "{}:{} ([[grant]] group = '{}')",
                     policy.file.display(),

@@ -181,7 +181,9 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     let mut unknown_sources: BTreeMap<String, usize> = BTreeMap::new();
     for g in &inventory.grants {
         if !known.contains(g.data_source.as_str()) {
-            *unknown_sources.entry(g.data_source.clone()).or_default() += 1;
+            *unknown_sources
+                .entry(g.data_source.as_str().to_string())
+                .or_default() += 1;
         }
     }
     for (id, rows) in &unknown_sources {
@@ -267,6 +269,18 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         }
     }
 
+    // Every catch-all group's accounts, counted in one scan.
+    let broad: Vec<usize> = (0..inventory.groups.len())
+        .filter(|&g| {
+            all.iter().any(|p| {
+                p.checks
+                    .broad_groups
+                    .iter()
+                    .any(|re| re.is_match(&inventory.groups[g].name))
+            })
+        })
+        .collect();
+    walker.count_under(&broad);
     for (p_index, policy) in all.iter().enumerate() {
         for (a_index, allow) in policy.allows.iter().enumerate() {
             let count = under_allow[p_index][a_index] as u64;
@@ -672,8 +686,11 @@ fn broad_groups(
 
 fn unknown_accounts(policy: &Policy, inventory: &Inventory, findings: &mut Vec<Finding>) {
     let mut seen: HashMap<String, ()> = HashMap::new();
+    let Some(source) = Sym::find(&policy.source.id) else {
+        return;
+    };
     for grant in &inventory.grants {
-        if grant.data_source != policy.source.id {
+        if grant.data_source != source {
             continue;
         }
         let Holder::Account(name) = &grant.holder else {

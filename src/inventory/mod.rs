@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::num::NonZeroU32;
 
 use rustc_hash::FxHashMap;
 
@@ -18,8 +19,8 @@ pub type GroupId = usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
     pub source: Sym,
-    /// 32 bits: every account keeps its origin.
-    pub line: Option<u32>,
+    /// Lines count from 1; 32 bits, as every account keeps its origin.
+    pub line: Option<NonZeroU32>,
 }
 
 impl Origin {
@@ -31,7 +32,9 @@ impl Origin {
     pub fn at(source: Sym, line: Option<usize>) -> Self {
         Origin {
             source,
-            line: line.and_then(|l| u32::try_from(l).ok()),
+            line: line
+                .and_then(|l| u32::try_from(l).ok())
+                .and_then(NonZeroU32::new),
         }
     }
 }
@@ -54,7 +57,7 @@ pub enum Expiry {
 
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: String,
+    pub id: Box<str>,
     pub dn: Option<Box<str>>,
     pub display_name: Option<Box<str>>,
     /// Every string attribute, keyed by its lower-case name; the well-known
@@ -67,7 +70,7 @@ pub struct Account {
     pub last_logon: Option<NaiveDateTime>,
     /// Groups the account is a direct member of (ids as 32 bits: a
     /// million accounts have millions of memberships).
-    pub groups: Vec<u32>,
+    pub groups: Box<[u32]>,
     pub origin: Origin,
 }
 
@@ -92,11 +95,10 @@ pub struct Group {
     pub dn: Option<String>,
     /// Groups this group is a direct member of.
     pub parents: Vec<GroupId>,
-    /// Groups that are direct members of this group.
+    /// Groups that are direct members of this group. Accounts that are
+    /// members are known from the accounts' own lists
+    /// ([`Inventory::members`]).
     pub children: Vec<GroupId>,
-    /// Accounts that are direct members of this group, in account order;
-    /// filled in by [`Inventory::finish`] from the accounts' own lists.
-    pub members: Vec<u32>,
 }
 
 /// Who a role-export row gives a role to.
@@ -104,7 +106,7 @@ pub struct Group {
 pub enum Holder {
     /// An account name as the export writes it; it may be unknown to the
     /// directory.
-    Account(String),
+    Account(Box<str>),
     Group(GroupId),
 }
 
@@ -112,10 +114,11 @@ pub enum Holder {
 #[derive(Debug, Clone)]
 pub struct DirectGrant {
     pub holder: Holder,
-    pub data_source: String,
-    pub role: String,
+    /// Data sources, roles and scopes repeat from row to row: interned.
+    pub data_source: Sym,
+    pub role: Sym,
     /// `None` or `*` means every scope of the source.
-    pub scope: Option<String>,
+    pub scope: Option<Sym>,
     pub origin: Origin,
 }
 
@@ -211,14 +214,14 @@ impl Inventory {
             None => {
                 let id = self.accounts.len();
                 self.accounts.push(Account {
-                    id: name.trim().to_string(),
+                    id: name.trim().into(),
                     dn: None,
                     display_name: None,
                     attrs: Attrs::new(),
                     enabled: None,
                     expires: None,
                     last_logon: None,
-                    groups: Vec::new(),
+                    groups: Box::default(),
                     origin: *origin,
                 });
                 let accounts = &self.accounts;
@@ -266,7 +269,6 @@ impl Inventory {
             dn: None,
             parents: Vec::new(),
             children: Vec::new(),
-            members: Vec::new(),
         });
         self.group_index.insert(k.into_owned(), id);
         id
@@ -281,30 +283,33 @@ impl Inventory {
         self.pending.push((account as u32, group as u32));
     }
 
-    /// Ids are stored as 32 bits: an inventory of four billion accounts or
-    /// groups would not fit in memory.
-    fn insert_membership(&mut self, account: AccountId, group: GroupId) {
-        let g = group as u32;
-        let groups = &mut self.accounts[account].groups;
-        if !groups.contains(&g) {
-            groups.push(g);
-        }
-    }
-
     /// Makes `account` a direct member of each of `groups` at once, as a
     /// row of an account export does: no collecting, the account is at
-    /// hand.
+    /// hand. Ids are stored as 32 bits: an inventory of four billion
+    /// accounts or groups would not fit in memory.
     pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId]) {
         self.flush_memberships();
-        self.accounts[account].groups.reserve_exact(groups.len());
-        for &g in groups {
-            self.insert_membership(account, g);
+        self.extend_groups(account, groups.iter().map(|&g| g as u32));
+    }
+
+    /// Adds groups to an account's list, leaving out those it has.
+    fn extend_groups(&mut self, account: AccountId, groups: impl ExactSizeIterator<Item = u32>) {
+        let list = &mut self.accounts[account].groups;
+        let mut grown = Vec::with_capacity(list.len() + groups.len());
+        grown.extend_from_slice(list);
+        for g in groups {
+            if !grown.contains(&g) {
+                grown.push(g);
+            }
+        }
+        if grown.len() != list.len() {
+            *list = grown.into_boxed_slice();
         }
     }
 
     /// Puts the memberships added since the last flush into the accounts'
-    /// and groups' lists, keeping each account's groups in the order they
-    /// came and leaving out repeats.
+    /// lists, keeping each account's groups in the order they came and
+    /// leaving out repeats.
     pub fn flush_memberships(&mut self) {
         if self.pending.is_empty() {
             return;
@@ -327,12 +332,8 @@ impl Inventory {
         drop(pending);
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
-            if groups.is_empty() {
-                continue;
-            }
-            self.accounts[a].groups.reserve(groups.len());
-            for &g in groups {
-                self.insert_membership(a, g as GroupId);
+            if !groups.is_empty() {
+                self.extend_groups(a, groups.iter().copied());
             }
         }
     }
@@ -393,26 +394,18 @@ impl Inventory {
                 *g = new_id[*g];
             }
         }
-        self.fill_members();
     }
 
-    /// Each group's member list from the accounts' group lists, allocated
-    /// at its final size.
-    fn fill_members(&mut self) {
-        let mut counts = vec![0usize; self.groups.len()];
-        for account in &self.accounts {
-            for &g in &account.groups {
-                counts[g as usize] += 1;
-            }
-        }
-        for (group, count) in self.groups.iter_mut().zip(counts) {
-            group.members = Vec::with_capacity(count);
-        }
-        for (a, account) in self.accounts.iter().enumerate() {
-            for &g in &account.groups {
-                self.groups[g as usize].members.push(a as u32);
-            }
-        }
+    /// The accounts that are direct members of a group, in account order:
+    /// a scan of every account, as only reports need it.
+    pub fn members(&self, group: GroupId) -> Vec<AccountId> {
+        let g = group as u32;
+        self.accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.groups.contains(&g))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Makes room for `n` more accounts.

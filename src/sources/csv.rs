@@ -769,8 +769,10 @@ fn parse<R: Read>(
     };
 
     inventory.inputs.push(name.to_string());
-    if kind == Kind::Accounts {
-        inventory.reserve_accounts(lines);
+    match kind {
+        Kind::Accounts => inventory.reserve_accounts(lines),
+        Kind::Grants => inventory.grants.reserve_exact(lines),
+        Kind::Nesting => {}
     }
     let file_sym = Sym::new(name);
     // The attribute name each column sets, interned once; `None` for a
@@ -785,7 +787,11 @@ fn parse<R: Read>(
             _ => None,
         })
         .collect();
-    let attribute_columns = column_names.iter().flatten().count();
+    let mut updates: Vec<(Sym, Sym)> = Vec::new();
+    let intern = |caches: &mut Vec<ValueCache>, column: Option<usize>, value: &str| match column {
+        Some(i) => caches[i].get(value),
+        None => Sym::new(value),
+    };
     let mut caches: Vec<ValueCache> = columns.iter().map(|_| ValueCache::default()).collect();
     let mut record = ::csv::ByteRecord::new();
     let mut spare = ::csv::ByteRecord::new();
@@ -821,7 +827,7 @@ fn parse<R: Read>(
         match kind {
             Kind::Grants => {
                 let holder = if !cell(account).is_empty() {
-                    Holder::Account(cell(account).to_string())
+                    Holder::Account(cell(account).into())
                 } else if !cell(group).is_empty() {
                     Holder::Group(inventory.intern_group(cell(group)))
                 } else {
@@ -841,9 +847,10 @@ fn parse<R: Read>(
                 let scope_value = cell(scope);
                 inventory.grants.push(DirectGrant {
                     holder,
-                    data_source: source.to_string(),
-                    role: role_value.to_string(),
-                    scope: (!scope_value.is_empty()).then(|| scope_value.to_string()),
+                    data_source: intern(&mut caches, data_source, source),
+                    role: intern(&mut caches, role, role_value),
+                    scope: (!scope_value.is_empty())
+                        .then(|| intern(&mut caches, scope, scope_value)),
                     origin,
                 });
             }
@@ -871,9 +878,7 @@ fn parse<R: Read>(
                 }
                 let account_id = inventory.account_id(id, &origin);
                 let acc = &mut inventory.accounts[account_id];
-                if acc.attrs.is_empty() {
-                    acc.attrs.reserve_exact(attribute_columns);
-                }
+                updates.clear();
                 for (i, column) in columns.iter().enumerate() {
                     match column {
                         // Text attributes, kept as interned values.
@@ -883,7 +888,7 @@ fn parse<R: Read>(
                         | Column::Other(_) => {
                             let value = row.get(Some(i));
                             if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
-                                acc.attrs.insert_sym(name, caches[i].get(value));
+                                updates.push((name, caches[i].get(value)));
                             }
                         }
                         Column::WellKnown(attr) => {
@@ -910,6 +915,7 @@ fn parse<R: Read>(
                         _ => {}
                     }
                 }
+                acc.attrs = acc.attrs.with(&updates);
                 inventory.add_memberships(account_id, &groups);
             }
         }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use chrono::DateTime;
 
 use crate::config::LdapConfig;
+use crate::intern::{Attrs, Sym};
 use crate::inventory::{AccountId, GroupId, Inventory, Origin};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
@@ -701,7 +702,8 @@ impl<'m> Builder<'m> {
         }
         let DirEntry { dn, attrs, .. } = entry;
         account.dn = Some(dn.into_boxed_str());
-        // Every other attribute, for `when.<attribute>`: moved, not copied.
+        // Every other attribute, for `when.<attribute>`: set at once.
+        let mut updates: Vec<(Sym, Sym)> = Vec::new();
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
             if !kept
                 || self.used.contains(&attr)
@@ -726,8 +728,9 @@ impl<'m> Builder<'m> {
                 1 => texts.pop().unwrap_or_default(),
                 _ => texts.join("; "),
             };
-            account.attrs.insert(attr, text);
+            updates.push((Attrs::name(&attr), Sym::new(text.trim())));
         }
+        account.attrs = account.attrs.with(&updates);
         if let Some((sid, rid)) = primary {
             self.primaries.push((account_id, sid, rid));
         }
@@ -797,13 +800,7 @@ mod tests {
     use super::*;
 
     fn entry(dn: &str, attrs: &[(&str, &str)]) -> DirEntry {
-        let mut e = DirEntry::new(
-            dn.to_string(),
-            Origin {
-                source: "t".into(),
-                line: Some(1),
-            },
-        );
+        let mut e = DirEntry::new(dn.to_string(), Origin::new("t", Some(1)));
         for (k, v) in attrs {
             e.push(k, v.as_bytes().to_vec());
         }
@@ -903,7 +900,7 @@ mod tests {
         let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
         inv.finish();
         let g1 = inv.group("G1").unwrap();
-        assert!(inv.groups[g1].members.contains(&(fsp as u32)));
+        assert!(inv.members(g1).contains(&fsp));
         assert_eq!(inv.accounts.len(), 3);
     }
 
@@ -944,7 +941,7 @@ mod tests {
         assert_eq!(c.enabled, Some(false));
         assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
         inv.finish();
-        assert_eq!(inv.groups[0].members, vec![0]);
+        assert_eq!(inv.members(0), vec![0]);
         // No pwdAccountLockedTime: enabled.
         assert_eq!(inv.accounts[1].enabled, Some(true));
 
@@ -1013,12 +1010,12 @@ mod tests {
         inv.finish();
         let g = inv.group("Stor").unwrap();
         // Every account, and the DN no entry has, shown as itself.
-        assert_eq!(inv.groups[g].members.len(), n + 1);
+        assert_eq!(inv.members(g).len(), n + 1);
         assert_eq!(inv.accounts.len(), n + 1);
         assert!(inv.account("cn=Borta,ou=G,dc=x").is_some());
         for i in (0..n).step_by(997) {
             let a = inv.account(&format!("u{i}")).unwrap();
-            assert_eq!(inv.accounts[a].groups, vec![g as u32], "u{i}");
+            assert_eq!(*inv.accounts[a].groups, [g as u32], "u{i}");
         }
         assert!(inv.groups[g].children.is_empty(), "not a member of itself");
     }

@@ -352,7 +352,7 @@ mod tests {
         let entries = parse("t.ldif", text.as_bytes()).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].dn, "uid=anna,ou=p,dc=x");
-        assert_eq!(entries[0].origin.line, Some(6));
+        assert_eq!(entries[0].origin.line.map(|l| l.get()), Some(6));
         assert_eq!(values(&entries[0], "cn"), vec!["Anna Åberg"]);
         assert_eq!(values(&entries[0], "description"), vec!["long"]);
         assert_eq!(values(&entries[0], "member"), vec!["cn=a"]);

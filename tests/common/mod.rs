@@ -179,12 +179,13 @@ pub fn directory_ldif_parts(
         out.push('\n');
     }
     for (i, g) in inv.groups.iter().enumerate() {
+        let members = inv.members(i);
         attr(&mut out, "dn", &group_dn(i));
         attr(&mut out, "cn", &g.name);
         if ad {
             out.push_str("objectClass: group\n");
             attr(&mut out, "sAMAccountName", &g.name);
-            for m in g.members.iter().map(|&m| m as usize) {
+            for &m in &members {
                 attr(&mut out, "member", &account_dn(m));
             }
             if nested {
@@ -192,16 +193,16 @@ pub fn directory_ldif_parts(
                     attr(&mut out, "member", &group_dn(c));
                 }
             }
-        } else if g.children.is_empty() && (g.members.is_empty() || i % 3 == 2) {
+        } else if g.children.is_empty() && (members.is_empty() || i % 3 == 2) {
             // Groups of accounts only may be posix groups (memberUid).
             out.push_str("objectClass: posixGroup\n");
             out.push_str(&format!("gidNumber: {}\n", 20000 + i));
-            for m in g.members.iter().map(|&m| m as usize) {
+            for &m in &members {
                 attr(&mut out, "memberUid", &inv.accounts[m].id);
             }
         } else if i % 3 == 1 {
             out.push_str("objectClass: groupOfUniqueNames\n");
-            for m in g.members.iter().map(|&m| m as usize) {
+            for &m in &members {
                 attr(&mut out, "uniqueMember", &account_dn(m));
             }
             for &c in &g.children {
@@ -209,7 +210,7 @@ pub fn directory_ldif_parts(
             }
         } else {
             out.push_str("objectClass: groupOfNames\n");
-            for m in g.members.iter().map(|&m| m as usize) {
+            for &m in &members {
                 attr(&mut out, "member", &account_dn(m));
             }
             for &c in &g.children {
