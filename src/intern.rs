@@ -121,6 +121,9 @@ impl Attrs {
         if updates.is_empty() {
             return *self;
         }
+        if self.0.is_empty() {
+            return Attrs::from_pairs(updates);
+        }
         let mut pairs = self.0.to_vec();
         pairs.extend_from_slice(updates);
         Attrs::from_pairs(&pairs)

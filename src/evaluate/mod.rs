@@ -411,6 +411,9 @@ fn check_accounts(
         } else {
             Cow::Borrowed(&account.id)
         };
+        let idle_days = account
+            .last_logon
+            .map(|last| (ctx.as_of - last.date()).num_days());
         let mut start = 0;
         while start < hits.len() {
             let p = hits[start].policy as usize;
@@ -427,6 +430,7 @@ fn check_accounts(
                     account_id,
                     account,
                     lower_id: &lower_id,
+                    idle_days,
                     as_of: ctx.as_of,
                 },
                 &hits[start..end],
@@ -449,6 +453,8 @@ struct Subject<'a> {
     account_id: usize,
     account: &'a Account,
     lower_id: &'a str,
+    /// Days since the last logon, when it is known.
+    idle_days: Option<i64>,
     as_of: NaiveDate,
 }
 
@@ -516,9 +522,8 @@ fn check_account(
     }
 
     let checks = &policy.checks;
-    let idle = match (checks.inactive_days, account.last_logon) {
-        (Some(days), Some(last)) => {
-            let idle = (s.as_of - last.date()).num_days();
+    let idle = match (checks.inactive_days, s.idle_days, account.last_logon) {
+        (Some(days), Some(idle), Some(last)) => {
             (idle > i64::from(days)).then_some((idle, days, last))
         }
         _ => None,

@@ -75,6 +75,21 @@ pub struct Account {
 }
 
 impl Account {
+    /// An account with nothing known about it but its id and origin.
+    pub fn new(id: Box<str>, origin: Origin) -> Self {
+        Account {
+            id,
+            dn: None,
+            display_name: None,
+            attrs: Attrs::new(),
+            enabled: None,
+            expires: None,
+            last_logon: None,
+            groups: Box::default(),
+            origin,
+        }
+    }
+
     /// An attribute's text by its lower-case name, including
     /// `display_name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
@@ -213,17 +228,8 @@ impl Inventory {
             Some(id) => id,
             None => {
                 let id = self.accounts.len();
-                self.accounts.push(Account {
-                    id: name.trim().into(),
-                    dn: None,
-                    display_name: None,
-                    attrs: Attrs::new(),
-                    enabled: None,
-                    expires: None,
-                    last_logon: None,
-                    groups: Box::default(),
-                    origin: *origin,
-                });
+                self.accounts
+                    .push(Account::new(name.trim().into(), *origin));
                 let accounts = &self.accounts;
                 self.account_index
                     .insert_unique(hash, id as u32, |i| account_hash(accounts, i));

@@ -788,6 +788,7 @@ fn parse<R: Read>(
         })
         .collect();
     let mut updates: Vec<(Sym, Sym)> = Vec::new();
+    let mut groups: Vec<usize> = Vec::new();
     let intern = |caches: &mut Vec<ValueCache>, column: Option<usize>, value: &str| match column {
         Some(i) => caches[i].get(value),
         None => Sym::new(value),
@@ -870,7 +871,7 @@ fn parse<R: Read>(
                 if id.is_empty() {
                     return Err(missing(&headers[account.unwrap_or(0)]));
                 }
-                let mut groups = Vec::new();
+                groups.clear();
                 if let Some(g) = group {
                     for name in split_groups(row.get(Some(g))) {
                         groups.push(inventory.intern_group(name));

@@ -33,14 +33,37 @@ impl WellKnown {
 
 /// `true`/`false` as exports write them, in English and Swedish.
 pub fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_lowercase().as_str() {
-        "true" | "1" | "ja" | "yes" | "sant" | "y" | "j" | "aktiv" | "aktiverad" | "enabled" => {
-            Some(true)
-        }
-        "false" | "0" | "nej" | "no" | "falskt" | "n" | "inaktiv" | "inaktiverad" | "disabled" => {
-            Some(false)
-        }
-        _ => None,
+    const TRUE: &[&str] = &[
+        "true",
+        "1",
+        "ja",
+        "yes",
+        "sant",
+        "y",
+        "j",
+        "aktiv",
+        "aktiverad",
+        "enabled",
+    ];
+    const FALSE: &[&str] = &[
+        "false",
+        "0",
+        "nej",
+        "no",
+        "falskt",
+        "n",
+        "inaktiv",
+        "inaktiverad",
+        "disabled",
+    ];
+    // Every word is ASCII, so an ASCII case-insensitive match is exact.
+    let v = value.trim();
+    if TRUE.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        Some(true)
+    } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(v)) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -128,9 +151,11 @@ fn parse_iso_fast(v: &str) -> Option<NaiveDateTime> {
 /// An expiry: empty, `0`, `never` and FILETIME's maximum mean never.
 pub fn parse_expiry(value: &str) -> Option<Expiry> {
     let v = value.trim();
-    match v.to_lowercase().as_str() {
-        "" | "0" | "never" | "aldrig" | "9223372036854775807" => return Some(Expiry::Never),
-        _ => {}
+    if ["", "0", "never", "aldrig", "9223372036854775807"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(v))
+    {
+        return Some(Expiry::Never);
     }
     parse_datetime(v).map(Expiry::At)
 }
