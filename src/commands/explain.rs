@@ -103,7 +103,7 @@ pub fn explain(
         }
         (_, Some(account_id)) => {
             let account = &inventory.accounts[account_id];
-            account_section(&mut out, account);
+            account_section(&mut out, account, inventory.dn(account_id));
             let mut state = walker.state();
             walker.walk(account_id, &mut state);
             let accesses = walker
@@ -188,10 +188,10 @@ fn header(out: &mut String, f: &Finding, policy: Option<&Policy>) {
     let _ = writeln!(out, "  {}", f.message);
 }
 
-fn account_section(out: &mut String, account: &Account) {
+fn account_section(out: &mut String, account: &Account, dn: Option<&str>) {
     let _ = writeln!(out, "\nKonto {} ({})", account.id, account.origin);
     let mut rows: Vec<(String, String)> = Vec::new();
-    if let Some(dn) = &account.dn {
+    if let Some(dn) = dn {
         rows.push(("dn".into(), dn.to_string()));
     }
     if let Some(name) = &account.display_name {

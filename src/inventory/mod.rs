@@ -58,7 +58,6 @@ pub enum Expiry {
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: Box<str>,
-    pub dn: Option<Box<str>>,
     pub display_name: Option<Box<str>>,
     /// Every string attribute, keyed by its lower-case name; the well-known
     /// ones use their contract names (`department`, `title`,
@@ -79,7 +78,6 @@ impl Account {
     pub fn new(id: Box<str>, origin: Origin) -> Self {
         Account {
             id,
-            dn: None,
             display_name: None,
             attrs: Attrs::new(),
             enabled: None,
@@ -146,6 +144,8 @@ pub struct Inventory {
     /// stored, its name is the account's own.
     account_index: hashbrown::HashTable<u32>,
     group_index: FxHashMap<String, GroupId>,
+    /// Accounts' DNs, kept beside the accounts: most exports have none.
+    dns: FxHashMap<u32, Box<str>>,
     /// Group names as sources spell them, to their ids: most spellings
     /// repeat exactly, and finding them needs no case folding.
     group_spellings: FxHashMap<Box<str>, GroupId>,
@@ -210,6 +210,15 @@ impl Inventory {
     pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
         let id = self.account_id(name, origin);
         &mut self.accounts[id]
+    }
+
+    /// The DN of an account, if its source gave one.
+    pub fn dn(&self, account: AccountId) -> Option<&str> {
+        self.dns.get(&(account as u32)).map(|dn| &**dn)
+    }
+
+    pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
+        self.dns.insert(account as u32, dn);
     }
 
     /// Whether sources keep the attribute `name` (lower case) on accounts.

@@ -880,6 +880,7 @@ fn parse<R: Read>(
                 let account_id = inventory.account_id(id, &origin);
                 let acc = &mut inventory.accounts[account_id];
                 updates.clear();
+                let mut dn = None;
                 for (i, column) in columns.iter().enumerate() {
                     match column {
                         // Text attributes, kept as interned values.
@@ -910,13 +911,16 @@ fn parse<R: Read>(
                         Column::Dn => {
                             let value = row.get(Some(i));
                             if !value.is_empty() {
-                                acc.dn = Some(value.into());
+                                dn = Some(value);
                             }
                         }
                         _ => {}
                     }
                 }
                 acc.attrs = acc.attrs.with(&updates);
+                if let Some(dn) = dn {
+                    inventory.set_dn(account_id, dn.into());
+                }
                 inventory.add_memberships(account_id, &groups);
             }
         }

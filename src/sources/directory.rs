@@ -701,7 +701,6 @@ impl<'m> Builder<'m> {
             set_from(account, &entry, attr, candidates)?;
         }
         let DirEntry { dn, attrs, .. } = entry;
-        account.dn = Some(dn.into_boxed_str());
         // Every other attribute, for `when.<attribute>`: set at once.
         let mut updates: Vec<(Sym, Sym)> = Vec::new();
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
@@ -731,6 +730,7 @@ impl<'m> Builder<'m> {
             updates.push((Attrs::name(&attr), Sym::new(text.trim())));
         }
         account.attrs = account.attrs.with(&updates);
+        inventory.set_dn(account_id, dn.into_boxed_str());
         if let Some((sid, rid)) = primary {
             self.primaries.push((account_id, sid, rid));
         }
