@@ -355,6 +355,7 @@ fn bad_value(location: &DirEntry, attr: &str, value: &str, expected: &str) -> So
 /// attributes that the entry has, reading each as its directory writes it.
 fn set_from(
     account: &mut crate::inventory::Account,
+    staged: &mut Vec<(Sym, Sym)>,
     entry: &DirEntry,
     attr: WellKnown,
     candidates: &[String],
@@ -363,7 +364,7 @@ fn set_from(
         // Presence is the value: a locked account.
         if name == "pwdaccountlockedtime" && attr == WellKnown::Enabled {
             if entry.text(name).is_some() {
-                set_text(account, attr, "false", name, entry)?;
+                set_text(account, staged, attr, "false", name, entry)?;
                 return Ok(());
             }
             continue;
@@ -429,7 +430,7 @@ fn set_from(
             }
             _ => value.to_string(),
         };
-        return set_text(account, attr, &text, name, entry);
+        return set_text(account, staged, attr, &text, name, entry);
     }
     // OpenLDAP: an account without `pwdAccountLockedTime` is enabled,
     // unless the entry is AD's (whose `userAccountControl` is always read).
@@ -437,7 +438,7 @@ fn set_from(
         && candidates.iter().any(|c| c == "pwdaccountlockedtime")
         && entry.values("useraccountcontrol").is_empty()
     {
-        set_text(account, attr, "true", "pwdaccountlockedtime", entry)?;
+        set_text(account, staged, attr, "true", "pwdaccountlockedtime", entry)?;
     }
     Ok(())
 }
@@ -472,15 +473,27 @@ fn generalized_time(value: &str) -> Option<chrono::NaiveDateTime> {
     )
 }
 
+/// Sets a well-known attribute from text; text attributes are staged, to
+/// be set with the entry's other attributes at once.
 fn set_text(
     account: &mut crate::inventory::Account,
+    staged: &mut Vec<(Sym, Sym)>,
     attr: WellKnown,
     text: &str,
     source_attr: &str,
     location: &DirEntry,
 ) -> Result<(), SourceError> {
-    set_well_known(account, attr, text)
-        .map_err(|bad| bad_value(location, source_attr, text, bad.expected))
+    match attr {
+        WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {
+            let value = text.trim();
+            if !value.is_empty() {
+                staged.push((Sym::new(attr.name()), Sym::new(value)));
+            }
+            Ok(())
+        }
+        _ => set_well_known(account, attr, text)
+            .map_err(|bad| bad_value(location, source_attr, text, bad.expected)),
+    }
 }
 
 /// Maps entries to accounts, groups and memberships.
@@ -697,17 +710,19 @@ impl<'m> Builder<'m> {
             .collect();
         let account_id = inventory.account_id(&id, &entry.origin);
         let account = &mut inventory.accounts[account_id];
+        // Text attributes are set at once, at the end.
+        let mut updates: Vec<(Sym, Sym)> = Vec::new();
         for (attr, candidates) in mapping.well_known() {
-            set_from(account, &entry, attr, candidates)?;
+            set_from(account, &mut updates, &entry, attr, candidates)?;
         }
         let DirEntry { dn, attrs, .. } = entry;
-        // Every other attribute, for `when.<attribute>`: set at once.
-        let mut updates: Vec<(Sym, Sym)> = Vec::new();
+        // Every other attribute, for `when.<attribute>`.
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
             if !kept
                 || self.used.contains(&attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
                 || account.attrs.contains_key(&attr)
+                || updates.iter().any(|(n, _)| n.as_str() == attr)
             {
                 continue;
             }
