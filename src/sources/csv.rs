@@ -2,6 +2,9 @@
 //! group nesting, and business systems' role exports, recognised by their
 //! headers. Reads what Swedish Excel and PowerShell write: comma, semicolon
 //! or tab; UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252.
+//!
+//! An account export is read on two threads: one parses and types the rows,
+//! the other puts them into the inventory in file order.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -9,7 +12,9 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::intern::Sym;
-use crate::inventory::{DirectGrant, Holder, Inventory, Origin};
+use chrono::NaiveDateTime;
+
+use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, Inventory, Origin};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 
@@ -403,7 +408,7 @@ fn trim(s: &str) -> &str {
 struct Tracker<R> {
     inner: R,
     offset: u64,
-    marks: std::rc::Rc<std::cell::RefCell<LineMarks>>,
+    marks: LineMarks,
 }
 
 #[derive(Default)]
@@ -440,9 +445,10 @@ impl LineMarks {
 impl<R: Read> Read for Tracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut marks = self.marks.borrow_mut();
         for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
-            marks.pending.push_back((self.offset + i as u64, buf[i]));
+            self.marks
+                .pending
+                .push_back((self.offset + i as u64, buf[i]));
         }
         self.offset += n as u64;
         Ok(n)
@@ -659,8 +665,97 @@ impl Decoding {
     }
 }
 
+/// The records of an export after its header, with their lines and text.
+struct Records<'n, R> {
+    name: &'n str,
+    reader: ::csv::Reader<Tracker<R>>,
+    /// Lines before the header.
+    line_offset: usize,
+    record: ::csv::ByteRecord,
+    spare: ::csv::ByteRecord,
+    decoding: Decoding,
+    /// Rows that are not empty, read so far.
+    rows: usize,
+}
+
+impl<R: Read> Records<'_, R> {
+    fn line_of(&mut self, byte: u64) -> usize {
+        self.reader.get_mut().marks.line_at(byte) + self.line_offset
+    }
+
+    fn at(&self, line: usize) -> String {
+        format!("{}:{line}", self.name)
+    }
+
+    fn csv_error(&mut self, e: ::csv::Error) -> SourceError {
+        let location = match e.position() {
+            Some(p) => {
+                let line = self.line_of(p.byte());
+                self.at(line)
+            }
+            None => self.name.to_string(),
+        };
+        match e.kind() {
+            ::csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => SourceError::new(
+                location,
+                format!("the row has {len} fields, the header has {expected_len}"),
+            )
+            .with_help("quote fields that contain the delimiter, and check for a missing or extra delimiter"),
+            ::csv::ErrorKind::Utf8 { .. } => SourceError::new(location, "the row is not valid text"),
+            _ => SourceError::new(location, format!("cannot parse the row: {e}")),
+        }
+    }
+
+    /// The next row that is not empty, with its line; `None` at the end.
+    fn next_row(&mut self) -> Result<Option<(usize, Row<'_>)>, SourceError> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(self.csv_error(e)),
+            }
+            if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
+                continue;
+            }
+            self.rows += 1;
+            let byte = self.record.position().map(|p| p.byte());
+            let line = match byte {
+                Some(byte) => self.line_of(byte),
+                None => 0,
+            };
+            let name = self.name;
+            return match self.decoding.row(&self.record, &mut self.spare) {
+                Some(row) => Ok(Some((line, row))),
+                None => Err(SourceError::new(
+                    format!("{name}:{line}"),
+                    "the row is not UTF-8, but rows before it are UTF-8 with letters beyond ASCII: \
+                     the file mixes two encodings",
+                )
+                .with_help("save the export again in one encoding, UTF-8 or Excel's \"CSV (semikolonavgränsad)\"")),
+            };
+        }
+    }
+}
+
+/// What the columns of an export mean.
+struct Layout {
+    headers: ::csv::StringRecord,
+    columns: Vec<Column>,
+    /// The attribute name each column sets, interned once; `None` for a
+    /// column whose values are not kept as attributes.
+    names: Vec<Option<Sym>>,
+    account: Option<usize>,
+    group: Option<usize>,
+    member_group: Option<usize>,
+    data_source: Option<usize>,
+    role: Option<usize>,
+    scope: Option<usize>,
+}
+
 /// Parses the header and the records that follow it.
-fn parse<R: Read>(
+fn parse<R: Read + Send>(
     name: &str,
     input: R,
     pre: &Preamble,
@@ -676,40 +771,33 @@ fn parse<R: Read>(
         )
         .with_help("a CSV export starts with a header such as `account;department;title;group`"));
     }
-    let marks = std::rc::Rc::new(std::cell::RefCell::new(LineMarks {
-        pending: Default::default(),
-        line: 1,
-    }));
     let tracker = Tracker {
         inner: input,
         offset: 0,
-        marks: marks.clone(),
+        marks: LineMarks {
+            pending: Default::default(),
+            line: 1,
+        },
     };
-    let mut reader = ::csv::ReaderBuilder::new()
+    let reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(tracker);
-    let line_of = |byte: u64| marks.borrow_mut().line_at(byte) + line_offset;
-    let csv_error = |e: ::csv::Error| -> SourceError {
-        let location = match e.position() {
-            Some(p) => format!("{name}:{}", line_of(p.byte())),
-            None => name.to_string(),
-        };
-        match e.kind() {
-            ::csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => SourceError::new(
-                location,
-                format!("the row has {len} fields, the header has {expected_len}"),
-            )
-            .with_help("quote fields that contain the delimiter, and check for a missing or extra delimiter"),
-            ::csv::ErrorKind::Utf8 { .. } => SourceError::new(location, "the row is not valid text"),
-            _ => SourceError::new(location, format!("cannot parse the row: {e}")),
-        }
+    let mut records = Records {
+        name,
+        reader,
+        line_offset,
+        record: ::csv::ByteRecord::new(),
+        spare: ::csv::ByteRecord::new(),
+        decoding: Decoding::Utf8 { ascii_so_far: true },
+        rows: 0,
     };
-    let headers = reader.headers().map_err(csv_error)?.clone();
+    let headers = match records.reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(records.csv_error(e)),
+    };
     let mut columns: Vec<Column> = Vec::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
         let column = classify_header(header);
@@ -743,21 +831,43 @@ fn parse<R: Read>(
         columns.push(column);
     }
     let find = |wanted: &Column| columns.iter().position(|c| c == wanted);
-    let account = find(&Column::Account);
-    let group = find(&Column::Group);
-    let member_group = find(&Column::MemberGroup);
-    let data_source = find(&Column::DataSource);
-    let role = find(&Column::Role);
-    let scope = find(&Column::Scope);
-    let kind = if data_source.is_some() && role.is_some() && (account.is_some() || group.is_some())
+    let names: Vec<Option<Sym>> = columns
+        .iter()
+        .map(|c| match c {
+            Column::Other(attr) if inventory.keeps(attr) => Some(Sym::new(attr)),
+            Column::WellKnown(
+                attr @ (WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType),
+            ) => Some(Sym::new(attr.name())),
+            _ => None,
+        })
+        .collect();
+    let layout = Layout {
+        account: find(&Column::Account),
+        group: find(&Column::Group),
+        member_group: find(&Column::MemberGroup),
+        data_source: find(&Column::DataSource),
+        role: find(&Column::Role),
+        scope: find(&Column::Scope),
+        names,
+        columns: Vec::new(),
+        headers: ::csv::StringRecord::new(),
+    };
+    let layout = Layout {
+        columns,
+        headers,
+        ..layout
+    };
+    let kind = if layout.data_source.is_some()
+        && layout.role.is_some()
+        && (layout.account.is_some() || layout.group.is_some())
     {
         Kind::Grants
-    } else if group.is_some() && member_group.is_some() && account.is_none() {
+    } else if layout.group.is_some() && layout.member_group.is_some() && layout.account.is_none() {
         Kind::Nesting
-    } else if account.is_some() {
+    } else if layout.account.is_some() {
         Kind::Accounts
     } else {
-        let found: Vec<&str> = headers.iter().collect();
+        let found: Vec<&str> = layout.headers.iter().collect();
         return Err(SourceError::new(
             format!("{name}:{}", line_offset + 1),
             format!("unknown CSV layout: the header is `{}`", found.join(", ")),
@@ -769,167 +879,306 @@ fn parse<R: Read>(
     };
 
     inventory.inputs.push(name.to_string());
-    match kind {
-        Kind::Accounts => inventory.reserve_accounts(lines),
-        Kind::Grants => inventory.grants.reserve_exact(lines),
-        Kind::Nesting => {}
-    }
-    let file_sym = Sym::new(name);
-    // The attribute name each column sets, interned once; `None` for a
-    // column whose values are not kept as attributes.
-    let column_names: Vec<Option<Sym>> = columns
-        .iter()
-        .map(|c| match c {
-            Column::Other(attr) if inventory.keeps(attr) => Some(Sym::new(attr)),
-            Column::WellKnown(
-                attr @ (WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType),
-            ) => Some(Sym::new(attr.name())),
-            _ => None,
-        })
-        .collect();
-    let mut updates: Vec<(Sym, Sym)> = Vec::new();
-    let mut groups: Vec<usize> = Vec::new();
-    let intern = |caches: &mut Vec<ValueCache>, column: Option<usize>, value: &str| match column {
-        Some(i) => caches[i].get(value),
-        None => Sym::new(value),
+    let rows = match kind {
+        Kind::Accounts => {
+            inventory.reserve_accounts(lines);
+            read_accounts(records, &layout, inventory)?
+        }
+        Kind::Grants => {
+            inventory.grants.reserve_exact(lines);
+            read_grants(&mut records, &layout, inventory)?;
+            records.rows
+        }
+        Kind::Nesting => {
+            read_nesting(&mut records, &layout, inventory)?;
+            records.rows
+        }
     };
-    let mut caches: Vec<ValueCache> = columns.iter().map(|_| ValueCache::default()).collect();
-    let mut record = ::csv::ByteRecord::new();
-    let mut spare = ::csv::ByteRecord::new();
-    let mut decoding = Decoding::Utf8 { ascii_so_far: true };
-    let mut rows = 0usize;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(e)),
-        }
-        if record.iter().all(|f| f.trim_ascii().is_empty()) {
-            continue;
-        }
-        rows += 1;
-        let line = record.position().map(|p| line_of(p.byte())).unwrap_or(0);
-        let Some(row) = decoding.row(&record, &mut spare) else {
-            return Err(SourceError::new(
-                format!("{name}:{line}"),
-                "the row is not UTF-8, but rows before it are UTF-8 with letters beyond ASCII: \
-                 the file mixes two encodings",
-            )
-            .with_help("save the export again in one encoding, UTF-8 or Excel's \"CSV (semikolonavgränsad)\""));
-        };
-        let origin = Origin::at(file_sym, Some(line));
-        let cell = |i: Option<usize>| row.get(i);
-        let missing = |column: &str| {
-            SourceError::new(
-                format!("{name}:{line}"),
-                format!("the `{column}` field is empty"),
-            )
-        };
-        match kind {
-            Kind::Grants => {
-                let holder = if !cell(account).is_empty() {
-                    Holder::Account(cell(account).into())
-                } else if !cell(group).is_empty() {
-                    Holder::Group(inventory.intern_group(cell(group)))
-                } else {
-                    return Err(SourceError::new(
-                        format!("{name}:{line}"),
-                        "the row names neither an account nor a group",
-                    ));
-                };
-                let source = cell(data_source);
-                if source.is_empty() {
-                    return Err(missing("data_source"));
-                }
-                let role_value = cell(role);
-                if role_value.is_empty() {
-                    return Err(missing("role"));
-                }
-                let scope_value = cell(scope);
-                inventory.grants.push(DirectGrant {
-                    holder,
-                    data_source: intern(&mut caches, data_source, source),
-                    role: intern(&mut caches, role, role_value),
-                    scope: (!scope_value.is_empty())
-                        .then(|| intern(&mut caches, scope, scope_value)),
-                    origin,
-                });
-            }
-            Kind::Nesting => {
-                let parent = cell(group);
-                if parent.is_empty() {
-                    return Err(missing("group"));
-                }
-                let parent = inventory.intern_group(parent);
-                for child in split_groups(cell(member_group)) {
-                    let child = inventory.intern_group(child);
-                    inventory.add_nesting(parent, child);
-                }
-            }
-            Kind::Accounts => {
-                let id = cell(account);
-                if id.is_empty() {
-                    return Err(missing(&headers[account.unwrap_or(0)]));
-                }
-                groups.clear();
-                if let Some(g) = group {
-                    for name in split_groups(row.get(Some(g))) {
-                        groups.push(inventory.intern_group(name));
-                    }
-                }
-                let account_id = inventory.account_id(id, &origin);
-                let acc = &mut inventory.accounts[account_id];
-                updates.clear();
-                let mut dn = None;
-                for (i, column) in columns.iter().enumerate() {
-                    match column {
-                        // Text attributes, kept as interned values.
-                        Column::WellKnown(
-                            WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
-                        )
-                        | Column::Other(_) => {
-                            let value = row.get(Some(i));
-                            if let (false, Some(name)) = (value.is_empty(), column_names[i]) {
-                                updates.push((name, caches[i].get(value)));
-                            }
-                        }
-                        Column::WellKnown(attr) => {
-                            let value = row.get(Some(i));
-                            set_well_known(acc, *attr, value).map_err(|bad| {
-                                SourceError::new(
-                                    format!("{name}:{line}"),
-                                    format!(
-                                        "`{}` is not a valid {} value (column `{}`)",
-                                        value.trim(),
-                                        bad.attribute,
-                                        &headers[i]
-                                    ),
-                                )
-                                .with_help(format!("expected {}", bad.expected))
-                            })?;
-                        }
-                        Column::Dn => {
-                            let value = row.get(Some(i));
-                            if !value.is_empty() {
-                                dn = Some(value);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                acc.attrs = acc.attrs.with(&updates);
-                if let Some(dn) = dn {
-                    inventory.set_dn(account_id, dn.into());
-                }
-                inventory.add_memberships(account_id, &groups);
-            }
-        }
-    }
     if rows == 0 {
         eprintln!("warning: {name}: the export has a header but no rows");
     }
     inventory.flush_memberships();
     Ok(())
+}
+
+fn missing(name: &str, line: usize, column: &str) -> SourceError {
+    SourceError::new(
+        format!("{name}:{line}"),
+        format!("the `{column}` field is empty"),
+    )
+}
+
+fn read_grants<R: Read>(
+    records: &mut Records<'_, R>,
+    layout: &Layout,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let name = records.name;
+    let file = Sym::new(name);
+    let mut caches: Vec<ValueCache> = layout
+        .columns
+        .iter()
+        .map(|_| ValueCache::default())
+        .collect();
+    let mut intern = |column: Option<usize>, value: &str| match column {
+        Some(i) => caches[i].get(value),
+        None => Sym::new(value),
+    };
+    while let Some((line, row)) = records.next_row()? {
+        let holder = if !row.get(layout.account).is_empty() {
+            Holder::Account(row.get(layout.account).into())
+        } else if !row.get(layout.group).is_empty() {
+            Holder::Group(inventory.intern_group(row.get(layout.group)))
+        } else {
+            return Err(SourceError::new(
+                format!("{name}:{line}"),
+                "the row names neither an account nor a group",
+            ));
+        };
+        let source = row.get(layout.data_source);
+        if source.is_empty() {
+            return Err(missing(name, line, "data_source"));
+        }
+        let role = row.get(layout.role);
+        if role.is_empty() {
+            return Err(missing(name, line, "role"));
+        }
+        let scope = row.get(layout.scope);
+        inventory.grants.push(DirectGrant {
+            holder,
+            data_source: intern(layout.data_source, source),
+            role: intern(layout.role, role),
+            scope: (!scope.is_empty()).then(|| intern(layout.scope, scope)),
+            origin: Origin::at(file, Some(line)),
+        });
+    }
+    Ok(())
+}
+
+fn read_nesting<R: Read>(
+    records: &mut Records<'_, R>,
+    layout: &Layout,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let name = records.name;
+    while let Some((line, row)) = records.next_row()? {
+        let parent = row.get(layout.group);
+        if parent.is_empty() {
+            return Err(missing(name, line, "group"));
+        }
+        let parent = inventory.intern_group(parent);
+        for child in split_groups(row.get(layout.member_group)) {
+            let child = inventory.intern_group(child);
+            inventory.add_nesting(parent, child);
+        }
+    }
+    Ok(())
+}
+
+/// An account row read and typed, waiting to go into the inventory.
+struct ParsedRow {
+    line: usize,
+    id: Box<str>,
+    display_name: Option<Box<str>>,
+    dn: Option<Box<str>>,
+    enabled: Option<bool>,
+    expires: Option<Expiry>,
+    last_logon: Option<NaiveDateTime>,
+    /// Ranges of the batch's `attrs` and `groups`.
+    attrs: std::ops::Range<usize>,
+    groups: std::ops::Range<usize>,
+}
+
+/// Account rows, in file order, from the parsing thread to the inventory.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<ParsedRow>,
+    attrs: Vec<(Sym, Sym)>,
+    /// Groups as numbered by the parsing thread, in first-seen order.
+    groups: Vec<u32>,
+    /// Names of the groups first seen in this batch, in number order.
+    new_groups: Vec<Box<str>>,
+}
+
+const BATCH_ROWS: usize = 1024;
+
+/// Reads an account export on two threads: one parses and types the rows,
+/// the other puts them into the inventory, in file order. Returns the
+/// number of rows.
+fn read_accounts<R: Read + Send>(
+    records: Records<'_, R>,
+    layout: &Layout,
+    inventory: &mut Inventory,
+) -> Result<usize, SourceError> {
+    let file = Sym::new(records.name);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, SourceError>>(4);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse_accounts(records, layout, sender));
+        let mut group_ids: Vec<GroupId> = Vec::new();
+        let mut groups: Vec<GroupId> = Vec::new();
+        let mut failed = None;
+        for message in receiver.iter() {
+            let batch = match message {
+                Ok(batch) => batch,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            for name in &batch.new_groups {
+                group_ids.push(inventory.intern_group(name));
+            }
+            for row in batch.rows {
+                let origin = Origin::at(file, Some(row.line));
+                let account_id = inventory.account_id(&row.id, &origin);
+                let acc = &mut inventory.accounts[account_id];
+                if row.display_name.is_some() {
+                    acc.display_name = row.display_name;
+                }
+                if row.enabled.is_some() {
+                    acc.enabled = row.enabled;
+                }
+                if row.expires.is_some() {
+                    acc.expires = row.expires;
+                }
+                if row.last_logon.is_some() {
+                    acc.last_logon = row.last_logon;
+                }
+                acc.attrs = acc.attrs.with(&batch.attrs[row.attrs]);
+                if let Some(dn) = row.dn {
+                    inventory.set_dn(account_id, dn);
+                }
+                groups.clear();
+                groups.extend(
+                    batch.groups[row.groups]
+                        .iter()
+                        .map(|&g| group_ids[g as usize]),
+                );
+                inventory.add_memberships(account_id, &groups);
+            }
+        }
+        drop(receiver);
+        let rows = parser
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(rows),
+        }
+    })
+}
+
+/// The parsing side of [`read_accounts`]: sends batches, then an error if
+/// a row is wrong, and returns the number of rows.
+fn parse_accounts<R: Read>(
+    mut records: Records<'_, R>,
+    layout: &Layout,
+    sender: std::sync::mpsc::SyncSender<Result<Batch, SourceError>>,
+) -> usize {
+    let name = records.name;
+    let mut caches: Vec<ValueCache> = layout
+        .columns
+        .iter()
+        .map(|_| ValueCache::default())
+        .collect();
+    // Group names as spelled, numbered in the order first seen.
+    let mut spellings: rustc_hash::FxHashMap<Box<str>, u32> = Default::default();
+    let mut batch = Batch::default();
+    let mut typed = Account::new(Box::default(), Origin::at(Sym::new(name), None));
+    loop {
+        let (line, row) = match records.next_row() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = sender.send(Ok(batch));
+                let _ = sender.send(Err(e));
+                return records.rows;
+            }
+        };
+        let id = row.get(layout.account);
+        if id.is_empty() {
+            let column = &layout.headers[layout.account.unwrap_or(0)];
+            let _ = sender.send(Ok(batch));
+            let _ = sender.send(Err(missing(name, line, column)));
+            return records.rows;
+        }
+        let attrs_start = batch.attrs.len();
+        let groups_start = batch.groups.len();
+        if let Some(g) = layout.group {
+            for group in split_groups(row.get(Some(g))) {
+                let local = match spellings.get(group) {
+                    Some(&local) => local,
+                    None => {
+                        let local = spellings.len() as u32;
+                        spellings.insert(group.into(), local);
+                        batch.new_groups.push(group.into());
+                        local
+                    }
+                };
+                batch.groups.push(local);
+            }
+        }
+        typed.display_name = None;
+        let mut dn = None;
+        typed.enabled = None;
+        typed.expires = None;
+        typed.last_logon = None;
+        for (i, column) in layout.columns.iter().enumerate() {
+            match column {
+                // Text attributes, kept as interned values.
+                Column::WellKnown(
+                    WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
+                )
+                | Column::Other(_) => {
+                    let value = row.get(Some(i));
+                    if let (false, Some(attr)) = (value.is_empty(), layout.names[i]) {
+                        batch.attrs.push((attr, caches[i].get(value)));
+                    }
+                }
+                Column::WellKnown(attr) => {
+                    let value = row.get(Some(i));
+                    if let Err(bad) = set_well_known(&mut typed, *attr, value) {
+                        let e = SourceError::new(
+                            format!("{name}:{line}"),
+                            format!(
+                                "`{}` is not a valid {} value (column `{}`)",
+                                value.trim(),
+                                bad.attribute,
+                                &layout.headers[i]
+                            ),
+                        )
+                        .with_help(format!("expected {}", bad.expected));
+                        let _ = sender.send(Ok(batch));
+                        let _ = sender.send(Err(e));
+                        return records.rows;
+                    }
+                }
+                Column::Dn => {
+                    let value = row.get(Some(i));
+                    if !value.is_empty() {
+                        dn = Some(value.into());
+                    }
+                }
+                _ => {}
+            }
+        }
+        batch.rows.push(ParsedRow {
+            line,
+            id: id.into(),
+            display_name: typed.display_name.take(),
+            dn,
+            enabled: typed.enabled,
+            expires: typed.expires,
+            last_logon: typed.last_logon,
+            attrs: attrs_start..batch.attrs.len(),
+            groups: groups_start..batch.groups.len(),
+        });
+        if batch.rows.len() == BATCH_ROWS && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
+            return records.rows;
+        }
+    }
+    let _ = sender.send(Ok(batch));
+    records.rows
 }
 
 #[cfg(test)]
@@ -1062,5 +1311,49 @@ mod tests {
         ] {
             assert_eq!(trim(text), text.trim(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_value_past_the_first_batches_names_its_line() {
+        let mut text = String::from("account,enabled,group\n");
+        for i in 0..3000 {
+            let enabled = if i == 2500 { "kanske" } else { "ja" };
+            text.push_str(&format!("u{i},{enabled},G{}\n", i % 7));
+        }
+        let mut inventory = Inventory::new();
+        let err = read_bytes("konton.csv", text.as_bytes(), &mut inventory).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("konton.csv:2502"), "{shown}");
+        assert!(
+            shown.contains("`kanske` is not a valid enabled value"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn accounts_in_many_batches_keep_file_order_and_groups() {
+        let mut text = String::from("account;group\n");
+        for i in 0..5000 {
+            text.push_str(&format!("u{i};G{}|Alla\n", i % 3));
+        }
+        // The same account again, far from its first row: its groups add up.
+        text.push_str("U0;G9\n");
+        let mut inventory = Inventory::new();
+        read_bytes("k.csv", text.as_bytes(), &mut inventory).unwrap();
+        inventory.finish();
+        assert_eq!(inventory.accounts.len(), 5000);
+        assert_eq!(&*inventory.accounts[4999].id, "u4999");
+        assert_eq!(inventory.accounts[4999].origin.to_string(), "k.csv:5001");
+        let u0 = &inventory.accounts[inventory.account("u0").unwrap()];
+        let names: Vec<&str> = u0
+            .groups
+            .iter()
+            .map(|&g| inventory.groups[g as usize].name.as_str())
+            .collect();
+        assert_eq!(names, ["Alla", "G0", "G9"]);
+        assert_eq!(
+            inventory.members(inventory.group("alla").unwrap()).len(),
+            5000
+        );
     }
 }
