@@ -831,6 +831,16 @@ fn parse<R: Read + Send>(
         columns.push(column);
     }
     let find = |wanted: &Column| columns.iter().position(|c| c == wanted);
+    let (account, group, member_group) = (
+        find(&Column::Account),
+        find(&Column::Group),
+        find(&Column::MemberGroup),
+    );
+    let (data_source, role, scope) = (
+        find(&Column::DataSource),
+        find(&Column::Role),
+        find(&Column::Scope),
+    );
     let names: Vec<Option<Sym>> = columns
         .iter()
         .map(|c| match c {
@@ -842,20 +852,15 @@ fn parse<R: Read + Send>(
         })
         .collect();
     let layout = Layout {
-        account: find(&Column::Account),
-        group: find(&Column::Group),
-        member_group: find(&Column::MemberGroup),
-        data_source: find(&Column::DataSource),
-        role: find(&Column::Role),
-        scope: find(&Column::Scope),
-        names,
-        columns: Vec::new(),
-        headers: ::csv::StringRecord::new(),
-    };
-    let layout = Layout {
-        columns,
         headers,
-        ..layout
+        columns,
+        names,
+        account,
+        group,
+        member_group,
+        data_source,
+        role,
+        scope,
     };
     let kind = if layout.data_source.is_some()
         && layout.role.is_some()
