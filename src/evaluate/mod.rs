@@ -269,18 +269,25 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         }
     }
 
-    // Every catch-all group's accounts, counted in one scan.
-    let broad: Vec<usize> = (0..inventory.groups.len())
-        .filter(|&g| {
-            all.iter().any(|p| {
-                p.checks
-                    .broad_groups
-                    .iter()
-                    .any(|re| re.is_match(&inventory.groups[g].name))
-            })
+    // Each policy's catch-all groups; the accounts under all of them are
+    // counted in one scan.
+    let broad: Vec<Vec<usize>> = all
+        .iter()
+        .map(|p| {
+            let patterns = &p.checks.broad_groups;
+            (0..inventory.groups.len())
+                .filter(|&g| {
+                    patterns
+                        .iter()
+                        .any(|re| re.is_match(&inventory.groups[g].name))
+                })
+                .collect()
         })
         .collect();
-    walker.count_under(&broad);
+    let mut every: Vec<usize> = broad.iter().flatten().copied().collect();
+    every.sort_unstable();
+    every.dedup();
+    walker.count_under(&every);
     for (p_index, policy) in all.iter().enumerate() {
         for (a_index, allow) in policy.allows.iter().enumerate() {
             let count = under_allow[p_index][a_index] as u64;
@@ -309,7 +316,14 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
                 }
             }
         }
-        broad_groups(policy, p_index, inventory, &walker, &mut findings);
+        broad_groups(
+            policy,
+            p_index,
+            &broad[p_index],
+            inventory,
+            &walker,
+            &mut findings,
+        );
         unknown_accounts(policy, inventory, &mut findings);
     }
 
@@ -638,21 +652,18 @@ fn check_account(
     }
 }
 
+/// `broad-group` findings for the policy's catch-all groups (`groups`,
+/// the groups its `broad_groups` patterns match).
 fn broad_groups(
     policy: &Policy,
     p_index: usize,
+    groups: &[usize],
     inventory: &Inventory,
     walker: &Walker<'_>,
     findings: &mut Vec<Finding>,
 ) {
-    let patterns = &policy.checks.broad_groups;
-    if patterns.is_empty() {
-        return;
-    }
-    for (group_id, group) in inventory.groups.iter().enumerate() {
-        if !patterns.iter().any(|re| re.is_match(&group.name)) {
-            continue;
-        }
+    for &group_id in groups {
+        let group = &inventory.groups[group_id];
         let Some((via, accesses)) = walker.group_reach(p_index, group_id) else {
             continue;
         };

@@ -1081,6 +1081,11 @@ fn parse_accounts<R: Read>(
     sender: std::sync::mpsc::SyncSender<Result<Batch, SourceError>>,
 ) -> usize {
     let name = records.name;
+    // The rows before a wrong one go into the inventory, then the error.
+    let fail = |batch: Batch, e: SourceError| {
+        let _ = sender.send(Ok(batch));
+        let _ = sender.send(Err(e));
+    };
     let mut caches: Vec<ValueCache> = layout
         .columns
         .iter()
@@ -1095,16 +1100,14 @@ fn parse_accounts<R: Read>(
             Ok(Some(next)) => next,
             Ok(None) => break,
             Err(e) => {
-                let _ = sender.send(Ok(batch));
-                let _ = sender.send(Err(e));
+                fail(batch, e);
                 return records.rows;
             }
         };
         let id = row.get(layout.account);
         if id.is_empty() {
             let column = &layout.headers[layout.account.unwrap_or(0)];
-            let _ = sender.send(Ok(batch));
-            let _ = sender.send(Err(missing(name, line, column)));
+            fail(batch, missing(name, line, column));
             return records.rows;
         }
         let attrs_start = batch.attrs.len();
@@ -1153,8 +1156,7 @@ fn parse_accounts<R: Read>(
                             ),
                         )
                         .with_help(format!("expected {}", bad.expected));
-                        let _ = sender.send(Ok(batch));
-                        let _ = sender.send(Err(e));
+                        fail(batch, e);
                         return records.rows;
                     }
                 }
