@@ -151,7 +151,7 @@ pub struct Inventory {
     group_spellings: FxHashMap<Box<str>, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
-    /// Memberships added but not yet in the accounts' and groups' lists:
+    /// Memberships added but not yet in the accounts' lists:
     /// (account, group), in the order they came.
     pending: Vec<(u32, u32)>,
     /// Descriptions of what was read (file paths, servers), for reports.
@@ -290,10 +290,10 @@ impl Inventory {
     }
 
     /// Makes `account` a direct member of `group`. Memberships are
-    /// collected and put in the accounts' and groups' lists by
+    /// collected and put in the accounts' lists by
     /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
-    /// calls), account by account: cheaper than touching two scattered
-    /// lists per membership while reading.
+    /// calls), account by account: cheaper than growing scattered lists
+    /// one membership at a time while reading.
     pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
         self.pending.push((account as u32, group as u32));
     }
