@@ -754,6 +754,13 @@ struct Layout {
     scope: Option<usize>,
 }
 
+impl Layout {
+    /// One cache of interned values per column.
+    fn value_caches(&self) -> Vec<ValueCache> {
+        self.columns.iter().map(|_| ValueCache::default()).collect()
+    }
+}
+
 /// Parses the header and the records that follow it.
 fn parse<R: Read + Send>(
     name: &str,
@@ -920,11 +927,7 @@ fn read_grants<R: Read>(
 ) -> Result<(), SourceError> {
     let name = records.name;
     let file = Sym::new(name);
-    let mut caches: Vec<ValueCache> = layout
-        .columns
-        .iter()
-        .map(|_| ValueCache::default())
-        .collect();
+    let mut caches = layout.value_caches();
     let mut intern = |column: Option<usize>, value: &str| match column {
         Some(i) => caches[i].get(value),
         None => Sym::new(value),
@@ -1086,11 +1089,7 @@ fn parse_accounts<R: Read>(
         let _ = sender.send(Ok(batch));
         let _ = sender.send(Err(e));
     };
-    let mut caches: Vec<ValueCache> = layout
-        .columns
-        .iter()
-        .map(|_| ValueCache::default())
-        .collect();
+    let mut caches = layout.value_caches();
     // Group names as spelled, numbered in the order first seen.
     let mut spellings: rustc_hash::FxHashMap<Box<str>, u32> = Default::default();
     let mut batch = Batch::default();
