@@ -359,7 +359,7 @@ fn main() {
                         behorig::synth::BASE_DN,
                         "-E",
                         "pr=1000/noprompt",
-                        filter,
+                        &filter,
                     ])
                     .args(&attrs);
                 let m = measure(&mut dump, &dir, "ldapsearch");

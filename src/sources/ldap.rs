@@ -13,26 +13,46 @@ use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ldap3::asn1::{parse_tag, StructureTag, PL};
-use ldap3::controls::RawControl;
-use ldap3::{LdapConn, LdapConnSettings, LdapError, ResultEntry, Scope};
-
 use crate::config::LdapConfig;
 use crate::inventory::{Inventory, Origin};
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
+mod ber;
+mod conn;
+
+use ber::{Reader, OCTET_STRING, SEQUENCE, SET};
+use conn::{Conn, Control, Filter, Scope};
+
 const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
-/// Every entry the mapping can use: people, groups and AD's foreign
-/// security principals.
-const FILTER: &str = "(|(objectClass=user)(objectClass=person)(objectClass=posixAccount)(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=foreignSecurityPrincipal))";
+/// The object classes of every entry the mapping can use: people, groups
+/// and AD's foreign security principals.
+const CLASSES: [&str; 8] = [
+    "user",
+    "person",
+    "posixAccount",
+    "group",
+    "groupOfNames",
+    "groupOfUniqueNames",
+    "posixGroup",
+    "foreignSecurityPrincipal",
+];
+
+fn filter() -> Filter {
+    Filter::Or(
+        CLASSES
+            .iter()
+            .map(|c| Filter::Equal("objectClass".into(), (*c).into()))
+            .collect(),
+    )
+}
 
 /// The search filter and attributes of a directory read, for tools that
 /// want to dump the same data (the benchmark compares against them): the
 /// attributes the mapping reads and those in `keep`, or every attribute
 /// (`*`) when `keep` is `None`. An audit asks only for what its policies
 /// read: less to send, and no personal data it has no use for.
-pub fn search_request(mapping: &Mapping, keep: Option<&[String]>) -> (&'static str, Vec<String>) {
+pub fn search_request(mapping: &Mapping, keep: Option<&[String]>) -> (String, Vec<String>) {
     let mut attrs = match keep {
         None => vec!["*".to_string()],
         Some(names) => names.to_vec(),
@@ -40,7 +60,7 @@ pub fn search_request(mapping: &Mapping, keep: Option<&[String]>) -> (&'static s
     attrs.extend(mapping.search_attributes());
     attrs.sort();
     attrs.dedup();
-    (FILTER, attrs)
+    (filter().to_string(), attrs)
 }
 
 /// The settings of `[ldap]`, with the contract's defaults where the
@@ -57,17 +77,26 @@ fn effective(config: Option<&LdapConfig>) -> LdapConfig {
     }
 }
 
-/// The host of an `ldap://`/`ldaps://` URL, without brackets or port.
-fn url_host(url: &str) -> Option<(String, String)> {
+/// The scheme (lower case), host (without brackets) and port, if one is
+/// written, of an `ldap://`/`ldaps://` URL.
+fn url_host(url: &str) -> Option<(String, String, Option<String>)> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let host = if let Some(inner) = authority.strip_prefix('[') {
-        inner.split(']').next().unwrap_or("")
+    let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+        let (host, after) = inner.split_once(']').unwrap_or((inner, ""));
+        (host, after.strip_prefix(':'))
     } else {
-        authority.split(':').next().unwrap_or("")
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
     };
-    Some((scheme.to_ascii_lowercase(), host.to_string()))
+    Some((
+        scheme.to_ascii_lowercase(),
+        host.to_string(),
+        port.filter(|p| !p.is_empty()).map(str::to_string),
+    ))
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -154,25 +183,6 @@ fn tls_connector(
         .map_err(|e| SourceError::new(server, format!("cannot set up TLS: {e}")))
 }
 
-/// Describes an LDAP error for a user, with a help line where one helps.
-fn describe(server: &str, what: &str, e: &LdapError) -> SourceError {
-    let text = e.to_string();
-    let lower = text.to_lowercase();
-    let help = if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
-        "the server's certificate could not be verified: set `ca_cert` in [ldap] to the CA that signed it"
-    } else if matches!(e, LdapError::Timeout { .. })
-        || lower.contains("timed out")
-        || lower.contains("elapsed")
-    {
-        "the server did not answer within `timeout_s`: check the server, or raise `timeout_s` in [ldap]"
-    } else if lower.contains("refused") {
-        "check the URL and the port, and that the server is running"
-    } else {
-        "check the server and the [ldap] settings"
-    };
-    SourceError::new(server, format!("{what}: {text}")).with_help(help)
-}
-
 /// Reads the directory at `url` into the inventory.
 pub fn read(
     url: &str,
@@ -182,7 +192,7 @@ pub fn read(
 ) -> Result<(), SourceError> {
     let config = effective(config);
     let server = server_name(url);
-    let Some((scheme, host)) = url_host(url) else {
+    let Some((scheme, host, port)) = url_host(url) else {
         return Err(SourceError::new(&server, "not an LDAP URL").with_help(
             "write ldaps://host:636, or ldap://host:389 with `starttls = true` in [ldap]",
         ));
@@ -205,6 +215,21 @@ pub fn read(
             );
         }
     }
+    let port = match port {
+        None if scheme == "ldaps" => 636,
+        None => 389,
+        Some(p) => p.parse::<u16>().map_err(|_| {
+            SourceError::new(&server, format!("the port `{p}` is not a port number"))
+                .with_help("write ldaps://host:636 or ldap://host:389")
+        })?,
+    };
+    if host.is_empty() {
+        return Err(
+            SourceError::new(&server, "the URL names no host").with_help(
+                "write ldaps://host:636, or ldap://host:389 with `starttls = true` in [ldap]",
+            ),
+        );
+    }
     let password = read_password(&config, &server)?;
     let timeout = Duration::from_secs(config.timeout_s.max(1));
     let page_size = if config.page_size == 0 {
@@ -213,17 +238,12 @@ pub fn read(
         config.page_size
     };
 
-    let tls = scheme == "ldaps" || config.starttls;
-    let mut settings = LdapConnSettings::new()
-        .set_conn_timeout(timeout)
-        .set_starttls(config.starttls && scheme == "ldap");
-    if tls {
-        // Loading the trust store costs time that a plain loopback read
-        // does not need.
-        settings = settings.set_connector(tls_connector(&config, &server)?);
+    let mut conn = Conn::connect(&server, &host, port, timeout)?;
+    if scheme == "ldaps" {
+        conn = conn.tls(&tls_connector(&config, &server)?, &host)?;
+    } else if config.starttls {
+        conn = conn.start_tls(&tls_connector(&config, &server)?, &host)?;
     }
-    let mut conn = LdapConn::with_settings(settings, url)
-        .map_err(|e| describe(&server, "cannot connect", &e))?;
 
     if let Some(bind_dn) = &config.bind_dn {
         // A DN with an empty password is an anonymous bind that succeeds
@@ -235,10 +255,7 @@ pub fn read(
             )
             .with_help("set `password_env` or `password_file` in [ldap]"));
         };
-        let result = conn
-            .with_timeout(timeout)
-            .simple_bind(bind_dn, &pw)
-            .map_err(|e| describe(&server, "the bind failed", &e))?;
+        let result = conn.simple_bind(bind_dn, &pw)?;
         if result.rc != 0 {
             return Err(SourceError::new(
                 &server,
@@ -254,81 +271,70 @@ pub fn read(
 
     let base_dn = match config.base_dn.clone().filter(|b| !b.trim().is_empty()) {
         Some(b) => b,
-        None => naming_context(&mut conn, timeout, &server)?,
+        None => naming_context(&mut conn, &server)?,
     };
 
-    // The connection reads pages on its own thread and asks for the next
-    // page as soon as one has come; this one decodes and maps the entries
-    // of the pages before: the two overlap.
-    let (filter, attrs) = search_request(mapping, inventory.keep.as_deref());
-    let (pages, received) = std::sync::mpsc::sync_channel::<Vec<ResultEntry>>(4);
-    let reader_server = server.clone();
-    let reader = std::thread::Builder::new()
-        .name("ldap-reader".into())
-        .spawn(move || {
-            paged_search(
-                conn,
-                &reader_server,
-                &base_dn,
-                filter,
-                &attrs,
-                page_size,
-                timeout,
-                pages,
-            )
-        })
-        .map_err(|e| SourceError::new(&server, format!("cannot start the reader: {e}")))?;
-
+    // Each entry is mapped as it comes off the connection; the directory
+    // waits on the mapping, not the other way round.
+    let (_, attrs) = search_request(mapping, inventory.keep.as_deref());
     let progress = Progress::new();
     let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
     let origin = Origin::new(&server, None);
-    for page in received {
-        for re in page {
-            // Search continuation references name other naming contexts
-            // (DomainDnsZones, Configuration...): not followed.
-            if re.is_ref() || re.is_intermediate() {
-                continue;
-            }
-            let entry = decode_entry(re, origin).ok_or_else(|| {
-                SourceError::new(&server, "an entry of the search result could not be decoded")
-                    .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
-            })?;
-            count += 1;
-            progress.tick(count);
-            if entry
-                .attrs
-                .iter()
-                .any(|(k, _)| k.as_bytes().contains(&b';') && k.contains(";range="))
-            {
-                ranged.push(entry);
-            } else {
-                builder.add(entry, inventory)?;
-            }
+    paged_search(&mut conn, &server, &base_dn, &attrs, page_size, |body| {
+        let entry = decode_entry(body, origin).ok_or_else(|| {
+            SourceError::new(&server, "an entry of the search result could not be decoded")
+                .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
+        })?;
+        count += 1;
+        progress.tick(count);
+        if entry
+            .attrs
+            .iter()
+            .any(|(k, _)| k.as_bytes().contains(&b';') && k.contains(";range="))
+        {
+            ranged.push(entry);
+            Ok(())
+        } else {
+            builder.add(entry, inventory)
         }
-    }
-    let mut conn = reader.join().map_err(|_| {
-        SourceError::new(&server, "the directory read stopped unexpectedly")
-            .with_help("run the audit again")
-    })??;
-    read_ranges(&mut conn, &mut ranged, timeout, &server)?;
+    })?;
+    read_ranges(&mut conn, &mut ranged, &server)?;
     for entry in ranged {
         builder.add(entry, inventory)?;
     }
     progress.finish();
-    let _ = conn.unbind();
+    conn.unbind();
     inventory.inputs.push(server.clone());
     builder.finish(inventory)
 }
 
+/// Every entry found by a base search of `dn`, decoded.
+fn read_base(
+    conn: &mut Conn,
+    server: &str,
+    dn: &str,
+    attrs: &[String],
+) -> Result<(Vec<DirEntry>, conn::LdapResult), SourceError> {
+    let mut found = Vec::new();
+    let done = conn.search(
+        dn,
+        Scope::Base,
+        &Filter::Present("objectClass".into()),
+        attrs,
+        &[],
+        |body| {
+            found.extend(decode_entry(body, Origin::new(server, None)));
+            Ok(())
+        },
+    )?;
+    Ok((found, done.result))
+}
+
 /// The directory's own base DN when `base_dn` is not set: AD's
 /// `defaultNamingContext`, else the only entry of `namingContexts`.
-fn naming_context(
-    conn: &mut LdapConn,
-    timeout: Duration,
-    server: &str,
-) -> Result<String, SourceError> {
+fn naming_context(conn: &mut Conn, server: &str) -> Result<String, SourceError> {
     let missing = || {
         SourceError::new(
             server,
@@ -336,23 +342,16 @@ fn naming_context(
         )
         .with_help("set `base_dn` in [ldap], e.g. base_dn = \"DC=example,DC=se\"")
     };
-    let ldap3::SearchResult(found, res) = conn
-        .with_timeout(timeout)
-        .search(
-            "",
-            Scope::Base,
-            "(objectClass=*)",
-            vec!["defaultNamingContext", "namingContexts"],
-        )
-        .map_err(|e| describe(server, "reading the server's naming contexts failed", &e))?;
+    let (found, res) = read_base(
+        conn,
+        server,
+        "",
+        &["defaultNamingContext".into(), "namingContexts".into()],
+    )?;
     if res.rc != 0 {
         return Err(missing());
     }
-    let root = found
-        .into_iter()
-        .filter(|re| !re.is_ref())
-        .find_map(|re| decode_entry(re, Origin::new(server, None)))
-        .ok_or_else(missing)?;
+    let root = found.into_iter().next().ok_or_else(missing)?;
     let text = |v: &Vec<u8>| String::from_utf8(v.clone()).ok();
     if let Some(dn) = root.values("defaultnamingcontext").first().and_then(text) {
         return Ok(dn);
@@ -363,73 +362,29 @@ fn naming_context(
     }
 }
 
-/// Entries sent on to the mapping at a time, fewer when they are big
-/// groups: at most about this many values.
-const BATCH: usize = 1000;
-const BATCH_VALUES: usize = 100_000;
-
-/// How many attribute values a SearchResultEntry carries, for batching.
-fn values_in(entry: &ResultEntry) -> usize {
-    let count = |tag: &StructureTag| match &tag.payload {
-        PL::C(values) => values.len(),
-        PL::P(_) => 1,
-    };
-    match &entry.0.payload {
-        PL::C(parts) => match parts.get(1).map(|attrs| &attrs.payload) {
-            Some(PL::C(attrs)) => attrs
-                .iter()
-                .map(|attr| match &attr.payload {
-                    PL::C(av) => av.get(1).map_or(0, count),
-                    PL::P(_) => 0,
-                })
-                .sum(),
-            _ => 0,
-        },
-        PL::P(_) => 0,
-    }
-}
-
-/// Runs the paged search, sending its entries on as they come; returns the
-/// connection for the ranged reads that may follow.
-#[allow(clippy::too_many_arguments)]
+/// Runs the paged search of the whole directory, calling `entry` with
+/// each entry's content as it arrives.
 fn paged_search(
-    mut conn: LdapConn,
+    conn: &mut Conn,
     server: &str,
     base_dn: &str,
-    filter: &str,
     attrs: &[String],
     page_size: u32,
-    timeout: Duration,
-    pages: std::sync::mpsc::SyncSender<Vec<ResultEntry>>,
-) -> Result<LdapConn, SourceError> {
+    mut entry: impl FnMut(&[u8]) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    let filter = filter();
     let mut cookie: Vec<u8> = Vec::new();
     loop {
         let control = paged_control(page_size, &cookie);
-        // Entries go on in small batches as they arrive, so that a page of
-        // big groups is never held whole.
-        let mut stream = conn
-            .with_timeout(timeout)
-            .with_controls(control)
-            .streaming_search(base_dn, Scope::Subtree, filter, attrs)
-            .map_err(|e| describe(server, "the search failed", &e))?;
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut weight = 0;
-        while let Some(entry) = stream
-            .next()
-            .map_err(|e| describe(server, "the search failed", &e))?
-        {
-            weight += values_in(&entry);
-            batch.push(entry);
-            if batch.len() == BATCH || weight >= BATCH_VALUES {
-                weight = 0;
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if pages.send(full).is_err() {
-                    // The mapping stopped with its own error.
-                    return Err(SourceError::new(server, "the read was abandoned"));
-                }
-            }
-        }
-        let res = stream.result();
+        let done = conn.search(
+            base_dn,
+            Scope::Subtree,
+            &filter,
+            attrs,
+            &[control],
+            &mut entry,
+        )?;
+        let res = done.result;
         match res.rc {
             0 => {}
             3 => {
@@ -441,7 +396,7 @@ fn paged_search(
                     .with_help("lower `page_size` in [ldap] below the server's size limit, or raise the bind account's limit"));
             }
             10 => {
-                let to = res.refs.join(", ");
+                let to = res.referrals.join(", ");
                 return Err(SourceError::new(
                     server,
                     format!("the server answered with a referral to {to} instead of the entries"),
@@ -463,18 +418,14 @@ fn paged_search(
                 .with_help("check `base_dn` and the bind account's rights"));
             }
         }
-        let paged = res
-            .ctrls
+        let paged = done
+            .controls
             .iter()
-            .find(|c| c.1.ctype == PAGED_RESULTS_OID)
-            .map(|c| paged_cookie(&c.1));
-        if !batch.is_empty() && pages.send(batch).is_err() {
-            // The mapping stopped with its own error.
-            return Err(SourceError::new(server, "the read was abandoned"));
-        }
+            .find(|c| c.oid == PAGED_RESULTS_OID)
+            .map(paged_cookie);
         match paged {
             // The server ignored paging and sent everything at once.
-            None if cookie.is_empty() => return Ok(conn),
+            None if cookie.is_empty() => return Ok(()),
             None => {
                 return Err(SourceError::new(
                     server,
@@ -488,83 +439,53 @@ fn paged_search(
                     "the paged search stopped early: the paging control could not be read",
                 ));
             }
-            Some(Some(next)) if next.is_empty() => return Ok(conn),
+            Some(Some(next)) if next.is_empty() => return Ok(()),
             Some(Some(next)) => cookie = next,
         }
     }
 }
 
-fn paged_control(size: u32, cookie: &[u8]) -> RawControl {
+fn paged_control(size: u32, cookie: &[u8]) -> Control {
     // realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }
-    fn tlv(tag: u8, content: &[u8], out: &mut Vec<u8>) {
-        out.push(tag);
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-        out.extend_from_slice(content);
-    }
-    let mut int = size.to_be_bytes().to_vec();
-    while int.len() > 1 && int[0] == 0 && int[1] & 0x80 == 0 {
-        int.remove(0);
-    }
-    if int[0] & 0x80 != 0 {
-        int.insert(0, 0);
-    }
-    let mut inner = Vec::new();
-    tlv(0x02, &int, &mut inner);
-    tlv(0x04, cookie, &mut inner);
     let mut value = Vec::new();
-    tlv(0x30, &inner, &mut value);
-    RawControl {
-        ctype: PAGED_RESULTS_OID.to_string(),
-        crit: true,
-        val: Some(value),
+    ber::nest(&mut value, SEQUENCE, |v| {
+        ber::put_int(v, ber::INTEGER, i64::from(size));
+        ber::put(v, OCTET_STRING, cookie);
+    });
+    Control {
+        oid: PAGED_RESULTS_OID.to_string(),
+        critical: true,
+        value: Some(value),
     }
 }
 
 /// The cookie of a paged-results response control; `None` if it cannot
 /// be decoded.
-fn paged_cookie(control: &RawControl) -> Option<Vec<u8>> {
-    let value = control.val.as_ref()?;
-    let (_, tag) = parse_tag(value).ok()?;
-    let mut parts = tag.expect_constructed()?.into_iter();
-    parts.next()?.expect_primitive()?;
-    parts.next()?.expect_primitive()
+fn paged_cookie(control: &Control) -> Option<Vec<u8>> {
+    let value = control.value.as_ref()?;
+    let mut outer = Reader::new(value);
+    let mut parts = Reader::new(outer.expect(SEQUENCE, "").ok()?);
+    parts.int(ber::INTEGER, "").ok()?;
+    Some(parts.expect(OCTET_STRING, "").ok()?.to_vec())
 }
 
-fn primitive_text(tag: StructureTag) -> Option<String> {
-    String::from_utf8(tag.expect_primitive()?).ok()
-}
-
-/// Decodes a SearchResultEntry without trusting its shape. `origin` is
-/// the server; [`DirEntry::location`] adds the DN.
-fn decode_entry(re: ResultEntry, origin: Origin) -> Option<DirEntry> {
-    let StructureTag { id, payload, .. } = re.0;
-    if id != 4 {
-        return None;
-    }
-    let PL::C(parts) = payload else {
-        return None;
-    };
-    let mut parts = parts.into_iter();
-    let dn = primitive_text(parts.next()?)?;
-    let mut entry = DirEntry::new(dn, origin);
-    for attr in parts.next()?.expect_constructed()? {
-        let mut av = attr.expect_constructed()?.into_iter();
-        let mut name = primitive_text(av.next()?)?;
-        name.make_ascii_lowercase();
-        let values = av
-            .next()?
-            .expect_constructed()?
-            .into_iter()
-            .map(StructureTag::expect_primitive)
-            .collect::<Option<Vec<Vec<u8>>>>()?;
+/// Decodes a SearchResultEntry's content without trusting its shape.
+/// `origin` is the server; [`DirEntry::location`] adds the DN.
+fn decode_entry(body: &[u8], origin: Origin) -> Option<DirEntry> {
+    let mut parts = Reader::new(body);
+    let dn = std::str::from_utf8(parts.expect(OCTET_STRING, "").ok()?).ok()?;
+    let mut attrs = Reader::new(parts.expect(SEQUENCE, "").ok()?);
+    let mut entry = DirEntry::new(dn.to_string(), origin);
+    while !attrs.is_empty() {
+        let mut av = Reader::new(attrs.expect(SEQUENCE, "").ok()?);
+        let name = std::str::from_utf8(av.expect(OCTET_STRING, "").ok()?)
+            .ok()?
+            .to_ascii_lowercase();
+        let mut list = Reader::new(av.expect(SET, "").ok()?);
+        let mut values = Vec::new();
+        while !list.is_empty() {
+            values.push(list.expect(OCTET_STRING, "").ok()?.to_vec());
+        }
         entry.extend(name, values);
     }
     Some(entry)
@@ -573,18 +494,9 @@ fn decode_entry(re: ResultEntry, origin: Origin) -> Option<DirEntry> {
 /// Active Directory sends at most 1500 values of `member` at once, as
 /// `member;range=0-1499`; the rest is asked for range by range until the
 /// range that ends in `*`.
-fn read_ranges(
-    conn: &mut LdapConn,
-    entries: &mut [DirEntry],
-    timeout: Duration,
-    server: &str,
-) -> Result<(), SourceError> {
+fn read_ranges(conn: &mut Conn, entries: &mut [DirEntry], server: &str) -> Result<(), SourceError> {
     complete_ranges(entries, server, |dn, wanted| {
-        let result = conn
-            .with_timeout(timeout)
-            .search(dn, Scope::Base, "(objectClass=*)", vec![wanted])
-            .map_err(|e| describe(server, "reading a large group's members failed", &e))?;
-        let ldap3::SearchResult(page, res) = result;
+        let (found, res) = read_base(conn, server, dn, &[wanted.to_string()])?;
         if res.rc != 0 {
             return Err(SourceError::new(
                 server,
@@ -595,10 +507,9 @@ fn read_ranges(
             ));
         }
         let prefix = wanted.split(";range=").next().unwrap_or(wanted).to_string() + ";range=";
-        Ok(page
+        Ok(found
             .into_iter()
-            .filter(|re| !re.is_ref())
-            .find_map(|re| decode_entry(re, Origin::new(server, None)))
+            .next()
             .and_then(|e| e.attrs.into_iter().find(|(k, _)| k.starts_with(&prefix))))
     })
 }
@@ -744,11 +655,15 @@ mod tests {
     fn hosts_of_urls() {
         assert_eq!(
             url_host("ldap://127.0.0.1:3890"),
-            Some(("ldap".into(), "127.0.0.1".into()))
+            Some(("ldap".into(), "127.0.0.1".into(), Some("3890".into())))
         );
         assert_eq!(
             url_host("LDAPS://[::1]:636/"),
-            Some(("ldaps".into(), "::1".into()))
+            Some(("ldaps".into(), "::1".into(), Some("636".into())))
+        );
+        assert_eq!(
+            url_host("ldaps://svc@dc1.example.se/dc=x"),
+            Some(("ldaps".into(), "dc1.example.se".into(), None))
         );
         assert!(is_loopback("localhost"));
         assert!(is_loopback("127.0.0.2"));
