@@ -232,12 +232,6 @@ pub fn read(
     }
     let password = read_password(&config, &server)?;
     let timeout = Duration::from_secs(config.timeout_s.max(1));
-    let page_size = if config.page_size == 0 {
-        1000
-    } else {
-        config.page_size
-    };
-
     let mut conn = Conn::connect(&server, &host, port, timeout)?;
     if scheme == "ldaps" {
         conn = conn.tls(&tls_connector(&config, &server)?, &host)?;
@@ -269,9 +263,26 @@ pub fn read(
         }
     }
 
+    session(conn, &server, &config, mapping, inventory)
+}
+
+/// Reads the directory over a connection that is ready for searches:
+/// the whole paged search, then the ranged values it announced.
+fn session(
+    mut conn: Conn,
+    server: &str,
+    config: &LdapConfig,
+    mapping: &Mapping,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let page_size = if config.page_size == 0 {
+        1000
+    } else {
+        config.page_size
+    };
     let base_dn = match config.base_dn.clone().filter(|b| !b.trim().is_empty()) {
         Some(b) => b,
-        None => naming_context(&mut conn, &server)?,
+        None => naming_context(&mut conn, server)?,
     };
 
     // Each entry is mapped as it comes off the connection; the directory
@@ -281,10 +292,10 @@ pub fn read(
     let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
-    let origin = Origin::new(&server, None);
-    paged_search(&mut conn, &server, &base_dn, &attrs, page_size, |body| {
+    let origin = Origin::new(server, None);
+    paged_search(&mut conn, server, &base_dn, &attrs, page_size, |body| {
         let entry = decode_entry(body, origin).ok_or_else(|| {
-            SourceError::new(&server, "an entry of the search result could not be decoded")
+            SourceError::new(server, "an entry of the search result could not be decoded")
                 .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
         })?;
         count += 1;
@@ -300,14 +311,61 @@ pub fn read(
             builder.add(entry, inventory)
         }
     })?;
-    read_ranges(&mut conn, &mut ranged, &server)?;
+    read_ranges(&mut conn, &mut ranged, server)?;
     for entry in ranged {
         builder.add(entry, inventory)?;
     }
     progress.finish();
     conn.unbind();
-    inventory.inputs.push(server.clone());
+    inventory.inputs.push(server.to_string());
     builder.finish(inventory)
+}
+
+/// Bytes that stand for a server's answers, handed out at most `chunk`
+/// at a time; what the client sends is dropped.
+struct Replay {
+    bytes: Vec<u8>,
+    at: usize,
+    chunk: usize,
+}
+
+impl std::io::Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.chunk).min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for Replay {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a directory from `answers`, the bytes a server would send after
+/// the bind, arriving at most `chunk` bytes at a time: the read path of
+/// `--ldap` without a socket, for tests and the fuzz target. `config`
+/// must name the base DN or the answers must begin with the root DSE's.
+pub fn replay(
+    answers: &[u8],
+    chunk: usize,
+    config: &LdapConfig,
+    mapping: &Mapping,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let stream = Replay {
+        bytes: answers.to_vec(),
+        at: 0,
+        chunk: chunk.max(1),
+    };
+    let conn = Conn::over("replay", Box::new(stream), Duration::from_secs(1));
+    session(conn, "replay", config, mapping, inventory)
 }
 
 /// Every entry found by a base search of `dn`, decoded.
@@ -753,6 +811,216 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.message.contains("incomplete"), "{err}");
+    }
+
+    /// What a server sends, message by message.
+    #[derive(Default, Clone)]
+    struct Answers(Vec<u8>);
+
+    impl Answers {
+        fn message(mut self, id: i64, op: impl FnOnce(&mut Vec<u8>), controls: &[Control]) -> Self {
+            ber::nest(&mut self.0, SEQUENCE, |m| {
+                ber::put_int(m, ber::INTEGER, id);
+                op(m);
+                if !controls.is_empty() {
+                    ber::nest(m, 0xa0, |c| {
+                        for control in controls {
+                            ber::nest(c, SEQUENCE, |o| {
+                                ber::put(o, OCTET_STRING, control.oid.as_bytes());
+                                if let Some(v) = &control.value {
+                                    ber::put(o, OCTET_STRING, v);
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+            self
+        }
+
+        fn entry(self, id: i64, dn: &str, attrs: &[(&str, Vec<String>)]) -> Self {
+            self.message(
+                id,
+                |o| {
+                    ber::nest(o, 0x64, |e| {
+                        ber::put(e, OCTET_STRING, dn.as_bytes());
+                        ber::nest(e, SEQUENCE, |list| {
+                            for (name, values) in attrs {
+                                ber::nest(list, SEQUENCE, |a| {
+                                    ber::put(a, OCTET_STRING, name.as_bytes());
+                                    ber::nest(a, SET, |vals| {
+                                        for v in values {
+                                            ber::put(vals, OCTET_STRING, v.as_bytes());
+                                        }
+                                    });
+                                });
+                            }
+                        });
+                    })
+                },
+                &[],
+            )
+        }
+
+        fn result(self, id: i64, tag: u8, rc: i64, text: &str, controls: &[Control]) -> Self {
+            self.message(
+                id,
+                |o| {
+                    ber::nest(o, tag, |r| {
+                        ber::put_int(r, ber::ENUMERATED, rc);
+                        ber::put(r, OCTET_STRING, b"");
+                        ber::put(r, OCTET_STRING, text.as_bytes());
+                    })
+                },
+                controls,
+            )
+        }
+
+        /// The end of page `id`; `next` is the cookie of the next page,
+        /// empty on the last.
+        fn done(self, id: i64, next: &[u8]) -> Self {
+            self.result(id, 0x65, 0, "", &[paged_control(0, next)])
+        }
+    }
+
+    fn user(i: usize) -> String {
+        format!("uid=user-{i:06},ou=people,dc=example,dc=se")
+    }
+
+    fn person(answers: Answers, id: i64, i: usize) -> Answers {
+        answers.entry(
+            id,
+            &user(i),
+            &[
+                ("objectClass", vec!["inetOrgPerson".into(), "person".into()]),
+                ("uid", vec![format!("user-{i:06}")]),
+            ],
+        )
+    }
+
+    fn group(
+        answers: Answers,
+        id: i64,
+        name: &str,
+        members: impl Iterator<Item = usize>,
+    ) -> Answers {
+        answers.entry(
+            id,
+            &format!("cn={name},ou=groups,dc=example,dc=se"),
+            &[
+                ("objectClass", vec!["groupOfNames".into()]),
+                ("cn", vec![name.into()]),
+                ("member", members.map(user).collect()),
+            ],
+        )
+    }
+
+    fn replayed(answers: &Answers, chunk: usize) -> Result<Inventory, SourceError> {
+        let config = LdapConfig {
+            base_dn: Some("dc=example,dc=se".into()),
+            page_size: 2,
+            ..LdapConfig::default()
+        };
+        let mut inventory = Inventory::new();
+        replay(
+            &answers.0,
+            chunk,
+            &config,
+            &Mapping::default(),
+            &mut inventory,
+        )?;
+        inventory.finish();
+        Ok(inventory)
+    }
+
+    /// A few people and a group over two pages.
+    fn two_pages() -> Answers {
+        let a = person(Answers::default(), 1, 1);
+        let a = person(a, 1, 2).done(1, b"page-2");
+        group(a, 2, "Alla", 1..3).done(2, b"")
+    }
+
+    #[test]
+    fn a_group_bigger_than_the_read_buffer_arriving_in_pieces_is_read_whole() {
+        let people = 6000;
+        let mut answers = Answers::default();
+        for i in 0..people {
+            answers = person(answers, 1, i);
+        }
+        let alla = group(Answers::default(), 1, "Alla", 0..people);
+        // The group's message alone is larger than the buffer's first size.
+        assert!(alla.0.len() > 256 * 1024);
+        answers.0.extend(alla.0);
+        let answers = answers.done(1, b"");
+        for chunk in [3, 1000, 1 << 22] {
+            let inventory = replayed(&answers, chunk).unwrap();
+            assert_eq!(inventory.accounts.len(), people, "chunk {chunk}");
+            let alla = inventory.group("Alla").unwrap();
+            assert_eq!(inventory.members(alla).len(), people, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn every_answer_cut_short_fails_closed() {
+        let answers = two_pages();
+        let whole = replayed(&answers, 7).unwrap();
+        let alla = whole.group("Alla").unwrap();
+        assert_eq!(whole.members(alla).len(), 2);
+        for len in 0..answers.0.len() {
+            let cut = Answers(answers.0[..len].to_vec());
+            let err = replayed(&cut, 7).expect_err("a cut-short answer must fail");
+            assert_eq!(err.location, "replay");
+        }
+    }
+
+    #[test]
+    fn a_notice_of_disconnection_gives_the_servers_reason() {
+        let answers = person(Answers::default(), 1, 1).result(
+            0,
+            0x78,
+            52,
+            "the server is shutting down",
+            &[],
+        );
+        let err = replayed(&answers, 64).unwrap_err();
+        assert!(
+            err.message
+                .contains("ended the session: the server is shutting down"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_answer_to_a_request_not_sent_fails_closed() {
+        let answers = person(Answers::default(), 7, 1).done(7, b"");
+        let err = replayed(&answers, 64).unwrap_err();
+        assert!(err.message.contains("not valid LDAP"), "{err}");
+    }
+
+    #[test]
+    fn a_message_claiming_more_than_comes_fails_closed() {
+        // A message header that promises 16 MB, then the end of the stream.
+        let mut bytes = person(Answers::default(), 1, 1).0;
+        bytes.extend([0x30, 0x84, 0x01, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01]);
+        let err = replayed(&Answers(bytes), 4096).unwrap_err();
+        assert!(err.message.contains("connection was lost"), "{err}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), chunk in 1usize..64) {
+            let _ = replayed(&Answers(bytes), chunk);
+        }
+
+        #[test]
+        fn damaged_answers_never_panic(flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6), chunk in 1usize..64) {
+            let mut answers = two_pages();
+            let len = answers.0.len();
+            for (at, byte) in flips {
+                answers.0[at % len] ^= byte;
+            }
+            let _ = replayed(&answers, chunk);
+        }
     }
 
     #[test]

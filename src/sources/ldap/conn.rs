@@ -204,9 +204,15 @@ pub fn parse_controls(content: Option<&[u8]>) -> Result<Vec<Control>, Malformed>
     Ok(out)
 }
 
+/// Anything that can stand in for the socket: bytes replayed in tests
+/// and by the fuzz target.
+pub trait Duplex: Read + Write + Send {}
+impl<T: Read + Write + Send> Duplex for T {}
+
 enum Stream {
     Plain(TcpStream),
     Tls(Box<native_tls::TlsStream<TcpStream>>),
+    Other(Box<dyn Duplex>),
 }
 
 impl Read for Stream {
@@ -214,6 +220,7 @@ impl Read for Stream {
         match self {
             Stream::Plain(s) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
+            Stream::Other(s) => s.read(buf),
         }
     }
 }
@@ -223,6 +230,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s) => s.write(buf),
             Stream::Tls(s) => s.write(buf),
+            Stream::Other(s) => s.write(buf),
         }
     }
 
@@ -230,6 +238,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s) => s.flush(),
             Stream::Tls(s) => s.flush(),
+            Stream::Other(s) => s.flush(),
         }
     }
 }
@@ -329,8 +338,12 @@ impl Conn {
         if let Err(e) = setup {
             return Err(io_error(server, "cannot connect", &e, timeout));
         }
-        Ok(Conn {
-            stream: Stream::Plain(stream),
+        Ok(Conn::with(server, Stream::Plain(stream), timeout))
+    }
+
+    fn with(server: &str, stream: Stream, timeout: Duration) -> Conn {
+        Conn {
+            stream,
             server: server.to_string(),
             timeout,
             buf: vec![0; READ_CHUNK],
@@ -338,7 +351,12 @@ impl Conn {
             end: 0,
             returned: 0,
             next_id: 1,
-        })
+        }
+    }
+
+    /// A connection over `stream` instead of a socket.
+    pub fn over(server: &str, stream: Box<dyn Duplex>, timeout: Duration) -> Conn {
+        Conn::with(server, Stream::Other(stream), timeout)
     }
 
     /// Speaks TLS from here on, verifying the server as `host`.
@@ -351,23 +369,14 @@ impl Conn {
             stream,
             server,
             timeout,
-            buf,
-            start,
-            end,
-            returned,
             next_id,
+            ..
         } = self;
         let Stream::Plain(tcp) = stream else {
-            return Ok(Conn {
-                stream,
-                server,
-                timeout,
-                buf,
-                start,
-                end,
-                returned,
-                next_id,
-            });
+            return Err(SourceError::new(
+                &server,
+                "cannot connect: TLS was asked for twice",
+            ));
         };
         let tls = connector.connect(host, tcp).map_err(|e| match e {
             native_tls::HandshakeError::Failure(e) => tls_error(&server, &e),
@@ -378,16 +387,9 @@ impl Conn {
                 timeout,
             ),
         })?;
-        Ok(Conn {
-            stream: Stream::Tls(Box::new(tls)),
-            server,
-            timeout,
-            buf,
-            start: 0,
-            end: 0,
-            returned: 0,
-            next_id,
-        })
+        let mut conn = Conn::with(&server, Stream::Tls(Box::new(tls)), timeout);
+        conn.next_id = next_id;
+        Ok(conn)
     }
 
     /// Asks for TLS on a plain connection (RFC 4511 §4.14) and speaks it.
@@ -565,6 +567,11 @@ impl Conn {
     /// Reads what the server has sent, making room for `want` bytes from
     /// the start of the unread ones.
     fn fill(&mut self, want: usize) -> Result<(), SourceError> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.returned = 0;
+        }
         if self.start > 0 && self.buf.len() - self.start < want {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
