@@ -2,20 +2,28 @@
 //! `ldifde`, read into directory entries that [`directory`](super::directory)
 //! maps to the inventory exactly as it maps entries read over LDAP.
 //!
-//! The reader is a pure function over bytes: folded lines, comments,
-//! `version:`, base64 (`::`) values and `changetype: add` are read; URL
-//! values (`:<`), other change types and malformed lines are errors that
-//! name the file and line. An `ldapsearch` result trailer that reports
-//! anything but success, or a ranged attribute that stops short, means the
-//! export is incomplete, which is also an error.
+//! The file is streamed: it is read line by line, the lines of one record
+//! (up to a blank line) are unfolded into one reused buffer, and that
+//! record's entry is mapped before the next record is read. Memory holds
+//! the inventory and one record, never the file or all of its entries.
+//! [`parse`] runs the same reader over bytes in memory.
+//!
+//! Folded lines, comments, `version:`, base64 (`::`) values and
+//! `changetype: add` are read; URL values (`:<`), other change types and
+//! malformed lines are errors that name the file and line. An `ldapsearch`
+//! result trailer that reports anything but success, or a ranged attribute
+//! that stops short, means the export is incomplete, which is also an
+//! error. A file that fails part-way fails the whole read: the entries
+//! mapped before the error are left in an inventory that the caller
+//! discards.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use crate::inventory::{Inventory, Origin};
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
-/// Reads one LDIF export into the inventory.
 /// Writes `name: value` as an LDIF line, base64 (`name:: ...`) when the
 /// value is not a safe string (RFC 2849): non-ASCII, a line end or NUL, a
 /// leading space, colon or `<`, or a trailing space.
@@ -34,73 +42,271 @@ pub fn write_line(out: &mut impl std::io::Write, name: &str, value: &str) -> std
     }
 }
 
+/// Reads one LDIF export into the inventory, mapping each entry as it is
+/// read.
 pub fn read_file(
     path: &Path,
     mapping: &Mapping,
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        SourceError::new(&name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --ldif")
-    })?;
-    let entries = parse(&name, &bytes)?;
+    let file = std::fs::File::open(path).map_err(|e| read_error(&name, &e))?;
     inventory.inputs.push(name.clone());
-    directory::add_entries(entries, mapping, inventory)
+    let reader = std::io::BufReader::with_capacity(READ_BUFFER, file);
+    read(&name, reader, mapping, inventory)
 }
 
-/// One physical line after unfolding: its first line number and its text.
-struct Logical {
+/// How much of the file is read at a time.
+const READ_BUFFER: usize = 64 * 1024;
+
+fn read_error(name: &str, e: &std::io::Error) -> SourceError {
+    SourceError::new(name, format!("cannot read the file: {e}"))
+        .with_help("check the path given with --ldif")
+}
+
+/// Maps the entries of `reader` to the inventory as they are read.
+fn read(
+    name: &str,
+    reader: impl BufRead,
+    mapping: &Mapping,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let mut builder = directory::Builder::new(mapping);
+    let mut entries = Entries::new(name, reader);
+    while let Some(entry) = entries.next() {
+        if let Err(mapping_error) = builder.add(entry?, inventory) {
+            // An error in the file itself, anywhere in it, is reported
+            // first, as it was when the whole file was parsed before
+            // mapping: it is the likelier cause, e.g. an export cut short
+            // ends with a half entry and then its `result:` trailer.
+            for later in entries {
+                later?;
+            }
+            return Err(mapping_error);
+        }
+    }
+    builder.finish(inventory)
+}
+
+/// Parses LDIF bytes into directory entries; `name` is used in messages.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<DirEntry>, SourceError> {
+    Entries::new(name, bytes).collect()
+}
+
+/// One line after unfolding: its first line number and its text.
+struct Logical<'a> {
     line: usize,
-    text: Vec<u8>,
+    text: &'a [u8],
 }
 
-/// Splits bytes into records of unfolded lines. Comments (and their folded
-/// continuations) are dropped; blank lines end a record.
-fn records(bytes: &[u8]) -> Vec<Vec<Logical>> {
-    let mut out: Vec<Vec<Logical>> = Vec::new();
-    let mut current: Vec<Logical> = Vec::new();
-    let mut in_comment = false;
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let number = i + 1;
-        if let Some(rest) = line.strip_prefix(b" ") {
-            if in_comment {
-                continue;
-            }
-            if let Some(last) = current.last_mut() {
-                last.text.extend_from_slice(rest);
-                continue;
-            }
-            // A continuation with nothing to continue: kept as its own
-            // line so that parsing reports it.
-            current.push(Logical {
-                line: number,
-                text: line.to_vec(),
-            });
-            continue;
-        }
-        in_comment = false;
-        if line.is_empty() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if line.starts_with(b"#") {
-            in_comment = true;
-            continue;
-        }
-        current.push(Logical {
-            line: number,
-            text: line.to_vec(),
+/// Where an unfolded line starts in [`Record::text`]; it ends where the
+/// next one starts.
+struct Span {
+    line: usize,
+    start: usize,
+}
+
+/// The unfolded lines of one record, one after another in one buffer
+/// that is reused from record to record.
+#[derive(Default)]
+struct Record {
+    text: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl Record {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn push(&mut self, line: usize, text: &[u8]) {
+        self.spans.push(Span {
+            line,
+            start: self.text.len(),
         });
+        self.text.extend_from_slice(text);
     }
-    if !current.is_empty() {
-        out.push(current);
+
+    /// Appends a continuation to the last line.
+    fn continue_last(&mut self, text: &[u8]) {
+        self.text.extend_from_slice(text);
     }
-    out
+
+    fn lines(&self) -> impl Iterator<Item = Logical<'_>> {
+        self.spans.iter().enumerate().map(|(i, span)| {
+            let end = self
+                .spans
+                .get(i + 1)
+                .map_or(self.text.len(), |next| next.start);
+            Logical {
+                line: span.line,
+                text: &self.text[span.start..end],
+            }
+        })
+    }
+}
+
+/// Splits a stream into records of unfolded lines. Comments (and their
+/// folded continuations) are dropped; blank lines end a record.
+struct Records<R> {
+    reader: R,
+    /// The physical line being read; reused.
+    buffer: Vec<u8>,
+    /// The number of the last physical line read.
+    line: usize,
+    in_comment: bool,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(reader: R) -> Self {
+        Records {
+            reader,
+            buffer: Vec::new(),
+            line: 0,
+            in_comment: false,
+        }
+    }
+
+    /// Reads the next record into `record`; `false` at the end.
+    fn next_into(&mut self, record: &mut Record) -> std::io::Result<bool> {
+        record.clear();
+        loop {
+            self.buffer.clear();
+            if self.reader.read_until(b'\n', &mut self.buffer)? == 0 {
+                return Ok(!record.is_empty());
+            }
+            self.line += 1;
+            let mut line = self.buffer.as_slice();
+            if self.line == 1 {
+                line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+            }
+            line = line.strip_suffix(b"\n").unwrap_or(line);
+            line = line.strip_suffix(b"\r").unwrap_or(line);
+            if let Some(rest) = line.strip_prefix(b" ") {
+                if self.in_comment {
+                    continue;
+                }
+                if record.is_empty() {
+                    // A continuation with nothing to continue: kept as its
+                    // own line so that parsing reports it.
+                    record.push(self.line, line);
+                } else {
+                    record.continue_last(rest);
+                }
+                continue;
+            }
+            self.in_comment = false;
+            if line.is_empty() {
+                if !record.is_empty() {
+                    return Ok(true);
+                }
+                continue;
+            }
+            if line.starts_with(b"#") {
+                self.in_comment = true;
+                continue;
+            }
+            record.push(self.line, line);
+        }
+    }
+}
+
+/// The entries of an LDIF stream, parsed one record at a time; nothing
+/// follows the first error.
+struct Entries<'n, R> {
+    name: &'n str,
+    records: Records<R>,
+    record: Record,
+    /// Records read so far: only the first may be `version:`.
+    count: usize,
+    done: bool,
+}
+
+impl<'n, R: BufRead> Entries<'n, R> {
+    fn new(name: &'n str, reader: R) -> Self {
+        Entries {
+            name,
+            records: Records::new(reader),
+            record: Record::default(),
+            count: 0,
+            done: false,
+        }
+    }
+
+    fn next_entry(&mut self) -> Result<Option<DirEntry>, SourceError> {
+        let name = self.name;
+        let at = |line: usize, msg: String| SourceError::new(format!("{name}:{line}"), msg);
+        loop {
+            let more = self
+                .records
+                .next_into(&mut self.record)
+                .map_err(|e| read_error(name, &e))?;
+            if !more {
+                return Ok(None);
+            }
+            let first_record = self.count == 0;
+            self.count += 1;
+            let mut lines = self.record.lines();
+            let Some(first) = lines.next() else {
+                continue;
+            };
+            let (desc, value) = attr_value(name, &first)?;
+            let entry_lines = if first_record && desc.eq_ignore_ascii_case("version") {
+                if value != b"1" {
+                    return Err(at(first.line, "only LDIF version 1 is read".into()));
+                }
+                // `version: 1` alone, or directly followed by the first
+                // entry.
+                lines
+            } else if desc.eq_ignore_ascii_case("ref") {
+                // ldapsearch's search references: references to other
+                // naming contexts (DomainDnsZones, Configuration...), not
+                // entries.
+                continue;
+            } else if desc.eq_ignore_ascii_case("search") {
+                // ldapsearch's result trailer (`ldapsearch -L`).
+                for l in lines {
+                    let (d, v) = attr_value(name, &l)?;
+                    if d.eq_ignore_ascii_case("result") && !v.starts_with(b"0 ") && v != b"0" {
+                        return Err(at(
+                            l.line,
+                            format!(
+                                "the export ended with `result: {}`: it is incomplete",
+                                String::from_utf8_lossy(&v)
+                            ),
+                        )
+                        .with_help(
+                            "export again with paging, e.g. `ldapsearch -E pr=1000/noprompt`",
+                        ));
+                    }
+                }
+                continue;
+            } else {
+                self.record.lines()
+            };
+            if let Some(entry) = entry(name, entry_lines)? {
+                return Ok(Some(entry));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Entries<'_, R> {
+    type Item = Result<DirEntry, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_entry().transpose();
+        self.done = !matches!(next, Some(Ok(_)));
+        next
+    }
 }
 
 /// An attribute line split into its description and its decoded value.
@@ -193,69 +399,16 @@ pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Parses LDIF bytes into directory entries; `name` is used in messages.
-pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<DirEntry>, SourceError> {
-    let mut entries = Vec::new();
-    for (index, record) in records(bytes).into_iter().enumerate() {
-        let Some(first) = record.first() else {
-            continue;
-        };
-        let (desc, value) = attr_value(name, first)?;
-        let desc = desc.to_ascii_lowercase();
-        let at = |line: usize, msg: String| SourceError::new(format!("{name}:{line}"), msg);
-        match desc.as_str() {
-            "version" if index == 0 && record.len() == 1 => {
-                if value != b"1" {
-                    return Err(at(first.line, "only LDIF version 1 is read".into()));
-                }
-                continue;
-            }
-            "version" if index == 0 => {
-                // `version: 1` directly followed by the first entry.
-                if value != b"1" {
-                    return Err(at(first.line, "only LDIF version 1 is read".into()));
-                }
-                let entry = entry(name, &record[1..])?;
-                entries.extend(entry);
-                continue;
-            }
-            // ldapsearch's search references: references to other naming
-            // contexts (DomainDnsZones, Configuration...), not entries.
-            "ref" => continue,
-            // ldapsearch's result trailer (`ldapsearch -L`).
-            "search" => {
-                for l in &record[1..] {
-                    let (d, v) = attr_value(name, l)?;
-                    if d.eq_ignore_ascii_case("result") && !v.starts_with(b"0 ") && v != b"0" {
-                        return Err(at(
-                            l.line,
-                            format!(
-                                "the export ended with `result: {}`: it is incomplete",
-                                String::from_utf8_lossy(&v)
-                            ),
-                        )
-                        .with_help(
-                            "export again with paging, e.g. `ldapsearch -E pr=1000/noprompt`",
-                        ));
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        entries.extend(entry(name, &record)?);
-    }
-    Ok(entries)
-}
-
-/// One record: `dn:` first, then attributes. `None` for records that are
-/// not entries.
-fn entry(name: &str, record: &[Logical]) -> Result<Option<DirEntry>, SourceError> {
-    let Some(first) = record.first() else {
+/// One record's lines: `dn:` first, then attributes. `None` for no lines.
+fn entry<'a>(
+    name: &str,
+    mut lines: impl Iterator<Item = Logical<'a>>,
+) -> Result<Option<DirEntry>, SourceError> {
+    let Some(first) = lines.next() else {
         return Ok(None);
     };
     let at = |line: usize, msg: String| SourceError::new(format!("{name}:{line}"), msg);
-    let (desc, value) = attr_value(name, first)?;
+    let (desc, value) = attr_value(name, &first)?;
     if !desc.eq_ignore_ascii_case("dn") {
         return Err(at(
             first.line,
@@ -269,8 +422,8 @@ fn entry(name: &str, record: &[Logical]) -> Result<Option<DirEntry>, SourceError
         dn,
         Origin::at(crate::intern::Sym::new(name), Some(first.line)),
     );
-    for l in &record[1..] {
-        let (desc, value) = attr_value(name, l)?;
+    for l in lines {
+        let (desc, value) = attr_value(name, &l)?;
         let lower = desc.to_ascii_lowercase();
         match lower.as_str() {
             "changetype" => {
@@ -412,6 +565,171 @@ mod tests {
         assert!(decode_base64(b"Y").is_none());
         assert!(decode_base64(b"YQ=a").is_none());
         assert!(decode_base64(b"Y Q==").is_none());
+    }
+
+    /// An export using every form the reader knows: BOM, CRLF, `version:`
+    /// sharing the first record, comments with folded continuations inside
+    /// and between records, folded and base64 values, a group whose members
+    /// come before and after it, a search reference and a success trailer.
+    const EVERY_FORM: &str = "\u{feff}version: 1\r\ndn: uid=anna,ou=p,dc=x\r\nobjectClass: inetOrgPerson\r\n# inside\r\n  a record\r\nuid: an\r\n na\r\ncn:: QW5uYSDDhWJlcmc=\r\ndescription: a long value, fol\r\n ded where a read buffer may end\r\n\r\n# between\r\n records\r\n\r\ndn: cn=G,ou=g,dc=x\r\nobjectClass: groupOfNames\r\ncn: G\r\nmember: uid=anna,ou=p,dc=x\r\nmember: uid=bo,\r\n ou=p,dc=x\r\n\r\ndn:: dWlkPWJvLG91PXAsZGM9eA==\r\nobjectClass: inetOrgPerson\r\nuid: bo\r\n\r\n# search reference\r\nref: ldap://x/DC=DomainDnsZones,DC=x\r\n\r\n# search result\r\nsearch: 2\r\nresult: 0 Success\r\n";
+
+    /// Small read buffers, so that lines and their folds are cut at every
+    /// place, and the buffer of a real read.
+    const CAPACITIES: [usize; 6] = [1, 2, 3, 7, 64, READ_BUFFER];
+
+    /// What a test compares of an inventory: accounts with their DNs and
+    /// groups.
+    fn shown(inventory: &Inventory) -> String {
+        let accounts: Vec<String> = inventory
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(id, a)| format!("{a:?} {:?}", inventory.dn(id)))
+            .collect();
+        format!("{accounts:#?}\n{:#?}", inventory.groups)
+    }
+
+    /// Streams `text` through a read buffer of `capacity` bytes.
+    fn read_with(capacity: usize, text: &[u8]) -> Result<Inventory, SourceError> {
+        let mut inventory = Inventory::new();
+        let reader = std::io::BufReader::with_capacity(capacity, text);
+        read("t", reader, &Mapping::from_config(None), &mut inventory)?;
+        inventory.finish();
+        Ok(inventory)
+    }
+
+    #[test]
+    fn every_form_reads_as_written() {
+        let entries = parse("t", EVERY_FORM.as_bytes()).unwrap();
+        let dns: Vec<&str> = entries.iter().map(|e| e.dn.as_str()).collect();
+        assert_eq!(
+            dns,
+            ["uid=anna,ou=p,dc=x", "cn=G,ou=g,dc=x", "uid=bo,ou=p,dc=x"]
+        );
+        assert_eq!(entries[0].origin.line.map(|l| l.get()), Some(2));
+        assert_eq!(values(&entries[0], "uid"), ["anna"]);
+        assert_eq!(values(&entries[0], "cn"), ["Anna Åberg"]);
+        assert_eq!(
+            values(&entries[0], "description"),
+            ["a long value, folded where a read buffer may end"]
+        );
+        assert_eq!(
+            values(&entries[1], "member"),
+            ["uid=anna,ou=p,dc=x", "uid=bo,ou=p,dc=x"]
+        );
+        let inventory = read_with(READ_BUFFER, EVERY_FORM.as_bytes()).unwrap();
+        let g = inventory.group("G").expect("the group is read");
+        let mut members: Vec<&str> = inventory
+            .members(g)
+            .into_iter()
+            .map(|a| &*inventory.accounts[a].id)
+            .collect();
+        members.sort();
+        assert_eq!(members, ["anna", "bo"]);
+    }
+
+    /// Where the read buffer ends, inside a line or a fold, changes
+    /// nothing: every buffer gives the entries and the inventory of the
+    /// bytes read whole.
+    #[test]
+    fn any_read_buffer_reads_as_the_whole_bytes() {
+        let text = EVERY_FORM.as_bytes();
+        let whole = parse("t", text).unwrap();
+        let mut expected = Inventory::new();
+        directory::add_entries(whole.clone(), &Mapping::from_config(None), &mut expected).unwrap();
+        expected.finish();
+        for capacity in CAPACITIES {
+            let reader = std::io::BufReader::with_capacity(capacity, text);
+            let streamed: Vec<DirEntry> =
+                Entries::new("t", reader).collect::<Result<_, _>>().unwrap();
+            assert_eq!(
+                format!("{streamed:?}"),
+                format!("{whole:?}"),
+                "buffer of {capacity}"
+            );
+            let inventory = read_with(capacity, text).unwrap();
+            assert_eq!(shown(&inventory), shown(&expected), "buffer of {capacity}");
+        }
+    }
+
+    /// An error in the last record, after entries already mapped, still
+    /// fails the read and names its line, whatever the read buffer.
+    #[test]
+    fn an_error_in_the_last_record_fails_the_read() {
+        let mut good = String::new();
+        for i in 0..1000 {
+            good.push_str(&format!(
+                "dn: uid=u{i},ou=p,dc=x\nobjectClass: inetOrgPerson\nuid: u{i}\ncn: U {i}\n\n"
+            ));
+        }
+        assert!(good.len() > READ_BUFFER, "the good part spans read buffers");
+        assert!(read_with(READ_BUFFER, good.as_bytes()).is_ok());
+        let before = good.lines().count();
+        let cases = [
+            ("dn: cn=a\ncn: a\nno colon here\n", 3),
+            ("dn: cn=a\njpegPhoto:< file:///x\n", 2),
+            ("dn: cn=a\ncn:: !!!\n", 2),
+            ("cn: a\n", 1),
+            ("dn: cn=a\nchangetype: delete\n", 2),
+            ("dn: cn=a\ncontrol: 1.2.840.113556.1.4.805\n", 2),
+            ("dn: cn=a\nmember;range=0-1499: cn=b\n", 2),
+            ("search: 2\nresult: 4 Size limit exceeded\n", 2),
+            ("version: 1\n", 1),
+        ];
+        for (last, line) in cases {
+            let text = format!("{good}{last}");
+            for capacity in CAPACITIES {
+                let location = read_with(capacity, text.as_bytes())
+                    .err()
+                    .map(|e| e.location);
+                assert_eq!(
+                    location,
+                    Some(format!("t:{}", before + line)),
+                    "{last:?}, buffer of {capacity}"
+                );
+            }
+        }
+    }
+
+    /// As when the whole file was parsed before any entry was mapped, an
+    /// error in the file's form comes before an entry that cannot be
+    /// mapped: a cut-off export ends with a half entry and then the
+    /// trailer that says why.
+    #[test]
+    fn an_error_in_the_file_comes_before_an_unmappable_entry() {
+        let half_group = "dn: cn=a,dc=x\nobjectClass: group\n\n";
+        let text =
+            format!("{half_group}# search result\nsearch: 2\nresult: 4 Size limit exceeded\n");
+        let err = read_with(READ_BUFFER, text.as_bytes()).unwrap_err();
+        assert_eq!(err.location, "t:6");
+        assert!(err.message.contains("incomplete"), "{err}");
+        // Alone, the half entry is the error.
+        let err = read_with(READ_BUFFER, half_group.as_bytes()).unwrap_err();
+        assert_eq!(err.location, "t:1");
+        assert!(err.message.contains("has no"), "{err}");
+    }
+
+    /// A read that breaks off (a network share gone) fails the read; it is
+    /// not the end of the file.
+    #[test]
+    fn a_read_that_breaks_off_fails() {
+        struct BreaksOff<'a>(&'a [u8]);
+        impl std::io::Read for BreaksOff<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("the share went away"));
+                }
+                let n = self.0.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut inventory = Inventory::new();
+        let reader = std::io::BufReader::with_capacity(16, BreaksOff(EVERY_FORM.as_bytes()));
+        let err = read("t", reader, &Mapping::from_config(None), &mut inventory).unwrap_err();
+        assert_eq!(err.location, "t");
+        assert!(err.message.contains("the share went away"), "{err}");
     }
 
     #[test]
