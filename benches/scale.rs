@@ -1,14 +1,16 @@
 //! Scale benchmark: a synthetic organisation (see `behorig::synth`) audited
-//! from CSV beside the bare parse of the same files, and over LDAP from a
-//! local slapd holding the same directory beside `ldapsearch`'s paged dump
-//! of the same entries and attributes; each with the audit's peak memory
-//! and a check that the findings are exactly the planted ones.
+//! from CSV beside the bare parse of the same files, from its LDIF export
+//! beside a bare read of the file line by line, and over LDAP from a local
+//! slapd holding the same directory beside `ldapsearch`'s paged dump of the
+//! same entries and attributes; each with the audit's peak memory and a
+//! check that the findings are exactly the planted ones.
 //!
 //! `cargo bench --bench scale` runs 100k accounts; `-- --full` adds 1M;
 //! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
-//! leaves out LDAP. Needs slapd and ldap-utils (`scripts/test` installs
-//! them).
+//! leaves out LDAP (the LDIF file is still read). Needs slapd and
+//! ldap-utils (`scripts/test` installs them).
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,6 +68,22 @@ fn bare_parse(files: &[PathBuf]) -> usize {
         }
     }
     fields
+}
+
+/// Reads a file line by line into one reused buffer: the least any LDIF
+/// reader does.
+fn bare_lines(file: &Path) -> usize {
+    let file = std::fs::File::open(file).expect("open");
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut lines = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).expect("read") == 0 {
+            return lines;
+        }
+        lines += 1;
+    }
 }
 
 fn dataset(accounts: usize) -> (PathBuf, behorig::synth::Written) {
@@ -333,6 +351,38 @@ fn main() {
             audit: median(audit_times),
             peak,
             input: w.bytes,
+            correct: found == expected,
+            found,
+        });
+
+        let mut read_times = Vec::new();
+        let mut audit_times = Vec::new();
+        let mut peak = 0;
+        let report = dir.join("report-ldif.json");
+        for _ in 0..runs {
+            let t = Instant::now();
+            std::hint::black_box(bare_lines(&w.ldif));
+            read_times.push(t.elapsed());
+            let _ = std::fs::remove_file(&report);
+            let mut cmd = audit_command(&w, &report);
+            cmd.arg("--ldif").arg(&w.ldif).arg("--csv").arg(&w.roles);
+            let m = measure(&mut cmd, &dir, "audit-ldif");
+            assert!(
+                m.success,
+                "audit from LDIF failed: {}",
+                std::fs::read_to_string(dir.join("audit-ldif.err")).unwrap_or_default()
+            );
+            audit_times.push(m.elapsed);
+            peak = peak.max(m.peak_rss);
+        }
+        let found = finding_keys(&report);
+        rows.push(Row {
+            what: format!("LDIF ({:.1} MB)", w.ldif_bytes as f64 / 1e6),
+            limit_name: "read_until",
+            limit: median(read_times),
+            audit: median(audit_times),
+            peak,
+            input: w.ldif_bytes,
             correct: found == expected,
             found,
         });
