@@ -266,7 +266,7 @@ fn detect_delimiter(header_line: &str) -> u8 {
 /// to the end of the file. Fed the file in chunks, it looks only at quote
 /// characters: a quote opens a field when it follows a delimiter, a line
 /// end or the start of the file, and inside a field `""` is an escaped
-/// quote. Reports the line where the unclosed quote opened.
+/// quote. Reports where the unclosed quote opened, and counts line ends.
 struct QuoteScanner {
     delimiter: u8,
     /// Bytes fed so far, and the last of them.
@@ -277,9 +277,8 @@ struct QuoteScanner {
     /// of `""`.
     quote_pending: bool,
     open_at: u64,
-    /// Line ends seen before the current chunk, and before `open_at`.
+    /// Line ends seen so far.
     lines: usize,
-    open_line: usize,
 }
 
 impl QuoteScanner {
@@ -292,7 +291,6 @@ impl QuoteScanner {
             quote_pending: false,
             open_at: 0,
             lines: 0,
-            open_line: 0,
         }
     }
 
@@ -309,9 +307,6 @@ impl QuoteScanner {
             }
         }
         let mut from = skip_to;
-        // Line ends are counted up to each opening quote, once.
-        let mut counted = 0;
-        let mut lines = self.lines;
         while let Some(i) = memchr::memchr(b'"', &chunk[from..]).map(|i| from + i) {
             from = i + 1;
             if self.quoted {
@@ -330,9 +325,6 @@ impl QuoteScanner {
                 {
                     self.quoted = true;
                     self.open_at = self.offset + i as u64;
-                    lines += memchr::memchr_iter(b'\n', &chunk[counted..i]).count();
-                    counted = i;
-                    self.open_line = lines;
                 }
             }
         }
@@ -343,9 +335,25 @@ impl QuoteScanner {
         }
     }
 
-    /// The line (1-based) of a quote still open at the end of the file.
-    fn finish(&self) -> Option<usize> {
-        (self.quoted && !self.quote_pending).then_some(self.open_line + 1)
+    /// The offset of a quote still open at the end of the file. Its line
+    /// is counted only then, from the bytes before it.
+    fn finish(&self) -> Option<u64> {
+        (self.quoted && !self.quote_pending).then_some(self.open_at)
+    }
+}
+
+/// The line (1-based) of byte `offset` of `input`.
+fn line_of(input: impl Read, offset: u64) -> std::io::Result<usize> {
+    let mut reader = BufReader::with_capacity(1 << 16, input.take(offset));
+    let mut lines = 1;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(lines);
+        }
+        let n = chunk.len();
+        lines += memchr::memchr_iter(b'\n', chunk).count();
+        reader.consume(n);
     }
 }
 
@@ -353,7 +361,8 @@ impl QuoteScanner {
 fn unterminated_quote(text: &str, delimiter: u8) -> Option<usize> {
     let mut scanner = QuoteScanner::new(delimiter);
     scanner.feed(text.as_bytes());
-    scanner.finish()
+    let at = scanner.finish()?;
+    line_of(text.as_bytes(), at).ok()
 }
 
 /// Splits a cell of several groups (`;` or `|`), taking the CN of a DN.
@@ -550,7 +559,9 @@ pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceErr
         reader.consume(n);
     }
     drop(reader);
-    if let Some(line) = scanner.finish() {
+    if let Some(at) = scanner.finish() {
+        file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
+        let line = line_of(&mut file, at).map_err(unreadable)?;
         return Err(unclosed_quote(&name, line + pre.lines));
     }
     file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
@@ -580,7 +591,8 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
         .unwrap_or_else(|| detect_delimiter(&pre.header));
     let mut scanner = QuoteScanner::new(delimiter);
     scanner.feed(body);
-    if let Some(line) = scanner.finish() {
+    if let Some(at) = scanner.finish() {
+        let line = line_of(body, at).unwrap_or(1);
         return Err(unclosed_quote(name, line + pre.lines));
     }
     parse(name, body, &pre, delimiter, scanner.lines, inventory)
@@ -1220,7 +1232,10 @@ mod tests {
             for byte in text.as_bytes().chunks(1) {
                 scanner.feed(byte);
             }
-            assert_eq!(scanner.finish(), whole, "{text:?}");
+            let line = scanner
+                .finish()
+                .map(|at| line_of(text.as_bytes(), at).unwrap());
+            assert_eq!(line, whole, "{text:?}");
         }
         assert_eq!(
             unterminated_quote("a,b\n\"x\"\"\",z\n\"open\n", b','),

@@ -71,6 +71,27 @@ fn unterminated_quote() {
 }
 
 #[test]
+fn unterminated_quote_far_into_a_large_file_names_its_line() {
+    // 5,000 rows with quoted titles (about 140 KB) before the unclosed
+    // quote, and rows after it.
+    let mut text = b"account,department,title\n".to_vec();
+    for i in 0..5000 {
+        text.extend(format!("u{i:05},IFO,\"Statistiker, heltid\"\n").as_bytes());
+    }
+    text.extend(b"bo,VO,\"Controller\n");
+    for i in 0..100 {
+        text.extend(format!("v{i},VO,Controller\n").as_bytes());
+    }
+    assert!(text.len() > 128 * 1024);
+    fails(
+        "accounts.csv",
+        &text,
+        "accounts.csv:5002",
+        "a quoted field is never closed",
+    );
+}
+
+#[test]
 fn unreadable_file() {
     let env = Env::new();
     let mut args = write_org(&env);
