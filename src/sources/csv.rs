@@ -1004,7 +1004,7 @@ struct ParsedRow {
     enabled: Option<bool>,
     expires: Option<Expiry>,
     last_logon: Option<NaiveDateTime>,
-    /// Ranges of the batch's `attrs` and `groups`.
+    /// Ranges of the batch's `attrs` and `group_ends`.
     attrs: std::ops::Range<usize>,
     groups: std::ops::Range<usize>,
 }
@@ -1014,10 +1014,10 @@ struct ParsedRow {
 struct Batch {
     rows: Vec<ParsedRow>,
     attrs: Vec<(Sym, Sym)>,
-    /// Groups as numbered by the parsing thread, in first-seen order.
-    groups: Vec<u32>,
-    /// Names of the groups first seen in this batch, in number order.
-    new_groups: Vec<Box<str>>,
+    /// The rows' group names, one after another, and where each ends.
+    /// They are looked up on the inventory's side, which has the time.
+    group_names: String,
+    group_ends: Vec<usize>,
 }
 
 const BATCH_ROWS: usize = 1024;
@@ -1034,7 +1034,6 @@ fn read_accounts<R: Read + Send>(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, SourceError>>(4);
     std::thread::scope(|scope| {
         let parser = scope.spawn(move || parse_accounts(records, layout, sender));
-        let mut group_ids: Vec<GroupId> = Vec::new();
         let mut groups: Vec<GroupId> = Vec::new();
         let mut failed = None;
         for message in receiver.iter() {
@@ -1045,9 +1044,6 @@ fn read_accounts<R: Read + Send>(
                     break;
                 }
             };
-            for name in &batch.new_groups {
-                group_ids.push(inventory.intern_group(name));
-            }
             for row in batch.rows {
                 let origin = Origin::at(file, Some(row.line));
                 let account_id = inventory.account_id(&row.id, &origin);
@@ -1069,11 +1065,11 @@ fn read_accounts<R: Read + Send>(
                     inventory.set_dn(account_id, dn);
                 }
                 groups.clear();
-                groups.extend(
-                    batch.groups[row.groups]
-                        .iter()
-                        .map(|&g| group_ids[g as usize]),
-                );
+                for k in row.groups {
+                    let start = if k == 0 { 0 } else { batch.group_ends[k - 1] };
+                    let name = &batch.group_names[start..batch.group_ends[k]];
+                    groups.push(inventory.intern_group(name));
+                }
                 inventory.add_memberships(account_id, &groups);
             }
         }
@@ -1102,8 +1098,6 @@ fn parse_accounts<R: Read>(
         let _ = sender.send(Err(e));
     };
     let mut caches = layout.value_caches();
-    // Group names as spelled, numbered in the order first seen.
-    let mut spellings: rustc_hash::FxHashMap<Box<str>, u32> = Default::default();
     let mut batch = Batch::default();
     let mut typed = Account::new(Box::default(), Origin::at(Sym::new(name), None));
     loop {
@@ -1122,19 +1116,11 @@ fn parse_accounts<R: Read>(
             return records.rows;
         }
         let attrs_start = batch.attrs.len();
-        let groups_start = batch.groups.len();
+        let groups_start = batch.group_ends.len();
         if let Some(g) = layout.group {
             for group in split_groups(row.get(Some(g))) {
-                let local = match spellings.get(group) {
-                    Some(&local) => local,
-                    None => {
-                        let local = spellings.len() as u32;
-                        spellings.insert(group.into(), local);
-                        batch.new_groups.push(group.into());
-                        local
-                    }
-                };
-                batch.groups.push(local);
+                batch.group_names.push_str(group);
+                batch.group_ends.push(batch.group_names.len());
             }
         }
         typed.display_name = None;
@@ -1189,7 +1175,7 @@ fn parse_accounts<R: Read>(
             expires: typed.expires,
             last_logon: typed.last_logon,
             attrs: attrs_start..batch.attrs.len(),
-            groups: groups_start..batch.groups.len(),
+            groups: groups_start..batch.group_ends.len(),
         });
         if batch.rows.len() == BATCH_ROWS && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
             return records.rows;
