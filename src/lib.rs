@@ -24,3 +24,10 @@ pub mod report;
 pub mod sources;
 pub mod state;
 pub mod synth;
+
+/// The threads worth starting for work split across cores (at most 8).
+/// Read once: the standard library reads the cgroup files on every call.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+}

@@ -230,7 +230,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     let threads = if inventory.accounts.len() < 20_000 {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        crate::cores()
     };
     let chunk = inventory.accounts.len().div_ceil(threads).max(1);
     let ctx = Context {

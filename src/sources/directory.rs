@@ -592,21 +592,25 @@ impl<'m> Builder<'m> {
                 })
                 .collect()
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let threads = crate::cores();
         if threads < 2 || values.len() < 2048 {
             return lookup(values);
         }
+        // This thread takes the first chunk itself.
         let chunks: Vec<&[String]> = values.chunks(values.len().div_ceil(threads)).collect();
+        let Some((&first, rest)) = chunks.split_first() else {
+            return Vec::new();
+        };
         std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
+            let handles: Vec<_> = rest
                 .iter()
                 .map(|&chunk| scope.spawn(move || lookup(chunk)))
                 .collect();
-            handles
-                .into_iter()
-                .zip(&chunks)
-                .flat_map(|(handle, &chunk)| handle.join().unwrap_or_else(|_| lookup(chunk)))
-                .collect()
+            let mut found = lookup(first);
+            for (handle, &chunk) in handles.into_iter().zip(rest) {
+                found.extend(handle.join().unwrap_or_else(|_| lookup(chunk)));
+            }
+            found
         })
     }
 
