@@ -285,31 +285,68 @@ fn session(
         None => naming_context(&mut conn, server)?,
     };
 
-    // Each entry is mapped as it comes off the connection; the directory
-    // waits on the mapping, not the other way round.
+    // The connection is read on its own thread, which asks for the next
+    // page as soon as a page has come and hands the entries on as raw
+    // bytes, in batches through a short queue; this thread decodes and
+    // maps them. The server never waits for the mapping of a page to
+    // finish, and when the mapping falls behind, the queue fills, the
+    // reader stops reading and TCP holds the server back: memory stays at
+    // a few batches.
     let (_, attrs) = search_request(mapping, inventory.keep.as_deref());
     let progress = Progress::new();
     let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
     let origin = Origin::new(server, None);
-    paged_search(&mut conn, server, &base_dn, &attrs, page_size, |body| {
-        let entry = decode_entry(body, origin).ok_or_else(|| {
-            SourceError::new(server, "an entry of the search result could not be decoded")
-                .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP")
-        })?;
-        count += 1;
-        progress.tick(count);
-        if entry
-            .attrs
-            .iter()
-            .any(|(k, _)| k.as_bytes().contains(&b';') && k.contains(";range="))
-        {
-            ranged.push(entry);
-            Ok(())
-        } else {
-            builder.add(entry, inventory)
+    let (sender, batches) = std::sync::mpsc::sync_channel::<RawBatch>(BATCHES_QUEUED);
+    std::thread::scope(|scope| -> Result<(), SourceError> {
+        let conn = &mut conn;
+        let reader = std::thread::Builder::new()
+            .name("ldap-reader".into())
+            .spawn_scoped(scope, move || {
+                let mut batch = RawBatch::default();
+                paged_search(conn, server, &base_dn, &attrs, page_size, |body| {
+                    batch.push(body);
+                    if batch.bytes.len() >= BATCH_BYTES {
+                        let full = std::mem::take(&mut batch);
+                        sender.send(full).map_err(|_| abandoned(server))?;
+                    }
+                    Ok(())
+                })?;
+                sender.send(batch).map_err(|_| abandoned(server))
+            })
+            .map_err(|e| SourceError::new(server, format!("cannot start the reader: {e}")))?;
+        let mut mapped = Ok(());
+        'batches: for batch in batches.iter() {
+            for body in batch.entries() {
+                let Some(entry) = decode_entry(body, origin) else {
+                    mapped = Err(SourceError::new(server, "an entry of the search result could not be decoded")
+                        .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP"));
+                    break 'batches;
+                };
+                count += 1;
+                progress.tick(count);
+                if entry
+                    .attrs
+                    .iter()
+                    .any(|(k, _)| k.as_bytes().contains(&b';') && k.contains(";range="))
+                {
+                    ranged.push(entry);
+                } else if let Err(e) = builder.add(entry, inventory) {
+                    mapped = Err(e);
+                    break 'batches;
+                }
+            }
         }
+        // Stops the reader if the mapping failed first.
+        drop(batches);
+        let read = reader.join().map_err(|_| {
+            SourceError::new(server, "the directory read stopped unexpectedly")
+                .with_help("run the audit again")
+        })?;
+        // A mapping error explains an abandoned read; otherwise the read's
+        // own error comes first: what was mapped may be short.
+        mapped.and(read)
     })?;
     read_ranges(&mut conn, &mut ranged, server)?;
     for entry in ranged {
@@ -319,6 +356,36 @@ fn session(
     conn.unbind();
     inventory.inputs.push(server.to_string());
     builder.finish(inventory)
+}
+
+/// Entries handed from the reading thread to the mapping at a time, by
+/// size, and how many batches may wait.
+const BATCH_BYTES: usize = 256 * 1024;
+const BATCHES_QUEUED: usize = 8;
+
+/// SearchResultEntry contents as they came, back to back.
+#[derive(Default)]
+struct RawBatch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RawBatch {
+    fn push(&mut self, body: &[u8]) {
+        self.bytes.extend_from_slice(body);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
+fn abandoned(server: &str) -> SourceError {
+    SourceError::new(server, "the read was abandoned")
 }
 
 /// Bytes that stand for a server's answers, handed out at most `chunk`
@@ -971,6 +1038,32 @@ mod tests {
             let err = replayed(&cut, 7).expect_err("a cut-short answer must fail");
             assert_eq!(err.location, "replay");
         }
+    }
+
+    #[test]
+    fn an_entry_the_mapping_refuses_stops_the_read_with_its_own_error() {
+        // Far more than the queue between the threads holds, then a group
+        // without a name, then more.
+        let mut answers = Answers::default();
+        for i in 0..40_000 {
+            answers = person(answers, 1, i);
+        }
+        assert!(answers.0.len() > BATCH_BYTES * (BATCHES_QUEUED + 2));
+        let answers = answers
+            .entry(
+                1,
+                "cn=Namnlos,ou=groups,dc=example,dc=se",
+                &[("objectClass", vec!["groupOfNames".into()])],
+            )
+            .done(1, b"page-2");
+        let mut more = answers;
+        for i in 40_000..41_000 {
+            more = person(more, 2, i);
+        }
+        let answers = more.done(2, b"");
+        let err = replayed(&answers, 1 << 16).unwrap_err();
+        assert!(err.message.contains("has no `cn`"), "{err}");
+        assert!(err.location.contains("cn=Namnlos"), "{err}");
     }
 
     #[test]
