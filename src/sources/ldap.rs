@@ -2,6 +2,12 @@
 //! verified TLS connection into directory entries, which
 //! [`directory`](super::directory) maps to the inventory.
 //!
+//! The connection is behorig's own client (`conn`, over `ber`): one
+//! thread reads the paged search and asks for each next page as soon as a
+//! page ends, handing the entries on as raw bytes through a short queue;
+//! this thread decodes and maps them. A full queue stops the reading, so
+//! memory stays at a few batches however large the directory.
+//!
 //! The read fails closed: a refused or lost connection, a failed bind, a
 //! time-out, a size or time limit, a paged search that stops before its
 //! last page and an entry that cannot be decoded all end the audit with a
