@@ -190,8 +190,11 @@ fn parse_source(
     let ctx = "[source]";
     let id = r.required_string(t, "id", ctx, span);
     if let Some(id) = &id {
-        let valid = Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$").ok();
-        if !valid.is_some_and(|re| re.is_match(id)) {
+        // Letters and digits first, then also `_`, `.` and `-` (ASCII).
+        let mut bytes = id.bytes();
+        let valid = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid {
             r.error_help(
                 diag::item_span(t, "id"),
                 format!("source id `{id}` is not a valid id"),
@@ -635,6 +638,26 @@ mod tests {
 
     fn parse(text: &str) -> Result<Policy, Vec<Diagnostic>> {
         parse_policy(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn source_ids_are_letters_digits_and_a_few_marks() {
+        let text = |id: &str| {
+            format!("[source]\nid = \"{id}\"\nactivity = \"socialtjanst\"\ndata_categories = [\"halsa\"]\n")
+        };
+        let invalid = |id: &str| {
+            parse(&text(id)).err().is_some_and(|errors| {
+                errors
+                    .iter()
+                    .any(|d| d.to_string().contains("is not a valid id"))
+            })
+        };
+        for id in ["statistik", "Sys01", "ifo.bistand-2_a", "0"] {
+            assert!(!invalid(id), "{id} is valid");
+        }
+        for id in ["-x", ".x", "_x", "a b", "a/b", "bistånd", "å"] {
+            assert!(invalid(id), "{id} is not valid");
+        }
     }
 
     #[test]
