@@ -304,26 +304,36 @@ fn session(
     let mut ranged = Vec::new();
     let mut count = 0usize;
     let origin = Origin::new(server, None);
-    let (sender, batches) = std::sync::mpsc::sync_channel::<RawBatch>(BATCHES_QUEUED);
+    let queue = Queue::default();
     std::thread::scope(|scope| -> Result<(), SourceError> {
         let conn = &mut conn;
+        let queue = &queue;
         let reader = std::thread::Builder::new()
             .name("ldap-reader".into())
             .spawn_scoped(scope, move || {
+                // The mapping learns that the read has ended, however it
+                // ends.
+                let _closing = Closing(queue);
                 let mut batch = RawBatch::default();
                 paged_search(conn, server, &base_dn, &attrs, page_size, |body| {
+                    if queue.stopped() {
+                        return Err(abandoned(server));
+                    }
                     batch.push(body);
-                    if batch.bytes.len() >= BATCH_BYTES {
-                        let full = std::mem::take(&mut batch);
-                        sender.send(full).map_err(|_| abandoned(server))?;
+                    if batch.bytes.len() >= BATCH_BYTES && !queue.push(std::mem::take(&mut batch)) {
+                        return Err(abandoned(server));
                     }
                     Ok(())
                 })?;
-                sender.send(batch).map_err(|_| abandoned(server))
+                if queue.push(batch) {
+                    Ok(())
+                } else {
+                    Err(abandoned(server))
+                }
             })
             .map_err(|e| SourceError::new(server, format!("cannot start the reader: {e}")))?;
         let mut mapped = Ok(());
-        'batches: for batch in batches.iter() {
+        'batches: while let Some(batch) = queue.pop() {
             for body in batch.entries() {
                 let Some(entry) = decode_entry(body, origin) else {
                     mapped = Err(SourceError::new(server, "an entry of the search result could not be decoded")
@@ -344,8 +354,8 @@ fn session(
                 }
             }
         }
-        // Stops the reader if the mapping failed first.
-        drop(batches);
+        // Stops the reader at its next entry if the mapping failed first.
+        queue.stop();
         let read = reader.join().map_err(|_| {
             SourceError::new(server, "the directory read stopped unexpectedly")
                 .with_help("run the audit again")
@@ -365,9 +375,97 @@ fn session(
 }
 
 /// Entries handed from the reading thread to the mapping at a time, by
-/// size, and how many batches may wait.
+/// size, and how many bytes of batches may wait.
 const BATCH_BYTES: usize = 256 * 1024;
-const BATCHES_QUEUED: usize = 8;
+const QUEUE_BYTES: usize = 8 * BATCH_BYTES;
+
+/// Batches from the reading thread to the mapping, bounded by their
+/// bytes: the reader waits while the batches queued hold `QUEUE_BYTES`
+/// (one larger batch, a single big entry, goes alone).
+#[derive(Default)]
+struct Queue {
+    state: std::sync::Mutex<Queued>,
+    changed: std::sync::Condvar,
+    /// The mapping has stopped: nothing more is taken.
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct Queued {
+    batches: std::collections::VecDeque<RawBatch>,
+    bytes: usize,
+    /// The reader has ended: nothing more comes.
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        guard: std::sync::MutexGuard<'a, Queued>,
+    ) -> std::sync::MutexGuard<'a, Queued> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Queues a batch once there is room; `false` if the mapping stopped.
+    fn push(&self, batch: RawBatch) -> bool {
+        let mut state = self.lock();
+        while !self.stopped() && state.bytes > 0 && state.bytes + batch.bytes.len() > QUEUE_BYTES {
+            state = self.wait(state);
+        }
+        if self.stopped() {
+            return false;
+        }
+        state.bytes += batch.bytes.len();
+        state.batches.push_back(batch);
+        self.changed.notify_all();
+        true
+    }
+
+    /// The next batch; `None` once the reader has ended and all are taken.
+    fn pop(&self) -> Option<RawBatch> {
+        let mut state = self.lock();
+        loop {
+            if let Some(batch) = state.batches.pop_front() {
+                state.bytes -= batch.bytes.len();
+                self.changed.notify_all();
+                return Some(batch);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.wait(state);
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+
+    fn stop(&self) {
+        let _state = self.lock();
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.changed.notify_all();
+    }
+}
+
+/// Closes the queue when the reader ends, by return, error or panic.
+struct Closing<'q>(&'q Queue);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
 
 /// SearchResultEntry contents as they came, back to back.
 #[derive(Default)]
@@ -571,6 +669,7 @@ fn paged_search(
                 ));
             }
             Some(Some(next)) if next.is_empty() => return Ok(()),
+            // A cookie may repeat: Samba sends the same one on every page.
             Some(Some(next)) => cookie = next,
         }
     }
@@ -692,11 +791,17 @@ fn complete_ranges(
                         ),
                     )
                 };
-                let (_, end) = bounds(&range).ok_or_else(unreadable)?;
+                let (start, end) = bounds(&range).ok_or_else(unreadable)?;
                 let Some(end) = end else {
                     break;
                 };
-                let wanted = format!("{base};range={}-*", end + 1);
+                // A range must move on: one that ends before it starts,
+                // or at the last number there is, would read forever.
+                if end < start {
+                    return Err(unreadable());
+                }
+                let next_start = end.checked_add(1).ok_or_else(unreadable)?;
+                let wanted = format!("{base};range={next_start}-*");
                 let Some((k, values)) = fetch(&entry.dn, &wanted)? else {
                     return Err(SourceError::new(
                         server,
@@ -711,8 +816,10 @@ fn complete_ranges(
                     .map(|(_, r)| r.to_string())
                     .unwrap_or_default();
                 // A range that does not start where the last one ended
-                // would loop or leave a gap.
-                if bounds(&next).map(|(start, _)| start) != Some(end + 1) {
+                // would loop or leave a gap; one that names members but
+                // brings none would loop.
+                let stalled = values.is_empty() && !next.ends_with('*');
+                if bounds(&next).map(|(start, _)| start) != Some(next_start) || stalled {
                     return Err(SourceError::new(
                         server,
                         format!(
@@ -1054,7 +1161,7 @@ mod tests {
         for i in 0..40_000 {
             answers = person(answers, 1, i);
         }
-        assert!(answers.0.len() > BATCH_BYTES * (BATCHES_QUEUED + 2));
+        assert!(answers.0.len() > QUEUE_BYTES + 2 * BATCH_BYTES);
         let answers = answers
             .entry(
                 1,
@@ -1070,6 +1177,16 @@ mod tests {
         let err = replayed(&answers, 1 << 16).unwrap_err();
         assert!(err.message.contains("has no `cn`"), "{err}");
         assert!(err.location.contains("cn=Namnlos"), "{err}");
+    }
+
+    #[test]
+    fn a_paging_cookie_may_repeat() {
+        // As Samba sends them: the same cookie on every page but the last.
+        let answers = person(Answers::default(), 1, 1).done(1, b"same");
+        let answers = person(answers, 2, 2).done(2, b"same");
+        let answers = person(answers, 3, 3).done(3, b"");
+        let inventory = replayed(&answers, 64).unwrap();
+        assert_eq!(inventory.accounts.len(), 3);
     }
 
     #[test]
@@ -1120,6 +1237,44 @@ mod tests {
             }
             let _ = replayed(&answers, chunk);
         }
+    }
+
+    #[test]
+    fn a_range_that_does_not_move_on_fails() {
+        // Ends before it starts.
+        let mut entries = vec![group_of(0..1500, "member;range=0-1499")];
+        let err = complete_ranges(&mut entries, "s", |_, _| {
+            Ok(Some((
+                "member;range=1500-1499".into(),
+                vec![b"CN=x".to_vec()],
+            )))
+        })
+        .unwrap_err();
+        assert!(err.message.contains("unreadable range"), "{err}");
+        // Names members and brings none.
+        let mut entries = vec![group_of(0..1500, "member;range=0-1499")];
+        let mut asked = 0;
+        let err = complete_ranges(&mut entries, "s", |_, wanted| {
+            asked += 1;
+            let start: u64 = wanted
+                .rsplit('=')
+                .next()
+                .unwrap()
+                .trim_end_matches("-*")
+                .parse()
+                .unwrap();
+            Ok(Some((
+                format!("member;range={start}-{}", start + 1499),
+                Vec::new(),
+            )))
+        })
+        .unwrap_err();
+        assert!(err.message.contains("incomplete"), "{err}");
+        assert_eq!(asked, 1);
+        // Ends at the last number there is.
+        let mut entries = vec![group_of(0..1, &format!("member;range=0-{}", u64::MAX))];
+        let err = complete_ranges(&mut entries, "s", |_, _| Ok(None)).unwrap_err();
+        assert!(err.message.contains("unreadable range"), "{err}");
     }
 
     #[test]

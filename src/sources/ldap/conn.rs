@@ -24,7 +24,7 @@ const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
 const READ_CHUNK: usize = 256 * 1024;
 /// No LDAP message an audit reads comes near this; a length beyond it is
 /// a broken or hostile server.
-const MAX_MESSAGE: usize = 1 << 30;
+const MAX_MESSAGE: usize = 1 << 28;
 
 /// Protocol operations (RFC 4511 §4.2–4.14), as tags.
 const BIND_REQUEST: u8 = 0x60;
@@ -407,6 +407,14 @@ impl Conn {
             &[],
         )?;
         let result = self.reply(id, EXTENDED_RESPONSE, "StartTLS")?;
+        // Nothing may come between the answer and the handshake: bytes
+        // there were sent in the clear by someone.
+        if self.returned != self.end {
+            return Err(malformed(
+                &self.server,
+                Malformed("data after the answer to StartTLS, before the TLS handshake"),
+            ));
+        }
         if result.rc != 0 {
             return Err(SourceError::new(
                 &self.server,
@@ -539,7 +547,18 @@ impl Conn {
     /// call.
     fn next_message(&mut self) -> Result<Message<'_>, SourceError> {
         self.start = self.returned;
+        // A server that sends a message a few bytes at a time is as
+        // silent as one that sends nothing.
+        let deadline = std::time::Instant::now() + self.timeout;
         let total = loop {
+            if std::time::Instant::now() > deadline {
+                return Err(io_error(
+                    &self.server,
+                    "reading from the server failed",
+                    &std::io::Error::from(ErrorKind::TimedOut),
+                    self.timeout,
+                ));
+            }
             let unread = &self.buf[self.start..self.end];
             match ber::header(unread) {
                 Err(m) => return Err(malformed(&self.server, m)),
@@ -548,7 +567,7 @@ impl Conn {
                     if total > MAX_MESSAGE {
                         return Err(malformed(
                             &self.server,
-                            Malformed("a message longer than 1 GiB"),
+                            Malformed("a message longer than 256 MiB"),
                         ));
                     }
                     if unread.len() >= total {
@@ -693,6 +712,77 @@ mod tests {
         let mut list = Vec::new();
         control.encode(&mut list);
         assert_eq!(parse_controls(Some(&list)).unwrap(), [control]);
+    }
+
+    /// What a server sends, read back by the client; what it sends is
+    /// dropped.
+    struct Answers(std::io::Cursor<Vec<u8>>);
+
+    impl Read for Answers {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+
+    impl Write for Answers {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn result_message(id: i64, op: u8, rc: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        ber::nest(&mut out, SEQUENCE, |m| {
+            ber::put_int(m, INTEGER, id);
+            ber::nest(m, op, |r| {
+                ber::put_int(r, ENUMERATED, rc);
+                ber::put(r, OCTET_STRING, b"");
+                ber::put(r, OCTET_STRING, b"");
+            });
+        });
+        out
+    }
+
+    #[test]
+    fn bytes_between_starttls_and_the_handshake_fail_closed() {
+        let mut bytes = result_message(1, EXTENDED_RESPONSE, 0);
+        // Something injected in the clear after the server's answer.
+        bytes.extend(result_message(2, BIND_RESPONSE, 0));
+        let conn = Conn::over(
+            "s",
+            Box::new(Answers(std::io::Cursor::new(bytes))),
+            Duration::from_secs(1),
+        );
+        let connector = native_tls::TlsConnector::new().unwrap();
+        let err = conn.start_tls(&connector, "localhost").err().unwrap();
+        assert!(err.message.contains("before the TLS handshake"), "{err}");
+    }
+
+    #[test]
+    fn a_server_that_sends_a_few_bytes_at_a_time_times_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                // A bind response, one byte every 200 ms: each read gets
+                // something well within the time-out, the whole message
+                // takes three seconds.
+                for b in result_message(1, BIND_RESPONSE, 0) {
+                    if s.write_all(&[b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        });
+        let mut conn = Conn::connect("s", "127.0.0.1", port, Duration::from_secs(1)).unwrap();
+        let started = std::time::Instant::now();
+        let err = conn.simple_bind("cn=x", "pw").unwrap_err();
+        assert!(err.message.contains("no answer within 1 s"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(2500));
     }
 
     #[test]
