@@ -14,6 +14,12 @@ use crate::inventory::{AccountId, GroupId, Inventory, Origin};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 
+/// More different attributes than any directory entry has. The readers
+/// refuse an entry past it: attributes are a list searched in order, and
+/// an input made of nothing but new attribute names would cost time
+/// growing with the square of its size.
+pub const MAX_ATTRIBUTES: usize = 1024;
+
 /// One directory entry: its DN and its attributes by lower-case name
 /// (options such as `;binary` removed), values as raw bytes. An entry has
 /// a handful of attributes, so they are a list searched in order.

@@ -337,7 +337,7 @@ fn session(
             for body in batch.entries() {
                 let Some(entry) = decode_entry(body, origin) else {
                     mapped = Err(SourceError::new(server, "an entry of the search result could not be decoded")
-                        .with_help("the server, or something between it and behorig, sent an entry that is not valid LDAP"));
+                        .with_help(format!("the server, or something between it and behorig, sent an entry that is not valid LDAP or has more than {} different attributes", directory::MAX_ATTRIBUTES)));
                     break 'batches;
                 };
                 count += 1;
@@ -715,6 +715,10 @@ fn decode_entry(body: &[u8], origin: Origin) -> Option<DirEntry> {
         let mut values = Vec::new();
         while !list.is_empty() {
             values.push(list.expect(OCTET_STRING, "").ok()?.to_vec());
+        }
+        // Past the limit, an entry is not one a directory holds.
+        if entry.attrs.len() >= directory::MAX_ATTRIBUTES && entry.values(&name).is_empty() {
+            return None;
         }
         entry.extend(name, values);
     }
@@ -1177,6 +1181,35 @@ mod tests {
         let err = replayed(&answers, 1 << 16).unwrap_err();
         assert!(err.message.contains("has no `cn`"), "{err}");
         assert!(err.location.contains("cn=Namnlos"), "{err}");
+    }
+
+    #[test]
+    fn an_entry_of_more_attributes_than_any_directory_has_fails_closed() {
+        let entry_of = |attributes: usize| {
+            let mut attrs: Vec<(String, Vec<String>)> = vec![
+                ("objectClass".into(), vec!["person".into()]),
+                ("uid".into(), vec!["a".into()]),
+            ];
+            for i in attrs.len()..attributes {
+                attrs.push((format!("x-attr-{i}"), vec!["v".into()]));
+            }
+            let attrs: Vec<(&str, Vec<String>)> =
+                attrs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+            Answers::default()
+                .entry(1, "uid=a,dc=example,dc=se", &attrs)
+                .done(1, b"")
+        };
+        let inventory = replayed(&entry_of(directory::MAX_ATTRIBUTES), 4096).unwrap();
+        assert_eq!(inventory.accounts.len(), 1);
+        let err = replayed(&entry_of(directory::MAX_ATTRIBUTES + 1), 4096).unwrap_err();
+        assert!(err.message.contains("could not be decoded"), "{err}");
+        assert!(
+            err.help
+                .as_deref()
+                .unwrap_or("")
+                .contains("different attributes"),
+            "{err}"
+        );
     }
 
     #[test]

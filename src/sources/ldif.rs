@@ -458,6 +458,16 @@ fn entry<'a>(
                         .with_help("the directory sent a ranged attribute: read it with --ldap, which retrieves every range, or export with ldifde"));
                     }
                 }
+                if entry.attrs.len() >= directory::MAX_ATTRIBUTES && entry.values(base).is_empty() {
+                    return Err(at(
+                        l.line,
+                        format!(
+                            "the entry has more than {} different attributes",
+                            directory::MAX_ATTRIBUTES
+                        ),
+                    )
+                    .with_help("no directory entry has that many: check that the file is an export of a directory"));
+                }
                 entry.push(base, value);
             }
         }
@@ -518,6 +528,32 @@ mod tests {
         let entries = parse("t", b"version: 1\ndn: cn=a\ncn: a\n").unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].dn, "cn=a");
+    }
+
+    #[test]
+    fn an_entry_of_more_attributes_than_any_directory_has_is_refused() {
+        let entry_of = |attributes: usize, values: usize| {
+            let mut text = String::from("dn: cn=a,dc=x\n");
+            for i in 0..attributes {
+                text.push_str(&format!("x-attr-{i}: v\n"));
+            }
+            for i in 0..values {
+                text.push_str(&format!("member: cn=u{i},dc=x\n"));
+            }
+            text
+        };
+        // The limit itself, and many values of one attribute, are read.
+        let entries = parse(
+            "t",
+            entry_of(directory::MAX_ATTRIBUTES - 1, 5000).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(entries[0].attrs.len(), directory::MAX_ATTRIBUTES);
+        assert_eq!(entries[0].values("member").len(), 5000);
+        // One more is refused at its line: the DN is line 1.
+        let err = parse("t", entry_of(directory::MAX_ATTRIBUTES + 1, 0).as_bytes()).unwrap_err();
+        assert_eq!(err.location, format!("t:{}", directory::MAX_ATTRIBUTES + 2));
+        assert!(err.message.contains("different attributes"), "{err}");
     }
 
     #[test]
