@@ -253,6 +253,68 @@ access to * by * read
 }
 
 /// One row of the side-by-side table.
+/// An audit timed against its limit: medians of alternating runs, the
+/// audit's peak memory and the findings of its report.
+struct SideBySide {
+    limit: Duration,
+    audit: Duration,
+    peak: u64,
+    found: Vec<String>,
+}
+
+/// Runs `limit` and the audit (`audit_command` with `args` added)
+/// alternately, `runs` times each; `name` names the report and the
+/// audit's output files in `dir`.
+fn side_by_side(
+    w: &behorig::synth::Written,
+    dir: &Path,
+    name: &str,
+    runs: usize,
+    mut limit: impl FnMut() -> Duration,
+    args: impl Fn(&mut Command),
+) -> SideBySide {
+    let report = dir.join(format!("report-{name}.json"));
+    let output = format!("audit-{name}");
+    let mut limit_times = Vec::new();
+    let mut audit_times = Vec::new();
+    let mut peak = 0;
+    for _ in 0..runs {
+        limit_times.push(limit());
+        let _ = std::fs::remove_file(&report);
+        let mut cmd = audit_command(w, &report);
+        args(&mut cmd);
+        let m = measure(&mut cmd, dir, &output);
+        assert!(
+            m.success,
+            "the {name} audit failed: {}",
+            std::fs::read_to_string(dir.join(format!("{output}.err"))).unwrap_or_default()
+        );
+        audit_times.push(m.elapsed);
+        peak = peak.max(m.peak_rss);
+    }
+    SideBySide {
+        limit: median(limit_times),
+        audit: median(audit_times),
+        peak,
+        found: finding_keys(&report),
+    }
+}
+
+impl SideBySide {
+    fn row(self, what: String, limit_name: &'static str, input: u64, expected: &[String]) -> Row {
+        Row {
+            what,
+            limit_name,
+            limit: self.limit,
+            audit: self.audit,
+            peak: self.peak,
+            input,
+            correct: self.found == expected,
+            found: self.found,
+        }
+    }
+}
+
 struct Row {
     what: String,
     limit_name: &'static str,
@@ -321,71 +383,49 @@ fn main() {
         let (dir, w) = dataset(accounts);
         let mut rows = Vec::new();
 
-        let mut parse_times = Vec::new();
-        let mut audit_times = Vec::new();
-        let mut peak = 0;
-        let report = dir.join("report.json");
-        for _ in 0..runs {
-            let t = Instant::now();
-            std::hint::black_box(bare_parse(&w.csv));
-            parse_times.push(t.elapsed());
-            let _ = std::fs::remove_file(&report);
-            let mut cmd = audit_command(&w, &report);
-            for f in &w.csv {
-                cmd.arg("--csv").arg(f);
-            }
-            let m = measure(&mut cmd, &dir, "audit-csv");
-            assert!(
-                m.success,
-                "audit failed: {}",
-                std::fs::read_to_string(dir.join("audit-csv.err")).unwrap_or_default()
-            );
-            audit_times.push(m.elapsed);
-            peak = peak.max(m.peak_rss);
-        }
-        let found = finding_keys(&report);
-        rows.push(Row {
-            what: format!("CSV ({:.1} MB)", w.bytes as f64 / 1e6),
-            limit_name: "csv crate",
-            limit: median(parse_times),
-            audit: median(audit_times),
-            peak,
-            input: w.bytes,
-            correct: found == expected,
-            found,
-        });
+        let csv = side_by_side(
+            &w,
+            &dir,
+            "csv",
+            runs,
+            || {
+                let t = Instant::now();
+                std::hint::black_box(bare_parse(&w.csv));
+                t.elapsed()
+            },
+            |cmd| {
+                for f in &w.csv {
+                    cmd.arg("--csv").arg(f);
+                }
+            },
+        );
+        rows.push(csv.row(
+            format!("CSV ({:.1} MB)", w.bytes as f64 / 1e6),
+            "csv crate",
+            w.bytes,
+            &expected,
+        ));
 
-        let mut read_times = Vec::new();
-        let mut audit_times = Vec::new();
-        let mut peak = 0;
-        let report = dir.join("report-ldif.json");
-        for _ in 0..runs {
-            let t = Instant::now();
-            std::hint::black_box(bare_lines(&w.ldif));
-            read_times.push(t.elapsed());
-            let _ = std::fs::remove_file(&report);
-            let mut cmd = audit_command(&w, &report);
-            cmd.arg("--ldif").arg(&w.ldif).arg("--csv").arg(&w.roles);
-            let m = measure(&mut cmd, &dir, "audit-ldif");
-            assert!(
-                m.success,
-                "audit from LDIF failed: {}",
-                std::fs::read_to_string(dir.join("audit-ldif.err")).unwrap_or_default()
-            );
-            audit_times.push(m.elapsed);
-            peak = peak.max(m.peak_rss);
-        }
-        let found = finding_keys(&report);
-        rows.push(Row {
-            what: format!("LDIF ({:.1} MB)", w.ldif_bytes as f64 / 1e6),
-            limit_name: "read_until",
-            limit: median(read_times),
-            audit: median(audit_times),
-            peak,
-            input: w.ldif_bytes,
-            correct: found == expected,
-            found,
-        });
+        let ldif = side_by_side(
+            &w,
+            &dir,
+            "ldif",
+            runs,
+            || {
+                let t = Instant::now();
+                std::hint::black_box(bare_lines(&w.ldif));
+                t.elapsed()
+            },
+            |cmd| {
+                cmd.arg("--ldif").arg(&w.ldif).arg("--csv").arg(&w.roles);
+            },
+        );
+        rows.push(ldif.row(
+            format!("LDIF ({:.1} MB)", w.ldif_bytes as f64 / 1e6),
+            "read_until",
+            w.ldif_bytes,
+            &expected,
+        ));
 
         if with_ldap {
             let slapd = start_slapd(&dir.join("slapd"), &w.ldif);
@@ -396,56 +436,44 @@ fn main() {
                 &behorig::sources::directory::Mapping::default(),
                 Some(&keep),
             );
-            let mut dump_times = Vec::new();
-            let mut audit_times = Vec::new();
-            let mut peak = 0;
-            let report = dir.join("report-ldap.json");
-            for _ in 0..runs {
-                let mut dump = Command::new("ldapsearch");
-                dump.args(["-x", "-LLL", "-H", &slapd.url, "-D", SVC_DN, "-y"])
-                    .arg(slapd.dir.join("password"))
-                    .args([
-                        "-b",
-                        behorig::synth::BASE_DN,
-                        "-E",
-                        "pr=1000/noprompt",
-                        &filter,
-                    ])
-                    .args(&attrs);
-                let m = measure(&mut dump, &dir, "ldapsearch");
-                assert!(m.success, "ldapsearch failed");
-                dump_times.push(m.elapsed);
-
-                let _ = std::fs::remove_file(&report);
-                let mut cmd = audit_command(&w, &report);
-                cmd.arg("--config")
-                    .arg(slapd.dir.join("behorig.toml"))
-                    .args(["--ldap", &slapd.url])
-                    .arg("--csv")
-                    .arg(&w.roles);
-                let m = measure(&mut cmd, &dir, "audit-ldap");
-                assert!(
-                    m.success,
-                    "audit over LDAP failed: {}",
-                    std::fs::read_to_string(dir.join("audit-ldap.err")).unwrap_or_default()
-                );
-                audit_times.push(m.elapsed);
-                peak = peak.max(m.peak_rss);
-            }
+            let ldap = side_by_side(
+                &w,
+                &dir,
+                "ldap",
+                runs,
+                || {
+                    let mut dump = Command::new("ldapsearch");
+                    dump.args(["-x", "-LLL", "-H", &slapd.url, "-D", SVC_DN, "-y"])
+                        .arg(slapd.dir.join("password"))
+                        .args([
+                            "-b",
+                            behorig::synth::BASE_DN,
+                            "-E",
+                            "pr=1000/noprompt",
+                            &filter,
+                        ])
+                        .args(&attrs);
+                    let m = measure(&mut dump, &dir, "ldapsearch");
+                    assert!(m.success, "ldapsearch failed");
+                    m.elapsed
+                },
+                |cmd| {
+                    cmd.arg("--config")
+                        .arg(slapd.dir.join("behorig.toml"))
+                        .args(["--ldap", &slapd.url])
+                        .arg("--csv")
+                        .arg(&w.roles);
+                },
+            );
             let entries = std::fs::read_to_string(dir.join("ldapsearch.out"))
                 .map(|s| s.matches("\ndn:").count() + usize::from(s.starts_with("dn:")))
                 .unwrap_or(0);
-            let found = finding_keys(&report);
-            rows.push(Row {
-                what: format!("LDAP ({entries} entries)"),
-                limit_name: "ldapsearch",
-                limit: median(dump_times),
-                audit: median(audit_times),
-                peak,
-                input: w.ldif_bytes,
-                correct: found == expected,
-                found,
-            });
+            rows.push(ldap.row(
+                format!("LDAP ({entries} entries)"),
+                "ldapsearch",
+                w.ldif_bytes,
+                &expected,
+            ));
         }
 
         println!();
