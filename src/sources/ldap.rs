@@ -1009,12 +1009,7 @@ mod tests {
                 if !controls.is_empty() {
                     ber::nest(m, 0xa0, |c| {
                         for control in controls {
-                            ber::nest(c, SEQUENCE, |o| {
-                                ber::put(o, OCTET_STRING, control.oid.as_bytes());
-                                if let Some(v) = &control.value {
-                                    ber::put(o, OCTET_STRING, v);
-                                }
-                            });
+                            control.encode(c);
                         }
                     });
                 }

@@ -109,7 +109,7 @@ pub struct Control {
 }
 
 impl Control {
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
         ber::nest(out, SEQUENCE, |o| {
             ber::put(o, OCTET_STRING, self.oid.as_bytes());
             if self.critical {
@@ -714,25 +714,6 @@ mod tests {
         assert_eq!(parse_controls(Some(&list)).unwrap(), [control]);
     }
 
-    /// What a server sends, read back by the client; what it sends is
-    /// dropped.
-    struct Answers(std::io::Cursor<Vec<u8>>);
-
-    impl Read for Answers {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.0.read(buf)
-        }
-    }
-
-    impl Write for Answers {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn result_message(id: i64, op: u8, rc: i64) -> Vec<u8> {
         let mut out = Vec::new();
         ber::nest(&mut out, SEQUENCE, |m| {
@@ -751,11 +732,12 @@ mod tests {
         let mut bytes = result_message(1, EXTENDED_RESPONSE, 0);
         // Something injected in the clear after the server's answer.
         bytes.extend(result_message(2, BIND_RESPONSE, 0));
-        let conn = Conn::over(
-            "s",
-            Box::new(Answers(std::io::Cursor::new(bytes))),
-            Duration::from_secs(1),
-        );
+        let answers = crate::sources::ldap::Replay {
+            bytes,
+            at: 0,
+            chunk: usize::MAX,
+        };
+        let conn = Conn::over("s", Box::new(answers), Duration::from_secs(1));
         let connector = native_tls::TlsConnector::new().unwrap();
         let err = conn.start_tls(&connector, "localhost").err().unwrap();
         assert!(err.message.contains("before the TLS handshake"), "{err}");
