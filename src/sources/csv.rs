@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::intern::Sym;
@@ -266,7 +266,7 @@ fn detect_delimiter(header_line: &str) -> u8 {
 /// to the end of the file. Fed the file in chunks, it looks only at quote
 /// characters: a quote opens a field when it follows a delimiter, a line
 /// end or the start of the file, and inside a field `""` is an escaped
-/// quote. Reports where the unclosed quote opened, and counts line ends.
+/// quote. Reports where the unclosed quote opened.
 struct QuoteScanner {
     delimiter: u8,
     /// Bytes fed so far, and the last of them.
@@ -277,8 +277,6 @@ struct QuoteScanner {
     /// of `""`.
     quote_pending: bool,
     open_at: u64,
-    /// Line ends seen so far.
-    lines: usize,
 }
 
 impl QuoteScanner {
@@ -290,7 +288,6 @@ impl QuoteScanner {
             quoted: false,
             quote_pending: false,
             open_at: 0,
-            lines: 0,
         }
     }
 
@@ -328,7 +325,6 @@ impl QuoteScanner {
                 }
             }
         }
-        self.lines += memchr::memchr_iter(b'\n', chunk).count();
         self.offset += chunk.len() as u64;
         if let Some(&b) = chunk.last() {
             self.last = Some(b);
@@ -343,7 +339,9 @@ impl QuoteScanner {
 }
 
 /// The line (1-based) of byte `offset` of `input`.
+#[cfg(test)]
 fn line_of(input: impl Read, offset: u64) -> std::io::Result<usize> {
+    use std::io::{BufRead, BufReader};
     let mut reader = BufReader::with_capacity(1 << 16, input.take(offset));
     let mut lines = 1;
     loop {
@@ -412,12 +410,16 @@ fn trim(s: &str) -> &str {
 }
 
 /// A reader that notes where line ends are, so that a record's line number
-/// can be told from its byte offset without keeping the file in memory.
-/// (The CSV parser's own line count lags by one after a CRLF line end.)
+/// can be told from its byte offset without keeping the file in memory
+/// (the CSV parser's own line count lags by one after a CRLF line end),
+/// and watches for a quote that is never closed.
 struct Tracker<R> {
     inner: R,
     offset: u64,
     marks: LineMarks,
+    quotes: QuoteScanner,
+    /// The input has ended.
+    eof: bool,
 }
 
 #[derive(Default)]
@@ -454,6 +456,10 @@ impl LineMarks {
 impl<R: Read> Read for Tracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.quotes.feed(&buf[..n]);
         for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
             self.marks
                 .pending
@@ -543,29 +549,24 @@ pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceErr
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&pre.header));
     let start = (bom + pre.skip) as u64;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let rows = estimate_rows(&prefix[bom + pre.skip..], size.saturating_sub(start));
+    // The encoding is checked row by row as the rows are parsed.
+    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
+    parse(&name, file, &pre, delimiter, rows, inventory)
+}
 
-    // One pass to count lines and find unclosed quotes. The encoding is
-    // checked row by row as the rows are parsed.
-    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
-    let mut scanner = QuoteScanner::new(delimiter);
-    let mut reader = BufReader::with_capacity(1 << 16, &mut file);
-    loop {
-        let chunk = reader.fill_buf().map_err(unreadable)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let n = chunk.len();
-        scanner.feed(chunk);
-        reader.consume(n);
+/// About how many lines a body of `size` bytes has, from its first bytes:
+/// enough room for the rows to be read in without growing the inventory
+/// again and again. An estimate that falls short costs only time.
+fn estimate_rows(head: &[u8], size: u64) -> usize {
+    let lines = memchr::memchr_iter(b'\n', head).count() + 1;
+    if size <= head.len() as u64 {
+        return lines;
     }
-    drop(reader);
-    if let Some(at) = scanner.finish() {
-        file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
-        let line = line_of(&mut file, at).map_err(unreadable)?;
-        return Err(unclosed_quote(&name, line + pre.lines));
-    }
-    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
-    parse(&name, file, &pre, delimiter, scanner.lines, inventory)
+    let per_line = head.len() as f64 / lines as f64;
+    // An eighth more, for rows shorter than those at the start.
+    ((size as f64 / per_line) * 1.125) as usize + 1
 }
 
 fn read_in_memory(path: &Path, name: &str, inventory: &mut Inventory) -> Result<(), SourceError> {
@@ -589,13 +590,8 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
     let delimiter = pre
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&pre.header));
-    let mut scanner = QuoteScanner::new(delimiter);
-    scanner.feed(body);
-    if let Some(at) = scanner.finish() {
-        let line = line_of(body, at).unwrap_or(1);
-        return Err(unclosed_quote(name, line + pre.lines));
-    }
-    parse(name, body, &pre, delimiter, scanner.lines, inventory)
+    let rows = estimate_rows(body, body.len() as u64);
+    parse(name, body, &pre, delimiter, rows, inventory)
 }
 
 /// The interned values of one column, remembered while there are not too
@@ -699,7 +695,23 @@ impl<R: Read> Records<'_, R> {
         format!("{}:{line}", self.name)
     }
 
+    /// The error of a quoted field that is never closed, once the parser
+    /// has read a record to the end of the input with a quote still open:
+    /// that record is the rest of the file, not a row.
+    fn unclosed_quote(&mut self) -> Option<SourceError> {
+        let tracker = self.reader.get_ref();
+        if !tracker.eof || self.reader.position().byte() != tracker.offset {
+            return None;
+        }
+        let at = tracker.quotes.finish()?;
+        let line = self.line_of(at);
+        Some(unclosed_quote(self.name, line))
+    }
+
     fn csv_error(&mut self, e: ::csv::Error) -> SourceError {
+        if let Some(unclosed) = self.unclosed_quote() {
+            return unclosed;
+        }
         let location = match e.position() {
             Some(p) => {
                 let line = self.line_of(p.byte());
@@ -727,6 +739,9 @@ impl<R: Read> Records<'_, R> {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
                 Err(e) => return Err(self.csv_error(e)),
+            }
+            if let Some(unclosed) = self.unclosed_quote() {
+                return Err(unclosed);
             }
             if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
                 continue;
@@ -797,6 +812,8 @@ fn parse<R: Read + Send>(
             pending: Default::default(),
             line: 1,
         },
+        quotes: QuoteScanner::new(delimiter),
+        eof: false,
     };
     let reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -817,6 +834,9 @@ fn parse<R: Read + Send>(
         Ok(h) => h.clone(),
         Err(e) => return Err(records.csv_error(e)),
     };
+    if let Some(unclosed) = records.unclosed_quote() {
+        return Err(unclosed);
+    }
     let mut columns: Vec<Column> = Vec::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
         let column = classify_header(header);

@@ -92,6 +92,54 @@ fn unterminated_quote_far_into_a_large_file_names_its_line() {
 }
 
 #[test]
+fn unterminated_quote_in_the_header() {
+    fails(
+        "accounts.csv",
+        b"account,\"department,title\nanna,IFO,Statistiker\n",
+        "accounts.csv:1",
+        "a quoted field is never closed",
+    );
+}
+
+#[test]
+fn unterminated_quote_after_a_crlf_multiline_field_names_its_line() {
+    fails(
+        "accounts.csv",
+        b"account;department;note\r\nanna;IFO;\"one\r\ntwo\"\r\nbo;VO;x\r\ncia;IFO;\"open\r\ndan;VO;y\r\n",
+        "accounts.csv:5",
+        "a quoted field is never closed",
+    );
+}
+
+#[test]
+fn unterminated_quote_in_a_role_export_and_a_nesting_export() {
+    fails(
+        "roles.csv",
+        b"account,data_source,role,scope\nanna,statdb,\"lasare,IFO\nbo,statdb,lasare,VO\n",
+        "roles.csv:2",
+        "a quoted field is never closed",
+    );
+    fails(
+        "nesting.csv",
+        b"group,member_group\nSG-A,SG-B\nSG-C,\"SG-D\n",
+        "nesting.csv:3",
+        "a quoted field is never closed",
+    );
+}
+
+#[test]
+fn a_wrong_row_before_an_unterminated_quote_is_reported_first() {
+    // Rows are checked in file order: the quote on line 3 does not hide
+    // the wrong value on line 2.
+    fails(
+        "accounts.csv",
+        b"account,enabled,title\nanna,kanske,Statistiker\nbo,ja,\"Controller\n",
+        "accounts.csv:2",
+        "`kanske` is not a valid enabled value",
+    );
+}
+
+#[test]
 fn unreadable_file() {
     let env = Env::new();
     let mut args = write_org(&env);
