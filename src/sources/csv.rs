@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 
-use crate::intern::Sym;
+use crate::intern::{Attrs, Sym};
 use chrono::NaiveDateTime;
 
 use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, Inventory, Origin};
@@ -368,7 +369,9 @@ fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(cell);
     std::iter::from_fn(move || loop {
         let text = rest?;
-        let (part, tail) = match memchr::memchr3(b'|', b';', b'\n', text.as_bytes()) {
+        // Group names are short: a plain loop beats a vectorised search.
+        let separator = text.bytes().position(|b| matches!(b, b'|' | b';' | b'\n'));
+        let (part, tail) = match separator {
             // The separators are ASCII, so both sides are whole text.
             Some(i) => (&text[..i], Some(&text[i + 1..])),
             None => (text, None),
@@ -1018,21 +1021,25 @@ fn read_nesting<R: Read>(
 /// An account row read and typed, waiting to go into the inventory.
 struct ParsedRow {
     line: usize,
-    id: Box<str>,
-    display_name: Option<Box<str>>,
-    dn: Option<Box<str>>,
+    /// Ranges of the batch's `text`.
+    id: Range<usize>,
+    display_name: Option<Range<usize>>,
+    dn: Option<Range<usize>>,
     enabled: Option<bool>,
     expires: Option<Expiry>,
     last_logon: Option<NaiveDateTime>,
     /// Ranges of the batch's `attrs` and `group_ends`.
-    attrs: std::ops::Range<usize>,
-    groups: std::ops::Range<usize>,
+    attrs: Range<usize>,
+    groups: Range<usize>,
 }
 
 /// Account rows, in file order, from the parsing thread to the inventory.
 #[derive(Default)]
 struct Batch {
     rows: Vec<ParsedRow>,
+    /// The rows' ids, display names and DNs, one after another: one buffer
+    /// for the batch instead of strings of their own.
+    text: String,
     attrs: Vec<(Sym, Sym)>,
     /// The rows' group names, one after another, and where each ends.
     /// They are looked up on the inventory's side, which has the time.
@@ -1041,6 +1048,9 @@ struct Batch {
 }
 
 const BATCH_ROWS: usize = 1024;
+
+/// Attribute lists remembered while reading an account export.
+const LISTS_KEPT: usize = 4096;
 
 /// Reads an account export on two threads: one parses and types the rows,
 /// the other puts them into the inventory, in file order. Returns the
@@ -1055,6 +1065,9 @@ fn read_accounts<R: Read + Send>(
     std::thread::scope(|scope| {
         let parser = scope.spawn(move || parse_accounts(records, layout, sender));
         let mut groups: Vec<GroupId> = Vec::new();
+        // The attribute lists of new accounts, by the values their rows
+        // give: rows repeat a few combinations of department and title.
+        let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
         let mut failed = None;
         for message in receiver.iter() {
             let batch = match message {
@@ -1064,12 +1077,13 @@ fn read_accounts<R: Read + Send>(
                     break;
                 }
             };
+            let text = batch.text.as_str();
             for row in batch.rows {
                 let origin = Origin::at(file, Some(row.line));
-                let account_id = inventory.account_id(&row.id, &origin);
+                let account_id = inventory.account_id(&text[row.id], &origin);
                 let acc = &mut inventory.accounts[account_id];
-                if row.display_name.is_some() {
-                    acc.display_name = row.display_name;
+                if let Some(name) = row.display_name {
+                    acc.display_name = Some(text[name].into());
                 }
                 if row.enabled.is_some() {
                     acc.enabled = row.enabled;
@@ -1080,9 +1094,23 @@ fn read_accounts<R: Read + Send>(
                 if row.last_logon.is_some() {
                     acc.last_logon = row.last_logon;
                 }
-                acc.attrs = acc.attrs.with(&batch.attrs[row.attrs]);
+                let updates = &batch.attrs[row.attrs];
+                acc.attrs = if acc.attrs.is_empty() {
+                    match lists.get(updates) {
+                        Some(&attrs) => attrs,
+                        None => {
+                            let attrs = Attrs::from_pairs(updates);
+                            if lists.len() < LISTS_KEPT {
+                                lists.insert(updates.into(), attrs);
+                            }
+                            attrs
+                        }
+                    }
+                } else {
+                    acc.attrs.with(updates)
+                };
                 if let Some(dn) = row.dn {
-                    inventory.set_dn(account_id, dn);
+                    inventory.set_dn(account_id, text[dn].into());
                 }
                 groups.clear();
                 for k in row.groups {
@@ -1102,6 +1130,13 @@ fn read_accounts<R: Read + Send>(
             None => Ok(rows),
         }
     })
+}
+
+/// Appends `value` to a batch's text, returning where it is.
+fn push_text(text: &mut String, value: &str) -> Range<usize> {
+    let start = text.len();
+    text.push_str(value);
+    start..text.len()
 }
 
 /// The parsing side of [`read_accounts`]: sends batches, then an error if
@@ -1143,7 +1178,8 @@ fn parse_accounts<R: Read>(
                 batch.group_ends.push(batch.group_names.len());
             }
         }
-        typed.display_name = None;
+        let id = push_text(&mut batch.text, id);
+        let mut display_name = None;
         let mut dn = None;
         typed.enabled = None;
         typed.expires = None;
@@ -1158,6 +1194,12 @@ fn parse_accounts<R: Read>(
                     let value = row.get(Some(i));
                     if let (false, Some(attr)) = (value.is_empty(), layout.names[i]) {
                         batch.attrs.push((attr, caches[i].get(value)));
+                    }
+                }
+                Column::WellKnown(WellKnown::DisplayName) => {
+                    let value = row.get(Some(i));
+                    if !value.is_empty() {
+                        display_name = Some(push_text(&mut batch.text, value));
                     }
                 }
                 Column::WellKnown(attr) => {
@@ -1180,7 +1222,7 @@ fn parse_accounts<R: Read>(
                 Column::Dn => {
                     let value = row.get(Some(i));
                     if !value.is_empty() {
-                        dn = Some(value.into());
+                        dn = Some(push_text(&mut batch.text, value));
                     }
                 }
                 _ => {}
@@ -1188,8 +1230,8 @@ fn parse_accounts<R: Read>(
         }
         batch.rows.push(ParsedRow {
             line,
-            id: id.into(),
-            display_name: typed.display_name.take(),
+            id,
+            display_name,
             dn,
             enabled: typed.enabled,
             expires: typed.expires,
@@ -1355,6 +1397,43 @@ mod tests {
             shown.contains("`kanske` is not a valid enabled value"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn names_dns_and_attributes_of_accounts_across_batches() {
+        let mut text = String::from("account;display_name;dn;department;title\n");
+        for i in 0..3000 {
+            let dept = ["IFO", "VO", "LSS"][i % 3];
+            text.push_str(&format!(
+                "u{i};Namn {i};CN=u{i},OU=Anv;{dept};Handläggare\n"
+            ));
+        }
+        // u7 again, with a new title and no display name: the title
+        // changes, the name and the department stay.
+        text.push_str("u7;;;;Enhetschef\n");
+        let mut inventory = Inventory::new();
+        read_bytes("k.csv", text.as_bytes(), &mut inventory).unwrap();
+        inventory.finish();
+        assert_eq!(inventory.accounts.len(), 3000);
+        for i in [0, 1, 2, 1500, 2999] {
+            let a = &inventory.accounts[inventory.account(&format!("u{i}")).unwrap()];
+            assert_eq!(
+                a.display_name.as_deref(),
+                Some(format!("Namn {i}").as_str())
+            );
+            assert_eq!(a.attr("department"), Some(["IFO", "VO", "LSS"][i % 3]));
+            assert_eq!(a.attr("title"), Some("Handläggare"));
+            assert_eq!(
+                inventory.dn(inventory.account(&format!("u{i}")).unwrap()),
+                Some(format!("CN=u{i},OU=Anv").as_str())
+            );
+        }
+        let u7 = &inventory.accounts[inventory.account("u7").unwrap()];
+        assert_eq!(u7.display_name.as_deref(), Some("Namn 7"));
+        assert_eq!(u7.attr("department"), Some("VO"));
+        assert_eq!(u7.attr("title"), Some("Enhetschef"));
+        let u4 = &inventory.accounts[inventory.account("u4").unwrap()];
+        assert_eq!(u4.attr("title"), Some("Handläggare"));
     }
 
     #[test]
