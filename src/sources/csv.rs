@@ -3,8 +3,9 @@
 //! headers. Reads what Swedish Excel and PowerShell write: comma, semicolon
 //! or tab; UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252.
 //!
-//! An account export is read on two threads: one parses and types the rows,
-//! the other puts them into the inventory in file order.
+//! An account export is read on two threads: one parses the rows and types
+//! their dates and flags, the other splits their group cells, interns their
+//! attribute values and puts them into the inventory in file order.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -1025,26 +1026,26 @@ struct ParsedRow {
     id: Range<usize>,
     display_name: Option<Range<usize>>,
     dn: Option<Range<usize>>,
+    /// The cell of groups, split on the inventory's side.
+    groups: Range<usize>,
     enabled: Option<bool>,
     expires: Option<Expiry>,
     last_logon: Option<NaiveDateTime>,
-    /// Ranges of the batch's `attrs` and `group_ends`.
-    attrs: Range<usize>,
-    groups: Range<usize>,
+    /// A range of the batch's `values`.
+    values: Range<usize>,
 }
 
 /// Account rows, in file order, from the parsing thread to the inventory.
 #[derive(Default)]
 struct Batch {
     rows: Vec<ParsedRow>,
-    /// The rows' ids, display names and DNs, one after another: one buffer
-    /// for the batch instead of strings of their own.
+    /// The rows' text, one field after another: one buffer for the batch
+    /// instead of strings of their own.
     text: String,
-    attrs: Vec<(Sym, Sym)>,
-    /// The rows' group names, one after another, and where each ends.
-    /// They are looked up on the inventory's side, which has the time.
-    group_names: String,
-    group_ends: Vec<usize>,
+    /// Attribute values: the column and a range of `text`. They are
+    /// interned on the inventory's side, which has the time, as it has
+    /// for splitting group cells.
+    values: Vec<(usize, Range<usize>)>,
 }
 
 /// Rows per batch. The batches on their way (up to four queued, one being
@@ -1055,8 +1056,9 @@ const BATCH_ROWS: usize = 256;
 /// Attribute lists remembered while reading an account export.
 const LISTS_KEPT: usize = 4096;
 
-/// Reads an account export on two threads: one parses and types the rows,
-/// the other puts them into the inventory, in file order. Returns the
+/// Reads an account export on two threads: one parses the rows and types
+/// their dates and flags, the other splits group cells, interns attribute
+/// values and puts the rows into the inventory, in file order. Returns the
 /// number of rows.
 fn read_accounts<R: Read + Send>(
     records: Records<'_, R>,
@@ -1068,6 +1070,8 @@ fn read_accounts<R: Read + Send>(
     std::thread::scope(|scope| {
         let parser = scope.spawn(move || parse_accounts(records, layout, sender));
         let mut groups: Vec<GroupId> = Vec::new();
+        let mut caches = layout.value_caches();
+        let mut updates: Vec<(Sym, Sym)> = Vec::new();
         // The attribute lists of new accounts, by the values their rows
         // give: rows repeat a few combinations of department and title.
         let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
@@ -1097,7 +1101,13 @@ fn read_accounts<R: Read + Send>(
                 if row.last_logon.is_some() {
                     acc.last_logon = row.last_logon;
                 }
-                let updates = &batch.attrs[row.attrs];
+                updates.clear();
+                for (column, value) in &batch.values[row.values] {
+                    if let Some(attr) = layout.names[*column] {
+                        updates.push((attr, caches[*column].get(&text[value.clone()])));
+                    }
+                }
+                let updates = updates.as_slice();
                 acc.attrs = if acc.attrs.is_empty() {
                     match lists.get(updates) {
                         Some(&attrs) => attrs,
@@ -1116,9 +1126,7 @@ fn read_accounts<R: Read + Send>(
                     inventory.set_dn(account_id, text[dn].into());
                 }
                 groups.clear();
-                for k in row.groups {
-                    let start = if k == 0 { 0 } else { batch.group_ends[k - 1] };
-                    let name = &batch.group_names[start..batch.group_ends[k]];
+                for name in split_groups(&text[row.groups]) {
                     groups.push(inventory.intern_group(name));
                 }
                 inventory.add_memberships(account_id, &groups);
@@ -1155,7 +1163,6 @@ fn parse_accounts<R: Read>(
         let _ = sender.send(Ok(batch));
         let _ = sender.send(Err(e));
     };
-    let mut caches = layout.value_caches();
     let mut batch = Batch::default();
     let mut typed = Account::new(Box::default(), Origin::at(Sym::new(name), None));
     loop {
@@ -1173,14 +1180,11 @@ fn parse_accounts<R: Read>(
             fail(batch, missing(name, line, column));
             return records.rows;
         }
-        let attrs_start = batch.attrs.len();
-        let groups_start = batch.group_ends.len();
-        if let Some(g) = layout.group {
-            for group in split_groups(row.get(Some(g))) {
-                batch.group_names.push_str(group);
-                batch.group_ends.push(batch.group_names.len());
-            }
-        }
+        let values_start = batch.values.len();
+        let groups = match layout.group {
+            Some(g) => push_text(&mut batch.text, row.get(Some(g))),
+            None => 0..0,
+        };
         let id = push_text(&mut batch.text, id);
         let mut display_name = None;
         let mut dn = None;
@@ -1189,14 +1193,17 @@ fn parse_accounts<R: Read>(
         typed.last_logon = None;
         for (i, column) in layout.columns.iter().enumerate() {
             match column {
-                // Text attributes, kept as interned values.
+                // Text attributes, kept as interned values (the well-known
+                // ones always have a name; other columns only when kept).
                 Column::WellKnown(
                     WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
                 )
-                | Column::Other(_) => {
+                | Column::Other(_)
+                    if layout.names[i].is_some() =>
+                {
                     let value = row.get(Some(i));
-                    if let (false, Some(attr)) = (value.is_empty(), layout.names[i]) {
-                        batch.attrs.push((attr, caches[i].get(value)));
+                    if !value.is_empty() {
+                        batch.values.push((i, push_text(&mut batch.text, value)));
                     }
                 }
                 Column::WellKnown(WellKnown::DisplayName) => {
@@ -1239,8 +1246,8 @@ fn parse_accounts<R: Read>(
             enabled: typed.enabled,
             expires: typed.expires,
             last_logon: typed.last_logon,
-            attrs: attrs_start..batch.attrs.len(),
-            groups: groups_start..batch.group_ends.len(),
+            groups,
+            values: values_start..batch.values.len(),
         });
         if batch.rows.len() == BATCH_ROWS && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
             return records.rows;
