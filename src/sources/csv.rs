@@ -400,13 +400,18 @@ fn common_name(s: &str) -> &str {
     }
 }
 
-/// `str::trim`, with a fast path for text that starts and ends in ASCII
-/// other than the vertical tab (which `trim` removes and `trim_ascii`
-/// does not).
+/// `str::trim`, with a fast path for text that starts and ends in a
+/// character that is not white space: ASCII other than the vertical tab
+/// (which `trim` removes and `trim_ascii` does not), or a letter beyond
+/// ASCII such as `ö`.
 fn trim(s: &str) -> &str {
     let t = s.trim_ascii();
-    let plain = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii() && b != 0x0b);
-    if plain(t.as_bytes().first()) && plain(t.as_bytes().last()) {
+    let plain = |c: Option<char>| c.is_none_or(|c| !c.is_whitespace());
+    let ascii = |b: Option<&u8>| b.is_none_or(|&b| b.is_ascii() && b != 0x0b);
+    let bytes = t.as_bytes();
+    if (ascii(bytes.first()) || plain(t.chars().next()))
+        && (ascii(bytes.last()) || plain(t.chars().next_back()))
+    {
         t
     } else {
         t.trim()
@@ -632,10 +637,21 @@ impl<'r> Row<'r> {
 
     /// Field `i`, trimmed; empty when there is no such column.
     fn get(&self, i: Option<usize>) -> &'r str {
-        i.and_then(|i| self.record.range(i))
-            .and_then(|range| self.text.get(range))
-            .map(trim)
-            .unwrap_or("")
+        &self.text[self.span(i)]
+    }
+
+    /// Where field `i`, trimmed, is in the row's text; empty when there is
+    /// no such column.
+    fn span(&self, i: Option<usize>) -> Range<usize> {
+        let Some(range) = i.and_then(|i| self.record.range(i)) else {
+            return 0..0;
+        };
+        let Some(field) = self.text.get(range.clone()) else {
+            return 0..0;
+        };
+        let trimmed = trim(field);
+        let start = range.start + (trimmed.as_ptr() as usize - field.as_ptr() as usize);
+        start..start + trimmed.len()
     }
 }
 
@@ -1143,11 +1159,15 @@ fn read_accounts<R: Read + Send>(
     })
 }
 
-/// Appends `value` to a batch's text, returning where it is.
-fn push_text(text: &mut String, value: &str) -> Range<usize> {
-    let start = text.len();
-    text.push_str(value);
-    start..text.len()
+impl Batch {
+    /// An empty batch with room for as much as this one holds.
+    fn like(&self) -> Batch {
+        Batch {
+            rows: Vec::with_capacity(self.rows.len()),
+            text: String::with_capacity(self.text.len()),
+            values: Vec::with_capacity(self.values.len()),
+        }
+    }
 }
 
 /// The parsing side of [`read_accounts`]: sends batches, then an error if
@@ -1174,18 +1194,19 @@ fn parse_accounts<R: Read>(
                 return records.rows;
             }
         };
-        let id = row.get(layout.account);
+        let id = row.span(layout.account);
         if id.is_empty() {
             let column = &layout.headers[layout.account.unwrap_or(0)];
             fail(batch, missing(name, line, column));
             return records.rows;
         }
+        // The row's text is copied once; its fields are ranges of it.
+        let base = batch.text.len();
+        batch.text.push_str(row.text);
+        let at = |span: Range<usize>| base + span.start..base + span.end;
         let values_start = batch.values.len();
-        let groups = match layout.group {
-            Some(g) => push_text(&mut batch.text, row.get(Some(g))),
-            None => 0..0,
-        };
-        let id = push_text(&mut batch.text, id);
+        let groups = at(row.span(layout.group));
+        let id = at(id);
         let mut display_name = None;
         let mut dn = None;
         typed.enabled = None;
@@ -1201,15 +1222,15 @@ fn parse_accounts<R: Read>(
                 | Column::Other(_)
                     if layout.names[i].is_some() =>
                 {
-                    let value = row.get(Some(i));
+                    let value = row.span(Some(i));
                     if !value.is_empty() {
-                        batch.values.push((i, push_text(&mut batch.text, value)));
+                        batch.values.push((i, at(value)));
                     }
                 }
                 Column::WellKnown(WellKnown::DisplayName) => {
-                    let value = row.get(Some(i));
+                    let value = row.span(Some(i));
                     if !value.is_empty() {
-                        display_name = Some(push_text(&mut batch.text, value));
+                        display_name = Some(at(value));
                     }
                 }
                 Column::WellKnown(attr) => {
@@ -1230,9 +1251,9 @@ fn parse_accounts<R: Read>(
                     }
                 }
                 Column::Dn => {
-                    let value = row.get(Some(i));
+                    let value = row.span(Some(i));
                     if !value.is_empty() {
-                        dn = Some(push_text(&mut batch.text, value));
+                        dn = Some(at(value));
                     }
                 }
                 _ => {}
@@ -1249,8 +1270,14 @@ fn parse_accounts<R: Read>(
             groups,
             values: values_start..batch.values.len(),
         });
-        if batch.rows.len() == BATCH_ROWS && sender.send(Ok(std::mem::take(&mut batch))).is_err() {
-            return records.rows;
+        if batch.rows.len() == BATCH_ROWS {
+            let next = batch.like();
+            if sender
+                .send(Ok(std::mem::replace(&mut batch, next)))
+                .is_err()
+            {
+                return records.rows;
+            }
         }
     }
     let _ = sender.send(Ok(batch));
@@ -1387,6 +1414,12 @@ mod tests {
             "",
             " ",
             "\u{b}",
+            "Administratör",
+            "Öberg ",
+            "ö\u{2003}",
+            "\u{2003}ö",
+            "\u{b}ö",
+            "ö\u{b}",
         ] {
             assert_eq!(trim(text), text.trim(), "{text:?}");
         }
