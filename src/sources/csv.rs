@@ -367,17 +367,22 @@ fn unterminated_quote(text: &str, delimiter: u8) -> Option<usize> {
 
 /// Splits a cell of several groups (`;` or `|`), taking the CN of a DN.
 fn split_groups(cell: &str) -> impl Iterator<Item = &str> {
-    let mut rest = Some(cell);
+    // One search over the whole cell; the separators are ASCII, so the
+    // parts between them are whole text.
+    let mut separators = memchr::memchr3_iter(b'|', b';', b'\n', cell.as_bytes());
+    let mut start = Some(0);
     std::iter::from_fn(move || loop {
-        let text = rest?;
-        // Group names are short: a plain loop beats a vectorised search.
-        let separator = text.bytes().position(|b| matches!(b, b'|' | b';' | b'\n'));
-        let (part, tail) = match separator {
-            // The separators are ASCII, so both sides are whole text.
-            Some(i) => (&text[..i], Some(&text[i + 1..])),
-            None => (text, None),
+        let from = start?;
+        let part = match separators.next() {
+            Some(i) => {
+                start = Some(i + 1);
+                &cell[from..i]
+            }
+            None => {
+                start = None;
+                &cell[from..]
+            }
         };
-        rest = tail;
         let part = trim(part);
         if !part.is_empty() {
             return Some(common_name(part));
