@@ -618,7 +618,7 @@ struct Row<'r> {
 
 impl<'r> Row<'r> {
     fn new(record: &'r ::csv::ByteRecord) -> Option<Self> {
-        let text = std::str::from_utf8(record.as_slice()).ok()?;
+        let text = simdutf8::basic::from_utf8(record.as_slice()).ok()?;
         Some(Row { record, text })
     }
 
@@ -660,7 +660,7 @@ impl Decoding {
         spare: &'r mut ::csv::ByteRecord,
     ) -> Option<Row<'r>> {
         if let Decoding::Utf8 { ascii_so_far } = self {
-            match std::str::from_utf8(record.as_slice()) {
+            match simdutf8::basic::from_utf8(record.as_slice()) {
                 Ok(text) => {
                     if *ascii_so_far && !text.is_ascii() {
                         *ascii_so_far = false;
