@@ -86,14 +86,55 @@ pub struct GrantRule {
     pub role: Option<String>,
     pub scope: Option<String>,
     pub line: usize,
+    /// What every name the pattern matches starts with, when that is
+    /// known (see [`required_prefixes`]).
+    prefixes: Option<Vec<Box<[u8]>>>,
+}
+
+/// The texts one of which starts every name a pattern matches, when the
+/// pattern is anchored at the start (`^SG-Sys01-...`); `None` when the
+/// pattern does not say. Most group names fail this check of a few bytes,
+/// which is much cheaper than running the regex on them.
+fn required_prefixes(pattern: &str) -> Option<Vec<Box<[u8]>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().into()).collect())
 }
 
 impl GrantRule {
+    pub fn new(pattern: Regex, role: Option<String>, scope: Option<String>, line: usize) -> Self {
+        let prefixes = required_prefixes(pattern.as_str());
+        GrantRule {
+            pattern,
+            role,
+            scope,
+            line,
+            prefixes,
+        }
+    }
+
     /// The (role, scope) pairs a group of this name gets, before `*` is
     /// expanded; `None` when the pattern does not match.
     pub fn matches(&self, group: &str) -> Option<(String, String)> {
-        // Most groups match no pattern: a plain match is cheaper than
-        // captures.
+        // Most groups match no pattern: a look at the start of the name,
+        // then a plain match, are cheaper than captures.
+        if let Some(prefixes) = &self.prefixes {
+            if !prefixes.iter().any(|p| group.as_bytes().starts_with(p)) {
+                return None;
+            }
+        }
         if !self.pattern.is_match(group) {
             return None;
         }
@@ -319,4 +360,65 @@ fn source_id(file: &Path, text: &str) -> Option<(String, Option<std::ops::Range<
     let source = doc.as_table().get("source")?.as_table_like()?;
     let id = source.get("id")?.as_str()?.to_string();
     Some((id, crate::diag::item_span(source, "id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_check_agrees_with_the_regex() {
+        let patterns = [
+            "^SG-Sys01-(?P<scope>IFO|VO)-(?P<role>Las|Skriv)$",
+            "(?i)^sg-statdb-(?P<role>las)$",
+            "^(SG-)?Stat-(?P<role>Las)$",
+            "SG-(?P<role>Las)$",
+            "^(?:A|B)x(?P<role>.*)",
+            "(?m)^R-(?P<role>.+)$",
+            r"^\w+-(?P<role>Las)$",
+            "^Ägare-(?P<role>.+)$",
+            "^(?P<role>.*)",
+        ];
+        let names = [
+            "SG-Sys01-IFO-Las",
+            "SG-Sys01-VO-Skriv",
+            "sg-sys01-ifo-las",
+            "SG-STATDB-LAS",
+            "sg-statdb-las",
+            "Sg-StatDb-Las",
+            "Stat-Las",
+            "SG-Stat-Las",
+            "xSG-Las",
+            "Ax1",
+            "Bxy",
+            "Cx",
+            "R-Admin",
+            "q\nR-Admin",
+            "Åäö-Las",
+            "Ägare-IFO",
+            "ägare-IFO",
+            "",
+        ];
+        for pattern in patterns {
+            let filtered = GrantRule::new(Regex::new(pattern).unwrap(), None, None, 1);
+            let plain = GrantRule {
+                prefixes: None,
+                ..filtered.clone()
+            };
+            for name in names {
+                assert_eq!(
+                    filtered.matches(name),
+                    plain.matches(name),
+                    "{pattern} on {name:?}"
+                );
+            }
+        }
+        // The check is there for anchored patterns, and only for them.
+        let prefixes = |p: &str| required_prefixes(p).map(|v| v.len());
+        assert!(prefixes("^SG-Sys01-(?P<scope>IFO|VO)-(?P<role>Las)$").is_some());
+        assert!(prefixes("(?i)^sg-statdb-(?P<role>las)$").is_some());
+        assert_eq!(prefixes("SG-(?P<role>Las)$"), None);
+        assert_eq!(prefixes("(?m)^R-(?P<role>.+)$"), None);
+        assert_eq!(prefixes("^(?P<role>.*)"), None);
+    }
 }

@@ -355,12 +355,7 @@ fn parse_grant(
         );
         return None;
     }
-    Some(GrantRule {
-        pattern: regex,
-        role,
-        scope,
-        line,
-    })
+    Some(GrantRule::new(regex, role, scope, line))
 }
 
 fn selector(
