@@ -87,15 +87,15 @@ pub struct GrantRule {
     pub scope: Option<String>,
     pub line: usize,
     /// What every name the pattern matches starts with, when that is
-    /// known (see [`required_prefixes`]).
-    prefixes: Option<Vec<Box<[u8]>>>,
+    /// known (see [`required_prefix`]).
+    prefix: Option<Box<[u8]>>,
 }
 
-/// The texts one of which starts every name a pattern matches, when the
-/// pattern is anchored at the start (`^SG-Sys01-...`); `None` when the
-/// pattern does not say. Most group names fail this check of a few bytes,
-/// which is much cheaper than running the regex on them.
-fn required_prefixes(pattern: &str) -> Option<Vec<Box<[u8]>>> {
+/// The text that starts every name a pattern matches, when the pattern is
+/// anchored at the start (`^SG-Sys01-...`); `None` when the pattern does
+/// not say. Most group names fail this check of a few bytes, which is much
+/// cheaper than running the regex on them.
+fn required_prefix(pattern: &str) -> Option<Box<[u8]>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     use regex_syntax::hir::Look;
     let hir = regex_syntax::ParserBuilder::new()
@@ -107,21 +107,30 @@ fn required_prefixes(pattern: &str) -> Option<Vec<Box<[u8]>>> {
     }
     let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
     let literals = seq.literals()?;
-    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
-        return None;
+    // Every match starts with one of the literals, so with what they all
+    // start with.
+    let (first, rest) = literals.split_first()?;
+    let mut common = first.as_bytes();
+    for literal in rest {
+        let same = common
+            .iter()
+            .zip(literal.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        common = &common[..same];
     }
-    Some(literals.iter().map(|l| l.as_bytes().into()).collect())
+    (!common.is_empty()).then(|| common.into())
 }
 
 impl GrantRule {
     pub fn new(pattern: Regex, role: Option<String>, scope: Option<String>, line: usize) -> Self {
-        let prefixes = required_prefixes(pattern.as_str());
+        let prefix = required_prefix(pattern.as_str());
         GrantRule {
             pattern,
             role,
             scope,
             line,
-            prefixes,
+            prefix,
         }
     }
 
@@ -130,8 +139,8 @@ impl GrantRule {
     pub fn matches(&self, group: &str) -> Option<(String, String)> {
         // Most groups match no pattern: a look at the start of the name,
         // then a plain match, are cheaper than captures.
-        if let Some(prefixes) = &self.prefixes {
-            if !prefixes.iter().any(|p| group.as_bytes().starts_with(p)) {
+        if let Some(prefix) = &self.prefix {
+            if !group.as_bytes().starts_with(prefix) {
                 return None;
             }
         }
@@ -402,7 +411,7 @@ mod tests {
         for pattern in patterns {
             let filtered = GrantRule::new(Regex::new(pattern).unwrap(), None, None, 1);
             let plain = GrantRule {
-                prefixes: None,
+                prefix: None,
                 ..filtered.clone()
             };
             for name in names {
@@ -414,11 +423,16 @@ mod tests {
             }
         }
         // The check is there for anchored patterns, and only for them.
-        let prefixes = |p: &str| required_prefixes(p).map(|v| v.len());
-        assert!(prefixes("^SG-Sys01-(?P<scope>IFO|VO)-(?P<role>Las)$").is_some());
-        assert!(prefixes("(?i)^sg-statdb-(?P<role>las)$").is_some());
-        assert_eq!(prefixes("SG-(?P<role>Las)$"), None);
-        assert_eq!(prefixes("(?m)^R-(?P<role>.+)$"), None);
-        assert_eq!(prefixes("^(?P<role>.*)"), None);
+        let prefix = |p: &str| required_prefix(p).map(|b| String::from_utf8_lossy(&b).into_owned());
+        assert_eq!(
+            prefix("^SG-Sys01-(?P<scope>IFO|VO)-(?P<role>Las)$").as_deref(),
+            Some("SG-Sys01-")
+        );
+        assert_eq!(prefix("^(SG-)?Stat-(?P<role>Las)$").as_deref(), Some("S"));
+        assert_eq!(prefix("^Ägare-(?P<role>.+)$").as_deref(), Some("Ägare-"));
+        assert_eq!(prefix("(?i)^sg-statdb-(?P<role>las)$"), None);
+        assert_eq!(prefix("SG-(?P<role>Las)$"), None);
+        assert_eq!(prefix("(?m)^R-(?P<role>.+)$"), None);
+        assert_eq!(prefix("^(?P<role>.*)"), None);
     }
 }
