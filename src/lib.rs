@@ -24,6 +24,7 @@ pub mod report;
 pub mod sources;
 pub mod state;
 pub mod synth;
+pub mod text;
 
 /// The threads worth starting for work split across cores (at most 8).
 /// Read once: the standard library reads the cgroup files on every call.

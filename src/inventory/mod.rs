@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::intern::{Attrs, Sym};
+use crate::text::trim;
 
 pub type AccountId = usize;
 pub type GroupId = usize;
@@ -164,7 +165,7 @@ pub struct Inventory {
 /// The case-insensitive lookup key of a name: borrowed when the name is
 /// already trimmed lower-case ASCII, as most account names are.
 fn key(name: &str) -> Cow<'_, str> {
-    let trimmed = name.trim();
+    let trimmed = trim(name);
     if trimmed
         .bytes()
         .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
@@ -237,8 +238,7 @@ impl Inventory {
             Some(id) => id,
             None => {
                 let id = self.accounts.len();
-                self.accounts
-                    .push(Account::new(name.trim().into(), *origin));
+                self.accounts.push(Account::new(trim(name).into(), *origin));
                 let accounts = &self.accounts;
                 self.account_index
                     .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
@@ -263,7 +263,7 @@ impl Inventory {
     }
 
     fn intern_group_folded(&mut self, name: &str) -> GroupId {
-        let trimmed = name.trim();
+        let trimmed = trim(name);
         let mut buffer = std::mem::take(&mut self.key_buffer);
         buffer.clear();
         if trimmed.is_ascii() {
@@ -280,7 +280,7 @@ impl Inventory {
         let k = key(name);
         let id = self.groups.len();
         self.groups.push(Group {
-            name: name.trim().to_string(),
+            name: trim(name).to_string(),
             dn: None,
             parents: Vec::new(),
             children: Vec::new(),

@@ -17,8 +17,9 @@ use crate::intern::{Attrs, Sym};
 use chrono::NaiveDateTime;
 
 use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, Inventory, Origin};
-use crate::sources::values::{set_well_known, trim, WellKnown};
+use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
+use crate::text::trim;
 
 /// What a column of a header means.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use crate::inventory::{Account, Expiry};
+use crate::text::trim;
 
 /// The well-known account attributes of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,23 +167,6 @@ pub struct BadValue {
     pub expected: &'static str,
 }
 
-/// `str::trim`, with a fast path for text that neither starts nor ends in
-/// a byte that can belong to white space: most values, in every export.
-/// (The vertical tab and the spaces beyond ASCII, U+00A0 and U+3000 say,
-/// are white space to `trim` but not to `trim_ascii`.)
-pub fn trim(s: &str) -> &str {
-    // The first bytes of white-space characters: ASCII, or the lead
-    // bytes of U+0085, U+00A0, U+1680, U+2000–U+205F and U+3000.
-    let may_start_space = |b: u8| b <= b' ' || matches!(b, 0xc2 | 0xe1 | 0xe2 | 0xe3);
-    // Their last bytes.
-    let may_end_space =
-        |b: u8| b <= b' ' || matches!(b, 0x80..=0x8a | 0x9f | 0xa0 | 0xa8 | 0xa9 | 0xaf);
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(&first), Some(&last)) if !may_start_space(first) && !may_end_space(last) => s,
-        _ => s.trim(),
-    }
-}
-
 /// Sets a well-known attribute from its text. Empty text leaves the
 /// attribute unset.
 pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Result<(), BadValue> {
@@ -221,35 +205,6 @@ pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trims_like_str_trim() {
-        for text in [
-            " a ",
-            "\u{b}a\u{b}",
-            "\u{a0}å\u{3000}",
-            " \u{a0} ö \t",
-            "",
-            " ",
-            "\u{b}",
-            "Administratör",
-            "Öberg ",
-            "ö\u{2003}",
-            "\u{2003}ö",
-            "\u{b}ö",
-            "ö\u{b}",
-        ] {
-            assert_eq!(trim(text), text.trim(), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn every_white_space_character_takes_the_slow_path() {
-        for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            let text = format!("{c}x{c}");
-            assert_eq!(trim(&text), text.trim(), "U+{:04X}", c as u32);
-        }
-    }
 
     #[test]
     fn reads_dates_in_every_export_form() {
