@@ -3,9 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::{LazyLock, Mutex};
 
 use chrono::NaiveDate;
 use regex::{Regex, RegexBuilder};
+use rustc_hash::FxHashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use super::vocabulary::{self, Term};
@@ -290,11 +292,21 @@ fn compile_regex(
     span: Option<Range<usize>>,
     what: &str,
 ) -> Option<Regex> {
+    // Policies repeat patterns (the same catch-all groups in every file):
+    // each is compiled once per process, and the copies share it.
+    static COMPILED: LazyLock<Mutex<FxHashMap<String, Regex>>> = LazyLock::new(Default::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = compiled.get(pattern) {
+        return Some(re.clone());
+    }
     match RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
     {
-        Ok(re) => Some(re),
+        Ok(re) => {
+            compiled.insert(pattern.to_string(), re.clone());
+            Some(re)
+        }
         Err(e) => {
             let detail = e.to_string();
             let last = detail
