@@ -271,17 +271,24 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
 
     // Each policy's catch-all groups; the accounts under all of them are
     // counted in one scan.
+    // Policies repeat their patterns: each distinct one runs over the
+    // group names once.
+    let mut by_pattern: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
     let broad: Vec<Vec<usize>> = all
         .iter()
         .map(|p| {
-            let patterns = &p.checks.broad_groups;
-            (0..inventory.groups.len())
-                .filter(|&g| {
-                    patterns
-                        .iter()
-                        .any(|re| re.is_match(&inventory.groups[g].name))
-                })
-                .collect()
+            let mut groups: Vec<usize> = Vec::new();
+            for re in &p.checks.broad_groups {
+                let matched = by_pattern.entry(re.as_str()).or_insert_with(|| {
+                    (0..inventory.groups.len())
+                        .filter(|&g| re.is_match(&inventory.groups[g].name))
+                        .collect()
+                });
+                groups.extend_from_slice(matched);
+            }
+            groups.sort_unstable();
+            groups.dedup();
+            groups
         })
         .collect();
     let mut every: Vec<usize> = broad.iter().flatten().copied().collect();
