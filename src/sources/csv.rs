@@ -1392,6 +1392,50 @@ mod tests {
         assert!(shown.contains("mixes two encodings"), "{shown}");
     }
 
+    proptest::proptest! {
+        /// An export with a quote that is never closed is never read as if
+        /// it were whole: the read fails, at the quote's line unless a row
+        /// before it is wrong.
+        #[test]
+        fn an_unclosed_quote_never_reads_as_a_whole_export(
+            cells in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("a".to_string()),
+                    proptest::strategy::Just("\"b\"".to_string()),
+                    proptest::strategy::Just("\"c,d\"".to_string()),
+                    proptest::strategy::Just("\"e\"\"f\"".to_string()),
+                    proptest::strategy::Just("\"g\nh\"".to_string()),
+                    proptest::strategy::Just("\"open".to_string()),
+                    proptest::strategy::Just("i\"j".to_string()),
+                    proptest::strategy::Just(String::new()),
+                ],
+                3..60,
+            ),
+            crlf in proptest::prelude::any::<bool>(),
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("account,department,title{end}");
+            for (i, row) in cells.chunks(3).enumerate() {
+                let fields: Vec<String> = (0..3)
+                    .map(|k| row.get(k).cloned().unwrap_or_default())
+                    .collect();
+                text.push_str(&format!("u{i},{},{}{end}", fields[1], fields[2]));
+            }
+            let unclosed = unterminated_quote(&text, b',');
+            let mut inventory = Inventory::new();
+            let read = read_bytes("k.csv", text.as_bytes(), &mut inventory);
+            if let Some(line) = unclosed {
+                let err = read.expect_err("an export with an unclosed quote was read");
+                let shown = err.to_string();
+                if shown.contains("never closed") {
+                    proptest::prop_assert!(shown.contains(&format!("k.csv:{line}")), "{shown} (quote on line {line})");
+                }
+            } else if let Err(e) = read {
+                proptest::prop_assert!(!e.to_string().contains("never closed"), "{e}");
+            }
+        }
+    }
+
     #[test]
     fn a_bad_value_past_the_first_batches_names_its_line() {
         let mut text = String::from("account,enabled,group\n");
