@@ -387,6 +387,7 @@ mod tests {
             r"^\w+-(?P<role>Las)$",
             "^Ägare-(?P<role>.+)$",
             "^(?P<role>.*)",
+            "(?P<role>^SG-A|SG-B)",
         ];
         let names = [
             "SG-Sys01-IFO-Las",
@@ -406,6 +407,8 @@ mod tests {
             "Åäö-Las",
             "Ägare-IFO",
             "ägare-IFO",
+            "SG-A",
+            "xSG-B",
             "",
         ];
         for pattern in patterns {
@@ -434,5 +437,6 @@ mod tests {
         assert_eq!(prefix("SG-(?P<role>Las)$"), None);
         assert_eq!(prefix("(?m)^R-(?P<role>.+)$"), None);
         assert_eq!(prefix("^(?P<role>.*)"), None);
+        assert_eq!(prefix("(?P<role>^SG-A|SG-B)"), None);
     }
 }

@@ -1043,7 +1043,7 @@ struct ParsedRow {
 #[derive(Default)]
 struct Batch {
     rows: Vec<ParsedRow>,
-    /// The rows' text, one field after another: one buffer for the batch
+    /// The rows' text, one row after another: one buffer for the batch
     /// instead of strings of their own.
     text: String,
     /// Attribute values: the column and a range of `text`. They are
