@@ -26,6 +26,18 @@ pub mod state;
 pub mod synth;
 pub mod text;
 
+/// Writes one line to standard error, escaping the control characters of
+/// text that came from exports, and never panics: a closed pipe
+/// (`behorig audit 2>&1 | head`) ends the message quietly.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr().lock(), "{}", $crate::text::escape_controls(&line));
+    }};
+}
+
 /// The threads worth starting for work split across cores (at most 8).
 /// Read once: the standard library reads the cgroup files on every call.
 pub fn cores() -> usize {

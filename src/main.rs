@@ -14,7 +14,10 @@ fn main() {
     let code = match behorig::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Multi-line messages (help lines) keep their line ends; the
+            // values quoted in them have been escaped where they were made.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr().lock(), "error: {e}");
             e.exit_code()
         }
     };

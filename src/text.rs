@@ -1,4 +1,49 @@
-//! Text helpers shared by the sources and the inventory.
+//! Text helpers shared by the sources, the inventory and the outputs:
+//! trimming values as they are read, and showing text from exports
+//! without letting its control characters reach a terminal or a document.
+
+use std::borrow::Cow;
+
+/// Whether `c` is a control character: C0 (including tab and line ends),
+/// DEL, or C1.
+pub fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+/// `text` with its control characters written as escapes (`\n`, `\t`,
+/// `\u{1b}`): for terminals, error messages and warnings, where a value
+/// from an export must not move the cursor, clear the screen or start a
+/// new line that looks like the tool's own.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` on one line: line ends and other control characters become
+/// spaces, so that a name cannot start a paragraph, a heading or a list
+/// item of its own in Markdown or a draft.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if is_control(c) { ' ' } else { c })
+            .collect(),
+    )
+}
 
 /// `str::trim`, with a fast path for text that neither starts nor ends in
 /// a byte that can belong to white space: most values, in every export.
@@ -20,6 +65,17 @@ pub fn trim(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_folded() {
+        assert_eq!(escape_controls("anna"), "anna");
+        assert_eq!(
+            escape_controls("a\u{1b}[2Jb\nc\u{85}"),
+            "a\\u{1b}[2Jb\\nc\\u{85}"
+        );
+        assert_eq!(one_line("Anna\n# Rubrik\r\n"), "Anna # Rubrik  ");
+        assert_eq!(one_line("Åsa Öberg"), "Åsa Öberg");
+    }
 
     #[test]
     fn trims_like_str_trim() {

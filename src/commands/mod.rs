@@ -126,7 +126,12 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
         groups: inventory.groups.len(),
         sources,
         findings: evaluation.findings,
-        warnings: evaluation.warnings,
+        warnings: inventory
+            .warnings
+            .iter()
+            .cloned()
+            .chain(evaluation.warnings)
+            .collect(),
         ..Report::default()
     };
     report.sort();
@@ -244,7 +249,7 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
     };
 
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        crate::say!("warning: {w}");
     }
     let bytes = output::render(&report, args.format, use_color(args.output.is_some()))
         .map_err(Error::Output)?;
@@ -265,7 +270,7 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
         if report.exceptions.is_some() {
             extra.push_str(&format!(", {} excepted", report.excepted.len()));
         }
-        eprintln!(
+        crate::say!(
             "{} findings{extra} ({} accounts, {} groups read)",
             report.findings.len(),
             report.accounts,

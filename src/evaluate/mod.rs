@@ -222,6 +222,30 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
 
     let walker = Walker::new(inventory, &all);
+    // Contacts and computers are not accounts, but one in a group that
+    // gives access is a sign of how the group is kept.
+    for (what, group) in &inventory.non_accounts {
+        for (p, policy) in all.iter().enumerate() {
+            if let Some((path, reached)) = walker.group_reach(p, *group) {
+                let names: Vec<&str> = path
+                    .iter()
+                    .map(|&g| inventory.groups[g].name.as_str())
+                    .collect();
+                let roles: Vec<String> = reached
+                    .iter()
+                    .map(|(role, scope)| format!("{role}/{scope}"))
+                    .collect();
+                evaluation.warnings.push(format!(
+                    "{what} cannot log on and is not audited as an account, but it is a member of `{}`, \
+                     which gives {} on `{}` (via {}): remove it from the group if it does not belong there",
+                    inventory.groups[*group].name,
+                    roles.join(", "),
+                    policy.source.id,
+                    names.join(" → ")
+                ));
+            }
+        }
+    }
     let compiled: Vec<CompiledPolicy<'_>> = all
         .iter()
         .map(|p| CompiledPolicy::new(p, inventory))

@@ -157,6 +157,14 @@ pub struct Inventory {
     pending: Vec<(u32, u32)>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
+    /// What the sources noticed and the run must say (entries audited
+    /// under their DN, contacts in groups, empty exports): they end in the
+    /// report's warnings.
+    pub warnings: Vec<String>,
+    /// Directory entries that cannot log on (contacts, computers), with
+    /// the groups they are members of: warned about when such a group
+    /// gives access.
+    pub non_accounts: Vec<(String, GroupId)>,
     /// The attributes, beyond the well-known ones, that sources keep:
     /// those the policies' conditions read. `None` keeps every attribute.
     pub keep: Option<Vec<String>>,

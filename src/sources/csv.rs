@@ -7,9 +7,8 @@
 //! their dates and flags, the other splits their group cells, interns their
 //! attribute values and puts them into the inventory in file order.
 
-use std::borrow::Cow;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
@@ -17,12 +16,13 @@ use crate::intern::{Attrs, Sym};
 use chrono::NaiveDateTime;
 
 use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, Inventory, Origin};
+use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 use crate::text::trim;
 
 /// What a column of a header means.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Column {
     Account,
     Group,
@@ -221,23 +221,6 @@ enum Kind {
     Grants,
 }
 
-/// Decodes the bytes of an export: BOMs first, then UTF-8, else
-/// Windows-1252 (what Swedish Excel writes as "CSV (semikolonavgränsad)").
-fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
-        return text;
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => {
-            encoding_rs::WINDOWS_1252
-                .decode_without_bom_handling(bytes)
-                .0
-        }
-    }
-}
-
 /// Picks the delimiter that occurs most often outside quotes in the header.
 fn detect_delimiter(header_line: &str) -> u8 {
     let mut counts = [0usize; 3];
@@ -417,6 +400,9 @@ struct Tracker<R> {
     quotes: QuoteScanner,
     /// The input has ended.
     eof: bool,
+    /// Where the record being read starts: a record longer than
+    /// [`MAX_ROW_BYTES`] stops the read.
+    record_start: u64,
 }
 
 #[derive(Default)]
@@ -452,6 +438,12 @@ impl LineMarks {
 
 impl<R: Read> Read for Tracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset.saturating_sub(self.record_start) > MAX_ROW_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                RowTooLong,
+            ));
+        }
         let n = self.inner.read(buf)?;
         if n == 0 {
             self.eof = true;
@@ -466,6 +458,18 @@ impl<R: Read> Read for Tracker<R> {
         Ok(n)
     }
 }
+
+/// The error a [`Tracker`] reads when a row runs past [`MAX_ROW_BYTES`].
+#[derive(Debug)]
+struct RowTooLong;
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a row longer than {} MiB", MAX_ROW_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for RowTooLong {}
 
 /// Where the header starts: PowerShell's `#TYPE` line and Excel's `sep=`
 /// line come before it.
@@ -512,45 +516,124 @@ fn preamble(text: &[u8]) -> Preamble {
 
 const PREFIX: usize = 64 * 1024;
 
-/// Reads one CSV export into the inventory. Files that are UTF-8 in their
-/// first 64 KiB are streamed (see [`Decoding`] for what comes later); other
-/// encodings are decoded in memory first.
+/// The longest row (or header) an export may have, in bytes. A cell of
+/// a few thousand group DNs is a few hundred kilobytes; a row beyond this
+/// is a file that is not CSV (or has lost its line ends), and reading it
+/// whole would only fill memory.
+pub const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads one CSV export into the inventory, streamed: its encoding is
+/// decided once, for the whole file, from its start (see [`Decoding`]).
 pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
     let name = path.display().to_string();
     let unreadable = |e: std::io::Error| {
         SourceError::new(&name, format!("cannot read the file: {e}"))
             .with_help("check the path given with --csv")
     };
-    let mut file = File::open(path).map_err(unreadable)?;
+    let file = File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    let size = meta.len();
+    if meta.is_dir() {
+        return Err(SourceError::new(&name, "is a folder, not a CSV export")
+            .with_help("give --csv the path of an export file"));
+    }
+    read_stream(&name, file, Some(size), inventory)
+}
+
+/// Reads CSV bytes in any supported encoding; `name` is used in messages.
+pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
+    read_stream(name, bytes, Some(bytes.len() as u64), inventory)
+}
+
+/// Reads an export from `input`: the first 64 KiB decide the encoding (a
+/// BOM, else UTF-8 as long as the rows are, see [`Decoding`]), the header
+/// and the delimiter; the rest is parsed as it is read. UTF-16 (with its
+/// BOM, as PowerShell's `-Encoding Unicode` writes it) is transcoded to
+/// UTF-8 on the way.
+fn read_stream<R: Read + Send>(
+    name: &str,
+    mut input: R,
+    size: Option<u64>,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let unreadable = |e: std::io::Error| {
+        SourceError::new(name, format!("cannot read the file: {e}"))
+            .with_help("check the path given with --csv")
+    };
     let mut prefix = Vec::with_capacity(PREFIX);
-    (&mut file)
+    (&mut input)
         .take(PREFIX as u64)
         .read_to_end(&mut prefix)
         .map_err(unreadable)?;
-    let bom = match encoding_rs::Encoding::for_bom(&prefix) {
-        Some((enc, len)) if enc == encoding_rs::UTF_8 => len,
-        Some(_) => return read_in_memory(path, &name, inventory),
-        None => 0,
+    match encoding_rs::Encoding::for_bom(&prefix) {
+        Some((enc, _)) if enc != encoding_rs::UTF_8 => {
+            let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .strip_bom(true)
+                .build(std::io::Cursor::new(prefix).chain(input));
+            // Sizes of UTF-16 text are about twice its UTF-8.
+            read_utf8(
+                name,
+                decoded,
+                size.map(|s| s / 2),
+                Decoding::Utf8 {
+                    ascii_so_far: false,
+                },
+                inventory,
+            )
+        }
+        Some((_, bom)) => {
+            let rest = std::io::Cursor::new(prefix[bom..].to_vec()).chain(input);
+            read_utf8(
+                name,
+                rest,
+                size,
+                Decoding::Utf8 {
+                    ascii_so_far: false,
+                },
+                inventory,
+            )
+        }
+        None => read_utf8(
+            name,
+            std::io::Cursor::new(prefix).chain(input),
+            size,
+            Decoding::Utf8 { ascii_so_far: true },
+            inventory,
+        ),
+    }
+}
+
+/// Reads an export whose BOM, if any, is gone, decoded as `decoding`
+/// says row by row.
+fn read_utf8<R: Read + Send>(
+    name: &str,
+    mut input: R,
+    size: Option<u64>,
+    decoding: Decoding,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let unreadable = |e: std::io::Error| {
+        SourceError::new(name, format!("cannot read the file: {e}"))
+            .with_help("check the path given with --csv")
     };
-    match std::str::from_utf8(&prefix[bom..]) {
-        Ok(_) => {}
-        // Cut off inside a character at the end of the prefix.
-        Err(e) if e.error_len().is_none() => {}
-        Err(_) => return read_in_memory(path, &name, inventory),
-    }
-    let pre = preamble(&prefix[bom..]);
-    if pre.header.contains('\u{fffd}') {
-        return read_in_memory(path, &name, inventory);
-    }
+    let mut prefix = Vec::with_capacity(PREFIX);
+    (&mut input)
+        .take(PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(unreadable)?;
+    let pre = preamble(&prefix);
     let delimiter = pre
         .delimiter
         .unwrap_or_else(|| detect_delimiter(&pre.header));
-    let start = (bom + pre.skip) as u64;
-    let size = file.metadata().map_err(unreadable)?.len();
-    let rows = estimate_rows(&prefix[bom + pre.skip..], size.saturating_sub(start));
-    // The encoding is checked row by row as the rows are parsed.
-    file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
-    parse(&name, file, &pre, delimiter, rows, inventory)
+    let body = prefix.get(pre.skip..).unwrap_or_default();
+    let rows = estimate_rows(
+        body,
+        size.unwrap_or(prefix.len() as u64)
+            .saturating_sub(pre.skip as u64),
+    );
+    let rest = std::io::Cursor::new(body.to_vec()).chain(input);
+    parse(name, rest, &pre, delimiter, rows, decoding, inventory)
 }
 
 /// About how many lines a body of `size` bytes has, from its first bytes:
@@ -566,29 +649,9 @@ fn estimate_rows(head: &[u8], size: u64) -> usize {
     ((size as f64 / per_line) * 1.125) as usize + 1
 }
 
-fn read_in_memory(path: &Path, name: &str, inventory: &mut Inventory) -> Result<(), SourceError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        SourceError::new(name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --csv")
-    })?;
-    read_bytes(name, &bytes, inventory)
-}
-
 fn unclosed_quote(name: &str, line: usize) -> SourceError {
     SourceError::new(format!("{name}:{line}"), "a quoted field is never closed")
         .with_help("a field that starts with `\"` must end with `\"`; double any `\"` inside it")
-}
-
-/// Reads CSV bytes in any supported encoding; `name` is used in messages.
-pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
-    let text = decode(bytes);
-    let pre = preamble(text.as_bytes());
-    let body = &text.as_bytes()[pre.skip..];
-    let delimiter = pre
-        .delimiter
-        .unwrap_or_else(|| detect_delimiter(&pre.header));
-    let rows = estimate_rows(body, body.len() as u64);
-    parse(name, body, &pre, delimiter, rows, inventory)
 }
 
 /// The interned values of one column, remembered while there are not too
@@ -692,6 +755,8 @@ struct Records<'n, R> {
     decoding: Decoding,
     /// Rows that are not empty, read so far.
     rows: usize,
+    /// The header's names, for messages.
+    headers: Vec<String>,
 }
 
 impl<R: Read> Records<'_, R> {
@@ -725,9 +790,21 @@ impl<R: Read> Records<'_, R> {
                 let line = self.line_of(p.byte());
                 self.at(line)
             }
-            None => self.name.to_string(),
+            None => {
+                let start = self.reader.get_ref().record_start;
+                let line = self.line_of(start);
+                self.at(line)
+            }
         };
         match e.kind() {
+            ::csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|e| e.is::<RowTooLong>()) => {
+                SourceError::new(
+                    location,
+                    format!("the row is longer than {} MiB: this is not a CSV export, or its line ends are lost", MAX_ROW_BYTES >> 20),
+                )
+                .with_help("check that the file is the CSV export itself; rows of an export are at most 16 MiB")
+            }
+            ::csv::ErrorKind::Io(io) => SourceError::new(location, format!("cannot read the file: {io}")),
             ::csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
             } => SourceError::new(
@@ -748,6 +825,8 @@ impl<R: Read> Records<'_, R> {
                 Ok(false) => return Ok(None),
                 Err(e) => return Err(self.csv_error(e)),
             }
+            let end = self.reader.position().byte();
+            self.reader.get_mut().record_start = end;
             if let Some(unclosed) = self.unclosed_quote() {
                 return Err(unclosed);
             }
@@ -761,17 +840,44 @@ impl<R: Read> Records<'_, R> {
                 None => 0,
             };
             let name = self.name;
-            return match self.decoding.row(&self.record, &mut self.spare) {
-                Some(row) => Ok(Some((line, row))),
-                None => Err(SourceError::new(
+            let Some(row) = self.decoding.row(&self.record, &mut self.spare) else {
+                return Err(SourceError::new(
                     format!("{name}:{line}"),
-                    "the row is not UTF-8, but rows before it are UTF-8 with letters beyond ASCII: \
+                    "the row is not valid UTF-8, but the file is UTF-8 (its BOM or the rows before it say so): \
                      the file mixes two encodings",
                 )
-                .with_help("save the export again in one encoding, UTF-8 or Excel's \"CSV (semikolonavgränsad)\"")),
+                .with_help("save the export again in one encoding, UTF-8 or Excel's \"CSV (semikolonavgränsad)\""));
             };
+            let ascii_export = matches!(self.decoding, Decoding::Utf8 { ascii_so_far: true });
+            if let Some((field, problem)) = row_problem(&row, ascii_export) {
+                let column = self.headers.get(field).map(String::as_str).unwrap_or("?");
+                let (message, help) = problem.describe(column);
+                return Err(SourceError::new(format!("{name}:{line}"), message).with_help(help));
+            }
+            return Ok(Some((line, row)));
         }
     }
+}
+
+/// The first field of a row, and what is wrong in it, if an export
+/// written the wrong way shows in it (see [`cells`]).
+fn row_problem(row: &Row<'_>, ascii_export: bool) -> Option<(usize, CellProblem)> {
+    let look = cells::worth_a_look(row.text.as_bytes());
+    for i in 0..row.record.len() {
+        let Some(range) = row.record.range(i) else {
+            continue;
+        };
+        let Some(field) = row.text.get(range) else {
+            continue;
+        };
+        if !look && !cells::may_be_type_name(field.as_bytes()) {
+            continue;
+        }
+        if let Some(problem) = cells::check(field, ascii_export) {
+            return Some((i, problem));
+        }
+    }
+    None
 }
 
 /// What the columns of an export mean.
@@ -803,6 +909,7 @@ fn parse<R: Read + Send>(
     pre: &Preamble,
     delimiter: u8,
     lines: usize,
+    decoding: Decoding,
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
     let line_offset = pre.lines;
@@ -822,6 +929,7 @@ fn parse<R: Read + Send>(
         },
         quotes: QuoteScanner::new(delimiter),
         eof: false,
+        record_start: 0,
     };
     let reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -835,20 +943,56 @@ fn parse<R: Read + Send>(
         line_offset,
         record: ::csv::ByteRecord::new(),
         spare: ::csv::ByteRecord::new(),
-        decoding: Decoding::Utf8 { ascii_so_far: true },
+        decoding,
         rows: 0,
+        headers: Vec::new(),
     };
-    let headers = match records.reader.headers() {
+    let raw_headers = match records.reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(records.csv_error(e)),
     };
+    let end = records.reader.position().byte();
+    records.reader.get_mut().record_start = end;
     if let Some(unclosed) = records.unclosed_quote() {
         return Err(unclosed);
     }
+    // The header is decoded as the rows are: it decides a file without a
+    // BOM that is not UTF-8 for Windows-1252 as any row would.
+    let header_line = line_offset + 1;
+    let mut spare = ::csv::ByteRecord::new();
+    let headers: ::csv::StringRecord = match records.decoding.row(&raw_headers, &mut spare) {
+        Some(row) => (0..row.record.len())
+            .map(|i| {
+                row.record
+                    .range(i)
+                    .and_then(|r| row.text.get(r))
+                    .unwrap_or("")
+            })
+            .collect(),
+        None => {
+            return Err(SourceError::new(
+                format!("{name}:{header_line}"),
+                "the header is not valid UTF-8, but the file starts with a UTF-8 BOM",
+            )
+            .with_help("save the export again in one encoding"))
+        }
+    };
+    records.headers = headers.iter().map(|h| h.trim().to_string()).collect();
+    if let Some((field, problem)) = headers
+        .iter()
+        .enumerate()
+        .find_map(|(i, h)| cells::check(h, false).map(|p| (i, p)))
+    {
+        let (message, help) = problem.describe(headers.get(field).unwrap_or(""));
+        return Err(SourceError::new(format!("{name}:{header_line}"), message).with_help(help));
+    }
+    // Each meaning once; checked with a map, so that a header of many
+    // columns is read in time that grows with its length only.
     let mut columns: Vec<Column> = Vec::with_capacity(headers.len());
+    let mut first_of: std::collections::HashMap<Column, usize> = std::collections::HashMap::new();
     for (i, header) in headers.iter().enumerate() {
         let column = classify_header(header);
-        if columns.contains(&column) {
+        if let Some(&first) = first_of.get(&column) {
             match column {
                 // Exports often carry both `Name` and `DisplayName`: the
                 // first is the attribute, the second an ordinary column.
@@ -859,21 +1003,17 @@ fn parse<R: Read + Send>(
                 Column::Other(_) => {}
                 _ => {
                     return Err(SourceError::new(
-                        format!("{name}:{}", line_offset + 1),
+                        format!("{name}:{header_line}"),
                         format!(
                             "the header has two `{}` columns (`{}` is the second)",
-                            headers
-                                .iter()
-                                .zip(&columns)
-                                .find(|(_, c)| **c == column)
-                                .map(|(h, _)| h)
-                                .unwrap_or(""),
-                            &headers[i]
+                            &headers[first], &headers[i]
                         ),
                     )
                     .with_help("keep one column per meaning, or rename the extra one"));
                 }
             }
+        } else {
+            first_of.insert(column.clone(), i);
         }
         columns.push(column);
     }
@@ -947,7 +1087,9 @@ fn parse<R: Read + Send>(
         }
     };
     if rows == 0 {
-        eprintln!("warning: {name}: the export has a header but no rows");
+        inventory
+            .warnings
+            .push(format!("{name}: the export has a header but no rows"));
     }
     inventory.flush_memberships();
     Ok(())
@@ -958,6 +1100,17 @@ fn missing(name: &str, line: usize, column: &str) -> SourceError {
         format!("{name}:{line}"),
         format!("the `{column}` field is empty"),
     )
+}
+
+fn control_in_name(name: &str, line: usize, column: &str, c: char) -> SourceError {
+    SourceError::new(
+        format!("{name}:{line}"),
+        format!(
+            "the `{column}` name holds the control character U+{:04X}: a name is one line of text",
+            c as u32
+        ),
+    )
+    .with_help("export it again, or remove the character from the name")
 }
 
 fn read_grants<R: Read>(
@@ -973,6 +1126,12 @@ fn read_grants<R: Read>(
         None => Sym::new(value),
     };
     while let Some((line, row)) = records.next_row()? {
+        for column in [layout.account, layout.group] {
+            if let Some(c) = cells::control_in_name(row.get(column)) {
+                let header = &layout.headers[column.unwrap_or(0)];
+                return Err(control_in_name(name, line, header, c));
+            }
+        }
         let holder = if !row.get(layout.account).is_empty() {
             Holder::Account(row.get(layout.account).into())
         } else if !row.get(layout.group).is_empty() {
@@ -1186,6 +1345,11 @@ fn parse_accounts<R: Read>(
         if id.is_empty() {
             let column = &layout.headers[layout.account.unwrap_or(0)];
             fail(batch, missing(name, line, column));
+            return records.rows;
+        }
+        if let Some(c) = cells::control_in_name(&row.text[id.clone()]) {
+            let column = &layout.headers[layout.account.unwrap_or(0)];
+            fail(batch, control_in_name(name, line, column, c));
             return records.rows;
         }
         // The row's text is copied once; its fields are ranges of it.

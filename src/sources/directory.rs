@@ -11,6 +11,7 @@ use chrono::DateTime;
 use crate::config::LdapConfig;
 use crate::intern::{Attrs, Sym};
 use crate::inventory::{AccountId, GroupId, Inventory, Origin};
+use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 
@@ -341,7 +342,11 @@ fn sid_of(entry: &DirEntry) -> Option<String> {
 enum Node {
     Account(AccountId),
     Group(GroupId),
-    /// Read but not mapped (computers, contacts, entries without an id).
+    /// An entry that cannot log on (a contact or a computer), by its
+    /// number in [`Builder::non_accounts`]: not an account, but a member
+    /// worth a warning when its group gives access.
+    NonAccount(u32),
+    /// Read but not mapped (containers, organisational units).
     Skipped,
 }
 
@@ -352,7 +357,10 @@ fn first_text<'e>(entry: &'e DirEntry, attrs: &[String]) -> Option<&'e str> {
 fn bad_value(location: &DirEntry, attr: &str, value: &str, expected: &str) -> SourceError {
     SourceError::new(
         location.location(),
-        format!("`{value}` is not a valid value of `{attr}`"),
+        format!(
+            "`{}` is not a valid value of `{attr}`",
+            crate::text::escape_controls(value)
+        ),
     )
     .with_help(format!("expected {expected}"))
 }
@@ -492,6 +500,7 @@ fn set_text(
     match attr {
         WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {
             let value = text.trim();
+            check_text(location, source_attr, value)?;
             if !value.is_empty() {
                 staged.push((Sym::new(attr.name()), Sym::new(value)));
             }
@@ -499,6 +508,45 @@ fn set_text(
         }
         _ => set_well_known(account, attr, text)
             .map_err(|bad| bad_value(location, source_attr, text, bad.expected)),
+    }
+}
+
+/// Refuses a text value that holds a control character or U+FFFD: the
+/// export or the directory gives text that is not what was stored.
+fn check_text(entry: &DirEntry, attr: &str, value: &str) -> Result<(), SourceError> {
+    match cells::check(value, false) {
+        Some(problem @ (CellProblem::Control(_) | CellProblem::Replacement)) => {
+            let (message, _) = problem.describe(attr);
+            Err(SourceError::new(
+                entry.location(),
+                format!("{message} (entry `{}`)", crate::text::escape_controls(&entry.dn)),
+            )
+            .with_help("check the entry in the directory; an export must carry its values as they are stored"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`check_text`] for a value of an entry already taken apart.
+fn check_text_at(origin: &Origin, dn: &str, attr: &str, value: &str) -> Result<(), SourceError> {
+    if cells::check(value, false).is_none() {
+        return Ok(());
+    }
+    check_text(&DirEntry::new(dn.to_string(), *origin), attr, value)
+}
+
+/// Refuses a name (an account or group id) with a control character.
+fn check_name(entry: &DirEntry, attr: &str, name: &str) -> Result<(), SourceError> {
+    match cells::control_in_name(name) {
+        Some(c) => Err(SourceError::new(
+            entry.location(),
+            format!(
+                "the `{attr}` of `{}` holds the control character U+{:04X}: a name is one line of text",
+                crate::text::escape_controls(&entry.dn),
+                c as u32
+            ),
+        )),
+        None => check_text(entry, attr, name),
     }
 }
 
@@ -540,6 +588,8 @@ pub struct Builder<'m> {
     used: Vec<String>,
     /// A reusable buffer for the entry's normalized DN.
     key: String,
+    /// DNs of entries that cannot log on, with their kind.
+    non_accounts: Vec<(String, &'static str)>,
 }
 
 /// A membership value as text, trimmed, without copying when it needs no
@@ -576,6 +626,7 @@ impl<'m> Builder<'m> {
             primaries: Vec::new(),
             used,
             key: String::new(),
+            non_accounts: Vec::new(),
         }
     }
 
@@ -649,6 +700,7 @@ impl<'m> Builder<'m> {
                 )
                 .with_help("check `group_name` under [ldap.attributes]"));
             };
+            check_name(&entry, "cn", group_name)?;
             let id = inventory.intern_group(group_name);
             if let Some(sid) = sid_of(&entry) {
                 self.group_by_sid.insert(sid, id);
@@ -685,6 +737,7 @@ impl<'m> Builder<'m> {
                 match node {
                     Some(Node::Account(a)) => inventory.add_membership(a, id),
                     Some(Node::Group(g)) => inventory.add_nesting(id, g),
+                    Some(Node::NonAccount(n)) => self.note_non_account(n, id, inventory),
                     Some(Node::Skipped) => {}
                     None => dns.push(text),
                 }
@@ -701,15 +754,46 @@ impl<'m> Builder<'m> {
             });
             return Ok(());
         }
-        if !classes.account || classes.not_account {
+        if classes.not_account {
+            let kind = if entry
+                .values("objectclass")
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(b"computer"))
+            {
+                "computer"
+            } else {
+                "contact"
+            };
+            let n = self.non_accounts.len() as u32;
+            self.non_accounts.push((entry.dn, kind));
+            self.by_dn
+                .insert(self.digest.of(&self.key), Node::NonAccount(n));
+            return Ok(());
+        }
+        if !classes.account {
             self.by_dn.insert(self.digest.of(&self.key), Node::Skipped);
             return Ok(());
         }
-        let Some(id) = first_text(&entry, &mapping.account) else {
-            self.by_dn.insert(self.digest.of(&self.key), Node::Skipped);
-            return Ok(());
+        // A user or person entry can hold access whatever its attributes:
+        // without a usable account name it is audited under its DN, which
+        // is stable, and the run says so.
+        let id = match first_text(&entry, &mapping.account) {
+            Some(id) if !id.trim().is_empty() => id.to_string(),
+            _ => {
+                inventory.warnings.push(format!(
+                    "{}: the entry `{}` has no `{}`: it is audited under its DN",
+                    entry.origin,
+                    crate::text::escape_controls(&entry.dn),
+                    mapping.account.join("` or `")
+                ));
+                entry.dn.clone()
+            }
         };
-        let id = id.to_string();
+        check_name(
+            &entry,
+            mapping.account.first().map_or("account", String::as_str),
+            &id,
+        )?;
         let primary = entry
             .text("primarygroupid")
             .map(|rid| (sid_of(&entry), rid.to_string()));
@@ -725,7 +809,9 @@ impl<'m> Builder<'m> {
         for (attr, candidates) in mapping.well_known() {
             set_from(account, &mut updates, &entry, attr, candidates)?;
         }
-        let DirEntry { dn, attrs, .. } = entry;
+        let DirEntry {
+            dn, attrs, origin, ..
+        } = entry;
         // Every other attribute, for `when.<attribute>`.
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
             if !kept
@@ -747,6 +833,9 @@ impl<'m> Builder<'m> {
                     }
                 }
             }
+            for t in &texts {
+                check_text_at(&origin, &dn, &attr, t)?;
+            }
             let text = match texts.len() {
                 0 => continue,
                 1 => texts.pop().unwrap_or_default(),
@@ -764,6 +853,16 @@ impl<'m> Builder<'m> {
         Ok(())
     }
 
+    /// Notes that the entry that cannot log on numbered `n` is a member
+    /// of `group`.
+    fn note_non_account(&self, n: u32, group: GroupId, inventory: &mut Inventory) {
+        if let Some((dn, kind)) = self.non_accounts.get(n as usize) {
+            inventory
+                .non_accounts
+                .push((format!("the {kind} `{dn}`"), group));
+        }
+    }
+
     /// Resolves memberships now that every entry has been added.
     pub fn finish(self, inventory: &mut Inventory) -> Result<(), SourceError> {
         let mut key = self.key;
@@ -778,9 +877,16 @@ impl<'m> Builder<'m> {
                 if key == pending.dn_key {
                     continue;
                 }
-                match self.by_dn.get(&self.digest.of(&key)) {
-                    Some(Node::Account(a)) => inventory.add_membership(*a, group),
-                    Some(Node::Group(g)) => inventory.add_nesting(group, *g),
+                match self.by_dn.get(&self.digest.of(&key)).copied() {
+                    Some(Node::Account(a)) => inventory.add_membership(a, group),
+                    Some(Node::Group(g)) => inventory.add_nesting(group, g),
+                    Some(Node::NonAccount(n)) => {
+                        if let Some((dn, kind)) = self.non_accounts.get(n as usize) {
+                            inventory
+                                .non_accounts
+                                .push((format!("the {kind} `{dn}`"), group));
+                        }
+                    }
                     Some(Node::Skipped) => {}
                     None => {
                         // A member the read did not cover: a foreign

@@ -880,7 +880,7 @@ fn warn_if_shared(path: &std::path::Path) {
         if let Ok(meta) = std::fs::metadata(path) {
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                eprintln!(
+                crate::say!(
                     "warning: the password file `{}` can be read by others (mode {mode:o}): run `chmod 600` on it",
                     path.display()
                 );

@@ -7,7 +7,7 @@ use crate::inventory::{Account, Expiry};
 use crate::text::trim;
 
 /// The well-known account attributes of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WellKnown {
     DisplayName,
     Department,

@@ -643,7 +643,7 @@ impl Pending<'_> {
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
         {
-            eprintln!("state: run written, not yet committed");
+            crate::say!("state: run written, not yet committed");
             std::thread::sleep(Duration::from_millis(ms));
         }
         let path = self.path.clone();
