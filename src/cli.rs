@@ -229,11 +229,44 @@ pub fn policy_dir(flag: Option<&Path>, config: Option<&Config>) -> PathBuf {
 impl InputArgs {
     /// Combines flags and configuration. Inputs named on the command line
     /// replace the configured ones.
+    /// The inputs to audit: those given as flags, else those of `[audit]`.
     pub fn resolve(&self) -> Result<Inputs, Error> {
         let config = load_config(self.config.as_deref())?;
         let policies = policy_dir(self.policies.as_deref(), config.as_ref());
         let from_flags = !self.csv.is_empty() || !self.ldif.is_empty() || self.ldap.is_some();
         let (csv, ldif, ldap) = if from_flags {
+            // Flags replace every configured input, not only those of
+            // their kind: say which, so that a run with `--csv` alone does
+            // not quietly read no directory.
+            if let Some(c) = config.as_ref() {
+                let mut replaced: Vec<String> = Vec::new();
+                replaced.extend(
+                    c.audit
+                        .csv
+                        .iter()
+                        .filter(|p| !self.csv.contains(p))
+                        .map(|p| p.display().to_string()),
+                );
+                replaced.extend(
+                    c.audit
+                        .ldif
+                        .iter()
+                        .filter(|p| !self.ldif.contains(p))
+                        .map(|p| p.display().to_string()),
+                );
+                if let Some(url) = c.ldap.as_ref().and_then(|l| l.url.as_ref()) {
+                    if self.ldap.as_ref() != Some(url) {
+                        replaced.push(format!("the directory {}", without_userinfo(url)));
+                    }
+                }
+                if !replaced.is_empty() {
+                    crate::say!(
+                        "note: the inputs given as flags replace the inputs of {}: not read: {}",
+                        c.file.display(),
+                        replaced.join(", ")
+                    );
+                }
+            }
             (self.csv.clone(), self.ldif.clone(), self.ldap.clone())
         } else {
             let c = config.as_ref();
@@ -260,5 +293,15 @@ impl InputArgs {
             ldap,
             as_of,
         })
+    }
+}
+
+/// A URL without a `user:password@` part, to be shown.
+fn without_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
     }
 }

@@ -124,15 +124,16 @@ fn table<'d>(
 
 impl Config {
     pub fn load(file: &Path) -> Result<Config, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            vec![Diagnostic {
-                file: file.to_path_buf(),
-                line: 0,
-                col: 0,
-                message: format!("cannot read the configuration: {e}"),
-                help: None,
-            }]
-        })?;
+        let text =
+            crate::text::read_bounded(file, crate::text::MAX_SETTINGS_BYTES).map_err(|e| {
+                vec![Diagnostic {
+                    file: file.to_path_buf(),
+                    line: 0,
+                    col: 0,
+                    message: format!("cannot read the configuration: {e}"),
+                    help: None,
+                }]
+            })?;
         Self::parse(file, &text)
     }
 

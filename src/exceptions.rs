@@ -270,7 +270,7 @@ pub fn exception_for<'a>(uses: &'a [ExceptionUse], finding_id: &str) -> Option<&
 
 /// Reads and validates an exceptions file, returning every problem found.
 pub fn load(file: &Path) -> Result<Vec<Exception>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::text::read_bounded(file, crate::text::MAX_EXCEPTIONS_BYTES).map_err(|e| {
         vec![Diagnostic {
             file: file.to_path_buf(),
             line: 0,

@@ -62,6 +62,49 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// The largest policy file, configuration or legal-text file read.
+pub const MAX_SETTINGS_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The largest exceptions file read.
+pub const MAX_EXCEPTIONS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest findings file (`draft --findings`) read.
+pub const MAX_FINDINGS_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Reads a text file of at most `limit` bytes. A larger file, or one that
+/// never ends (`/dev/zero`), is an error after `limit` bytes, not a read
+/// that fills memory.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is a folder, not a file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is larger than {} MiB, the most this file may be",
+                limit >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file is not UTF-8 text (byte {} is not): save it as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@ use crate::draft::{self, DraftError, DraftInput, Legal};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
 
-pub fn run(args: DraftArgs) -> Result<i32, Error> {
+pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
+    args.output = super::output_target(args.output.as_deref())?;
     let (config, sources, as_of, findings) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;

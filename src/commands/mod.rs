@@ -166,7 +166,41 @@ fn use_color(to_file: bool) -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn audit(args: AuditArgs) -> Result<i32, Error> {
+/// Where `--output` sends a report: `None` for standard output (no flag,
+/// or `-`). Checked before anything is read, so that a path that cannot
+/// take the report is a set-up mistake (exit 2), not a failed run.
+pub fn output_target(
+    output: Option<&std::path::Path>,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    let Some(path) = output else {
+        return Ok(None);
+    };
+    if path.as_os_str() == "-" {
+        return Ok(None);
+    }
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "--output {}: is a folder\n  help: name the report file, e.g. --output {}",
+            path.display(),
+            path.join("granskning.json").display()
+        )));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::Usage(format!(
+            "--output {}: the folder {} does not exist\n  help: create it first, or write the report elsewhere",
+            path.display(),
+            parent.display()
+        )));
+    }
+    Ok(Some(path.to_path_buf()))
+}
+
+fn audit(mut args: AuditArgs) -> Result<i32, Error> {
+    args.output = output_target(args.output.as_deref())?;
     let inputs = args.inputs.resolve()?;
     let audit_config = inputs.config.as_ref().map(|c| &c.audit);
     let fail_on = match args.fail_on {
@@ -184,6 +218,18 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
         .exceptions
         .clone()
         .or_else(|| audit_config.and_then(|c| c.exceptions.clone()));
+    // A state file others can read or write is refused before anything
+    // is read.
+    if let Some(path) = state_path.as_deref().filter(|p| p.exists()) {
+        if path.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: is a folder, not a state file\n  help: name the file, e.g. --state {}",
+                path.display(),
+                path.join("state.db").display()
+            )));
+        }
+        State::refuse_shared(path).map_err(state_error)?;
+    }
     if args.fail_on_new_only && state_path.is_none() {
         return Err(Error::Usage(
             "--fail-on-new-only needs a history: give --state FILE (or `state` under [audit] in behorig.toml)"

@@ -51,8 +51,8 @@ fn classification(id: &str) -> Option<Classification> {
 /// helps, the finding.
 pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
     let at = |m: String| format!("{}: {m}", path.display());
-    let text =
-        std::fs::read_to_string(path).map_err(|e| at(format!("cannot read the findings: {e}")))?;
+    let text = crate::text::read_bounded(path, crate::text::MAX_FINDINGS_BYTES)
+        .map_err(|e| at(format!("cannot read the findings: {e}")))?;
     let doc: AuditJson = serde_json::from_str(&text).map_err(|e| {
         at(format!(
             "not the JSON of `behorig audit --format json`: {e}"

@@ -26,15 +26,16 @@ impl Legal {
     pub fn load(file: Option<&Path>) -> Result<Legal, Vec<Diagnostic>> {
         let mut legal = Legal::builtin()?;
         if let Some(file) = file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                vec![Diagnostic {
-                    file: file.to_path_buf(),
-                    line: 0,
-                    col: 0,
-                    message: format!("cannot read the legal references: {e}"),
-                    help: Some("`legal` under [drafts] in behorig.toml names this file".into()),
-                }]
-            })?;
+            let text =
+                crate::text::read_bounded(file, crate::text::MAX_SETTINGS_BYTES).map_err(|e| {
+                    vec![Diagnostic {
+                        file: file.to_path_buf(),
+                        line: 0,
+                        col: 0,
+                        message: format!("cannot read the legal references: {e}"),
+                        help: Some("`legal` under [drafts] in behorig.toml names this file".into()),
+                    }]
+                })?;
             let known = legal.clone();
             legal.merge(file, &text, Some(&known))?;
         }

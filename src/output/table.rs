@@ -25,6 +25,15 @@ fn severity_color(s: Severity) -> Color {
     }
 }
 
+/// Text from exports, with its control characters escaped: a name must
+/// not move the cursor or colour the terminal.
+fn shown(text: String) -> String {
+    match crate::text::escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 fn via(f: &Finding) -> String {
     if !f.via.is_empty() {
         f.via.join(" → ")
@@ -202,9 +211,9 @@ pub fn render(report: &Report, color: bool) -> String {
             for f in group {
                 let mut row = vec![
                     Cell::new(short_id(f)),
-                    Cell::new(subject(f)),
-                    Cell::new(access(f)),
-                    Cell::new(via(f)),
+                    Cell::new(shown(subject(f))),
+                    Cell::new(shown(access(f))),
+                    Cell::new(shown(via(f))),
                 ];
                 if let Some(h) = &report.history {
                     let mut cell = Cell::new(discovered(f, h.as_of));
@@ -269,7 +278,7 @@ fn resolved_section(report: &Report, color: bool, out: &mut String) {
         table.add_row(vec![
             Cell::new(short_id(f)),
             Cell::new(f.rule.id()),
-            Cell::new(subject(f)),
+            Cell::new(shown(subject(f))),
             Cell::new(if what.is_empty() {
                 f.data_source.clone()
             } else {
@@ -308,7 +317,7 @@ fn excepted_section(report: &Report, color: bool, out: &mut String) {
                 Cell::new(short_id(f)),
                 Cell::new(&f.data_source),
                 Cell::new(f.rule.id()),
-                Cell::new(subject(f)),
+                Cell::new(shown(subject(f))),
                 Cell::new(by),
             ]);
         }

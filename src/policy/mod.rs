@@ -321,7 +321,7 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
     // duplicate is reported in the same pass.
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
-        let text = match std::fs::read_to_string(file) {
+        let text = match crate::text::read_bounded(file, crate::text::MAX_SETTINGS_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 diagnostics.push(Diagnostic {

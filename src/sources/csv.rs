@@ -31,6 +31,9 @@ enum Column {
     Role,
     Scope,
     Dn,
+    /// AD's `userAccountControl` (csvde writes it): enabled when the
+    /// ACCOUNTDISABLE bit (0x2) is clear.
+    UserAccountControl,
     WellKnown(WellKnown),
     /// Any other attribute, by its lower-case header.
     Other(String),
@@ -114,6 +117,7 @@ const ALIASES: &[(&[&str], Column)] = &[
         Column::Scope,
     ),
     (&["dn", "distinguishedname"], Column::Dn),
+    (&["useraccountcontrol"], Column::UserAccountControl),
     (
         &[
             "displayname",
@@ -893,6 +897,8 @@ struct Layout {
     data_source: Option<usize>,
     role: Option<usize>,
     scope: Option<usize>,
+    /// An `enabled` column, which wins over `userAccountControl`.
+    enabled_column: Option<usize>,
 }
 
 impl Layout {
@@ -1038,7 +1044,9 @@ fn parse<R: Read + Send>(
             _ => None,
         })
         .collect();
+    let enabled_column = find(&Column::WellKnown(WellKnown::Enabled));
     let layout = Layout {
+        enabled_column,
         headers,
         columns,
         names,
@@ -1406,6 +1414,28 @@ fn parse_accounts<R: Read>(
                     let value = row.span(Some(i));
                     if !value.is_empty() {
                         dn = Some(at(value));
+                    }
+                }
+                Column::UserAccountControl if layout.enabled_column.is_none() => {
+                    let value = row.get(Some(i));
+                    if value.is_empty() {
+                        continue;
+                    }
+                    match value.parse::<u32>() {
+                        Ok(flags) => typed.enabled = Some(flags & 0x2 == 0),
+                        Err(_) => {
+                            let e = SourceError::new(
+                                format!("{name}:{line}"),
+                                format!(
+                                    "`{}` is not a valid userAccountControl value (column `{}`)",
+                                    crate::text::escape_controls(value),
+                                    &layout.headers[i]
+                                ),
+                            )
+                            .with_help("expected the number AD stores, e.g. 512 (enabled) or 514 (disabled)");
+                            fail(batch, e);
+                            return records.rows;
+                        }
                     }
                 }
                 _ => {}

@@ -17,7 +17,7 @@
 //! mapped before the error are left in an inventory that the caller
 //! discards.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::inventory::{Inventory, Origin};
@@ -50,14 +50,90 @@ pub fn read_file(
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| read_error(&name, &e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| read_error(&name, &e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(SourceError::new(&name, "is a folder, not an LDIF export")
+            .with_help("give --ldif the path of an export file"));
+    }
     inventory.inputs.push(name.clone());
-    let reader = std::io::BufReader::with_capacity(READ_BUFFER, file);
-    read(&name, reader, mapping, inventory)
+    let mut start = [0u8; 2];
+    let n = read_up_to(&mut file, &mut start).map_err(|e| read_error(&name, &e))?;
+    let head = std::io::Cursor::new(start[..n].to_vec()).chain(file);
+    match utf16_bom(&start[..n]) {
+        // `ldifde -u` writes UTF-16 little-endian with a BOM: transcoded
+        // to UTF-8 as it is read. A lone surrogate becomes U+FFFD, which
+        // the mapping refuses in any value it keeps.
+        Some(encoding) => {
+            let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .strip_bom(true)
+                .build(head);
+            let reader = std::io::BufReader::with_capacity(READ_BUFFER, decoded);
+            read(&name, reader, mapping, inventory)
+        }
+        None => {
+            let reader = std::io::BufReader::with_capacity(READ_BUFFER, head);
+            read(&name, reader, mapping, inventory)
+        }
+    }
+}
+
+/// The UTF-16 encoding a file's first bytes declare by their BOM.
+fn utf16_bom(start: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match start {
+        [0xff, 0xfe, ..] => Some(encoding_rs::UTF_16LE),
+        [0xfe, 0xff, ..] => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    }
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at the end of the input.
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// How much of the file is read at a time.
 const READ_BUFFER: usize = 64 * 1024;
+
+/// The longest line, and the longest value after unfolding, that an LDIF
+/// export may have: a photo is a few hundred kilobytes of base64.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most text one entry may hold: a group of a million members'
+/// DNs is about 60 MiB.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
+
+/// A line, value or entry past its limit, at a line of the file.
+#[derive(Debug)]
+struct TooLong {
+    line: usize,
+    what: &'static str,
+    limit: usize,
+}
+
+impl TooLong {
+    fn error(line: usize, what: &'static str, limit: usize) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            TooLong { line, what, limit },
+        )
+    }
+}
+
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {} longer than {} MiB", self.what, self.limit >> 20)
+    }
+}
+
+impl std::error::Error for TooLong {}
 
 fn read_error(name: &str, e: &std::io::Error) -> SourceError {
     SourceError::new(name, format!("cannot read the file: {e}"))
@@ -90,7 +166,16 @@ fn read(
 
 /// Parses LDIF bytes into directory entries; `name` is used in messages.
 pub fn parse(name: &str, bytes: &[u8]) -> Result<Vec<DirEntry>, SourceError> {
-    Entries::new(name, bytes).collect()
+    match utf16_bom(bytes) {
+        Some(encoding) => {
+            let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .strip_bom(true)
+                .build(bytes);
+            Entries::new(name, std::io::BufReader::new(decoded)).collect()
+        }
+        None => Entries::new(name, bytes).collect(),
+    }
 }
 
 /// One line after unfolding: its first line number and its text.
@@ -137,6 +222,13 @@ impl Record {
         self.text.extend_from_slice(text);
     }
 
+    /// The length of the last line so far, unfolded.
+    fn last_len(&self) -> usize {
+        self.spans
+            .last()
+            .map_or(0, |span| self.text.len() - span.start)
+    }
+
     fn lines(&self) -> impl Iterator<Item = Logical<'_>> {
         self.spans.iter().enumerate().map(|(i, span)| {
             let end = self
@@ -177,10 +269,26 @@ impl<R: BufRead> Records<R> {
         record.clear();
         loop {
             self.buffer.clear();
-            if self.reader.read_until(b'\n', &mut self.buffer)? == 0 {
+            let read = (&mut self.reader)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.buffer)?;
+            if read == 0 {
                 return Ok(!record.is_empty());
             }
             self.line += 1;
+            if self.buffer.len() > MAX_LINE_BYTES {
+                return Err(TooLong::error(self.line, "line", MAX_LINE_BYTES));
+            }
+            if record.last_len() > MAX_LINE_BYTES {
+                return Err(TooLong::error(
+                    self.line,
+                    "value (unfolded)",
+                    MAX_LINE_BYTES,
+                ));
+            }
+            if record.text.len() > MAX_RECORD_BYTES {
+                return Err(TooLong::error(self.line, "entry", MAX_RECORD_BYTES));
+            }
             let mut line = self.buffer.as_slice();
             if self.line == 1 {
                 line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
@@ -242,10 +350,18 @@ impl<'n, R: BufRead> Entries<'n, R> {
         let name = self.name;
         let at = |line: usize, msg: String| SourceError::new(format!("{name}:{line}"), msg);
         loop {
-            let more = self
-                .records
-                .next_into(&mut self.record)
-                .map_err(|e| read_error(name, &e))?;
+            let more = self.records.next_into(&mut self.record).map_err(|e| {
+                match e.get_ref().and_then(|inner| inner.downcast_ref::<TooLong>()) {
+                    Some(long) => SourceError::new(
+                        format!("{name}:{}", long.line),
+                        format!("{long}: this is not an LDIF export, or it is damaged"),
+                    )
+                    .with_help(
+                        "an LDIF line is at most 16 MiB and an entry at most 256 MiB; check that the file is the export itself",
+                    ),
+                    None => read_error(name, &e),
+                }
+            })?;
             if !more {
                 return Ok(None);
             }

@@ -176,6 +176,13 @@ impl State {
     /// Opens the state file, creating it owner-only (0600) when it does not
     /// exist.
     pub fn open_or_create(path: &Path) -> Result<State, StateError> {
+        if path.is_dir() {
+            return Err(StateError(format!(
+                "{}: is a folder, not a state file\n  help: name the file, e.g. --state {}",
+                path.display(),
+                path.join("state.db").display()
+            )));
+        }
         if !path.exists() {
             create_owner_only(path).map_err(|e| {
                 StateError(format!(
@@ -185,6 +192,37 @@ impl State {
             })?;
         }
         Self::open(path)
+    }
+
+    /// Refuses a state file that others than its owner can read or write:
+    /// it holds every finding, with account names, and a file others can
+    /// write could hide findings from the next run.
+    #[cfg(unix)]
+    pub fn refuse_shared(path: &Path) -> Result<(), StateError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| {
+                StateError(format!(
+                    "{}: cannot read the state file: {e}",
+                    path.display()
+                ))
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(StateError(format!(
+            "{}: the state file can be read or written by others (mode {:o})\n  help: run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    pub fn refuse_shared(_path: &Path) -> Result<(), StateError> {
+        Ok(())
     }
 
     /// Opens an existing state file (read and write, so that a run that
@@ -197,6 +235,7 @@ impl State {
                 path.display()
             )));
         }
+        Self::refuse_shared(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

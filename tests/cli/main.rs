@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod dialects;
 mod example;
+mod exports;
 mod outputs;
 mod policy_errors;
 mod rules;
