@@ -37,6 +37,37 @@ fn policy_check(
     let config = cli::load_config(config.as_deref())?;
     let dir = cli::policy_dir(dir.as_deref(), config.as_ref());
     let policies = policy::load_dir(&dir).map_err(Error::Policy)?;
+    // Attributes a condition may name without a warning: the well-known
+    // ones and those `[ldap.attributes]` maps them from. Others are fine
+    // (any column or directory attribute can be read) unless they look
+    // like a misspelling of a known one.
+    let mut known: Vec<String> = evaluate::WELL_KNOWN_ATTRIBUTES
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    if let Some(ldap) = config.as_ref().and_then(|c| c.ldap.as_ref()) {
+        for (name, attribute) in &ldap.attributes {
+            known.push(name.clone());
+            known.push(attribute.to_lowercase());
+        }
+    }
+    for p in &policies {
+        for allow in &p.allows {
+            for condition in &allow.when {
+                let attribute = condition.attribute.as_str();
+                if known.iter().any(|k| k == attribute) {
+                    continue;
+                }
+                if let Some(s) = crate::diag::suggest(attribute, known.iter().map(String::as_str)) {
+                    crate::say!(
+                        "warning: {}:{}: `when.{attribute}` is not a well-known attribute: did you mean `when.{s}`?",
+                        p.file.display(),
+                        condition.line
+                    );
+                }
+            }
+        }
+    }
     let mut out = std::io::stdout().lock();
     for p in &policies {
         let _ = writeln!(

@@ -32,6 +32,81 @@ pub struct Evaluation {
     pub implicit_sources: Vec<SourceMeta>,
 }
 
+/// The account attributes every inventory may carry, by their contract
+/// names.
+pub const WELL_KNOWN_ATTRIBUTES: &[&str] = &[
+    "department",
+    "title",
+    "employee_type",
+    "enabled",
+    "expires",
+    "last_logon",
+    "display_name",
+    "mail",
+];
+
+/// Whether some account of the inventory carries `attribute`.
+fn carried(inventory: &Inventory, attribute: &str) -> bool {
+    let accounts = &inventory.accounts;
+    match attribute {
+        "enabled" => accounts.iter().any(|a| a.enabled.is_some()),
+        "expires" => accounts.iter().any(|a| a.expires.is_some()),
+        "last_logon" => accounts.iter().any(|a| a.last_logon.is_some()),
+        "display_name" => accounts.iter().any(|a| a.display_name.is_some()),
+        _ => accounts.iter().any(|a| a.attrs.contains_key(attribute)),
+    }
+}
+
+/// Warnings for `when.<attribute>` conditions that no account of the
+/// inventory can satisfy because none carries the attribute: most often
+/// a typo (`when.departmnet`), which would quietly turn the allow off
+/// and every access it was meant to cover into findings.
+fn unread_conditions(policies: &[Policy], inventory: &Inventory) -> Vec<String> {
+    if inventory.accounts.is_empty() {
+        return Vec::new();
+    }
+    let mut known: BTreeSet<&str> = WELL_KNOWN_ATTRIBUTES
+        .iter()
+        .copied()
+        .filter(|a| carried(inventory, a))
+        .collect();
+    for account in inventory.accounts.iter().take(1000) {
+        known.extend(account.attrs.iter().map(|(name, _)| name));
+    }
+    let mut warnings = Vec::new();
+    let mut checked: HashMap<&str, bool> = HashMap::new();
+    for policy in policies {
+        for allow in &policy.allows {
+            for condition in &allow.when {
+                let attribute = condition.attribute.as_str();
+                let present = *checked
+                    .entry(attribute)
+                    .or_insert_with(|| carried(inventory, attribute));
+                if present {
+                    continue;
+                }
+                let mut w = format!(
+                    "{}:{}: no account of the inventory has the attribute `{attribute}`, so the allow `{}` \
+                     covers nobody through `when.{attribute}`",
+                    policy.file.display(),
+                    condition.line,
+                    allow.id
+                );
+                if let Some(s) = crate::diag::suggest(
+                    attribute,
+                    known.iter().copied().filter(|k| *k != attribute),
+                ) {
+                    w.push_str(&format!(": did you mean `when.{s}`?"));
+                } else {
+                    w.push_str(": check the attribute's name against the exports' columns");
+                }
+                warnings.push(w);
+            }
+        }
+    }
+    warnings
+}
+
 /// Classification of a rule's finding on a source, per the contract.
 pub fn classify(rule: Rule, source: &SourceMeta) -> Vec<Classification> {
     if rule.exposes_data() && source.holds_personal_data() {
@@ -173,6 +248,9 @@ pub enum Failure<'a> {
 /// Checks every policy against the inventory as of `as_of`.
 pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) -> Evaluation {
     let mut evaluation = Evaluation::default();
+    evaluation
+        .warnings
+        .extend(unread_conditions(policies, inventory));
 
     // Role exports may name data sources that no policy describes: default
     // deny makes all their access unauthorized.

@@ -10,3 +10,4 @@ mod exports;
 mod outputs;
 mod policy_errors;
 mod rules;
+mod trust;
