@@ -38,9 +38,17 @@ impl SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)?;
+        // Locations and messages quote values from exports: their control
+        // characters are shown escaped, never sent to the terminal.
+        use crate::text::escape_controls;
+        write!(
+            f,
+            "{}: {}",
+            escape_controls(&self.location),
+            escape_controls(&self.message)
+        )?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", escape_controls(help))?;
         }
         Ok(())
     }
