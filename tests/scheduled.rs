@@ -681,6 +681,12 @@ fn history_of_a_missing_or_foreign_file_is_an_error() {
         .stderr(predicates::str::contains("nej.db: no such state file"));
     assert!(!org.path("nej.db").exists(), "history creates nothing");
     org.write("text.db", "inte en databas\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(org.path("text.db"), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
     org.cmd()
         .args(["history", "--state", "text.db"])
         .assert()
