@@ -1,13 +1,15 @@
 //! `behorig draft`: a report to IMY or IVO for one data source, from a new
 //! audit or from the JSON findings of an earlier one.
 
+use std::collections::BTreeMap;
+
 use crate::cli::{self, DraftArgs};
-use crate::draft::{self, DraftError, DraftInput, Legal};
+use crate::draft::{self, DraftError, DraftInput, Legal, Staff};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
 
 pub fn run(args: DraftArgs) -> Result<i32, Error> {
-    let (config, sources, as_of, findings) = match &args.findings {
+    let (config, sources, as_of, run_time, staff, findings) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;
             if !i.csv.is_empty() || !i.ldif.is_empty() || i.ldap.is_some() || i.as_of.is_some() {
@@ -20,16 +22,39 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
             let dir = cli::policy_dir(i.policies.as_deref(), config.as_ref());
             let policies = policy::load_dir(&dir).map_err(Error::Policy)?;
             let sources: Vec<SourceMeta> = policies.into_iter().map(|p| p.source).collect();
-            let (as_of, findings) = draft::input::read_findings(path).map_err(Error::Usage)?;
-            (config, sources, as_of, findings)
+            let earlier = draft::input::read_findings(path).map_err(Error::Usage)?;
+            let (as_of, run_time) = (earlier.as_of, earlier.as_of_time);
+            (config, sources, as_of, run_time, None, earlier.findings)
         }
         None => {
             let inputs = args.inputs.resolve()?;
-            let report = super::build_report(&inputs)?;
+            let loaded = super::load(&inputs)?;
+            let report = super::report_from(&loaded, inputs.as_of);
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
-            (inputs.config, report.sources, report.as_of, report.findings)
+            // The run's time of day only when the audit is of today.
+            let run_time = args
+                .inputs
+                .as_of
+                .is_none()
+                .then(|| super::as_of_time(false, inputs.as_of));
+            let staff: BTreeMap<String, Staff> = loaded
+                .inventory
+                .accounts
+                .iter()
+                .map(|a| {
+                    (
+                        a.id.to_string(),
+                        Staff {
+                            title: a.attr("title").map(str::to_string),
+                            employment: a.attr("employee_type").map(str::to_string),
+                        },
+                    )
+                })
+                .collect();
+            let (as_of, sources, findings) = (report.as_of, report.sources, report.findings);
+            (inputs.config, sources, as_of, run_time, Some(staff), findings)
         }
     };
     let Some(source) = sources.iter().find(|s| s.id == args.source) else {
@@ -54,6 +79,9 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
         as_of,
         legal: &legal,
         no_names: args.no_names,
+        run_time,
+        staff: staff.as_ref(),
+        history: &[],
     };
     let text = draft::draft(args.kind, args.format, &input).map_err(|e| match e {
         DraftError::Refused(m) | DraftError::Render(m) => Error::Usage(m),

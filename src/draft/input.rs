@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
 use crate::findings::{Classification, Finding, Rule, Severity, Status};
@@ -17,6 +17,8 @@ struct AuditJson {
 #[derive(Deserialize)]
 struct RunJson {
     as_of: String,
+    /// Written by runs with a history (`--state`).
+    as_of_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,9 +49,17 @@ fn classification(id: &str) -> Option<Classification> {
     Classification::ALL.into_iter().find(|c| c.id() == id)
 }
 
-/// The audit's date and its findings. Errors name the file and, where it
-/// helps, the finding.
-pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
+/// An earlier audit as a draft reads it.
+pub struct EarlierAudit {
+    pub as_of: NaiveDate,
+    /// The run's date and time, when the audit kept a history.
+    pub as_of_time: Option<NaiveDateTime>,
+    pub findings: Vec<Finding>,
+}
+
+/// The audit's date and time and its findings. Errors name the file and,
+/// where it helps, the finding.
+pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
     let at = |m: String| format!("{}: {m}", path.display());
     let text =
         std::fs::read_to_string(path).map_err(|e| at(format!("cannot read the findings: {e}")))?;
@@ -64,6 +74,16 @@ pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
             doc.run.as_of
         ))
     })?;
+    let as_of_time = match &doc.run.as_of_time {
+        None => None,
+        Some(t) => Some(
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+                at(format!(
+                    "`run.as_of_time` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
+                ))
+            })?,
+        ),
+    };
     let mut findings = Vec::with_capacity(doc.findings.len());
     for f in doc.findings {
         let rule = Rule::from_id(&f.rule)
@@ -102,5 +122,9 @@ pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
             first_seen: f.first_seen,
         });
     }
-    Ok((as_of, findings))
+    Ok(EarlierAudit {
+        as_of,
+        as_of_time,
+        findings,
+    })
 }

@@ -65,6 +65,18 @@ fn environment(format: DraftFormat) -> Result<Environment<'static>, minijinja::E
         format!("{} {}", number_sv(n), if n == 1 { one } else { many })
     });
     env.add_function("num", |n: u64| number_sv(n));
+    // "21 konton"; with names left out, "färre än 3 konton" below three.
+    env.add_function(
+        "count",
+        |n: usize, hide: bool, one: Option<String>, many: Option<String>| {
+            super::facts::count_text(
+                n,
+                hide,
+                one.as_deref().unwrap_or("konto"),
+                many.as_deref().unwrap_or("konton"),
+            )
+        },
+    );
     env.add_filter("join_sv", |items: Vec<String>| super::join_sv(&items));
     // A label of the form that the source's policy ticks.
     env.add_filter("ticked", |label: String| {

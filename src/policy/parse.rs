@@ -15,7 +15,8 @@ use super::{Allow, Checks, Condition, GrantRule, Policy, Selector, SourceMeta, T
 use crate::diag::{self, Diagnostic, TomlReader};
 use crate::findings::{Rule, Severity};
 
-const TOP_KEYS: &[&str] = &["source", "grant", "allow", "checks", "severity"];
+const TOP_KEYS: &[&str] = &["source", "grant", "allow", "checks", "severity", "roles"];
+const ROLE_KEYS: &[&str] = &["label"];
 const SOURCE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -133,12 +134,28 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
         },
     };
 
+    let role_labels = match root.get("roles") {
+        None => BTreeMap::new(),
+        Some(item) => match item.as_table_like() {
+            Some(t) => parse_roles(&mut r, t),
+            None => {
+                r.error_help(
+                    diag::item_span(root, "roles"),
+                    "`roles` must be a table of roles",
+                    Some("write `[roles.Las]` and `label = \"läsbehörighet\"` under it"),
+                );
+                BTreeMap::new()
+            }
+        },
+    };
+
     let diagnostics = r.diagnostics;
     match source {
         Some(source) if diagnostics.is_empty() => Ok(Policy {
             file: file.to_path_buf(),
             source: SourceMeta {
                 policy_file: Some(file.display().to_string()),
+                role_labels,
                 ..source
             },
             grants,
@@ -249,7 +266,46 @@ fn parse_source(
         estimated_data_subjects,
         scopes,
         policy_file: None,
+        role_labels: BTreeMap::new(),
     })
+}
+
+/// `[roles.Las]` with `label = "läsbehörighet"`: how reports name a role.
+fn parse_roles(r: &mut TomlReader<'_>, t: &dyn TableLike) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    for (role, item) in t.iter() {
+        let context = format!("[roles.{role}]");
+        let Some(table) = item.as_table_like() else {
+            r.error_help(
+                diag::item_span(t, role),
+                format!("role `{role}` must be a table"),
+                Some(format!(
+                    "write `[roles.{role}]` and `label = \"…\"` under it"
+                )),
+            );
+            continue;
+        };
+        r.check_keys(table, ROLE_KEYS, &context);
+        match r.string(table, "label", &context) {
+            Some(label) if label.trim().is_empty() => r.error(
+                diag::item_span(table, "label"),
+                format!("the label of role `{role}` is empty"),
+            ),
+            Some(label) => {
+                labels.insert(role.to_string(), label.trim().to_string());
+            }
+            None => {
+                if table.get("label").is_none() {
+                    r.error_help(
+                        diag::item_span(t, role),
+                        format!("role `{role}` has no `label`"),
+                        Some("add `label = \"…\"`, the words reports use for the role"),
+                    );
+                }
+            }
+        }
+    }
+    labels
 }
 
 fn vocabulary_list(
