@@ -54,7 +54,14 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
                 })
                 .collect();
             let (as_of, sources, findings) = (report.as_of, report.sources, report.findings);
-            (inputs.config, sources, as_of, run_time, Some(staff), findings)
+            (
+                inputs.config,
+                sources,
+                as_of,
+                run_time,
+                Some(staff),
+                findings,
+            )
         }
     };
     let Some(source) = sources.iter().find(|s| s.id == args.source) else {

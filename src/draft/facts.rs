@@ -772,8 +772,10 @@ impl Facts {
             .collect();
         let (nestings, access_nestings) = nestings(findings);
         let (rows, anonymous_rows) = appendix_rows(findings, &scopes, hide);
-        let all_accounts: BTreeSet<&str> =
-            findings.iter().filter_map(|f| f.account.as_deref()).collect();
+        let all_accounts: BTreeSet<&str> = findings
+            .iter()
+            .filter_map(|f| f.account.as_deref())
+            .collect();
         let vulnerable: Vec<String> = source
             .data_subject_groups
             .iter()
