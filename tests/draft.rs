@@ -930,3 +930,74 @@ fn both_drafts_name_the_same_boards_as_controllers() {
         "| agnes.wikstrom | läsbehörighet på IFO och VO | Individ- och familjeomsorgsnämnden och Vård- och omsorgsnämnden |"
     ));
 }
+
+#[test]
+fn with_the_history_of_runs_the_draft_dates_discovery_and_actions_and_records_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.db");
+    let state = state.to_str().expect("UTF-8 path");
+    for as_of in ["2026-11-18", "2026-11-22"] {
+        let out = behorig()
+            .args([
+                "audit", "--as-of", as_of, "--state", state, "--format", "json",
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let args = [
+        "--source",
+        "statistikdatabas",
+        "--as-of",
+        "2026-11-23",
+        "--state",
+        state,
+    ];
+    let md = draft(&[&["imy"][..], &args[..]].concat());
+    assert!(md.contains(
+        "Den 18 november 2026 kl. 00.00, vid den behörighetsgranskning som först fann åtkomsten"
+    ));
+    assert!(md.contains(
+        "Fristen gick ut den 20 november 2026 kl. 24.00 (svensk tid). Vid granskningen den 23 november 2026 hade den varit ute i 2 dygn."
+    ), "{md}");
+    // Question 30: one dated row per run, the draft's own run last.
+    assert!(md.contains(
+        "- Den 18 november 2026 kl. 00.00: behörighetsgranskning som först fann åtkomsten.\n\
+         - Den 22 november 2026 kl. 00.00: ny behörighetsgranskning: åtkomsten fanns kvar.\n\
+         - Den 23 november 2026: behörighetsgranskning av Statistikdatabas (Combine), som visade den åtkomst som anmälan gäller."
+    ), "{md}");
+    let sarah = draft(&[&["lex-sarah"][..], &args[..]].concat());
+    assert!(sarah.contains(
+        "- Den 22 november 2026 kl. 00.00: ny behörighetsgranskning: åtkomsten fanns kvar."
+    ));
+
+    // The draft read the history and wrote nothing to it.
+    let out = behorig()
+        .args(["history", "--state", state, "--format", "json"])
+        .output()
+        .expect("runs");
+    let history: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        history["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{history}"
+    );
+
+    // A state file that does not exist is a set-up mistake.
+    let missing = dir.path().join("saknas.db");
+    let stderr = refused(&[
+        "imy",
+        "--source",
+        "statistikdatabas",
+        "--as-of",
+        AS_OF,
+        "--state",
+        missing.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(stderr.contains("no such state file"), "{stderr}");
+}

@@ -4,17 +4,23 @@
 use std::collections::BTreeMap;
 
 use crate::cli::{self, DraftArgs};
-use crate::draft::{self, DraftError, DraftInput, Legal, Staff};
+use crate::draft::{self, DraftError, DraftInput, HistoryRun, Legal, Staff};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
+use crate::state::{FileHash, RunInfo, State};
 
 pub fn run(args: DraftArgs) -> Result<i32, Error> {
-    let (config, sources, as_of, run_time, staff, findings) = match &args.findings {
+    let (config, sources, as_of, run_time, staff, findings, runs) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;
-            if !i.csv.is_empty() || !i.ldif.is_empty() || i.ldap.is_some() || i.as_of.is_some() {
+            if !i.csv.is_empty()
+                || !i.ldif.is_empty()
+                || i.ldap.is_some()
+                || i.as_of.is_some()
+                || args.state.is_some()
+            {
                 return Err(Error::Usage(
-                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of), not both"
+                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of, --state), not both"
                         .into(),
                 ));
             }
@@ -24,21 +30,35 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
             let sources: Vec<SourceMeta> = policies.into_iter().map(|p| p.source).collect();
             let earlier = draft::input::read_findings(path).map_err(Error::Usage)?;
             let (as_of, run_time) = (earlier.as_of, earlier.as_of_time);
-            (config, sources, as_of, run_time, None, earlier.findings)
+            let runs: Vec<HistoryRun> = earlier
+                .runs
+                .into_iter()
+                .map(|as_of| HistoryRun { as_of })
+                .collect();
+            (
+                config,
+                sources,
+                as_of,
+                run_time,
+                None,
+                earlier.findings,
+                runs,
+            )
         }
         None => {
             let inputs = args.inputs.resolve()?;
             let loaded = super::load(&inputs)?;
-            let report = super::report_from(&loaded, inputs.as_of);
+            let mut report = super::report_from(&loaded, inputs.as_of);
+            let as_of_time = super::as_of_time(args.inputs.as_of.is_some(), inputs.as_of);
+            let runs = match &args.state {
+                Some(path) => history(path, &mut report, as_of_time)?,
+                None => Vec::new(),
+            };
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
             // The run's time of day only when the audit is of today.
-            let run_time = args
-                .inputs
-                .as_of
-                .is_none()
-                .then(|| super::as_of_time(false, inputs.as_of));
+            let run_time = args.inputs.as_of.is_none().then_some(as_of_time);
             let staff: BTreeMap<String, Staff> = loaded
                 .inventory
                 .accounts
@@ -61,6 +81,7 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
                 run_time,
                 Some(staff),
                 findings,
+                runs,
             )
         }
     };
@@ -88,11 +109,46 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
         no_names: args.no_names,
         run_time,
         staff: staff.as_ref(),
-        history: &[],
+        history: &runs,
     };
     let text = draft::draft(args.kind, args.format, &input).map_err(|e| match e {
         DraftError::Refused(m) | DraftError::Render(m) => Error::Usage(m),
     })?;
     super::emit(args.output.as_deref(), text.as_bytes())?;
     Ok(0)
+}
+
+/// Marks the findings new or persisting against the history of runs, as
+/// `audit --state` would, and returns the recorded runs. The draft's run is
+/// never written: the transaction is dropped, which leaves the history as
+/// it was.
+fn history(
+    path: &std::path::Path,
+    report: &mut crate::report::Report,
+    as_of: chrono::NaiveDateTime,
+) -> Result<Vec<HistoryRun>, Error> {
+    let fail = |e: crate::state::StateError| Error::Usage(e.0);
+    let mut state = State::open(path).map_err(fail)?;
+    let run = RunInfo {
+        ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_of,
+        inputs: report.inputs.clone(),
+        policies: report
+            .policy_files
+            .iter()
+            .map(|f| FileHash::of(f))
+            .collect(),
+        exceptions: None,
+    };
+    let mut pending = state.begin().map_err(fail)?;
+    pending.record(report, &run).map_err(fail)?;
+    drop(pending);
+    Ok(report
+        .trend
+        .iter()
+        .filter_map(|t| {
+            chrono::NaiveDateTime::parse_from_str(&t.as_of, crate::state::TIME_FORMAT).ok()
+        })
+        .map(|as_of| HistoryRun { as_of })
+        .collect())
 }

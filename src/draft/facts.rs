@@ -846,23 +846,40 @@ impl Facts {
             special_categories: any_special(vocabulary::DATA_CATEGORIES, &source.data_categories),
             vulnerable_subjects: !vulnerable.is_empty(),
             vulnerable_groups: labels(vocabulary::DATA_SUBJECT_GROUPS, &vulnerable),
-            history: input
-                .history
-                .iter()
-                .map(|h| HistoryFacts {
-                    at: clock::date_time_sv(clock::local(h.as_of)),
-                    text: match h.findings {
-                        Some(0) => "behörighetsgranskning: inga fynd för källan".to_string(),
-                        Some(n) => format!(
-                            "behörighetsgranskning: {} för källan",
-                            if n == 1 { "1 fynd".to_string() } else { format!("{n} fynd") }
-                        ),
-                        None => "behörighetsgranskning".to_string(),
-                    },
-                })
-                .collect(),
+            history: history(input, discovered, how, run_at),
         })
     }
+}
+
+/// The earlier runs since the access was first found, as dated actions: a
+/// finding that persists was in every run from its `first_seen` on.
+fn history(
+    input: &DraftInput<'_>,
+    discovered: DateTime<Tz>,
+    how: &str,
+    run_at: DateTime<Tz>,
+) -> Vec<HistoryFacts> {
+    if how != "history" {
+        return Vec::new();
+    }
+    let mut runs: Vec<DateTime<Tz>> = input
+        .history
+        .iter()
+        .map(|h| clock::local(h.as_of))
+        .filter(|t| *t >= discovered && *t < run_at)
+        .collect();
+    runs.sort();
+    runs.dedup();
+    runs.into_iter()
+        .map(|t| HistoryFacts {
+            at: clock::date_time_sv(t),
+            text: if t == discovered {
+                "behörighetsgranskning som först fann åtkomsten".to_string()
+            } else {
+                "ny behörighetsgranskning: åtkomsten fanns kvar".to_string()
+            },
+        })
+        .collect()
 }
 
 /// The form's words for vocabulary keys, in the form's order.

@@ -12,6 +12,14 @@ use crate::findings::{Classification, Finding, Rule, Severity, Status};
 struct AuditJson {
     run: RunJson,
     findings: Vec<FindingJson>,
+    /// The recorded runs, with `--state`.
+    #[serde(default)]
+    trend: Vec<TrendJson>,
+}
+
+#[derive(Deserialize)]
+struct TrendJson {
+    as_of: String,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +63,9 @@ pub struct EarlierAudit {
     /// The run's date and time, when the audit kept a history.
     pub as_of_time: Option<NaiveDateTime>,
     pub findings: Vec<Finding>,
+    /// The as-of date-times of the recorded runs, when the audit kept a
+    /// history.
+    pub runs: Vec<NaiveDateTime>,
 }
 
 /// The audit's date and time and its findings. Errors name the file and,
@@ -84,6 +95,16 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             })?,
         ),
     };
+    let mut runs = Vec::with_capacity(doc.trend.len());
+    for point in &doc.trend {
+        let t = NaiveDateTime::parse_from_str(&point.as_of, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+            at(format!(
+                "`trend` names the run `{}`, not a date-time (YYYY-MM-DDTHH:MM:SS)",
+                point.as_of
+            ))
+        })?;
+        runs.push(t);
+    }
     let mut findings = Vec::with_capacity(doc.findings.len());
     for f in doc.findings {
         let rule = Rule::from_id(&f.rule)
@@ -126,5 +147,6 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
         as_of,
         as_of_time,
         findings,
+        runs,
     })
 }

@@ -79,10 +79,8 @@ pub struct Staff {
 /// One recorded audit run, as question 30 lists it.
 #[derive(Debug, Clone)]
 pub struct HistoryRun {
+    /// The run's as-of date and time (local time).
     pub as_of: NaiveDateTime,
-    /// Findings of the draft's kind on the draft's source in that run, when
-    /// the history holds them.
-    pub findings: Option<usize>,
 }
 
 /// Renders a draft, or refuses when the source has no finding of the
