@@ -753,6 +753,71 @@ scoep = "*"
     }
 
     #[test]
+    fn roles_have_labels_that_reports_use() {
+        let p = parse(
+            r#"[source]
+id = "s"
+
+[roles.Las]
+label = " läsbehörighet "
+
+[roles."Läs och ändra"]
+label = "behörighet att läsa och ändra"
+"#,
+        )
+        .unwrap();
+        assert_eq!(p.source.role_label("Las"), "läsbehörighet");
+        assert_eq!(
+            p.source.role_label("Läs och ändra"),
+            "behörighet att läsa och ändra"
+        );
+        // A role without a label keeps its id.
+        assert_eq!(p.source.role_label("Admin"), "Admin");
+    }
+
+    #[test]
+    fn role_label_problems_are_all_reported_at_their_place() {
+        let errors = parse(
+            r#"[source]
+id = "s"
+
+[roles.Las]
+lable = "läsbehörighet"
+
+[roles.Admin]
+label = 3
+
+[roles]
+Andra = "ändra"
+"#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+        assert_eq!(errors.len(), 4, "{text:#?}");
+        assert!(
+            text.iter().any(
+                |t| t.starts_with("p.toml:5:1: unknown key `lable` in [roles.Las]")
+                    && t.contains("did you mean `label`?")
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("role `Las` has no `label`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("p.toml:8:") && t.contains("must be a string")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("p.toml:11:") && t.contains("role `Andra` must be a table")),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
     fn grant_captures_fill_role_and_scope() {
         let p = parse(
             r#"[source]
