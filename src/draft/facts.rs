@@ -331,7 +331,11 @@ fn access_summary(findings: &[&Finding], scopes: &Scopes<'_>) -> String {
             format!("{} på {}", scopes.role(role), join_sv(&names))
         })
         .collect();
-    parts.extend(whole);
+    // A finding about the account itself adds nothing to roles already
+    // named.
+    if parts.is_empty() {
+        parts.extend(whole);
+    }
     parts.join("; ")
 }
 
