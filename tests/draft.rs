@@ -173,6 +173,7 @@ fn imy_draft_states_what_the_audit_found_and_the_deadline() {
     assert!(!md.contains(" Las "));
     // Everything the tool cannot know is marked one way.
     assert!(md.contains("[FYLL I: diarienummer eller annat internt referensnummer]"));
+    assert!(md.contains("[FYLL I: datum och diarienummer för anmälan enligt lex Sarah]"));
     assert!(md.matches("[FYLL I:").count() >= 10);
 }
 
@@ -194,6 +195,27 @@ fn lex_sarah_draft_reports_a_risk_by_the_board_under_the_law_from_data() {
     assert!(md.contains("socialtjänstlagen (2025:400)"));
     assert!(md.contains("SOSFS 2011:5"));
     assert!(md.contains("IFO (Individ- och familjeomsorgsnämnden)"));
+    // A paragraph not verified against the statute is marked, not guessed.
+    assert!(md.contains("socialtjänstlagen (2025:400) [KONTROLLERA: kapitel och paragraf]"));
+    // The references the reasoning needs: processing only where needed,
+    // the controller's duty to limit access, secrecy between the boards.
+    for reference in [
+        "6 § lagen (2001:454) om behandling av personuppgifter inom socialtjänsten",
+        "artikel 5.1 f och artikel 32 i dataskyddsförordningen",
+        "8 kap. 1–2 §§ offentlighets- och sekretesslagen (2009:400)",
+        "26 kap. 1 § offentlighets- och sekretesslagen (2009:400)",
+    ] {
+        assert!(md.contains(reference), "{reference}");
+    }
+    // Both kinds are offered, the risk pre-selected and marked for a person.
+    assert!(md.contains("- Ett allvarligt missförhållande: "));
+    assert!(md.contains("- En påtaglig risk för ett allvarligt missförhållande: "));
+    assert!(md.contains("[FYLL I: bekräfta eller ändra valet]"));
+    // The other report, by date and reference, and the unit's phone.
+    assert!(md.contains("[FYLL I: datum och diarienummer för anmälan till IMY]"));
+    assert!(md.contains("**Enhetens telefonnummer**\n\n[FYLL I: enhetens telefonnummer]"));
+    // The staff by title and form of employment, from the directory.
+    assert!(md.contains("| Ekonom, tillsvidare | 12 konton |"));
 }
 
 #[test]

@@ -835,10 +835,7 @@ impl Facts {
             nestings,
             access_nestings,
             broad_groups: broad_groups(findings, &scopes),
-            usage: Usage {
-                known: false,
-                text: "Granskningen visar att det var möjligt för kontona att nå uppgifterna. Den visar inte om någon har tagit del av dem.".to_string(),
-            },
+            usage: usage(findings),
             staff: staff_rows(input, &all_accounts),
             rows: if hide { Vec::new() } else { rows },
             anonymous_rows,
@@ -884,6 +881,18 @@ fn history(
             },
         })
         .collect()
+}
+
+/// Whether the access was used: the one place a draft answers it. An
+/// audit of permissions shows only that access was possible; evidence of
+/// use (from access logs) would set `known` and say what was read, and the
+/// drafts follow (the lex Sarah kind, the severity's reasons, the log
+/// marks).
+fn usage(_findings: &[&Finding]) -> Usage {
+    Usage {
+        known: false,
+        text: "Granskningen visar att det var möjligt för kontona att nå uppgifterna. Den visar inte om någon har tagit del av dem.".to_string(),
+    }
 }
 
 /// The form's words for vocabulary keys, in the form's order.

@@ -126,10 +126,25 @@ pub fn render(
         DraftKind::Imy => "imy",
         DraftKind::LexSarah => "lex_sarah",
     };
+    // Legal references are the organisation's own text: in Markdown their
+    // `[KONTROLLERA: …]` marks stay as written, like `[FYLL I: …]`; HTML
+    // escapes them as any other value.
+    let legal = match format {
+        DraftFormat::Md => Value::from_iter(legal.0.iter().map(|(section, keys)| {
+            (
+                section.clone(),
+                Value::from_iter(
+                    keys.iter()
+                        .map(|(k, v)| (k.clone(), Value::from_safe_string(v.clone()))),
+                ),
+            )
+        })),
+        DraftFormat::Html => Value::from_serialize(legal),
+    };
     let ctx = minijinja::context! {
         facts => Value::from_serialize(facts),
         draft => Value::from_serialize(specific),
-        legal => Value::from_serialize(legal),
+        legal => legal,
     };
     let template = env.get_template(name).map_err(failed)?;
     let body = template.render(&ctx).map_err(failed)?;
