@@ -1023,3 +1023,48 @@ fn with_the_history_of_runs_the_draft_dates_discovery_and_actions_and_records_no
     ]);
     assert!(stderr.contains("no such state file"), "{stderr}");
 }
+
+#[test]
+fn without_boards_in_the_configuration_the_controller_is_left_to_fill_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = std::fs::read_to_string(root().join("behorig.toml"))
+        .expect("behorig.toml")
+        .replace(
+            "policies = \"policies\"",
+            &format!("policies = {:?}", root().join("policies")),
+        )
+        .replace("\"fixtures/", &format!("\"{}/fixtures/", root().display()));
+    let start = config.find("[organization.boards]").expect("boards");
+    let end = start + config[start..].find("\n\n").expect("end of boards");
+    let config = format!("{}{}", &config[..start], &config[end..]);
+    let path = dir.path().join("behorig.toml");
+    std::fs::write(&path, config).expect("write config");
+    let path = path.to_str().expect("UTF-8 path");
+    for kind in ["imy", "lex-sarah"] {
+        let md = draft(&[
+            kind,
+            "--source",
+            "statistikdatabas",
+            "--as-of",
+            AS_OF,
+            "--config",
+            path,
+        ]);
+        assert!(
+            md.contains("[FYLL I: personuppgiftsansvarig nämnd för de områden som inställningarna inte knyter till en nämnd]"),
+            "{kind}"
+        );
+        assert!(boards_in(&md).is_empty(), "{kind}: no board is invented");
+    }
+    // A source whose policy names its controller keeps it.
+    let md = draft(&[
+        "lex-sarah",
+        "--source",
+        "rostbrevlada",
+        "--as-of",
+        AS_OF,
+        "--config",
+        path,
+    ]);
+    assert!(md.contains("**Nämndens namn**\n\nIndivid- och familjeomsorgsnämnden"));
+}
