@@ -79,6 +79,10 @@ pub struct DraftArgs {
     /// Leave the names of affected accounts out.
     #[arg(long)]
     pub no_names: bool,
+    /// The history of runs of `audit --state`, read and never written: the
+    /// discovery time and the dated actions come from it.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

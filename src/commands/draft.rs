@@ -1,19 +1,27 @@
 //! `behorig draft`: a report to IMY or IVO for one data source, from a new
 //! audit or from the JSON findings of an earlier one.
 
+use std::collections::BTreeMap;
+
 use crate::cli::{self, DraftArgs};
-use crate::draft::{self, DraftError, DraftInput, Legal};
+use crate::draft::{self, DraftError, DraftInput, HistoryRun, Legal, Staff};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
+use crate::state::{FileHash, RunInfo, State};
 
 pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
     args.output = super::output_target(args.output.as_deref())?;
-    let (config, sources, as_of, findings) = match &args.findings {
+    let (config, sources, as_of, run_time, staff, findings, runs) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;
-            if !i.csv.is_empty() || !i.ldif.is_empty() || i.ldap.is_some() || i.as_of.is_some() {
+            if !i.csv.is_empty()
+                || !i.ldif.is_empty()
+                || i.ldap.is_some()
+                || i.as_of.is_some()
+                || args.state.is_some()
+            {
                 return Err(Error::Usage(
-                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of), not both"
+                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of, --state), not both"
                         .into(),
                 ));
             }
@@ -21,16 +29,61 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
             let dir = cli::policy_dir(i.policies.as_deref(), config.as_ref());
             let policies = policy::load_dir(&dir).map_err(Error::Policy)?;
             let sources: Vec<SourceMeta> = policies.into_iter().map(|p| p.source).collect();
-            let (as_of, findings) = draft::input::read_findings(path).map_err(Error::Usage)?;
-            (config, sources, as_of, findings)
+            let earlier = draft::input::read_findings(path).map_err(Error::Usage)?;
+            let (as_of, run_time) = (earlier.as_of, earlier.as_of_time);
+            let runs: Vec<HistoryRun> = earlier
+                .runs
+                .into_iter()
+                .map(|as_of| HistoryRun { as_of })
+                .collect();
+            (
+                config,
+                sources,
+                as_of,
+                run_time,
+                None,
+                earlier.findings,
+                runs,
+            )
         }
         None => {
             let inputs = args.inputs.resolve()?;
-            let report = super::build_report(&inputs)?;
+            let loaded = super::load(&inputs)?;
+            let mut report = super::report_from(&loaded, inputs.as_of);
+            let as_of_time = super::as_of_time(args.inputs.as_of.is_some(), inputs.as_of);
+            let runs = match &args.state {
+                Some(path) => history(path, &mut report, as_of_time)?,
+                None => Vec::new(),
+            };
             for w in &report.warnings {
                 crate::say!("warning: {w}");
             }
-            (inputs.config, report.sources, report.as_of, report.findings)
+            // The run's time of day only when the audit is of today.
+            let run_time = args.inputs.as_of.is_none().then_some(as_of_time);
+            let staff: BTreeMap<String, Staff> = loaded
+                .inventory
+                .accounts
+                .iter()
+                .map(|a| {
+                    (
+                        a.id.to_string(),
+                        Staff {
+                            title: a.attr("title").map(str::to_string),
+                            employment: a.attr("employee_type").map(str::to_string),
+                        },
+                    )
+                })
+                .collect();
+            let (as_of, sources, findings) = (report.as_of, report.sources, report.findings);
+            (
+                inputs.config,
+                sources,
+                as_of,
+                run_time,
+                Some(staff),
+                findings,
+                runs,
+            )
         }
     };
     let Some(source) = sources.iter().find(|s| s.id == args.source) else {
@@ -55,10 +108,48 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
         as_of,
         legal: &legal,
         no_names: args.no_names,
+        run_time,
+        staff: staff.as_ref(),
+        history: &runs,
     };
     let text = draft::draft(args.kind, args.format, &input).map_err(|e| match e {
         DraftError::Refused(m) | DraftError::Render(m) => Error::Usage(m),
     })?;
     super::emit(args.output.as_deref(), text.as_bytes())?;
     Ok(0)
+}
+
+/// Marks the findings new or persisting against the history of runs, as
+/// `audit --state` would, and returns the recorded runs. The draft's run is
+/// never written: the transaction is dropped, which leaves the history as
+/// it was.
+fn history(
+    path: &std::path::Path,
+    report: &mut crate::report::Report,
+    as_of: chrono::NaiveDateTime,
+) -> Result<Vec<HistoryRun>, Error> {
+    let fail = |e: crate::state::StateError| Error::Usage(e.0);
+    let mut state = State::open(path).map_err(fail)?;
+    let run = RunInfo {
+        ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        as_of,
+        inputs: report.inputs.clone(),
+        policies: report
+            .policy_files
+            .iter()
+            .map(|f| FileHash::of(f))
+            .collect(),
+        exceptions: None,
+    };
+    let mut pending = state.begin().map_err(fail)?;
+    pending.record(report, &run).map_err(fail)?;
+    drop(pending);
+    Ok(report
+        .trend
+        .iter()
+        .filter_map(|t| {
+            chrono::NaiveDateTime::parse_from_str(&t.as_of, crate::state::TIME_FORMAT).ok()
+        })
+        .map(|as_of| HistoryRun { as_of })
+        .collect())
 }

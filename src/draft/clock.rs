@@ -97,6 +97,35 @@ pub fn date_time_sv(t: DateTime<Tz>) -> String {
     )
 }
 
+/// The end of a period: midnight is written as 24.00 of the day that
+/// ends ("24 november 2026 kl. 24.00"), the Swedish way.
+pub fn end_time_sv(t: DateTime<Tz>) -> String {
+    if t.hour() == 0 && t.minute() == 0 {
+        let day = t.date_naive().pred_opt().unwrap_or(t.date_naive());
+        format!("{} kl. 24.00", date_sv(day))
+    } else {
+        date_time_sv(t)
+    }
+}
+
+/// A length of time in days (dygn) and hours: "3 dygn och 2 timmar".
+pub fn duration_sv(d: Duration) -> String {
+    let hours = d.num_hours();
+    if hours < 1 {
+        return "mindre än en timme".to_string();
+    }
+    let (days, hours) = (hours / 24, hours % 24);
+    let hours_text = match hours {
+        1 => "1 timme".to_string(),
+        h => format!("{h} timmar"),
+    };
+    match (days, hours) {
+        (0, _) => hours_text,
+        (d, 0) => format!("{d} dygn"),
+        (d, _) => format!("{d} dygn och {hours_text}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +189,22 @@ mod tests {
         // 02.30 happens twice on 25 October 2026: the first one counts.
         let repeated = at("2026-10-25 02:30");
         assert_eq!(repeated.naive_utc().to_string(), "2026-10-25 00:30:00");
+    }
+
+    #[test]
+    fn midnight_ends_the_day_before_and_durations_read_in_days() {
+        assert_eq!(
+            end_time_sv(deadline(at("2026-11-22 00:00"))),
+            "24 november 2026 kl. 24.00"
+        );
+        assert_eq!(
+            end_time_sv(deadline(at("2026-11-22 09:41"))),
+            "25 november 2026 kl. 09.41"
+        );
+        assert_eq!(duration_sv(Duration::hours(74)), "3 dygn och 2 timmar");
+        assert_eq!(duration_sv(Duration::hours(48)), "2 dygn");
+        assert_eq!(duration_sv(Duration::hours(1)), "1 timme");
+        assert_eq!(duration_sv(Duration::minutes(20)), "mindre än en timme");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The facts of a draft: what the audit's findings and the configuration
 //! say about one data source, gathered into the shape the templates read.
 //! Nothing here judges; [`super::imy`] and [`super::lex_sarah`] do.
+//!
+//! Counts are kept per cause (access no rule allows, by the path that
+//! gives it; disabled, expired and unknown accounts apart), so that no
+//! number in a draft silently mixes accounts that could log in with those
+//! that could not.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +17,10 @@ use super::{clock, join_sv, number_sv, DraftError, DraftInput};
 use crate::findings::{Finding, Rule};
 use crate::policy::{vocabulary, SourceMeta};
 
+/// With `--no-names`, no row or count may describe fewer accounts than
+/// this: a group of one or two can point out a person.
+pub const MIN_ANONYMOUS: usize = 3;
+
 /// What the audit and the configuration say, in the shape the templates
 /// read.
 #[derive(Debug, Serialize)]
@@ -21,15 +30,30 @@ pub struct Facts {
     pub source: SourceFacts,
     /// The audit's date.
     pub as_of: String,
-    /// When the breach was discovered, and whether that comes from the
-    /// history of runs (`first_seen`) or from the audit's date.
+    /// The audit run the draft is written from: date and time when known.
+    pub run: String,
+    /// When the breach was discovered, and how that is known: `history`
+    /// (the first run that found it), `run` (this run's time) or `day`
+    /// (the audit's date alone, counted from the start of the day).
     pub discovered: String,
-    pub discovered_from_history: bool,
-    /// 72 hours after discovery.
+    pub discovered_how: &'static str,
+    /// 72 hours after discovery ("24 november 2026 kl. 24.00").
     pub deadline: String,
+    /// Whether the 72 hours had run out at the run the draft is written
+    /// from, and by how much ("5 dygn och 2 timmar").
+    pub deadline_passed: bool,
+    pub late_by: String,
     pub no_names: bool,
     /// Distinct accounts named by the findings of the draft.
     pub accounts: usize,
+    /// Accounts that could log in and had access no rule allows.
+    pub reach: usize,
+    /// Those accounts per path of groups, the most common path first.
+    pub reach_paths: Vec<CountRow>,
+    pub disabled: usize,
+    pub expired: usize,
+    pub unknown: usize,
+    /// Findings the draft covers.
     pub findings: usize,
     /// Access no rule allows, per scope of the source.
     pub scopes: Vec<ScopeFacts>,
@@ -39,31 +63,38 @@ pub struct Facts {
     pub scope_ids_text: String,
     /// Whether the excess access reaches every scope of the source.
     pub all_scopes: bool,
-    /// Accounts per path of groups that gives the access.
-    pub paths: Vec<PathFacts>,
+    /// The personuppgiftsansvariga: one board per scope reached, from
+    /// `[organization.boards]`, else the policy's `controller`.
+    pub controllers: Vec<ControllerFacts>,
+    pub controllers_text: String,
+    /// Whether some scope reached names no board in the configuration.
+    pub controller_missing: bool,
+    /// The roles of the excess access, by their labels.
+    pub roles_text: String,
     /// Groups nested into other groups on the paths: "SG-Controllers i
     /// SG-Statdb-Alla".
     pub nestings: Vec<String>,
     /// The nestings next to the access group, which removing ends the
     /// access (catch-all groups are listed in `broad_groups` instead).
     pub access_nestings: Vec<String>,
-    /// Whether every account of the draft has access that no rule allows,
-    /// and no other kind of finding.
-    pub only_unauthorized: bool,
     pub broad_groups: Vec<BroadGroup>,
-    pub disabled: usize,
-    pub expired: usize,
-    pub unknown: usize,
-    /// Accounts with direct access no rule allows.
-    pub unauthorized: usize,
+    /// Whether the access was used. Today the audit shows only that access
+    /// was possible; evidence of use from access logs belongs here.
+    pub usage: Usage,
+    /// Staff behind the accounts by title and form of employment (`None`
+    /// when the draft is written from `--findings`, which holds no
+    /// attributes).
+    pub staff: Option<Vec<CountRow>>,
     /// One row per account and path (empty with `no_names`).
     pub rows: Vec<AccountRow>,
-    /// The same without names: accounts per finding, path, role and scope.
+    /// The same without names: accounts per finding, path and access, no
+    /// row under [`MIN_ANONYMOUS`].
     pub anonymous_rows: Vec<AnonymousRow>,
     /// Findings on the source that the report does not cover.
     pub other: Vec<Count>,
-    /// Their messages (empty with `no_names`: messages name accounts).
-    pub other_messages: Vec<String>,
+    /// The form's lists, whole, with the source's entries ticked.
+    pub category_ticks: Vec<Tick>,
+    pub group_ticks: Vec<Tick>,
     pub categories: Vec<String>,
     pub groups: Vec<String>,
     /// Special categories (art. 9, 10) among the data.
@@ -72,6 +103,8 @@ pub struct Facts {
     pub vulnerable_subjects: bool,
     /// Those groups, in the form's words.
     pub vulnerable_groups: Vec<String>,
+    /// Earlier runs of the audit, for the dated actions of question 30.
+    pub history: Vec<HistoryFacts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,9 +124,7 @@ pub struct ContactFacts {
 
 #[derive(Debug, Serialize)]
 pub struct SourceFacts {
-    pub id: String,
     pub name: String,
-    pub controller: Option<String>,
     pub activity: String,
     pub activity_label: String,
     pub confidentiality: Option<String>,
@@ -110,10 +141,22 @@ pub struct ScopeName {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Tick {
+    pub label: String,
+    pub ticked: bool,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Count {
     pub title: String,
-    pub rule: String,
     pub count: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountRow {
+    pub label: String,
+    /// "21 konton", or "färre än 3 konton" with `--no-names`.
+    pub count: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,13 +164,15 @@ pub struct ScopeFacts {
     pub scope: String,
     pub label: String,
     pub roles: String,
-    pub accounts: usize,
+    pub accounts: String,
 }
 
 #[derive(Debug, Serialize)]
-pub struct PathFacts {
-    pub path: String,
-    pub accounts: usize,
+pub struct ControllerFacts {
+    pub board: String,
+    /// The scopes of the source whose data the board is responsible for.
+    pub scopes: String,
+    pub accounts: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,9 +186,19 @@ pub struct BroadGroup {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Usage {
+    /// Whether anything is known about use of the access.
+    pub known: bool,
+    /// What the draft says about use, in Swedish.
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct AccountRow {
     pub account: String,
     pub access: String,
+    /// The boards whose data the account could reach.
+    pub boards: String,
     pub path: String,
     pub what: String,
 }
@@ -153,7 +208,13 @@ pub struct AnonymousRow {
     pub what: String,
     pub path: String,
     pub access: String,
-    pub accounts: usize,
+    pub accounts: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryFacts {
+    pub at: String,
+    pub text: String,
 }
 
 /// How a path of groups is written: "SG-Controllers → SG-Statdb-Alla".
@@ -165,19 +226,85 @@ fn path_text(via: &[String]) -> String {
     }
 }
 
-/// The access of one finding: "Las på IFO", or the whole access of the
-/// account for findings about the account itself.
-fn access_text(f: &Finding) -> String {
+/// A count of accounts in words; with `hide`, a count under
+/// [`MIN_ANONYMOUS`] is not given exactly.
+pub fn accounts_text(n: usize, hide: bool) -> String {
+    count_text(n, hide, "konto", "konton")
+}
+
+/// A count with its noun ("1 inaktiverat konto", "3 inaktiverade konton");
+/// with `hide`, a count under [`MIN_ANONYMOUS`] is not given exactly.
+pub fn count_text(n: usize, hide: bool, one: &str, many: &str) -> String {
+    if hide && n < MIN_ANONYMOUS {
+        format!("färre än {MIN_ANONYMOUS} {many}")
+    } else if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", number_sv(n as u64))
+    }
+}
+
+/// Names and order of the scopes of a source, and the words for its roles.
+struct Scopes<'a> {
+    source: &'a SourceMeta,
+    boards: BTreeMap<String, String>,
+}
+
+impl Scopes<'_> {
+    fn board(&self, scope: &str) -> Option<&str> {
+        self.boards.get(scope).map(String::as_str)
+    }
+
+    fn label(&self, scope: &str) -> String {
+        if scope == "*" {
+            return "hela källan".to_string();
+        }
+        match self.board(scope) {
+            Some(board) => format!("{scope} ({board})"),
+            None => scope.to_string(),
+        }
+    }
+
+    fn role(&self, role: &str) -> String {
+        self.source.role_label(role).to_string()
+    }
+
+    /// Position in the policy's `scopes`; others last.
+    fn order(&self, scope: &str) -> usize {
+        self.source
+            .scopes
+            .iter()
+            .position(|x| x == scope)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The policy's `controller`, by its board's name when it is a key of
+    /// `[organization.boards]`.
+    fn source_controller(&self) -> Option<String> {
+        let c = self.source.controller.as_deref()?;
+        Some(self.board(c).unwrap_or(c).to_string())
+    }
+}
+
+/// The access of one finding: "läsbehörighet på IFO", or the whole access
+/// of the account for findings about the account itself.
+fn access_text(f: &Finding, scopes: &Scopes<'_>) -> String {
     match (&f.role, &f.scope) {
-        (Some(role), Some(scope)) if scope == "*" => format!("{role} (hela källan)"),
-        (Some(role), Some(scope)) => format!("{role} på {scope}"),
-        (Some(role), None) => role.clone(),
-        _ => "all behörighet kontot har i källan".to_string(),
+        (Some(role), Some(scope)) if scope == "*" => {
+            if scopes.source.scopes.is_empty() {
+                scopes.role(role)
+            } else {
+                format!("{} på alla områden", scopes.role(role))
+            }
+        }
+        (Some(role), Some(scope)) => format!("{} på {scope}", scopes.role(role)),
+        (Some(role), None) => scopes.role(role),
+        _ => "den behörighet kontot har i källan".to_string(),
     }
 }
 
 /// The access of several findings of one account, roles with their scopes
-/// in the source's order: "Las på IFO, VO och GA".
+/// in the source's order: "läsbehörighet på IFO, VO och GA".
 fn access_summary(findings: &[&Finding], scopes: &Scopes<'_>) -> String {
     let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut whole = Vec::new();
@@ -190,7 +317,7 @@ fn access_summary(findings: &[&Finding], scopes: &Scopes<'_>) -> String {
                 }
             }
             _ => {
-                let text = access_text(f);
+                let text = access_text(f, scopes);
                 if !whole.contains(&text) {
                     whole.push(text);
                 }
@@ -201,62 +328,75 @@ fn access_summary(findings: &[&Finding], scopes: &Scopes<'_>) -> String {
         .into_iter()
         .map(|(role, mut names)| {
             names.sort_by_key(|s| (scopes.order(s), s.to_string()));
-            format!("{role} på {}", join_sv(&names))
+            format!("{} på {}", scopes.role(role), join_sv(&names))
         })
         .collect();
-    parts.extend(whole);
+    // A finding about the account itself adds nothing to roles already
+    // named.
+    if parts.is_empty() {
+        parts.extend(whole);
+    }
     parts.join("; ")
 }
 
-/// Names and order of the scopes of a source: "IFO (Individ- och
-/// familjeomsorgsnämnden)" when the configuration names the board.
-struct Scopes<'a> {
-    source: &'a SourceMeta,
-    boards: BTreeMap<String, String>,
-}
-
-impl Scopes<'_> {
-    fn label(&self, scope: &str) -> String {
-        if scope == "*" {
-            return "hela källan".to_string();
-        }
-        match self.boards.get(scope) {
-            Some(board) => format!("{scope} ({board})"),
-            None => scope.to_string(),
+/// The boards whose data the findings reach, in the source's order.
+fn boards_of(findings: &[&Finding], scopes: &Scopes<'_>) -> String {
+    let mut reached: Vec<String> = Vec::new();
+    for f in findings {
+        let Some(scope) = &f.scope else { continue };
+        for s in scopes.source.expand_scope(scope) {
+            if !reached.contains(&s) {
+                reached.push(s);
+            }
         }
     }
-
-    /// Position in the policy's `scopes`; others last.
-    fn order(&self, scope: &str) -> usize {
-        self.source
-            .scopes
-            .iter()
-            .position(|x| x == scope)
-            .unwrap_or(usize::MAX)
+    if reached.is_empty() && scopes.source.scopes.len() == 1 {
+        reached = scopes.source.scopes.clone();
+    }
+    reached.sort_by_key(|s| (scopes.order(s), s.clone()));
+    let mut names: Vec<String> = Vec::new();
+    for s in &reached {
+        let name = match (s.as_str(), scopes.board(s)) {
+            ("*", _) => scopes.source_controller().unwrap_or_default(),
+            (_, Some(board)) => board.to_string(),
+            (other, None) => other.to_string(),
+        };
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "framgår inte av granskningen".to_string()
+    } else {
+        join_sv(&names)
     }
 }
 
 /// Distinct accounts of the findings of one rule.
-fn accounts_of(findings: &[&Finding], rule: Rule) -> usize {
+fn accounts_of<'f>(findings: &[&'f Finding], rule: Rule) -> BTreeSet<&'f str> {
     findings
         .iter()
         .filter(|f| f.rule == rule)
         .filter_map(|f| f.account.as_deref())
-        .collect::<BTreeSet<_>>()
-        .len()
+        .collect()
 }
 
-/// Access no rule allows per scope: the roles and how many accounts.
-fn scope_facts(findings: &[&Finding], scopes: &Scopes<'_>) -> (Vec<ScopeFacts>, bool) {
-    let mut per_scope: BTreeMap<String, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
-    for f in findings {
+/// Access no rule allows per scope, by accounts that could log in: the
+/// roles and how many accounts.
+fn scope_facts(
+    reach: &[&Finding],
+    scopes: &Scopes<'_>,
+    hide: bool,
+) -> (Vec<ScopeFacts>, bool, BTreeMap<String, BTreeSet<String>>) {
+    let mut per_scope: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for f in reach {
         let (Some(role), Some(scope), Some(account)) = (&f.role, &f.scope, &f.account) else {
             continue;
         };
         for s in scopes.source.expand_scope(scope) {
             let e = per_scope.entry(s).or_default();
-            e.0.insert(role);
-            e.1.insert(account);
+            e.0.insert(scopes.role(role));
+            e.1.insert(account.clone());
         }
     }
     let all = per_scope.contains_key("*")
@@ -266,39 +406,114 @@ fn scope_facts(findings: &[&Finding], scopes: &Scopes<'_>) -> (Vec<ScopeFacts>, 
                 .scopes
                 .iter()
                 .all(|s| per_scope.contains_key(s)));
+    let accounts: BTreeMap<String, BTreeSet<String>> = per_scope
+        .iter()
+        .map(|(s, (_, a))| (s.clone(), a.clone()))
+        .collect();
     let mut facts: Vec<ScopeFacts> = per_scope
         .into_iter()
         .map(|(scope, (roles, accounts))| ScopeFacts {
             label: scopes.label(&scope),
             roles: join_sv(&roles.into_iter().collect::<Vec<_>>()),
-            accounts: accounts.len(),
+            accounts: accounts_text(accounts.len(), hide),
             scope,
         })
         .collect();
     facts.sort_by_key(|s| (scopes.order(&s.scope), s.scope.clone()));
-    (facts, all)
+    (facts, all, accounts)
 }
 
-/// Accounts per path of groups, the most common path first.
-fn path_facts(findings: &[&Finding]) -> Vec<PathFacts> {
-    let mut per_path: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    for f in findings {
-        if let Some(account) = &f.account {
-            per_path
-                .entry(path_text(&f.via))
-                .or_default()
-                .insert(account);
+/// The boards responsible for the data the access reaches: per scope from
+/// the configuration, else the policy's `controller`.
+fn controllers(
+    scope_accounts: &BTreeMap<String, BTreeSet<String>>,
+    reach: usize,
+    scopes: &Scopes<'_>,
+    hide: bool,
+) -> (Vec<ControllerFacts>, bool) {
+    let mut reached: Vec<&String> = scope_accounts.keys().filter(|s| *s != "*").collect();
+    if reached.is_empty() && scope_accounts.contains_key("*") {
+        reached = scopes.source.scopes.iter().collect();
+    }
+    if reached.is_empty() {
+        // Only disabled, expired or unknown accounts: the whole source.
+        reached = scopes.source.scopes.iter().collect();
+    }
+    reached.sort_by_key(|s| (scopes.order(s), s.to_string()));
+    let mut per_board: Vec<(String, Vec<String>, BTreeSet<String>)> = Vec::new();
+    let mut missing = false;
+    for scope in reached {
+        let board = match scopes.board(scope) {
+            Some(b) => b.to_string(),
+            None => match scopes.source_controller() {
+                Some(c) => {
+                    missing = true;
+                    c
+                }
+                None => {
+                    missing = true;
+                    continue;
+                }
+            },
+        };
+        let accounts = scope_accounts.get(scope).cloned().unwrap_or_default();
+        match per_board.iter_mut().find(|(b, _, _)| *b == board) {
+            Some(entry) => {
+                entry.1.push(scope.clone());
+                entry.2.extend(accounts);
+            }
+            None => per_board.push((board, vec![scope.clone()], accounts)),
         }
     }
-    let mut paths: Vec<PathFacts> = per_path
+    if per_board.is_empty() {
+        if let Some(c) = scopes.source_controller() {
+            return (
+                vec![ControllerFacts {
+                    board: c,
+                    scopes: "hela källan".to_string(),
+                    accounts: accounts_text(reach, hide),
+                }],
+                false,
+            );
+        }
+        return (Vec::new(), true);
+    }
+    let facts = per_board
         .into_iter()
-        .map(|(path, a)| PathFacts {
-            path,
-            accounts: a.len(),
+        .map(|(board, scope_ids, accounts)| ControllerFacts {
+            board,
+            scopes: join_sv(&scope_ids),
+            accounts: accounts_text(accounts.len(), hide),
         })
         .collect();
-    paths.sort_by(|a, b| b.accounts.cmp(&a.accounts).then(a.path.cmp(&b.path)));
-    paths
+    (facts, missing)
+}
+
+/// Rows of (label, count), the largest first; with `hide`, rows under
+/// [`MIN_ANONYMOUS`] are merged into one, and left out if that one is
+/// still too small.
+fn count_rows(counts: BTreeMap<String, usize>, hide: bool, rest: &str) -> Vec<CountRow> {
+    let mut rows: Vec<(String, usize)> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out = Vec::new();
+    let mut merged = 0;
+    for (label, n) in rows {
+        if hide && n < MIN_ANONYMOUS {
+            merged += n;
+        } else {
+            out.push(CountRow {
+                label,
+                count: accounts_text(n, false),
+            });
+        }
+    }
+    if merged > 0 {
+        out.push(CountRow {
+            label: rest.to_string(),
+            count: accounts_text(merged, true),
+        });
+    }
+    out
 }
 
 /// Every nesting of a group in another on the paths ("A i B"), and those
@@ -325,14 +540,18 @@ fn nestings(findings: &[&Finding]) -> (Vec<String>, Vec<String>) {
     (all.into_iter().collect(), at_access.into_iter().collect())
 }
 
-fn broad_groups(findings: &[&Finding]) -> Vec<BroadGroup> {
+fn broad_groups(findings: &[&Finding], scopes: &Scopes<'_>) -> Vec<BroadGroup> {
     findings
         .iter()
         .filter(|f| f.rule == Rule::BroadGroup)
         .map(|f| BroadGroup {
             group: f.group.clone().unwrap_or_default(),
             accounts: f.accounts.unwrap_or(0),
-            role: f.role.clone().unwrap_or_default(),
+            role: f
+                .role
+                .as_deref()
+                .map(|r| scopes.role(r))
+                .unwrap_or_default(),
             path: path_text(&f.via),
             nested_in: f
                 .group
@@ -349,6 +568,7 @@ fn broad_groups(findings: &[&Finding]) -> Vec<BroadGroup> {
 fn appendix_rows(
     findings: &[&Finding],
     scopes: &Scopes<'_>,
+    hide: bool,
 ) -> (Vec<AccountRow>, Vec<AnonymousRow>) {
     type RowKey = (String, String);
     type RowValue<'f> = (&'f str, Vec<&'f Finding>, BTreeSet<&'static str>);
@@ -365,7 +585,7 @@ fn appendix_rows(
         e.2.insert(f.rule.title_sv());
         let order = f.scope.as_deref().map_or(0, |s| scopes.order(s));
         per_anon
-            .entry((f.rule, path, f.role.clone(), order, access_text(f)))
+            .entry((f.rule, path, f.role.clone(), order, access_text(f, scopes)))
             .or_default()
             .insert(account);
     }
@@ -373,53 +593,65 @@ fn appendix_rows(
         .into_iter()
         .map(|((_, path), (account, access, what))| AccountRow {
             account: account.to_string(),
+            boards: boards_of(&access, scopes),
             access: access_summary(&access, scopes),
             path,
             what: what.into_iter().collect::<Vec<_>>().join("; "),
         })
         .collect();
-    let anonymous = per_anon
-        .into_iter()
-        .map(|((rule, path, _, _, access), accounts)| AnonymousRow {
+    let mut anonymous = Vec::new();
+    let mut merged: BTreeSet<&str> = BTreeSet::new();
+    for ((rule, path, _, _, access), accounts) in per_anon {
+        if hide && accounts.len() < MIN_ANONYMOUS {
+            merged.extend(accounts);
+            continue;
+        }
+        anonymous.push(AnonymousRow {
             what: rule.title_sv().to_string(),
             path,
             access,
-            accounts: accounts.len(),
-        })
-        .collect();
+            accounts: accounts_text(accounts.len(), false),
+        });
+    }
+    if merged.len() >= MIN_ANONYMOUS {
+        anonymous.push(AnonymousRow {
+            what: "Övriga fynd, sammanslagna".to_string(),
+            path: "olika vägar".to_string(),
+            access: "olika behörigheter".to_string(),
+            accounts: accounts_text(merged.len(), false),
+        });
+    } else if !merged.is_empty() {
+        anonymous.push(AnonymousRow {
+            what: "Övriga fynd, sammanslagna".to_string(),
+            path: "olika vägar".to_string(),
+            access: "olika behörigheter".to_string(),
+            accounts: accounts_text(merged.len(), true),
+        });
+    }
     (rows, anonymous)
 }
 
-/// The source's findings that the draft does not cover: counts by rule,
-/// and their messages unless names are left out.
-fn other_findings(input: &DraftInput<'_>, covered: &[&Finding]) -> (Vec<Count>, Vec<String>) {
+/// The source's findings that the draft does not cover, counted by kind.
+fn other_findings(input: &DraftInput<'_>, covered: &[&Finding]) -> Vec<Count> {
     let mut counts: BTreeMap<Rule, usize> = BTreeMap::new();
-    let mut messages = Vec::new();
     for f in input.findings.iter().filter(|f| {
         f.data_source == input.source.id && !covered.iter().any(|g| std::ptr::eq(*g, *f))
     }) {
         *counts.entry(f.rule).or_default() += 1;
-        if !input.no_names {
-            messages.push(f.message.clone());
-        }
     }
-    let counts = counts
+    counts
         .into_iter()
         .map(|(rule, count)| Count {
             title: rule.title_sv().to_string(),
-            rule: rule.id().to_string(),
             count,
         })
-        .collect();
-    (counts, messages)
+        .collect()
 }
 
 fn source_facts(scopes: &Scopes<'_>) -> SourceFacts {
     let source = scopes.source;
     SourceFacts {
-        id: source.id.clone(),
         name: source.name.clone(),
-        controller: source.controller.clone(),
         activity: source.activity.clone(),
         activity_label: vocabulary::ACTIVITIES
             .iter()
@@ -447,11 +679,50 @@ fn any_special(terms: &'static [vocabulary::Term], keys: &[String]) -> bool {
         .any(|t| t.special)
 }
 
+/// The form's whole list with the keys' entries ticked.
+fn ticks(terms: &'static [vocabulary::Term], keys: &[String]) -> Vec<Tick> {
+    let chosen: BTreeSet<&str> = keys
+        .iter()
+        .filter_map(|k| vocabulary::lookup(terms, k))
+        .map(|t| t.key)
+        .collect();
+    terms
+        .iter()
+        .map(|t| Tick {
+            label: t.label.to_string(),
+            ticked: chosen.contains(t.key),
+        })
+        .collect()
+}
+
+/// Staff behind the accounts, by title and form of employment.
+fn staff_rows(input: &DraftInput<'_>, accounts: &BTreeSet<&str>) -> Option<Vec<CountRow>> {
+    let staff = input.staff?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for account in accounts {
+        let person = staff.get(*account);
+        let title = person
+            .and_then(|p| p.title.clone())
+            .unwrap_or_else(|| "titel saknas i katalogen".to_string());
+        let label = match person.and_then(|p| p.employment.as_deref()) {
+            Some(e) => format!("{title}, {}", e.to_lowercase()),
+            None => format!("{title}, anställningsform saknas i katalogen"),
+        };
+        *counts.entry(label).or_default() += 1;
+    }
+    Some(count_rows(
+        counts,
+        input.no_names,
+        "Övriga titlar och anställningsformer, sammanslagna",
+    ))
+}
+
 impl Facts {
     /// Gathers the facts of `findings`, the findings of the draft's
     /// classification on the input's source.
     pub fn gather(input: &DraftInput<'_>, findings: &[&Finding]) -> Result<Facts, DraftError> {
         let source = input.source;
+        let hide = input.no_names;
         let scopes = Scopes {
             source,
             boards: input
@@ -459,11 +730,56 @@ impl Facts {
                 .map(|c| c.organization.boards.clone())
                 .unwrap_or_default(),
         };
-        let (discovered, from_history) = discovery(input.as_of, findings)?;
-        let (scope_rows, all_scopes) = scope_facts(findings, &scopes);
+        let run_at = match input.run_time {
+            Some(t) => clock::local(t),
+            None => clock::start_of_day(input.as_of),
+        };
+        let (discovered, how) = discovery(input, findings)?;
+        let deadline = clock::deadline(discovered);
+        let deadline_passed = run_at > deadline;
+
+        let disabled = accounts_of(findings, Rule::DisabledAccount);
+        let expired = accounts_of(findings, Rule::ExpiredAccount);
+        let unknown = accounts_of(findings, Rule::UnknownAccount);
+        let reach_findings: Vec<&Finding> = findings
+            .iter()
+            .copied()
+            .filter(|f| f.rule == Rule::UnauthorizedAccess)
+            .filter(|f| {
+                f.account.as_deref().is_some_and(|a| {
+                    !disabled.contains(a) && !expired.contains(a) && !unknown.contains(a)
+                })
+            })
+            .collect();
+        let reach: BTreeSet<&str> = reach_findings
+            .iter()
+            .filter_map(|f| f.account.as_deref())
+            .collect();
+        let mut per_path: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for f in &reach_findings {
+            if let Some(a) = f.account.as_deref() {
+                per_path.entry(path_text(&f.via)).or_default().insert(a);
+            }
+        }
+        let reach_paths = count_rows(
+            per_path.into_iter().map(|(p, a)| (p, a.len())).collect(),
+            hide,
+            "övriga vägar, sammanslagna",
+        );
+        let (scope_rows, all_scopes, scope_accounts) = scope_facts(&reach_findings, &scopes, hide);
+        let (controllers, controller_missing) =
+            controllers(&scope_accounts, reach.len(), &scopes, hide);
+        let roles: BTreeSet<String> = reach_findings
+            .iter()
+            .filter_map(|f| f.role.as_deref())
+            .map(|r| scopes.role(r))
+            .collect();
         let (nestings, access_nestings) = nestings(findings);
-        let (rows, anonymous_rows) = appendix_rows(findings, &scopes);
-        let (other, other_messages) = other_findings(input, findings);
+        let (rows, anonymous_rows) = appendix_rows(findings, &scopes, hide);
+        let all_accounts: BTreeSet<&str> = findings
+            .iter()
+            .filter_map(|f| f.account.as_deref())
+            .collect();
         let vulnerable: Vec<String> = source
             .data_subject_groups
             .iter()
@@ -486,39 +802,96 @@ impl Facts {
             },
             source: source_facts(&scopes),
             as_of: clock::date_sv(input.as_of),
+            run: if input.run_time.is_some() {
+                clock::date_time_sv(run_at)
+            } else {
+                clock::date_sv(input.as_of)
+            },
             discovered: clock::date_time_sv(discovered),
-            discovered_from_history: from_history,
-            deadline: clock::date_time_sv(clock::deadline(discovered)),
-            no_names: input.no_names,
-            accounts: findings
-                .iter()
-                .filter_map(|f| f.account.as_deref())
-                .collect::<BTreeSet<_>>()
-                .len(),
+            discovered_how: how,
+            deadline: clock::end_time_sv(deadline),
+            deadline_passed,
+            late_by: if deadline_passed {
+                clock::duration_sv(run_at - deadline)
+            } else {
+                String::new()
+            },
+            no_names: hide,
+            accounts: all_accounts.len(),
+            reach: reach.len(),
+            reach_paths,
+            disabled: disabled.len(),
+            expired: expired.len(),
+            unknown: unknown.len(),
             findings: findings.len(),
             scopes_text: join_sv(&scope_rows.iter().map(|s| &s.label).collect::<Vec<_>>()),
             scope_ids_text: join_sv(&scope_rows.iter().map(|s| &s.scope).collect::<Vec<_>>()),
             scopes: scope_rows,
             all_scopes,
-            paths: path_facts(findings),
+            controllers_text: join_sv(&controllers.iter().map(|c| &c.board).collect::<Vec<_>>()),
+            controllers,
+            controller_missing,
+            roles_text: join_sv(&roles.into_iter().collect::<Vec<_>>()),
             nestings,
             access_nestings,
-            only_unauthorized: findings.iter().all(|f| f.rule == Rule::UnauthorizedAccess),
-            broad_groups: broad_groups(findings),
-            disabled: accounts_of(findings, Rule::DisabledAccount),
-            expired: accounts_of(findings, Rule::ExpiredAccount),
-            unknown: accounts_of(findings, Rule::UnknownAccount),
-            unauthorized: accounts_of(findings, Rule::UnauthorizedAccess),
-            rows: if input.no_names { Vec::new() } else { rows },
+            broad_groups: broad_groups(findings, &scopes),
+            usage: usage(findings),
+            staff: staff_rows(input, &all_accounts),
+            rows: if hide { Vec::new() } else { rows },
             anonymous_rows,
-            other,
-            other_messages,
+            other: other_findings(input, findings),
+            category_ticks: ticks(vocabulary::DATA_CATEGORIES, &source.data_categories),
+            group_ticks: ticks(vocabulary::DATA_SUBJECT_GROUPS, &source.data_subject_groups),
             categories: labels(vocabulary::DATA_CATEGORIES, &source.data_categories),
             groups: labels(vocabulary::DATA_SUBJECT_GROUPS, &source.data_subject_groups),
             special_categories: any_special(vocabulary::DATA_CATEGORIES, &source.data_categories),
             vulnerable_subjects: !vulnerable.is_empty(),
             vulnerable_groups: labels(vocabulary::DATA_SUBJECT_GROUPS, &vulnerable),
+            history: history(input, discovered, how, run_at),
         })
+    }
+}
+
+/// The earlier runs since the access was first found, as dated actions: a
+/// finding that persists was in every run from its `first_seen` on.
+fn history(
+    input: &DraftInput<'_>,
+    discovered: DateTime<Tz>,
+    how: &str,
+    run_at: DateTime<Tz>,
+) -> Vec<HistoryFacts> {
+    if how != "history" {
+        return Vec::new();
+    }
+    let mut runs: Vec<DateTime<Tz>> = input
+        .history
+        .iter()
+        .map(|h| clock::local(h.as_of))
+        .filter(|t| *t >= discovered && *t < run_at)
+        .collect();
+    runs.sort();
+    runs.dedup();
+    runs.into_iter()
+        .map(|t| HistoryFacts {
+            at: clock::date_time_sv(t),
+            text: if t == discovered {
+                "behörighetsgranskning som först fann åtkomsten".to_string()
+            } else {
+                "ny behörighetsgranskning: åtkomsten fanns kvar".to_string()
+            },
+        })
+        .collect()
+}
+
+/// Whether the access was used: the one place a draft answers it. An
+/// audit of permissions shows only that access was possible; evidence of
+/// use (from access logs) would set `known` and say what was read, and the
+/// drafts follow (the lex Sarah kind, the severity's reasons, the log
+/// marks).
+fn usage(_findings: &[&Finding]) -> Usage {
+    Usage {
+        known: false,
+        text: "Granskningen visar att det var möjligt för kontona att nå uppgifterna. Den visar inte om någon har tagit del av dem.".to_string(),
     }
 }
 
@@ -543,10 +916,13 @@ fn labels(terms: &'static [vocabulary::Term], keys: &[String]) -> Vec<String> {
 }
 
 /// When the breach was discovered: the earliest `first_seen` of the
-/// findings when the audit kept a history, else the start of the audit's
-/// day (the earliest moment the audit can have found it, so the deadline
-/// is never late).
-fn discovery(as_of: NaiveDate, findings: &[&Finding]) -> Result<(DateTime<Tz>, bool), DraftError> {
+/// findings when the audit kept a history, else the time of the run, else
+/// the start of the audit's day (the earliest moment the audit can have
+/// found it, so the deadline is never late).
+fn discovery(
+    input: &DraftInput<'_>,
+    findings: &[&Finding],
+) -> Result<(DateTime<Tz>, &'static str), DraftError> {
     let mut earliest: Option<DateTime<Tz>> = None;
     for f in findings {
         if let Some(seen) = &f.first_seen {
@@ -559,8 +935,13 @@ fn discovery(as_of: NaiveDate, findings: &[&Finding]) -> Result<(DateTime<Tz>, b
             earliest = Some(earliest.map_or(t, |e| e.min(t)));
         }
     }
-    Ok(match earliest {
-        Some(t) => (t, true),
-        None => (clock::start_of_day(as_of), false),
+    Ok(match (earliest, input.run_time) {
+        (Some(t), _) => (t, "history"),
+        (None, Some(t)) => (clock::local(t), "run"),
+        (None, None) => (start(input.as_of), "day"),
     })
+}
+
+fn start(date: NaiveDate) -> DateTime<Tz> {
+    clock::start_of_day(date)
 }

@@ -43,12 +43,14 @@ pub struct Tick {
 #[derive(Debug, Serialize)]
 pub struct ImyContext {
     pub severity: Severity,
+    /// The form's scale 1–4 with the suggestion ticked.
+    pub scale: Vec<Tick>,
     pub consequences: Vec<Tick>,
 }
 
 /// The form's consequences, in its order.
 const CONSEQUENCES: [&str; 9] = [
-    "Förlorad kontroll över egna personuppgifter",
+    "Den registrerade förlorar kontrollen över de egna personuppgifterna",
     "Begränsning av rättigheter",
     "Diskriminering",
     "Identitetsstöld eller bedrägeri",
@@ -60,8 +62,18 @@ const CONSEQUENCES: [&str; 9] = [
 ];
 
 pub fn context(facts: &Facts, source: &SourceMeta) -> ImyContext {
+    let severity = severity(facts, source);
+    let scale = ["1", "2", "3", "4 (Mycket allvarlig)"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, label)| Tick {
+            label,
+            ticked: usize::from(severity.level) == i + 1,
+        })
+        .collect();
     ImyContext {
-        severity: severity(facts, source),
+        severity,
+        scale,
         consequences: consequences(facts, source),
     }
 }
@@ -139,13 +151,13 @@ fn severity(facts: &Facts, source: &SourceMeta) -> Severity {
             group.group, group.accounts
         ));
     }
-    if facts.accounts >= MANY_ACCOUNTS && broad.is_none() {
+    if facts.reach >= MANY_ACCOUNTS && broad.is_none() {
         reasons.push(format!(
-            "{} konton hade åtkomst som deras arbetsuppgifter inte kräver.",
-            facts.accounts
+            "{} aktiva konton hade åtkomst som behörighetspolicyn inte tillåter.",
+            facts.reach
         ));
     }
-    if facts.accounts >= MANY_ACCOUNTS || broad.is_some() {
+    if facts.reach >= MANY_ACCOUNTS || broad.is_some() {
         level = (level + 1).min(4);
     }
     if facts.scopes.len() > 1 && !source.scopes.is_empty() {
@@ -154,10 +166,12 @@ fn severity(facts: &Facts, source: &SourceMeta) -> Severity {
             facts.scope_ids_text
         ));
     }
-    reasons.push(
-        "Granskningen visar att åtkomst var möjlig, inte att någon har tagit del av uppgifterna. Visar loggarna att uppgifter har lästs utan behov bör bedömningen ses över."
-            .to_string(),
-    );
+    if !facts.usage.known {
+        reasons.push(
+            "Granskningen visar att åtkomst var möjlig, inte att någon har tagit del av uppgifterna. Visar loggarna att uppgifter har lästs utan behov bör bedömningen ses över."
+                .to_string(),
+        );
+    }
     Severity {
         level,
         label: if level == 4 {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
 use crate::findings::{Classification, Finding, Rule, Severity, Status};
@@ -12,11 +12,21 @@ use crate::findings::{Classification, Finding, Rule, Severity, Status};
 struct AuditJson {
     run: RunJson,
     findings: Vec<FindingJson>,
+    /// The recorded runs, with `--state`.
+    #[serde(default)]
+    trend: Vec<TrendJson>,
+}
+
+#[derive(Deserialize)]
+struct TrendJson {
+    as_of: String,
 }
 
 #[derive(Deserialize)]
 struct RunJson {
     as_of: String,
+    /// Written by runs with a history (`--state`).
+    as_of_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,9 +57,20 @@ fn classification(id: &str) -> Option<Classification> {
     Classification::ALL.into_iter().find(|c| c.id() == id)
 }
 
-/// The audit's date and its findings. Errors name the file and, where it
-/// helps, the finding.
-pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
+/// An earlier audit as a draft reads it.
+pub struct EarlierAudit {
+    pub as_of: NaiveDate,
+    /// The run's date and time, when the audit kept a history.
+    pub as_of_time: Option<NaiveDateTime>,
+    pub findings: Vec<Finding>,
+    /// The as-of date-times of the recorded runs, when the audit kept a
+    /// history.
+    pub runs: Vec<NaiveDateTime>,
+}
+
+/// The audit's date and time and its findings. Errors name the file and,
+/// where it helps, the finding.
+pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
     let at = |m: String| format!("{}: {m}", path.display());
     let text = crate::text::read_bounded(path, crate::text::MAX_FINDINGS_BYTES)
         .map_err(|e| at(format!("cannot read the findings: {e}")))?;
@@ -64,6 +85,26 @@ pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
             doc.run.as_of
         ))
     })?;
+    let as_of_time = match &doc.run.as_of_time {
+        None => None,
+        Some(t) => Some(
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+                at(format!(
+                    "`run.as_of_time` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
+                ))
+            })?,
+        ),
+    };
+    let mut runs = Vec::with_capacity(doc.trend.len());
+    for point in &doc.trend {
+        let t = NaiveDateTime::parse_from_str(&point.as_of, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+            at(format!(
+                "`trend` names the run `{}`, not a date-time (YYYY-MM-DDTHH:MM:SS)",
+                point.as_of
+            ))
+        })?;
+        runs.push(t);
+    }
     let mut findings = Vec::with_capacity(doc.findings.len());
     for f in doc.findings {
         let rule = Rule::from_id(&f.rule)
@@ -102,5 +143,10 @@ pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
             first_seen: f.first_seen,
         });
     }
-    Ok((as_of, findings))
+    Ok(EarlierAudit {
+        as_of,
+        as_of_time,
+        findings,
+        runs,
+    })
 }

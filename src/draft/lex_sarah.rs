@@ -1,8 +1,10 @@
 //! The lex Sarah draft's judgements: only sources in social services or LSS
-//! get one, and which act the report is made under.
+//! get one, which act the report is made under, and which kind of report
+//! the audit suggests.
 
 use serde::Serialize;
 
+use super::Facts;
 use crate::policy::SourceMeta;
 
 /// Why a source gets no lex Sarah draft.
@@ -30,10 +32,31 @@ pub struct LexSarahContext {
     /// Whether the source is LSS activity (the report is then made under
     /// LSS, else under the Social Services Act).
     pub lss: bool,
+    /// The suggested kind: `serious` (ett allvarligt missförhållande) or
+    /// `risk` (en påtaglig risk för ett allvarligt missförhållande).
+    pub kind: &'static str,
+    /// Why that kind is suggested.
+    pub kind_reason: String,
 }
 
-pub fn context(source: &SourceMeta) -> LexSarahContext {
+/// A suggestion for the person who decides: access that was possible but
+/// not shown to be used is a risk; evidence that it was used makes it a
+/// missförhållande that has occurred.
+pub fn context(facts: &Facts, source: &SourceMeta) -> LexSarahContext {
+    let (kind, kind_reason) = if facts.usage.known {
+        (
+            "serious",
+            "Förvalt eftersom åtkomstloggarna visar att åtkomsten har använts.".to_string(),
+        )
+    } else {
+        (
+            "risk",
+            "Förvalt eftersom granskningen visar att åtkomsten var möjlig men inte att den har använts. Bedömer ni bristen i behörighetsstyrningen som allvarlig i sig, oavsett om uppgifter har lästs, avser anmälan i stället ett allvarligt missförhållande.".to_string(),
+        )
+    };
     LexSarahContext {
         lss: source.activity == "lss",
+        kind,
+        kind_reason,
     }
 }

@@ -17,14 +17,16 @@ pub mod legal;
 pub mod lex_sarah;
 mod render;
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::cli::{DraftFormat, DraftKind};
 use crate::config::Config;
 use crate::findings::{Classification, Finding};
 use crate::policy::SourceMeta;
 
-pub use facts::Facts;
+pub use facts::{Facts, MIN_ANONYMOUS};
 pub use legal::Legal;
 
 /// The marker of every field a person must fill in.
@@ -57,6 +59,28 @@ pub struct DraftInput<'a> {
     pub legal: &'a Legal,
     /// Leave the names of affected accounts out.
     pub no_names: bool,
+    /// When the audit ran (local time), when that is known; without it the
+    /// audit's date stands for the run.
+    pub run_time: Option<NaiveDateTime>,
+    /// Title and form of employment of the directory's accounts, when the
+    /// draft is written from a new audit (not from `--findings`).
+    pub staff: Option<&'a BTreeMap<String, Staff>>,
+    /// Earlier runs from the history of runs (`--state`), oldest first.
+    pub history: &'a [HistoryRun],
+}
+
+/// What the directory says about the person behind an account.
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    pub title: Option<String>,
+    pub employment: Option<String>,
+}
+
+/// One recorded audit run, as question 30 lists it.
+#[derive(Debug, Clone)]
+pub struct HistoryRun {
+    /// The run's as-of date and time (local time).
+    pub as_of: NaiveDateTime,
 }
 
 /// Renders a draft, or refuses when the source has no finding of the
@@ -84,7 +108,7 @@ pub fn draft(
     let facts = Facts::gather(input, &findings)?;
     let specific = match kind {
         DraftKind::Imy => serde_json::to_value(imy::context(&facts, input.source)),
-        DraftKind::LexSarah => serde_json::to_value(lex_sarah::context(input.source)),
+        DraftKind::LexSarah => serde_json::to_value(lex_sarah::context(&facts, input.source)),
     }
     .map_err(|e| DraftError::Render(format!("cannot prepare the draft: {e}")))?;
     render::render(kind, format, &facts, &specific, input.legal)

@@ -22,6 +22,12 @@ const MD_SPECIAL: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '|', '#']
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
+        // A value is one piece of text: a line end in a name must not
+        // start a paragraph, a heading or a list item of its own.
+        if c.is_control() {
+            out.push(' ');
+            continue;
+        }
         if MD_SPECIAL.contains(&c) {
             out.push('\\');
         }
@@ -65,6 +71,18 @@ fn environment(format: DraftFormat) -> Result<Environment<'static>, minijinja::E
         format!("{} {}", number_sv(n), if n == 1 { one } else { many })
     });
     env.add_function("num", |n: u64| number_sv(n));
+    // "21 konton"; with names left out, "färre än 3 konton" below three.
+    env.add_function(
+        "count",
+        |n: usize, hide: bool, one: Option<String>, many: Option<String>| {
+            super::facts::count_text(
+                n,
+                hide,
+                one.as_deref().unwrap_or("konto"),
+                many.as_deref().unwrap_or("konton"),
+            )
+        },
+    );
     env.add_filter("join_sv", |items: Vec<String>| super::join_sv(&items));
     // A label of the form that the source's policy ticks.
     env.add_filter("ticked", |label: String| {
@@ -114,10 +132,25 @@ pub fn render(
         DraftKind::Imy => "imy",
         DraftKind::LexSarah => "lex_sarah",
     };
+    // Legal references are the organisation's own text: in Markdown their
+    // `[KONTROLLERA: …]` marks stay as written, like `[FYLL I: …]`; HTML
+    // escapes them as any other value.
+    let legal = match format {
+        DraftFormat::Md => Value::from_iter(legal.0.iter().map(|(section, keys)| {
+            (
+                section.clone(),
+                Value::from_iter(
+                    keys.iter()
+                        .map(|(k, v)| (k.clone(), Value::from_safe_string(v.clone()))),
+                ),
+            )
+        })),
+        DraftFormat::Html => Value::from_serialize(legal),
+    };
     let ctx = minijinja::context! {
         facts => Value::from_serialize(facts),
         draft => Value::from_serialize(specific),
-        legal => Value::from_serialize(legal),
+        legal => legal,
     };
     let template = env.get_template(name).map_err(failed)?;
     let body = template.render(&ctx).map_err(failed)?;
@@ -146,6 +179,7 @@ mod tests {
     #[test]
     fn markdown_markup_in_data_is_escaped() {
         assert_eq!(md_escape("a|b *c* [d]"), "a\\|b \\*c\\* \\[d\\]");
+        assert_eq!(md_escape("Anna\n\n# Rubrik"), "Anna  \\# Rubrik");
     }
 
     #[test]

@@ -280,6 +280,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             estimated_data_subjects: None,
             scopes: Vec::new(),
             policy_file: None,
+            role_labels: Default::default(),
         };
         evaluation.implicit_sources.push(meta.clone());
         implicit.push(Policy {

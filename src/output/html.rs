@@ -546,6 +546,7 @@ mod tests {
                 estimated_data_subjects: None,
                 scopes: vec!["VO".into()],
                 policy_file: Some("policies/statdb.toml".into()),
+                role_labels: Default::default(),
             }],
             findings: vec![
                 finding(

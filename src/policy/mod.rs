@@ -43,11 +43,18 @@ pub struct SourceMeta {
     /// The policy file that describes the source (none for a source that
     /// only role exports name).
     pub policy_file: Option<String>,
+    /// How reports name each role (`[roles.Las] label = "läsbehörighet"`).
+    pub role_labels: BTreeMap<String, String>,
 }
 
 impl SourceMeta {
     pub fn holds_personal_data(&self) -> bool {
         !self.data_categories.is_empty()
+    }
+
+    /// The words reports use for a role: its label, else its id.
+    pub fn role_label<'a>(&'a self, role: &'a str) -> &'a str {
+        self.role_labels.get(role).map_or(role, String::as_str)
     }
 
     pub fn is_social_services(&self) -> bool {

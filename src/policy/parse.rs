@@ -15,7 +15,8 @@ use super::{Allow, Checks, Condition, GrantRule, Policy, Selector, SourceMeta, T
 use crate::diag::{self, Diagnostic, TomlReader};
 use crate::findings::{Rule, Severity};
 
-const TOP_KEYS: &[&str] = &["source", "grant", "allow", "checks", "severity"];
+const TOP_KEYS: &[&str] = &["source", "grant", "allow", "checks", "severity", "roles"];
+const ROLE_KEYS: &[&str] = &["label"];
 const SOURCE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -133,12 +134,28 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
         },
     };
 
+    let role_labels = match root.get("roles") {
+        None => BTreeMap::new(),
+        Some(item) => match item.as_table_like() {
+            Some(t) => parse_roles(&mut r, t),
+            None => {
+                r.error_help(
+                    diag::item_span(root, "roles"),
+                    "`roles` must be a table of roles",
+                    Some("write `[roles.Las]` and `label = \"läsbehörighet\"` under it"),
+                );
+                BTreeMap::new()
+            }
+        },
+    };
+
     let diagnostics = r.diagnostics;
     match source {
         Some(source) if diagnostics.is_empty() => Ok(Policy {
             file: file.to_path_buf(),
             source: SourceMeta {
                 policy_file: Some(file.display().to_string()),
+                role_labels,
                 ..source
             },
             grants,
@@ -249,7 +266,46 @@ fn parse_source(
         estimated_data_subjects,
         scopes,
         policy_file: None,
+        role_labels: BTreeMap::new(),
     })
+}
+
+/// `[roles.Las]` with `label = "läsbehörighet"`: how reports name a role.
+fn parse_roles(r: &mut TomlReader<'_>, t: &dyn TableLike) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    for (role, item) in t.iter() {
+        let context = format!("[roles.{role}]");
+        let Some(table) = item.as_table_like() else {
+            r.error_help(
+                diag::item_span(t, role),
+                format!("role `{role}` must be a table"),
+                Some(format!(
+                    "write `[roles.{role}]` and `label = \"…\"` under it"
+                )),
+            );
+            continue;
+        };
+        r.check_keys(table, ROLE_KEYS, &context);
+        match r.string(table, "label", &context) {
+            Some(label) if label.trim().is_empty() => r.error(
+                diag::item_span(table, "label"),
+                format!("the label of role `{role}` is empty"),
+            ),
+            Some(label) => {
+                labels.insert(role.to_string(), label.trim().to_string());
+            }
+            None => {
+                if table.get("label").is_none() {
+                    r.error_help(
+                        diag::item_span(t, role),
+                        format!("role `{role}` has no `label`"),
+                        Some("add `label = \"…\"`, the words reports use for the role"),
+                    );
+                }
+            }
+        }
+    }
+    labels
 }
 
 fn vocabulary_list(
@@ -694,6 +750,71 @@ scoep = "*"
         assert!(text[2].starts_with("p.toml:7:9: bad regex"));
         assert!(text[3].starts_with("p.toml:11:1: unknown key `scoep`"));
         assert!(text[3].contains("did you mean `scope`?"));
+    }
+
+    #[test]
+    fn roles_have_labels_that_reports_use() {
+        let p = parse(
+            r#"[source]
+id = "s"
+
+[roles.Las]
+label = " läsbehörighet "
+
+[roles."Läs och ändra"]
+label = "behörighet att läsa och ändra"
+"#,
+        )
+        .unwrap();
+        assert_eq!(p.source.role_label("Las"), "läsbehörighet");
+        assert_eq!(
+            p.source.role_label("Läs och ändra"),
+            "behörighet att läsa och ändra"
+        );
+        // A role without a label keeps its id.
+        assert_eq!(p.source.role_label("Admin"), "Admin");
+    }
+
+    #[test]
+    fn role_label_problems_are_all_reported_at_their_place() {
+        let errors = parse(
+            r#"[source]
+id = "s"
+
+[roles.Las]
+lable = "läsbehörighet"
+
+[roles.Admin]
+label = 3
+
+[roles]
+Andra = "ändra"
+"#,
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+        assert_eq!(errors.len(), 4, "{text:#?}");
+        assert!(
+            text.iter().any(
+                |t| t.starts_with("p.toml:5:1: unknown key `lable` in [roles.Las]")
+                    && t.contains("did you mean `label`?")
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("role `Las` has no `label`")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("p.toml:8:") && t.contains("must be a string")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("p.toml:11:") && t.contains("role `Andra` must be a table")),
+            "{text:#?}"
+        );
     }
 
     #[test]
