@@ -34,6 +34,9 @@ pub struct Report {
     /// With `--exceptions`: what every exception did (`None` without the
     /// flag).
     pub exceptions: Option<Vec<ExceptionUse>>,
+    /// The boards of `[organization.boards]` by scope: each is the
+    /// controller (personuppgiftsansvarig) of its scope's data.
+    pub boards: BTreeMap<String, String>,
 }
 
 /// Where a run with `--state` stands in the history.

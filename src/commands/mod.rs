@@ -276,6 +276,9 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     };
 
     let mut report = build_report(&inputs)?;
+    if let Some(config) = &inputs.config {
+        report.boards = config.organization.boards.clone();
+    }
     if let Some(list) = &exception_list {
         let (excepted, uses) = exceptions::apply(list, &mut report.findings, inputs.as_of);
         report.excepted = excepted;

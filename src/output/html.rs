@@ -418,7 +418,15 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             SourceRow {
                 id: s.id.clone(),
                 name: s.name.clone(),
-                controller: s.controller.clone(),
+                controller: s.controller.clone().or_else(|| {
+                    // Each board is the controller of its own scope's data.
+                    let boards: Vec<&str> = s
+                        .scopes
+                        .iter()
+                        .filter_map(|scope| report.boards.get(scope).map(String::as_str))
+                        .collect();
+                    (!boards.is_empty()).then(|| boards.join(", "))
+                }),
                 confidentiality: s.confidentiality.clone(),
                 total: fs.len(),
                 by_severity: Severity::ALL
