@@ -4,6 +4,7 @@
 mod draft;
 mod explain;
 mod history;
+mod plan;
 
 use std::io::{IsTerminal, Write};
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Explain(args) => explain::run(args),
         Command::Draft(args) => draft::run(args),
         Command::History(args) => history::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }
 

@@ -113,6 +113,12 @@ pub struct Group {
     /// members are known from the accounts' own lists
     /// ([`Inventory::members`]).
     pub children: Vec<GroupId>,
+    /// Who answers for the group: the directory's `managedBy` (AD) or
+    /// `owner` (OpenLDAP), as the directory writes it.
+    pub owner: Option<String>,
+    /// The directory attribute that lists the group's members (`member`,
+    /// `uniqueMember` or `memberUid`), where a directory said.
+    pub member_attr: Option<&'static str>,
 }
 
 /// Who a role-export row gives a role to.
@@ -284,6 +290,8 @@ impl Inventory {
             dn: None,
             parents: Vec::new(),
             children: Vec::new(),
+            owner: None,
+            member_attr: None,
         });
         self.group_index.insert(k.into_owned(), id);
         id

@@ -545,6 +545,7 @@ mod tests {
                 data_subject_groups: Vec::new(),
                 estimated_data_subjects: None,
                 scopes: vec!["VO".into()],
+                owner: None,
                 policy_file: Some("policies/statdb.toml".into()),
             }],
             findings: vec![

@@ -40,6 +40,9 @@ pub struct SourceMeta {
     pub data_subject_groups: Vec<String>,
     pub estimated_data_subjects: Option<u64>,
     pub scopes: Vec<String>,
+    /// Who approves changes to access on the source (`owner` in
+    /// `[source]`), named on remediation plans.
+    pub owner: Option<String>,
     /// The policy file that describes the source (none for a source that
     /// only role exports name).
     pub policy_file: Option<String>,

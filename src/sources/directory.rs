@@ -104,6 +104,7 @@ impl DirEntry {
             found.group |= is(GROUP_CLASSES);
             found.account |= is(ACCOUNT_CLASSES);
             found.not_account |= is(NOT_ACCOUNT_CLASSES);
+            found.posix_group |= text.eq_ignore_ascii_case("posixgroup");
         }
         found
     }
@@ -115,6 +116,7 @@ struct Classes {
     group: bool,
     account: bool,
     not_account: bool,
+    posix_group: bool,
 }
 
 /// Which directory attributes give each well-known attribute: the
@@ -211,7 +213,13 @@ impl Mapping {
         .flatten()
         .cloned()
         .collect();
-        all.extend(names(&["objectclass", "objectsid", "primarygroupid"]));
+        all.extend(names(&[
+            "objectclass",
+            "objectsid",
+            "primarygroupid",
+            "managedby",
+            "owner",
+        ]));
         all.sort();
         all.dedup();
         all
@@ -657,10 +665,20 @@ impl<'m> Builder<'m> {
             // is still sending; the rest wait for `finish`.
             let mut uids = Vec::new();
             let mut values = Vec::new();
+            let owner = entry
+                .text("managedby")
+                .or_else(|| entry.text("owner"))
+                .map(str::to_string);
+            let mut member_attr = None;
             for attr in &mapping.member {
                 let Some(raw) = entry.remove(attr) else {
                     continue;
                 };
+                member_attr.get_or_insert(match attr.as_str() {
+                    "uniquemember" => "uniqueMember",
+                    "memberuid" => "memberUid",
+                    _ => "member",
+                });
                 let list = if attr == "memberuid" {
                     &mut uids
                 } else {
@@ -691,7 +709,13 @@ impl<'m> Builder<'m> {
             }
             let dn_key = self.key.clone();
             self.by_dn.insert(self.digest.of(&dn_key), Node::Group(id));
-            inventory.groups[id].dn = Some(entry.dn);
+            let group = &mut inventory.groups[id];
+            group.dn = Some(entry.dn);
+            group.owner = owner;
+            if member_attr.is_none() && classes.posix_group {
+                member_attr = Some("memberUid");
+            }
+            group.member_attr = member_attr.or(Some("member"));
             self.groups.push(PendingGroup {
                 group: id,
                 dn_key,

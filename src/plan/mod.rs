@@ -1,0 +1,1165 @@
+//! Remediation: from findings to the changes that end them, proven before
+//! they are printed.
+//!
+//! The planner works on the group graph the evaluator walks: it picks the
+//! fewest changes (a nesting edge where one edge ends many findings, a
+//! direct membership where it ends one, a role-export row where the access
+//! is given there), then applies them to a copy of the inventory and runs
+//! the evaluator again. A plan is only returned when that second
+//! evaluation shows every finding it claims to fix gone and every access
+//! that an allow covered still there.
+
+pub mod render;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::evaluate::{self, GrantSource, Walker};
+use crate::findings::{Finding, Rule};
+use crate::intern::Sym;
+use crate::inventory::{AccountId, GroupId, Holder, Inventory};
+use crate::policy::Policy;
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Take a member (account or group) out of a directory group.
+    RemoveMember,
+    /// Take a role assignment out of a business system's role export.
+    RemoveRole,
+    /// Disable an account that a role export names but the directory does
+    /// not know: its rows leave the export.
+    DisableAccount,
+    /// Put an account directly into a group that gives exactly an access
+    /// it is allowed and would otherwise lose (the individual assignment
+    /// that replaces a broad nesting).
+    AddMember,
+}
+
+impl Action {
+    pub fn id(self) -> &'static str {
+        match self {
+            Action::RemoveMember => "remove-member",
+            Action::RemoveRole => "remove-role",
+            Action::DisableAccount => "disable-account",
+            Action::AddMember => "add-member",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberKind {
+    Account,
+    Group,
+}
+
+/// One access: who reaches which role and scope on which source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AccessRef {
+    pub account: String,
+    pub data_source: String,
+    pub role: String,
+    pub scope: String,
+}
+
+/// The edit a change makes to the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Edit {
+    Membership {
+        account: AccountId,
+        group: GroupId,
+    },
+    Nesting {
+        child: GroupId,
+        parent: GroupId,
+    },
+    /// A role-export row, by where it is written.
+    Row(String),
+    /// Every row of an unknown account on a source.
+    Unknown {
+        name: String,
+        source: String,
+    },
+    Add {
+        account: AccountId,
+        group: GroupId,
+    },
+}
+
+/// One proposed change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub action: Action,
+    pub group: Option<String>,
+    pub member: Option<String>,
+    pub member_kind: Option<MemberKind>,
+    pub data_source: Option<String>,
+    pub account: Option<String>,
+    pub role: Option<String>,
+    pub scope: Option<String>,
+    /// The findings the change ends.
+    pub fixes: Vec<String>,
+    /// Allowed access the change would take away (empty for every entry
+    /// of `changes`; filled under `needs_decision`).
+    pub removes_allowed: Vec<AccessRef>,
+    /// The accounts whose access changes.
+    pub accounts_affected: Vec<String>,
+    /// Who approves it: the group's `managedBy`/`owner`.
+    pub owner: Option<String>,
+    /// The group's and the member's DNs, where the directory gave them.
+    pub group_dn: Option<String>,
+    pub member_dn: Option<String>,
+    /// The directory attribute that lists the group's members.
+    #[serde(skip)]
+    pub member_attr: Option<&'static str>,
+    /// Where a role-export row is written.
+    pub row: Option<String>,
+    #[serde(skip)]
+    edit: Edit,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotFixable {
+    pub finding: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct After {
+    pub findings: usize,
+    pub allowed_access_lost: usize,
+}
+
+/// A remediation plan and its proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub schema_version: u32,
+    pub changes: Vec<Change>,
+    pub needs_decision: Vec<Change>,
+    pub not_fixable: Vec<NotFixable>,
+    pub after: After,
+    /// The findings the plan was made for, for renderers.
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+impl Plan {
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.id == id)
+    }
+}
+
+/// The plan could not be proven: a bug, reported rather than printed.
+#[derive(Debug)]
+pub struct Unproven(pub String);
+
+/// What a finding asks of the graph: that a start no longer reaches some
+/// accesses.
+#[derive(Debug, Clone)]
+struct Target {
+    finding: usize,
+    start: Start,
+    policy: usize,
+    /// `None`: any access on the source.
+    access: Option<(Sym, Sym)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Account(AccountId),
+    Group(GroupId),
+}
+
+/// The group graph with the plan's edits so far.
+#[derive(Clone)]
+struct Graph<'a> {
+    inv: &'a Inventory,
+    walker: &'a Walker<'a>,
+    cut_members: HashSet<(AccountId, GroupId)>,
+    cut_nesting: HashSet<(GroupId, GroupId)>,
+    cut_rows: HashSet<String>,
+    added: Vec<(AccountId, GroupId)>,
+}
+
+type Key = (usize, Sym, Sym);
+
+impl<'a> Graph<'a> {
+    fn with(&self, edit: &Edit) -> Graph<'a> {
+        let mut g = Graph {
+            inv: self.inv,
+            walker: self.walker,
+            cut_members: self.cut_members.clone(),
+            cut_nesting: self.cut_nesting.clone(),
+            cut_rows: self.cut_rows.clone(),
+            added: self.added.clone(),
+        };
+        g.apply(edit);
+        g
+    }
+
+    fn apply(&mut self, edit: &Edit) {
+        match edit {
+            Edit::Membership { account, group } => {
+                self.cut_members.insert((*account, *group));
+            }
+            Edit::Nesting { child, parent } => {
+                self.cut_nesting.insert((*child, *parent));
+            }
+            Edit::Row(origin) => {
+                self.cut_rows.insert(origin.clone());
+            }
+            Edit::Unknown { .. } => {}
+            Edit::Add { account, group } => self.added.push((*account, *group)),
+        }
+    }
+
+    fn row_cut(&self, source: &GrantSource) -> bool {
+        matches!(source, GrantSource::Export { origin } if self.cut_rows.contains(&origin.to_string()))
+    }
+
+    fn own(&self, group: GroupId) -> impl Iterator<Item = (Key, &GrantSource)> + '_ {
+        self.walker
+            .own_grants(group)
+            .filter(|(_, _, _, s)| !self.row_cut(s))
+            .map(|(p, r, s, src)| ((p, r, s), src))
+    }
+
+    fn account_own(&self, account: AccountId) -> impl Iterator<Item = (Key, &GrantSource)> + '_ {
+        self.walker
+            .account_grants(account)
+            .filter(|(_, _, _, s)| !self.row_cut(s))
+            .map(|(p, r, s, src)| ((p, r, s), src))
+    }
+
+    fn groups_of(&self, account: AccountId) -> Vec<GroupId> {
+        let mut out: Vec<GroupId> = self.inv.accounts[account]
+            .groups
+            .iter()
+            .map(|&g| g as usize)
+            .filter(|&g| !self.cut_members.contains(&(account, g)))
+            .collect();
+        out.extend(
+            self.added
+                .iter()
+                .filter(|(a, _)| *a == account)
+                .map(|(_, g)| *g),
+        );
+        out
+    }
+
+    fn parents(&self, group: GroupId) -> impl Iterator<Item = GroupId> + '_ {
+        self.inv.groups[group]
+            .parents
+            .iter()
+            .copied()
+            .filter(move |&p| !self.cut_nesting.contains(&(group, p)))
+    }
+
+    /// Breadth-first up from a start; calls `visit` on every group reached
+    /// with the group it came from.
+    fn walk(&self, start: Start, mut visit: impl FnMut(GroupId, Option<GroupId>) -> bool) {
+        let mut seen: HashSet<GroupId> = HashSet::new();
+        let mut queue: VecDeque<(GroupId, Option<GroupId>)> = VecDeque::new();
+        match start {
+            Start::Account(a) => {
+                for g in self.groups_of(a) {
+                    if seen.insert(g) {
+                        queue.push_back((g, None));
+                    }
+                }
+            }
+            Start::Group(g) => {
+                seen.insert(g);
+                queue.push_back((g, None));
+            }
+        }
+        while let Some((g, from)) = queue.pop_front() {
+            if visit(g, from) {
+                return;
+            }
+            for p in self.parents(g) {
+                if seen.insert(p) {
+                    queue.push_back((p, Some(g)));
+                }
+            }
+        }
+    }
+
+    /// Every access of an account.
+    fn reach(&self, account: AccountId) -> HashSet<Key> {
+        let mut out: HashSet<Key> = self.account_own(account).map(|(k, _)| k).collect();
+        self.walk(Start::Account(account), |g, _| {
+            out.extend(self.own(g).map(|(k, _)| k));
+            false
+        });
+        out
+    }
+
+    fn wants(target: &Target, key: &Key) -> bool {
+        key.0 == target.policy && target.access.is_none_or(|(r, s)| (key.1, key.2) == (r, s))
+    }
+
+    fn reaches(&self, target: &Target) -> bool {
+        self.path(target).is_some()
+    }
+
+    /// The edits along a shortest path that gives the target's access, or
+    /// `None` when none is left.
+    fn path(&self, target: &Target) -> Option<Vec<Edit>> {
+        if let Start::Account(a) = target.start {
+            for (key, src) in self.account_own(a) {
+                if Self::wants(target, &key) {
+                    if let GrantSource::Export { origin } = src {
+                        return Some(vec![Edit::Row(origin.to_string())]);
+                    }
+                }
+            }
+        }
+        let mut prev: HashMap<GroupId, Option<GroupId>> = HashMap::new();
+        let mut found: Option<(GroupId, Option<String>)> = None;
+        self.walk(target.start, |g, from| {
+            prev.insert(g, from);
+            for (key, src) in self.own(g) {
+                if Self::wants(target, &key) {
+                    let row = match src {
+                        GrantSource::Export { origin } => Some(origin.to_string()),
+                        GrantSource::Policy { .. } => None,
+                    };
+                    found = Some((g, row));
+                    return true;
+                }
+            }
+            false
+        });
+        let (top, row) = found?;
+        let mut chain = vec![top];
+        let mut g = top;
+        while let Some(Some(p)) = prev.get(&g) {
+            g = *p;
+            chain.push(g);
+        }
+        chain.reverse();
+        let mut edits = Vec::new();
+        if let Start::Account(a) = target.start {
+            edits.push(Edit::Membership {
+                account: a,
+                group: chain[0],
+            });
+        }
+        for pair in chain.windows(2) {
+            edits.push(Edit::Nesting {
+                child: pair[0],
+                parent: pair[1],
+            });
+        }
+        if let Some(row) = row {
+            edits.push(Edit::Row(row));
+        }
+        Some(edits)
+    }
+
+    /// The accounts whose access an edit can change.
+    fn affected(&self, edit: &Edit) -> Vec<AccountId> {
+        let below = |top: GroupId| -> Vec<AccountId> {
+            let mut groups: HashSet<GroupId> = HashSet::from([top]);
+            let mut queue = VecDeque::from([top]);
+            while let Some(g) = queue.pop_front() {
+                for &c in &self.inv.groups[g].children {
+                    if !self.cut_nesting.contains(&(c, g)) && groups.insert(c) {
+                        queue.push_back(c);
+                    }
+                }
+            }
+            (0..self.inv.accounts.len())
+                .filter(|&a| self.groups_of(a).iter().any(|g| groups.contains(g)))
+                .collect()
+        };
+        match edit {
+            Edit::Membership { account, .. } | Edit::Add { account, .. } => vec![*account],
+            Edit::Nesting { child, .. } => below(*child),
+            Edit::Row(origin) => {
+                let mut out = Vec::new();
+                for grant in &self.inv.grants {
+                    if grant.origin.to_string() != *origin {
+                        continue;
+                    }
+                    match &grant.holder {
+                        Holder::Account(name) => out.extend(self.inv.account(name)),
+                        Holder::Group(g) => out.extend(below(*g)),
+                    }
+                }
+                out
+            }
+            Edit::Unknown { .. } => Vec::new(),
+        }
+    }
+}
+
+/// What the planner knows about the accesses before any change.
+struct Baseline {
+    /// Every allowed access, per account.
+    allowed: HashMap<AccountId, HashSet<Key>>,
+    /// Sources on which an account has an account-level finding
+    /// (disabled, expired): no access there is added back.
+    barred: HashSet<(AccountId, usize)>,
+}
+
+/// A candidate change with what it would do.
+struct Scored {
+    edit: Edit,
+    ends: Vec<usize>,
+    repairs: Vec<(AccountId, GroupId)>,
+    lost: Vec<(AccountId, Key)>,
+    affected: usize,
+}
+
+/// Makes the plan for the findings of the given sources (all when
+/// `sources` is empty) and proves it.
+pub fn plan(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    sources: &[String],
+) -> Result<Plan, Unproven> {
+    let before = evaluate::evaluate(policies, inventory, as_of);
+    let in_scope = |ds: &str| sources.is_empty() || sources.iter().any(|s| s == ds);
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let walker = Walker::new(inventory, &refs);
+    let policy_of: HashMap<&str, usize> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.source.id.as_str(), i))
+        .collect();
+
+    let findings: Vec<Finding> = before
+        .findings
+        .iter()
+        .filter(|f| in_scope(&f.data_source))
+        .cloned()
+        .collect();
+
+    // Allowed access: every access no `unauthorized-access` finding names.
+    let unauthorized: HashSet<(String, String, String, String)> = before
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::UnauthorizedAccess)
+        .map(|f| {
+            (
+                f.account.clone().unwrap_or_default(),
+                f.data_source.clone(),
+                f.role.clone().unwrap_or_default(),
+                f.scope.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let empty = Graph {
+        inv: inventory,
+        walker: &walker,
+        cut_members: HashSet::new(),
+        cut_nesting: HashSet::new(),
+        cut_rows: HashSet::new(),
+        added: Vec::new(),
+    };
+    let mut baseline = Baseline {
+        allowed: HashMap::new(),
+        barred: HashSet::new(),
+    };
+    for (a, account) in inventory.accounts.iter().enumerate() {
+        let reach = empty.reach(a);
+        let allowed: HashSet<Key> = reach
+            .into_iter()
+            .filter(|(p, r, s)| {
+                !unauthorized.contains(&(
+                    account.id.to_string(),
+                    policies[*p].source.id.clone(),
+                    r.as_str().to_string(),
+                    s.as_str().to_string(),
+                ))
+            })
+            .collect();
+        if !allowed.is_empty() {
+            baseline.allowed.insert(a, allowed);
+        }
+    }
+
+    let mut targets: Vec<Target> = Vec::new();
+    let mut not_fixable: Vec<NotFixable> = Vec::new();
+    let mut direct: Vec<Change> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let policy = policy_of.get(f.data_source.as_str()).copied();
+        let account = f.account.as_deref().and_then(|a| inventory.account(a));
+        match (f.rule, policy, account) {
+            (Rule::UnauthorizedAccess, Some(policy), Some(a)) => {
+                let role = Sym::new(f.role.as_deref().unwrap_or_default());
+                let scope = Sym::new(f.scope.as_deref().unwrap_or_default());
+                targets.push(Target {
+                    finding: i,
+                    start: Start::Account(a),
+                    policy,
+                    access: Some((role, scope)),
+                });
+            }
+            (Rule::UnauthorizedAccess, None, _) => {
+                // A source no policy describes: the role export's rows.
+                direct.extend(rows_of(inventory, f, &findings[i].id));
+            }
+            (Rule::BroadGroup, Some(policy), _) => {
+                match f.group.as_deref().and_then(|g| inventory.group(g)) {
+                    Some(g) => targets.push(Target {
+                        finding: i,
+                        start: Start::Group(g),
+                        policy,
+                        access: None,
+                    }),
+                    None => not_fixable.push(NotFixable {
+                        finding: f.id.clone(),
+                        why: "gruppen finns inte i katalogen som lästes".into(),
+                    }),
+                }
+            }
+            (Rule::DisabledAccount | Rule::ExpiredAccount, Some(policy), Some(a)) => {
+                baseline.barred.insert((a, policy));
+                targets.push(Target {
+                    finding: i,
+                    start: Start::Account(a),
+                    policy,
+                    access: None,
+                });
+            }
+            (Rule::UnknownAccount, _, _) => {
+                let name = f.account.clone().unwrap_or_default();
+                direct.push(Change {
+                    action: Action::DisableAccount,
+                    account: Some(name.clone()),
+                    data_source: Some(f.data_source.clone()),
+                    fixes: vec![f.id.clone()],
+                    accounts_affected: vec![name.clone()],
+                    row: f.grant.clone(),
+                    edit: Edit::Unknown {
+                        name,
+                        source: f.data_source.clone(),
+                    },
+                    ..Change::blank()
+                });
+            }
+            (Rule::SodConflict, _, _) => not_fixable.push(NotFixable {
+                finding: f.id.clone(),
+                why: format!(
+                    "vilken av rollerna {} kontot ska behålla är ett beslut för verksamheten",
+                    f.roles.join(" och ")
+                ),
+            }),
+            (Rule::TooManyAccounts, _, _) => not_fixable.push(NotFixable {
+                finding: f.id.clone(),
+                why: "alla konton under regeln är tillåtna var för sig: vilka som ska lämna är ett beslut för verksamheten".into(),
+            }),
+            (Rule::InactiveAccount, _, _) => not_fixable.push(NotFixable {
+                finding: f.id.clone(),
+                why: "kontot har inte loggat in på länge: om det ska inaktiveras eller behålla sin behörighet är ett beslut för chefen".into(),
+            }),
+            _ => not_fixable.push(NotFixable {
+                finding: f.id.clone(),
+                why: "kontot eller gruppen finns inte i det som lästes".into(),
+            }),
+        }
+    }
+
+    let mut graph = empty;
+    let mut chosen: Vec<Scored> = Vec::new();
+    let mut open: Vec<usize> = (0..targets.len()).collect();
+    // Targets no change can end without taking allowed access.
+    let mut parked: Vec<usize> = Vec::new();
+    loop {
+        open.retain(|&t| !parked.contains(&t) && graph.reaches(&targets[t]));
+        if open.is_empty() {
+            break;
+        }
+        let mut candidates: Vec<Edit> = Vec::new();
+        for &t in &open {
+            for e in graph.path(&targets[t]).unwrap_or_default() {
+                if !candidates.contains(&e) {
+                    candidates.push(e);
+                }
+            }
+        }
+        let best = candidates
+            .into_iter()
+            .map(|e| score(&graph, &baseline, &targets, &open, e))
+            .filter(|s| s.lost.is_empty() && !s.ends.is_empty())
+            .max_by(|a, b| {
+                let ra = a.ends.len() as f64 / (1 + a.repairs.len()) as f64;
+                let rb = b.ends.len() as f64 / (1 + b.repairs.len()) as f64;
+                ra.total_cmp(&rb)
+                    .then(a.ends.len().cmp(&b.ends.len()))
+                    .then(b.affected.cmp(&a.affected))
+            });
+        if let Some(s) = best {
+            commit(&mut graph, &s);
+            open.retain(|t| !s.ends.contains(t));
+            chosen.push(s);
+            continue;
+        }
+        // No single change ends a finding without taking allowed access:
+        // cut the first open target's paths one edge at a time, or leave
+        // it for a decision.
+        let t = open[0];
+        match cut_one(&graph, &baseline, &targets, t) {
+            Some(steps) => {
+                let n = steps.len();
+                for (i, mut s) in steps.into_iter().enumerate() {
+                    commit(&mut graph, &s);
+                    s.ends = if i + 1 == n { vec![t] } else { Vec::new() };
+                    chosen.push(s);
+                }
+            }
+            None => parked.push(t),
+        }
+    }
+
+    // What would end the parked targets, and the allowed access it would
+    // take: the change that ends the most of them first.
+    let mut undecided: Vec<Scored> = Vec::new();
+    let mut scratch = graph.clone();
+    while !parked.is_empty() {
+        let mut candidates: Vec<Edit> = Vec::new();
+        for &t in &parked {
+            for e in scratch.path(&targets[t]).unwrap_or_default() {
+                if !candidates.contains(&e) {
+                    candidates.push(e);
+                }
+            }
+        }
+        let best = candidates
+            .into_iter()
+            .map(|e| score(&scratch, &baseline, &targets, &parked, e))
+            .filter(|s| !s.ends.is_empty())
+            .max_by(|a, b| {
+                a.ends
+                    .len()
+                    .cmp(&b.ends.len())
+                    .then(b.lost.len().cmp(&a.lost.len()))
+                    .then(b.affected.cmp(&a.affected))
+            });
+        let Some(s) = best else {
+            for &t in &parked {
+                not_fixable.push(NotFixable {
+                    finding: findings[targets[t].finding].id.clone(),
+                    why: "ingen enskild ändring av grupper eller roller avslutar fyndet".into(),
+                });
+            }
+            break;
+        };
+        scratch.apply(&s.edit);
+        parked.retain(|t| !s.ends.contains(t));
+        undecided.push(s);
+    }
+
+    let mut changes: Vec<Change> = direct;
+    for s in &chosen {
+        let fixes: Vec<String> = s
+            .ends
+            .iter()
+            .map(|&t| findings[targets[t].finding].id.clone())
+            .collect();
+        // The memberships that keep allowed access come first, so that
+        // nobody is without it between two lines of a script.
+        for &(account, group) in &s.repairs {
+            let add = Edit::Add { account, group };
+            changes.push(describe(
+                inventory,
+                policies,
+                &add,
+                Vec::new(),
+                Vec::new(),
+                &graph,
+            ));
+        }
+        changes.push(describe(
+            inventory,
+            policies,
+            &s.edit,
+            fixes,
+            Vec::new(),
+            &graph,
+        ));
+    }
+    let mut needs_decision: Vec<Change> = Vec::new();
+    for s in undecided {
+        let mut lost: Vec<AccessRef> = s
+            .lost
+            .iter()
+            .map(|(a, k)| access_ref(inventory, policies, *a, k))
+            .collect();
+        lost.sort();
+        lost.dedup();
+        let fixes = s
+            .ends
+            .iter()
+            .map(|&t| findings[targets[t].finding].id.clone())
+            .collect();
+        needs_decision.push(describe(inventory, policies, &s.edit, fixes, lost, &graph));
+    }
+
+    let mut plan = Plan {
+        schema_version: 1,
+        changes,
+        needs_decision,
+        not_fixable,
+        after: After {
+            findings: 0,
+            allowed_access_lost: 0,
+        },
+        findings,
+    };
+    prove(
+        policies,
+        inventory,
+        as_of,
+        &mut plan,
+        &baseline,
+        &before.findings,
+        &in_scope,
+    )?;
+    Ok(plan)
+}
+
+impl Change {
+    fn blank() -> Change {
+        Change {
+            action: Action::RemoveRole,
+            group: None,
+            member: None,
+            member_kind: None,
+            data_source: None,
+            account: None,
+            role: None,
+            scope: None,
+            fixes: Vec::new(),
+            removes_allowed: Vec::new(),
+            accounts_affected: Vec::new(),
+            owner: None,
+            group_dn: None,
+            member_dn: None,
+            member_attr: None,
+            row: None,
+            edit: Edit::Row(String::new()),
+        }
+    }
+}
+
+/// Applies a chosen change and the memberships that repair it.
+fn commit(graph: &mut Graph<'_>, s: &Scored) {
+    graph.apply(&s.edit);
+    for &(account, group) in &s.repairs {
+        graph.apply(&Edit::Add { account, group });
+    }
+}
+
+/// `remove-role` changes for every role-export row behind a finding on a
+/// source no policy describes.
+fn rows_of(inventory: &Inventory, f: &Finding, id: &str) -> Vec<Change> {
+    let Some(name) = f.account.as_deref() else {
+        return Vec::new();
+    };
+    inventory
+        .grants
+        .iter()
+        .filter(|g| {
+            matches!(&g.holder, Holder::Account(n) if n.eq_ignore_ascii_case(name))
+                && g.data_source.as_str() == f.data_source
+                && f.role.as_deref() == Some(g.role.as_str())
+                && g.scope.map_or("*", Sym::as_str) == f.scope.as_deref().unwrap_or("*")
+        })
+        .map(|g| Change {
+            action: Action::RemoveRole,
+            account: Some(name.to_string()),
+            data_source: Some(f.data_source.clone()),
+            role: Some(g.role.as_str().to_string()),
+            scope: g.scope.map(|s| s.as_str().to_string()),
+            fixes: vec![id.to_string()],
+            accounts_affected: vec![name.to_string()],
+            row: Some(g.origin.to_string()),
+            edit: Edit::Row(g.origin.to_string()),
+            ..Change::blank()
+        })
+        .collect()
+}
+
+/// What one edit would do from the current graph: the open targets it
+/// ends, the allowed access it takes away, and the direct memberships
+/// that would give that access back.
+fn score(
+    graph: &Graph<'_>,
+    base: &Baseline,
+    targets: &[Target],
+    open: &[usize],
+    edit: Edit,
+) -> Scored {
+    let next = graph.with(&edit);
+    let affected = graph.affected(&edit);
+    let ends: Vec<usize> = open
+        .iter()
+        .copied()
+        .filter(|&t| {
+            let hit = match targets[t].start {
+                Start::Account(a) => affected.contains(&a),
+                Start::Group(_) => true,
+            };
+            hit && !next.reaches(&targets[t])
+        })
+        .collect();
+    let mut lost: Vec<(AccountId, Key)> = Vec::new();
+    let mut repairs: Vec<(AccountId, GroupId)> = Vec::new();
+    for &a in &affected {
+        let Some(allowed) = base.allowed.get(&a) else {
+            continue;
+        };
+        let had = graph.reach(a);
+        let now = next.reach(a);
+        let mut missing: Vec<Key> = allowed
+            .iter()
+            .filter(|k| had.contains(k) && !now.contains(k))
+            .copied()
+            .collect();
+        missing.sort();
+        for k in missing {
+            if repairs
+                .iter()
+                .any(|&(ra, rg)| ra == a && next.own(rg).any(|(key, _)| key == k))
+            {
+                continue;
+            }
+            match repair(&next, base, a, &k) {
+                Some(g) => repairs.push((a, g)),
+                None => lost.push((a, k)),
+            }
+        }
+    }
+    Scored {
+        edit,
+        ends,
+        repairs,
+        lost,
+        affected: affected.len(),
+    }
+}
+
+/// A group that gives an account an access it is allowed, and nothing
+/// it is not: a group that holds the grant itself and reaches no other
+/// access the account is not allowed.
+fn repair(graph: &Graph<'_>, base: &Baseline, account: AccountId, key: &Key) -> Option<GroupId> {
+    if base.barred.contains(&(account, key.0)) {
+        return None;
+    }
+    let allowed = base.allowed.get(&account)?;
+    (0..graph.inv.groups.len()).find(|&g| {
+        if !graph.own(g).any(|(k, _)| k == *key) {
+            return false;
+        }
+        let mut fine = true;
+        graph.walk(Start::Group(g), |h, _| {
+            if graph.own(h).any(|(k, _)| !allowed.contains(&k)) {
+                fine = false;
+                return true;
+            }
+            false
+        });
+        fine
+    })
+}
+
+/// Cuts one target's paths edge by edge, each cut losing no allowed
+/// access that cannot be given back; `None` when that cannot be done.
+fn cut_one(
+    graph: &Graph<'_>,
+    base: &Baseline,
+    targets: &[Target],
+    t: usize,
+) -> Option<Vec<Scored>> {
+    let mut g = graph.clone();
+    let mut steps = Vec::new();
+    while let Some(path) = g.path(&targets[t]) {
+        let best = path
+            .into_iter()
+            .map(|e| score(&g, base, targets, &[t], e))
+            .filter(|s| s.lost.is_empty())
+            .min_by_key(|s| (s.repairs.len(), s.affected))?;
+        commit(&mut g, &best);
+        steps.push(best);
+        if steps.len() > 64 {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+fn access_ref(
+    inventory: &Inventory,
+    policies: &[Policy],
+    account: AccountId,
+    key: &Key,
+) -> AccessRef {
+    AccessRef {
+        account: inventory.accounts[account].id.to_string(),
+        data_source: policies[key.0].source.id.clone(),
+        role: key.1.as_str().to_string(),
+        scope: key.2.as_str().to_string(),
+    }
+}
+
+fn describe(
+    inventory: &Inventory,
+    policies: &[Policy],
+    edit: &Edit,
+    fixes: Vec<String>,
+    removes_allowed: Vec<AccessRef>,
+    graph: &Graph<'_>,
+) -> Change {
+    let affected: Vec<String> = {
+        let mut names: Vec<String> = graph
+            .affected(edit)
+            .into_iter()
+            .map(|a| inventory.accounts[a].id.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let group_owner = |g: GroupId| inventory.groups[g].owner.clone();
+    let source_owner = |g: GroupId| -> Option<String> {
+        // A policy's owner for the source the group gives access to.
+        graph
+            .walker
+            .own_grants(g)
+            .next()
+            .and_then(|(p, _, _, _)| policies.get(p))
+            .and_then(|p| p.source.owner.clone())
+    };
+    match edit {
+        Edit::Membership { account, group } | Edit::Add { account, group } => {
+            let a = &inventory.accounts[*account];
+            let g = &inventory.groups[*group];
+            Change {
+                action: if matches!(edit, Edit::Add { .. }) {
+                    Action::AddMember
+                } else {
+                    Action::RemoveMember
+                },
+                group: Some(g.name.clone()),
+                member: Some(a.id.to_string()),
+                member_kind: Some(MemberKind::Account),
+                account: Some(a.id.to_string()),
+                fixes,
+                removes_allowed,
+                accounts_affected: vec![a.id.to_string()],
+                owner: group_owner(*group).or_else(|| source_owner(*group)),
+                group_dn: g.dn.clone(),
+                member_dn: inventory.dn(*account).map(str::to_string),
+                member_attr: g.member_attr,
+                edit: edit.clone(),
+                ..Change::blank()
+            }
+        }
+        Edit::Nesting { child, parent } => {
+            let c = &inventory.groups[*child];
+            let p = &inventory.groups[*parent];
+            Change {
+                action: Action::RemoveMember,
+                group: Some(p.name.clone()),
+                member: Some(c.name.clone()),
+                member_kind: Some(MemberKind::Group),
+                fixes,
+                removes_allowed,
+                accounts_affected: affected,
+                owner: group_owner(*parent).or_else(|| source_owner(*parent)),
+                group_dn: p.dn.clone(),
+                member_dn: c.dn.clone(),
+                member_attr: p.member_attr,
+                edit: edit.clone(),
+                ..Change::blank()
+            }
+        }
+        Edit::Row(origin) => {
+            let grant = inventory
+                .grants
+                .iter()
+                .find(|g| g.origin.to_string() == *origin);
+            let (account, group, source, role, scope) = match grant {
+                Some(g) => (
+                    match &g.holder {
+                        Holder::Account(n) => Some(n.to_string()),
+                        Holder::Group(_) => None,
+                    },
+                    match &g.holder {
+                        Holder::Group(id) => Some(inventory.groups[*id].name.clone()),
+                        Holder::Account(_) => None,
+                    },
+                    Some(g.data_source.as_str().to_string()),
+                    Some(g.role.as_str().to_string()),
+                    g.scope.map(|s| s.as_str().to_string()),
+                ),
+                None => (None, None, None, None, None),
+            };
+            let owner = source.as_deref().and_then(|s| {
+                policies
+                    .iter()
+                    .find(|p| p.source.id == s)
+                    .and_then(|p| p.source.owner.clone())
+            });
+            Change {
+                action: Action::RemoveRole,
+                account,
+                group,
+                data_source: source,
+                role,
+                scope,
+                fixes,
+                removes_allowed,
+                accounts_affected: affected,
+                owner,
+                row: Some(origin.clone()),
+                edit: edit.clone(),
+                ..Change::blank()
+            }
+        }
+        Edit::Unknown { name, source } => Change {
+            action: Action::DisableAccount,
+            account: Some(name.clone()),
+            data_source: Some(source.clone()),
+            fixes,
+            edit: edit.clone(),
+            ..Change::blank()
+        },
+    }
+}
+
+/// Applies the changes to a copy of the inventory.
+pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
+    let mut copy = inventory.clone();
+    for c in changes {
+        match &c.edit {
+            Edit::Membership { account, group } => {
+                let g = *group as u32;
+                let list = &mut copy.accounts[*account].groups;
+                *list = list.iter().copied().filter(|&x| x != g).collect();
+            }
+            Edit::Add { account, group } => {
+                let mut list = copy.accounts[*account].groups.to_vec();
+                if !list.contains(&(*group as u32)) {
+                    list.push(*group as u32);
+                    list.sort_unstable();
+                }
+                copy.accounts[*account].groups = list.into_boxed_slice();
+            }
+            Edit::Nesting { child, parent } => {
+                copy.groups[*child].parents.retain(|p| p != parent);
+                copy.groups[*parent].children.retain(|c| c != child);
+            }
+            Edit::Row(origin) => copy.grants.retain(|g| g.origin.to_string() != *origin),
+            Edit::Unknown { name, source } => copy.grants.retain(|g| {
+                !(g.data_source.as_str() == source
+                    && matches!(&g.holder, Holder::Account(n) if n.eq_ignore_ascii_case(name)))
+            }),
+        }
+    }
+    copy
+}
+
+/// Every allowed access: the accesses no `unauthorized-access` finding
+/// names, found by the evaluator's walk.
+fn allowed_accesses(
+    policies: &[Policy],
+    inventory: &Inventory,
+    findings: &[Finding],
+) -> BTreeSet<AccessRef> {
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let walker = Walker::new(inventory, &refs);
+    let mut state = walker.state();
+    let unauthorized: HashSet<AccessRef> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::UnauthorizedAccess)
+        .map(|f| AccessRef {
+            account: f.account.clone().unwrap_or_default(),
+            data_source: f.data_source.clone(),
+            role: f.role.clone().unwrap_or_default(),
+            scope: f.scope.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut out = BTreeSet::new();
+    for a in 0..inventory.accounts.len() {
+        walker.walk(a, &mut state);
+        let accesses: BTreeMap<usize, evaluate::AccessMap> = walker.collect(a, &state);
+        for (p, map) in accesses {
+            for (role, scope) in map.keys() {
+                let r = AccessRef {
+                    account: inventory.accounts[a].id.to_string(),
+                    data_source: policies[p].source.id.clone(),
+                    role: role.clone(),
+                    scope: scope.clone(),
+                };
+                if !unauthorized.contains(&r) {
+                    out.insert(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The proof: the changes applied to a copy, evaluated again.
+fn prove(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    plan: &mut Plan,
+    _base: &Baseline,
+    before: &[Finding],
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<(), Unproven> {
+    let copy = apply(inventory, &plan.changes);
+    let after = evaluate::evaluate(policies, &copy, as_of);
+    let ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
+    let old: HashSet<&str> = before.iter().map(|f| f.id.as_str()).collect();
+    for c in &plan.changes {
+        if let Some(id) = c.fixes.iter().find(|id| ids.contains(id.as_str())) {
+            return Err(Unproven(format!(
+                "the change `{} {} {}` should end finding {id}, but the audit of the changed inventory still finds it",
+                c.action.id(),
+                c.group.as_deref().or(c.data_source.as_deref()).unwrap_or_default(),
+                c.member.as_deref().or(c.account.as_deref()).unwrap_or_default(),
+            )));
+        }
+    }
+    if let Some(new) = after.findings.iter().find(|f| !old.contains(f.id.as_str())) {
+        return Err(Unproven(format!(
+            "the changed inventory has a finding the audit did not have: {} ({})",
+            new.id, new.message
+        )));
+    }
+    let allowed_before = allowed_accesses(policies, inventory, before);
+    let allowed_after = allowed_accesses(policies, &copy, &after.findings);
+    let lost: Vec<&AccessRef> = allowed_before.difference(&allowed_after).collect();
+    if let Some(first) = lost.first() {
+        return Err(Unproven(format!(
+            "the changes would take away {} allowed access(es), the first {} {} {} on {}",
+            lost.len(),
+            first.account,
+            first.role,
+            first.scope,
+            first.data_source
+        )));
+    }
+    plan.after = After {
+        findings: after
+            .findings
+            .iter()
+            .filter(|f| in_scope(&f.data_source))
+            .count(),
+        allowed_access_lost: lost.len(),
+    };
+    Ok(())
+}
