@@ -118,6 +118,10 @@ pub struct Change {
     pub member_attr: Option<&'static str>,
     /// Where a role-export row is written.
     pub row: Option<String>,
+    /// The group does not exist yet: the policy's grant pattern names it,
+    /// and the change creates it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub creates_group: bool,
     #[serde(skip)]
     edit: Edit,
 }
@@ -179,6 +183,9 @@ enum Start {
 struct Graph<'a> {
     inv: &'a Inventory,
     walker: &'a Walker<'a>,
+    /// Groups the policies' patterns name but the directory lacks; their
+    /// ids follow the inventory's groups.
+    new_groups: &'a [NewGroup],
     cut_members: HashSet<(AccountId, GroupId)>,
     cut_nesting: HashSet<(GroupId, GroupId)>,
     cut_rows: HashSet<String>,
@@ -192,6 +199,7 @@ impl<'a> Graph<'a> {
         let mut g = Graph {
             inv: self.inv,
             walker: self.walker,
+            new_groups: self.new_groups,
             cut_members: self.cut_members.clone(),
             cut_nesting: self.cut_nesting.clone(),
             cut_rows: self.cut_rows.clone(),
@@ -221,11 +229,23 @@ impl<'a> Graph<'a> {
         matches!(source, GrantSource::Export { origin } if self.cut_rows.contains(&origin.to_string()))
     }
 
-    fn own(&self, group: GroupId) -> impl Iterator<Item = (Key, &GrantSource)> + '_ {
+    /// The grants a group holds itself; a group the plan would create
+    /// holds what the policies' patterns give its name.
+    fn own(&self, group: GroupId) -> Vec<(Key, &GrantSource)> {
+        if let Some(new) = self.new_group(group) {
+            return new.grants.iter().map(|k| (*k, &new.source)).collect();
+        }
         self.walker
             .own_grants(group)
             .filter(|(_, _, _, s)| !self.row_cut(s))
             .map(|(p, r, s, src)| ((p, r, s), src))
+            .collect()
+    }
+
+    fn new_group(&self, group: GroupId) -> Option<&'a NewGroup> {
+        group
+            .checked_sub(self.inv.groups.len())
+            .and_then(|i| self.new_groups.get(i))
     }
 
     fn account_own(&self, account: AccountId) -> impl Iterator<Item = (Key, &GrantSource)> + '_ {
@@ -251,12 +271,16 @@ impl<'a> Graph<'a> {
         out
     }
 
-    fn parents(&self, group: GroupId) -> impl Iterator<Item = GroupId> + '_ {
-        self.inv.groups[group]
-            .parents
-            .iter()
-            .copied()
-            .filter(move |&p| !self.cut_nesting.contains(&(group, p)))
+    fn parents(&self, group: GroupId) -> Vec<GroupId> {
+        match self.inv.groups.get(group) {
+            Some(g) => g
+                .parents
+                .iter()
+                .copied()
+                .filter(|&p| !self.cut_nesting.contains(&(group, p)))
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     /// Breadth-first up from a start; calls `visit` on every group reached
@@ -293,7 +317,7 @@ impl<'a> Graph<'a> {
     fn reach(&self, account: AccountId) -> HashSet<Key> {
         let mut out: HashSet<Key> = self.account_own(account).map(|(k, _)| k).collect();
         self.walk(Start::Account(account), |g, _| {
-            out.extend(self.own(g).map(|(k, _)| k));
+            out.extend(self.own(g).into_iter().map(|(k, _)| k));
             false
         });
         out
@@ -399,6 +423,58 @@ impl<'a> Graph<'a> {
     }
 }
 
+/// A group that a policy's grant pattern names exactly but the inventory
+/// does not hold: a plan may create it for individual assignments.
+#[derive(Debug)]
+struct NewGroup {
+    name: String,
+    grants: Vec<Key>,
+    source: GrantSource,
+    /// An existing group of the same pattern, whose place in the
+    /// directory the new one takes.
+    like: Option<GroupId>,
+}
+
+fn new_groups(policies: &[Policy], inventory: &Inventory) -> Vec<NewGroup> {
+    let mut out: Vec<NewGroup> = Vec::new();
+    for policy in policies {
+        for (rule_index, rule) in policy.grants.iter().enumerate() {
+            for name in rule.exact_names() {
+                if inventory.group(&name).is_some() || out.iter().any(|n| n.name == name) {
+                    continue;
+                }
+                let mut grants: Vec<Key> = Vec::new();
+                for (q, other) in policies.iter().enumerate() {
+                    for r in &other.grants {
+                        let Some((role, scope)) = r.matches(&name) else {
+                            continue;
+                        };
+                        let role = Sym::new(role.trim());
+                        if scope == "*" && !other.source.scopes.is_empty() {
+                            for s in &other.source.scopes {
+                                grants.push((q, role, Sym::new(s.trim())));
+                            }
+                        } else {
+                            grants.push((q, role, Sym::new(scope.trim())));
+                        }
+                    }
+                }
+                let like = (0..inventory.groups.len())
+                    .find(|&g| rule.matches(&inventory.groups[g].name).is_some());
+                out.push(NewGroup {
+                    name,
+                    grants,
+                    source: GrantSource::Policy {
+                        rule: rule_index as u32,
+                    },
+                    like,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// What the planner knows about the accesses before any change.
 struct Baseline {
     /// Every allowed access, per account.
@@ -456,9 +532,11 @@ pub fn plan(
             )
         })
         .collect();
+    let new_groups = new_groups(policies, inventory);
     let empty = Graph {
         inv: inventory,
         walker: &walker,
+        new_groups: &new_groups,
         cut_members: HashSet::new(),
         cut_nesting: HashSet::new(),
         cut_rows: HashSet::new(),
@@ -746,9 +824,24 @@ impl Change {
             member_dn: None,
             member_attr: None,
             row: None,
+            creates_group: false,
             edit: Edit::Row(String::new()),
         }
     }
+}
+
+/// Escapes a value for use in a DN.
+fn escape_rdn(value: &str) -> String {
+    let mut s = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (c == '#' || c == ' '))
+        {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s
 }
 
 /// Applies a chosen change and the memberships that repair it.
@@ -829,7 +922,7 @@ fn score(
         for k in missing {
             if repairs
                 .iter()
-                .any(|&(ra, rg)| ra == a && next.own(rg).any(|(key, _)| key == k))
+                .any(|&(ra, rg)| ra == a && next.own(rg).iter().any(|(key, _)| *key == k))
             {
                 continue;
             }
@@ -856,13 +949,13 @@ fn repair(graph: &Graph<'_>, base: &Baseline, account: AccountId, key: &Key) -> 
         return None;
     }
     let allowed = base.allowed.get(&account)?;
-    (0..graph.inv.groups.len()).find(|&g| {
-        if !graph.own(g).any(|(k, _)| k == *key) {
+    (0..graph.inv.groups.len() + graph.new_groups.len()).find(|&g| {
+        if !graph.own(g).iter().any(|(k, _)| k == key) {
             return false;
         }
         let mut fine = true;
         graph.walk(Start::Group(g), |h, _| {
-            if graph.own(h).any(|(k, _)| !allowed.contains(&k)) {
+            if graph.own(h).iter().any(|(k, _)| !allowed.contains(k)) {
                 fine = false;
                 return true;
             }
@@ -933,13 +1026,43 @@ fn describe(
     let source_owner = |g: GroupId| -> Option<String> {
         // A policy's owner for the source the group gives access to.
         graph
-            .walker
-            .own_grants(g)
-            .next()
-            .and_then(|(p, _, _, _)| policies.get(p))
+            .own(g)
+            .first()
+            .and_then(|((p, _, _), _)| policies.get(*p))
             .and_then(|p| p.source.owner.clone())
     };
     match edit {
+        Edit::Add { account, group } if graph.new_group(*group).is_some() => {
+            let a = &inventory.accounts[*account];
+            let new = graph.new_group(*group);
+            let like = new.and_then(|n| n.like).map(|g| &inventory.groups[g]);
+            let name = new.map(|n| n.name.clone()).unwrap_or_default();
+            // The new group takes the place of its sibling in the directory.
+            let group_dn = like.and_then(|l| l.dn.as_deref()).and_then(|dn| {
+                let (first, parent) = dn.split_once(',')?;
+                let (attr, _) = first.split_once('=')?;
+                Some(format!("{attr}={},{parent}", escape_rdn(&name)))
+            });
+            Change {
+                action: Action::AddMember,
+                group: Some(name),
+                member: Some(a.id.to_string()),
+                member_kind: Some(MemberKind::Account),
+                account: Some(a.id.to_string()),
+                fixes,
+                removes_allowed,
+                accounts_affected: vec![a.id.to_string()],
+                owner: source_owner(*group),
+                group_dn,
+                member_dn: inventory.dn(*account).map(str::to_string),
+                member_attr: like
+                    .and_then(|l| l.member_attr)
+                    .filter(|m| *m != "memberUid"),
+                creates_group: true,
+                edit: edit.clone(),
+                ..Change::blank()
+            }
+        }
         Edit::Membership { account, group } | Edit::Add { account, group } => {
             let a = &inventory.accounts[*account];
             let g = &inventory.groups[*group];
@@ -1048,6 +1171,11 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
                 *list = list.iter().copied().filter(|&x| x != g).collect();
             }
             Edit::Add { account, group } => {
+                let group = if c.creates_group {
+                    &copy.intern_group(c.group.as_deref().unwrap_or_default())
+                } else {
+                    group
+                };
                 let mut list = copy.accounts[*account].groups.to_vec();
                 if !list.contains(&(*group as u32)) {
                     list.push(*group as u32);
@@ -1110,6 +1238,54 @@ fn allowed_accesses(
     out
 }
 
+/// Findings the plan ends without aiming at them (a conflict of roles
+/// that ends when one role goes) are credited to the first change after
+/// which they are gone, and leave the lists of what the plan leaves open.
+fn credit_side_effects(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    plan: &mut Plan,
+    after: &HashSet<&str>,
+    in_scope: &dyn Fn(&str) -> bool,
+) {
+    let claimed: HashSet<String> = plan
+        .changes
+        .iter()
+        .flat_map(|c| c.fixes.iter().cloned())
+        .collect();
+    let mut pending: Vec<String> = plan
+        .findings
+        .iter()
+        .filter(|f| in_scope(&f.data_source))
+        .map(|f| f.id.clone())
+        .filter(|id| !after.contains(id.as_str()) && !claimed.contains(id))
+        .collect();
+    for k in 1..=plan.changes.len() {
+        if pending.is_empty() {
+            break;
+        }
+        let copy = apply(inventory, &plan.changes[..k]);
+        let now: HashSet<String> = evaluate::evaluate(policies, &copy, as_of)
+            .findings
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        pending.retain(|id| {
+            if now.contains(id) {
+                return true;
+            }
+            plan.changes[k - 1].fixes.push(id.clone());
+            plan.not_fixable.retain(|n| n.finding != *id);
+            for c in &mut plan.needs_decision {
+                c.fixes.retain(|f| f != id);
+            }
+            false
+        });
+    }
+    plan.needs_decision.retain(|c| !c.fixes.is_empty());
+}
+
 /// The proof: the changes applied to a copy, evaluated again.
 fn prove(
     policies: &[Policy],
@@ -1153,6 +1329,7 @@ fn prove(
             first.data_source
         )));
     }
+    credit_side_effects(policies, inventory, as_of, plan, &ids, in_scope);
     plan.after = After {
         findings: after
             .findings
