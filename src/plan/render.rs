@@ -81,6 +81,9 @@ fn what(c: &Change) -> String {
             };
             format!("Ta bort {kind} {member} ur {group}")
         }
+        Action::AddMember if c.creates_group => {
+            format!("Lägg till kontot {member} direkt i {group} (ny grupp, som policyns mönster namnger)")
+        }
         Action::AddMember => format!("Lägg till kontot {member} direkt i {group}"),
         Action::RemoveRole => format!(
             "Ta bort rollen {} {} för {} i {}{}",
@@ -279,6 +282,7 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
     }
     out.push('\n');
     let mut bytes = out.into_bytes();
+    let mut created: Vec<&str> = Vec::new();
     for c in &plan.changes {
         if !matches!(c.action, Action::RemoveMember | Action::AddMember) {
             continue;
@@ -308,6 +312,19 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
         let _ = writeln!(bytes_writer(&mut bytes), "# {}", one_line(&what(c)));
         let w = |b: &mut Vec<u8>, n: &str, v: &str| crate::sources::ldif::write_line(b, n, v);
         w(&mut bytes, "dn", group_dn).map_err(|e| e.to_string())?;
+        if c.creates_group && !created.contains(&group) {
+            created.push(group);
+            let class = if attr == "uniqueMember" {
+                "groupOfUniqueNames"
+            } else {
+                "groupOfNames"
+            };
+            bytes.extend_from_slice(format!("changetype: add\nobjectClass: {class}\n").as_bytes());
+            w(&mut bytes, "cn", group).map_err(|e| e.to_string())?;
+            w(&mut bytes, attr, &value).map_err(|e| e.to_string())?;
+            bytes.push(b'\n');
+            continue;
+        }
         bytes.extend_from_slice(b"changetype: modify\n");
         let op = if c.action == Action::AddMember {
             "add"
@@ -381,6 +398,7 @@ fn powershell(plan: &Plan) -> String {
         }
     }
     out.push_str("\nparam([switch]$Apply)\n\n$ErrorActionPreference = 'Stop'\n$WhatIf = -not $Apply\nImport-Module ActiveDirectory\n");
+    let mut created: Vec<&str> = Vec::new();
     for c in &plan.changes {
         let cmdlet = match c.action {
             Action::RemoveMember => "Remove-ADGroupMember",
@@ -404,17 +422,42 @@ fn powershell(plan: &Plan) -> String {
         if let Some(owner) = &c.owner {
             let _ = writeln!(out, "# Godkänns av: {}", one_line(owner));
         }
+        if c.creates_group && !created.contains(&identity) {
+            created.push(identity);
+            let name = c.group.as_deref().unwrap_or_default();
+            let path = c
+                .group_dn
+                .as_deref()
+                .and_then(|dn| dn.split_once(','))
+                .map(|(_, parent)| format!(" -Path {}", ps_quote(parent)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "New-ADGroup -Name {} -SamAccountName {} -GroupScope Global -GroupCategory Security{path} -WhatIf:$WhatIf",
+                ps_quote(name),
+                ps_quote(name)
+            );
+        }
         let confirm = if c.action == Action::RemoveMember {
             " -Confirm:$false"
         } else {
             ""
         };
-        let _ = writeln!(
-            out,
-            "{cmdlet} -Identity {} -Members {}{confirm} -WhatIf:$WhatIf",
+        let line = format!(
+            "{cmdlet} -Identity {} -Members {}{confirm}",
             ps_quote(identity),
             ps_quote(member)
         );
+        if c.creates_group {
+            // A dry run creates no group, so there is nothing to add to.
+            let _ = writeln!(
+                out,
+                "if ($Apply) {{ {line} }} else {{ Write-Output {} }}",
+                ps_quote(&format!("What if: {line}"))
+            );
+        } else {
+            let _ = writeln!(out, "{line} -WhatIf:$WhatIf");
+        }
     }
     out
 }
