@@ -122,6 +122,11 @@ pub struct Change {
     /// and the change creates it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub creates_group: bool,
+    /// The change takes the group's last member: a directory that needs
+    /// a member in every group (OpenLDAP's `groupOfNames`) has the group
+    /// removed instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub empties_group: bool,
     #[serde(skip)]
     edit: Edit,
 }
@@ -782,6 +787,7 @@ pub fn plan(
         needs_decision.push(describe(inventory, policies, &s.edit, fixes, lost, &graph));
     }
 
+    mark_emptied(inventory, &mut changes);
     let mut plan = Plan {
         schema_version: 1,
         changes,
@@ -825,7 +831,27 @@ impl Change {
             member_attr: None,
             row: None,
             creates_group: false,
+            empties_group: false,
             edit: Edit::Row(String::new()),
+        }
+    }
+}
+
+/// Marks, for every group the changes leave without members, the last
+/// change that removes one.
+fn mark_emptied(inventory: &Inventory, changes: &mut [Change]) {
+    let copy = apply(inventory, changes);
+    for i in (0..changes.len()).rev() {
+        let group = match &changes[i].edit {
+            Edit::Membership { group, .. } => *group,
+            Edit::Nesting { parent, .. } => *parent,
+            _ => continue,
+        };
+        let later = changes[i + 1..].iter().any(|c| {
+            matches!(&c.edit, Edit::Membership { group: g, .. } | Edit::Nesting { parent: g, .. } if *g == group)
+        });
+        if !later && copy.groups[group].children.is_empty() && copy.members(group).is_empty() {
+            changes[i].empties_group = true;
         }
     }
 }

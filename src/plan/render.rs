@@ -325,6 +325,12 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
             bytes.push(b'\n');
             continue;
         }
+        if c.empties_group && attr != "memberUid" {
+            // `groupOfNames` and `groupOfUniqueNames` must keep a member:
+            // a group left with none goes.
+            bytes.extend_from_slice(b"# Gruppen blir tom och tas bort.\nchangetype: delete\n\n");
+            continue;
+        }
         bytes.extend_from_slice(b"changetype: modify\n");
         let op = if c.action == Action::AddMember {
             "add"
