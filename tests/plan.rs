@@ -455,3 +455,59 @@ fn the_plans_ldif_applied_to_slapd_ends_the_findings_and_keeps_allowed_access() 
     assert!(unauthorized.is_empty(), "{unauthorized:#?}");
     assert_eq!(before, allowed(&ldap_inputs()));
 }
+
+#[test]
+fn each_change_names_the_groups_owner_or_else_the_policys() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    write(
+        &policies.join("fil.toml"),
+        "[source]\nid = \"fil\"\nname = \"Filserver\"\nowner = \"Förvaltningschef IFO\"\n\
+         activity = \"socialtjanst\"\ndata_categories = [\"halsa\"]\n\n\
+         [[grant]]\ngroup = '^FS-Las$'\nrole = \"Las\"\n\n\
+         [[grant]]\ngroup = '^FS-Skriv$'\nrole = \"Skriv\"\n",
+    );
+    let ldif = dir.path().join("katalog.ldif");
+    write(
+        &ldif,
+        "dn: uid=anna,ou=p,dc=x\nobjectClass: inetOrgPerson\nuid: anna\ncn: Anna\nsn: A\n\n\
+         dn: uid=bo,ou=p,dc=x\nobjectClass: inetOrgPerson\nuid: bo\ncn: Bo\nsn: B\n\n\
+         dn: cn=FS-Las,ou=g,dc=x\nobjectClass: groupOfNames\ncn: FS-Las\n\
+         owner: uid=chef,ou=p,dc=x\nmember: uid=anna,ou=p,dc=x\n\n\
+         dn: cn=FS-Skriv,ou=g,dc=x\nobjectClass: groupOfNames\ncn: FS-Skriv\n\
+         member: uid=bo,ou=p,dc=x\nmember: uid=anna,ou=p,dc=x\n",
+    );
+    let (p, l) = (policies.display().to_string(), ldif.display().to_string());
+    let args = ["plan", "--as-of", AS_OF, "--policies", &p, "--ldif", &l];
+    let plan = json(&behorig(&[&args[..], &["--format", "json"]].concat(), &[]));
+    let list = changes(&plan, "changes");
+    let owner_of = |group: &str, member: &str| {
+        list.iter()
+            .find(|c| is(c, "remove-member", group, member))
+            .map(|c| c["owner"].clone())
+    };
+    assert_eq!(
+        owner_of("FS-Las", "anna"),
+        Some(Value::from("uid=chef,ou=p,dc=x"))
+    );
+    assert_eq!(
+        owner_of("FS-Skriv", "bo"),
+        Some(Value::from("Förvaltningschef IFO"))
+    );
+
+    // The LDIF takes members out by their DNs; FS-Las, left empty, goes.
+    let o = behorig(&[&args[..], &["--format", "ldif"]].concat(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("dn: cn=FS-Skriv,ou=g,dc=x\nchangetype: modify\ndelete: member\nmember: uid=bo,ou=p,dc=x\n-\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# Gruppen blir tom och tas bort.\ndn: cn=FS-Las,ou=g,dc=x\nchangetype: delete\n"
+        ),
+        "{text}"
+    );
+}

@@ -311,6 +311,14 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
         };
         let _ = writeln!(bytes_writer(&mut bytes), "# {}", one_line(&what(c)));
         let w = |b: &mut Vec<u8>, n: &str, v: &str| crate::sources::ldif::write_line(b, n, v);
+        if c.empties_group && attr != "memberUid" {
+            // `groupOfNames` and `groupOfUniqueNames` must keep a member:
+            // a group left with none goes.
+            bytes.extend_from_slice(b"# Gruppen blir tom och tas bort.\n");
+            w(&mut bytes, "dn", group_dn).map_err(|e| e.to_string())?;
+            bytes.extend_from_slice(b"changetype: delete\n\n");
+            continue;
+        }
         w(&mut bytes, "dn", group_dn).map_err(|e| e.to_string())?;
         if c.creates_group && !created.contains(&group) {
             created.push(group);
@@ -323,12 +331,6 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
             w(&mut bytes, "cn", group).map_err(|e| e.to_string())?;
             w(&mut bytes, attr, &value).map_err(|e| e.to_string())?;
             bytes.push(b'\n');
-            continue;
-        }
-        if c.empties_group && attr != "memberUid" {
-            // `groupOfNames` and `groupOfUniqueNames` must keep a member:
-            // a group left with none goes.
-            bytes.extend_from_slice(b"# Gruppen blir tom och tas bort.\nchangetype: delete\n\n");
             continue;
         }
         bytes.extend_from_slice(b"changetype: modify\n");
