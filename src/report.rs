@@ -34,6 +34,9 @@ pub struct Report {
     /// With `--exceptions`: what every exception did (`None` without the
     /// flag).
     pub exceptions: Option<Vec<ExceptionUse>>,
+    /// For the review page: the remediation plan, whose changes it shows
+    /// beside the causes and findings they end.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 /// Where a run with `--state` stands in the history.

@@ -195,7 +195,17 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
         None => None,
     };
 
-    let mut report = build_report(&inputs)?;
+    let mut report = if args.format == Format::Html {
+        // The review page shows the change that ends each cause.
+        let loaded = load(&inputs)?;
+        let mut report = report_from(&loaded, inputs.as_of);
+        report.plan =
+            crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
+        std::mem::forget(loaded);
+        report
+    } else {
+        build_report(&inputs)?
+    };
     if let Some(list) = &exception_list {
         let (excepted, uses) = exceptions::apply(list, &mut report.findings, inputs.as_of);
         report.excepted = excepted;

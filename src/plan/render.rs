@@ -70,7 +70,8 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-fn what(c: &Change) -> String {
+/// A change as a reader sees it, in Swedish.
+pub fn what(c: &Change) -> String {
     let member = c.member.as_deref().unwrap_or_default();
     let group = c.group.as_deref().unwrap_or_default();
     match c.action {
