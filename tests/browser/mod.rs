@@ -169,7 +169,9 @@ impl Browser {
         }
     }
 
-    /// Lets the page download files, into `dir`.
+    /// Lets the page download files, into `dir`. (Not every test binary
+    /// that includes this module downloads.)
+    #[allow(dead_code)]
     pub fn allow_downloads(&mut self, dir: &Path) {
         self.call_browser(
             "Browser.setDownloadBehavior",
