@@ -2,6 +2,8 @@
 //! that ends it, a reviewer marks findings, and what they accept comes out
 //! as an exceptions file that `audit --exceptions` reads as it is.
 
+// Not every helper of the browser module is used here.
+#[allow(dead_code)]
 mod browser;
 
 use std::path::{Path, PathBuf};
