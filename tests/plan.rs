@@ -203,6 +203,26 @@ fn the_statistics_database_plan_is_one_nesting_edge_and_individual_assignments()
     assert_eq!(plan["after"]["allowed_access_lost"], 0);
     assert_eq!(changes(&plan, "needs_decision").len(), 0);
     assert_eq!(plan["schema_version"], 1);
+    for c in list {
+        for key in [
+            "action",
+            "group",
+            "member",
+            "member_kind",
+            "data_source",
+            "account",
+            "role",
+            "scope",
+            "fixes",
+            "removes_allowed",
+        ] {
+            assert!(c.get(key).is_some(), "`{key}` missing from {c}");
+        }
+    }
+    // What the plan cannot end is said, with why.
+    let open = plan["not_fixable"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert!(open[0]["why"].as_str().unwrap().contains("beslut"));
 
     // The proof, made again here: the plan applied to the exports by this
     // test, and audited.
@@ -510,4 +530,42 @@ fn each_change_names_the_groups_owner_or_else_the_policys() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn the_change_ticket_lists_each_change_with_the_findings_it_ends() {
+    let o = behorig(
+        &[
+            "plan",
+            "--as-of",
+            AS_OF,
+            "--source",
+            "statistikdatabas",
+            "--format",
+            "md",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(md.starts_with("# Åtgärdsplan för behörigheter\n"), "{md}");
+    let edge = md
+        .lines()
+        .find(|l| l.contains("Ta bort gruppen SG-Controllers ur SG-Statdb-Alla"))
+        .unwrap_or_else(|| panic!("no edge in {md}"));
+    // The edge's row names the findings it ends: 54 ids.
+    assert!(edge.matches(", ").count() + 1 >= 54, "{edge}");
+    assert!(md.contains("## Åtgärdas inte av planen"), "{md}");
+    assert!(md.contains("0 tillåtna behörigheter förlorade"), "{md}");
+
+    let o = behorig(
+        &["plan", "--as-of", AS_OF, "--source", "statistikdatabas"],
+        &[],
+    );
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        table.contains("Ta bort gruppen SG-Controllers ur SG-Statdb-Alla"),
+        "{table}"
+    );
+    assert!(table.contains("10 ändringar avslutar 56 fynd"), "{table}");
 }
