@@ -403,8 +403,22 @@ impl<'a> Graph<'a> {
                     }
                 }
             }
-            (0..self.inv.accounts.len())
-                .filter(|&a| self.groups_of(a).iter().any(|g| groups.contains(g)))
+            let added = |a: AccountId| {
+                self.added
+                    .iter()
+                    .any(|(x, g)| *x == a && groups.contains(g))
+            };
+            self.inv
+                .accounts
+                .iter()
+                .enumerate()
+                .filter(|(a, account)| {
+                    account.groups.iter().any(|&g| {
+                        groups.contains(&(g as usize))
+                            && !self.cut_members.contains(&(*a, g as usize))
+                    }) || added(*a)
+                })
+                .map(|(a, _)| a)
                 .collect()
         };
         match edit {
