@@ -538,7 +538,6 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             aggregates,
             cause_changes,
             plan_changes,
-            has_plan => report.plan.is_some(),
             findings,
             resolved,
             excepted,
