@@ -119,6 +119,9 @@ pub struct Group {
     /// The directory attribute that lists the group's members (`member`,
     /// `uniqueMember` or `memberUid`), where a directory said.
     pub member_attr: Option<&'static str>,
+    /// The directory entry's group class (`group`, `groupOfNames`,
+    /// `groupOfUniqueNames` or `posixGroup`), where a directory said.
+    pub object_class: Option<&'static str>,
 }
 
 /// Who a role-export row gives a role to.
@@ -292,6 +295,7 @@ impl Inventory {
             children: Vec::new(),
             owner: None,
             member_attr: None,
+            object_class: None,
         });
         self.group_index.insert(k.into_owned(), id);
         id

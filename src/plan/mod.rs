@@ -116,6 +116,9 @@ pub struct Change {
     /// The directory attribute that lists the group's members.
     #[serde(skip)]
     pub member_attr: Option<&'static str>,
+    /// The group's directory class (for a new group: its sibling's).
+    #[serde(skip)]
+    pub object_class: Option<&'static str>,
     /// Where a role-export row is written.
     pub row: Option<String>,
     /// The group does not exist yet: the policy's grant pattern names it,
@@ -843,6 +846,7 @@ impl Change {
             group_dn: None,
             member_dn: None,
             member_attr: None,
+            object_class: None,
             row: None,
             creates_group: false,
             empties_group: false,
@@ -1098,6 +1102,7 @@ fn describe(
                 member_attr: like
                     .and_then(|l| l.member_attr)
                     .filter(|m| *m != "memberUid"),
+                object_class: like.and_then(|l| l.object_class),
                 creates_group: true,
                 edit: edit.clone(),
                 ..Change::blank()
@@ -1123,6 +1128,7 @@ fn describe(
                 group_dn: g.dn.clone(),
                 member_dn: inventory.dn(*account).map(str::to_string),
                 member_attr: g.member_attr,
+                object_class: g.object_class,
                 edit: edit.clone(),
                 ..Change::blank()
             }
@@ -1142,6 +1148,7 @@ fn describe(
                 group_dn: p.dn.clone(),
                 member_dn: c.dn.clone(),
                 member_attr: p.member_attr,
+                object_class: p.object_class,
                 edit: edit.clone(),
                 ..Change::blank()
             }

@@ -312,7 +312,8 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
         };
         let _ = writeln!(bytes_writer(&mut bytes), "# {}", one_line(&what(c)));
         let w = |b: &mut Vec<u8>, n: &str, v: &str| crate::sources::ldif::write_line(b, n, v);
-        if c.empties_group && attr != "memberUid" {
+        if c.empties_group && matches!(c.object_class, Some("groupOfNames" | "groupOfUniqueNames"))
+        {
             // `groupOfNames` and `groupOfUniqueNames` must keep a member:
             // a group left with none goes.
             bytes.extend_from_slice(b"# Gruppen blir tom och tas bort.\n");
@@ -323,13 +324,16 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
         w(&mut bytes, "dn", group_dn).map_err(|e| e.to_string())?;
         if c.creates_group && !created.contains(&group) {
             created.push(group);
-            let class = if attr == "uniqueMember" {
-                "groupOfUniqueNames"
-            } else {
-                "groupOfNames"
+            let class = match (c.object_class, attr) {
+                (Some("group"), _) => "group",
+                (_, "uniqueMember") => "groupOfUniqueNames",
+                _ => "groupOfNames",
             };
             bytes.extend_from_slice(format!("changetype: add\nobjectClass: {class}\n").as_bytes());
             w(&mut bytes, "cn", group).map_err(|e| e.to_string())?;
+            if class == "group" {
+                w(&mut bytes, "sAMAccountName", group).map_err(|e| e.to_string())?;
+            }
             w(&mut bytes, attr, &value).map_err(|e| e.to_string())?;
             bytes.push(b'\n');
             continue;

@@ -105,6 +105,12 @@ impl DirEntry {
             found.account |= is(ACCOUNT_CLASSES);
             found.not_account |= is(NOT_ACCOUNT_CLASSES);
             found.posix_group |= text.eq_ignore_ascii_case("posixgroup");
+            if let Some(class) = GROUP_CLASS_NAMES
+                .iter()
+                .find(|c| text.eq_ignore_ascii_case(c))
+            {
+                found.group_class.get_or_insert(class);
+            }
         }
         found
     }
@@ -117,6 +123,7 @@ struct Classes {
     account: bool,
     not_account: bool,
     posix_group: bool,
+    group_class: Option<&'static str>,
 }
 
 /// Which directory attributes give each well-known attribute: the
@@ -227,6 +234,8 @@ impl Mapping {
 }
 
 const GROUP_CLASSES: &[&str] = &["group", "groupofnames", "groupofuniquenames", "posixgroup"];
+/// The group classes as directories spell them.
+const GROUP_CLASS_NAMES: &[&str] = &["group", "groupOfNames", "groupOfUniqueNames", "posixGroup"];
 const ACCOUNT_CLASSES: &[&str] = &[
     "user",
     "person",
@@ -712,6 +721,7 @@ impl<'m> Builder<'m> {
             let group = &mut inventory.groups[id];
             group.dn = Some(entry.dn);
             group.owner = owner;
+            group.object_class = classes.group_class;
             if member_attr.is_none() && classes.posix_group {
                 member_attr = Some("memberUid");
             }
