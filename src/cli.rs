@@ -53,6 +53,10 @@ pub struct PlanArgs {
     /// Write the plan to this file (owner-only, replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Accepted findings (the audit's exceptions file): the plan leaves
+    /// them as they are.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -152,6 +152,39 @@ fn two_findings_accepted_on_the_page_are_excepted_by_the_next_audit() {
         ids(&before, "findings").len() - 2
     );
 
+    // A plan made with the same file leaves the accepted access alone.
+    let o = Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args([
+            "plan",
+            "--as-of",
+            AS_OF,
+            "--source",
+            "statistikdatabas",
+            "--format",
+            "json",
+        ])
+        .args(["--exceptions", &file.display().to_string()])
+        .output()
+        .expect("run behorig");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fixes: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["fixes"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!fixes.contains(&chosen[0].as_str()) && !fixes.contains(&chosen[1].as_str()));
+    assert_eq!(plan["after"]["allowed_access_lost"], 0);
+
     // The rest comes out as the plan's Markdown: the change, and the
     // findings not accepted.
     assert!(

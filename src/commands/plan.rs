@@ -7,6 +7,17 @@ use crate::plan::{self, render};
 
 pub fn run(args: PlanArgs) -> Result<i32, Error> {
     let inputs = args.inputs.resolve()?;
+    let exceptions_path = args.exceptions.clone().or_else(|| {
+        inputs
+            .config
+            .as_ref()
+            .and_then(|c| c.audit.exceptions.clone())
+    });
+    let exceptions = match &exceptions_path {
+        Some(path) => crate::exceptions::load(path)
+            .map_err(|ds| Error::Usage(crate::exceptions::format_diagnostics(&ds)))?,
+        None => Vec::new(),
+    };
     let loaded = super::load(&inputs)?;
     let known: Vec<&str> = loaded
         .policies
@@ -24,11 +35,12 @@ pub fn run(args: PlanArgs) -> Result<i32, Error> {
             return Err(Error::Usage(message));
         }
     }
-    let plan = plan::plan(
+    let plan = plan::plan_except(
         &loaded.policies,
         &loaded.inventory,
         inputs.as_of,
         &args.source,
+        &exceptions,
     )
     .map_err(|e| {
         Error::Output(format!(

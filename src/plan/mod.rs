@@ -523,6 +523,18 @@ pub fn plan(
     as_of: NaiveDate,
     sources: &[String],
 ) -> Result<Plan, Unproven> {
+    plan_except(policies, inventory, as_of, sources, &[])
+}
+
+/// As [`plan`], leaving the findings that valid exceptions accept as they
+/// are.
+pub fn plan_except(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    sources: &[String],
+    exceptions: &[crate::exceptions::Exception],
+) -> Result<Plan, Unproven> {
     let before = evaluate::evaluate(policies, inventory, as_of);
     let in_scope = |ds: &str| sources.is_empty() || sources.iter().any(|s| s == ds);
     let refs: Vec<&Policy> = policies.iter().collect();
@@ -533,18 +545,26 @@ pub fn plan(
         .map(|(i, p)| (p.source.id.as_str(), i))
         .collect();
 
-    let findings: Vec<Finding> = before
+    let mut findings: Vec<Finding> = before
         .findings
         .iter()
         .filter(|f| in_scope(&f.data_source))
         .cloned()
         .collect();
+    // Accepted findings are left alone, and their access counts as
+    // allowed: the plan takes none of it.
+    let accepted: HashSet<String> = if exceptions.is_empty() {
+        HashSet::new()
+    } else {
+        let (excepted, _) = crate::exceptions::apply(exceptions, &mut findings, as_of);
+        excepted.into_iter().map(|f| f.id).collect()
+    };
 
     // Allowed access: every access no `unauthorized-access` finding names.
     let unauthorized: HashSet<(String, String, String, String)> = before
         .findings
         .iter()
-        .filter(|f| f.rule == Rule::UnauthorizedAccess)
+        .filter(|f| f.rule == Rule::UnauthorizedAccess && !accepted.contains(&f.id))
         .map(|f| {
             (
                 f.account.clone().unwrap_or_default(),
@@ -816,14 +836,13 @@ pub fn plan(
         },
         findings,
     };
+    let open: Vec<Finding> = before
+        .findings
+        .into_iter()
+        .filter(|f| !accepted.contains(&f.id))
+        .collect();
     prove(
-        policies,
-        inventory,
-        as_of,
-        &mut plan,
-        &baseline,
-        &before.findings,
-        &in_scope,
+        policies, inventory, as_of, &mut plan, &open, &accepted, &in_scope,
     )?;
     Ok(plan)
 }
@@ -1339,12 +1358,13 @@ fn prove(
     inventory: &Inventory,
     as_of: NaiveDate,
     plan: &mut Plan,
-    _base: &Baseline,
     before: &[Finding],
+    accepted: &HashSet<String>,
     in_scope: &dyn Fn(&str) -> bool,
 ) -> Result<(), Unproven> {
     let copy = apply(inventory, &plan.changes);
-    let after = evaluate::evaluate(policies, &copy, as_of);
+    let mut after = evaluate::evaluate(policies, &copy, as_of);
+    after.findings.retain(|f| !accepted.contains(&f.id));
     let ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
     let old: HashSet<&str> = before.iter().map(|f| f.id.as_str()).collect();
     for c in &plan.changes {
