@@ -522,3 +522,49 @@ fn the_change_ticket_lists_each_change_with_the_findings_it_ends() {
     );
     assert!(table.contains("10 ändringar avslutar 56 fynd"), "{table}");
 }
+
+#[test]
+fn a_membership_cycle_is_planned_through_without_looping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (policies, _) = planted(dir.path());
+    let konton = dir.path().join("cykel.csv");
+    write(
+        &konton,
+        "account,department,group\nek1,KS,SG-A\nek2,KS,SG-A\n",
+    );
+    let nesting = dir.path().join("cykel-nesting.csv");
+    // SG-A is in SG-B, SG-B in SG-A, and SG-B in SG-Alla.
+    write(
+        &nesting,
+        "group,member_group\nSG-B,SG-A\nSG-A,SG-B\nSG-Alla,SG-B\n",
+    );
+    let (p, k, n) = (
+        policies.display().to_string(),
+        konton.display().to_string(),
+        nesting.display().to_string(),
+    );
+    let plan = json(&behorig(
+        &[
+            "plan",
+            "--as-of",
+            AS_OF,
+            "--policies",
+            &p,
+            "--csv",
+            &k,
+            "--csv",
+            &n,
+            "--format",
+            "json",
+        ],
+        &[],
+    ));
+    let list = changes(&plan, "changes");
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert!(
+        is(&list[0], "remove-member", "SG-Alla", "SG-B"),
+        "{list:#?}"
+    );
+    assert_eq!(list[0]["fixes"].as_array().unwrap().len(), 6);
+    assert_eq!(plan["after"]["findings"], 0);
+}
