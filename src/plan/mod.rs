@@ -11,7 +11,7 @@
 
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -1263,41 +1263,45 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
     copy
 }
 
-/// Every allowed access: the accesses no `unauthorized-access` finding
-/// names, found by the evaluator's walk.
+/// One access by numbers: account, policy, role, scope.
+type AccessKey = (u32, u32, Sym, Sym);
+
+/// Every allowed access: the accesses the evaluator's walk finds that no
+/// `unauthorized-access` finding names.
 fn allowed_accesses(
     policies: &[Policy],
     inventory: &Inventory,
     findings: &[Finding],
-) -> BTreeSet<AccessRef> {
+) -> HashSet<AccessKey> {
     let refs: Vec<&Policy> = policies.iter().collect();
     let walker = Walker::new(inventory, &refs);
     let mut state = walker.state();
-    let unauthorized: HashSet<AccessRef> = findings
+    let policy_of: HashMap<&str, u32> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.source.id.as_str(), i as u32))
+        .collect();
+    let unauthorized: HashSet<AccessKey> = findings
         .iter()
         .filter(|f| f.rule == Rule::UnauthorizedAccess)
-        .map(|f| AccessRef {
-            account: f.account.clone().unwrap_or_default(),
-            data_source: f.data_source.clone(),
-            role: f.role.clone().unwrap_or_default(),
-            scope: f.scope.clone().unwrap_or_default(),
+        .filter_map(|f| {
+            Some((
+                inventory.account(f.account.as_deref()?)? as u32,
+                *policy_of.get(f.data_source.as_str())?,
+                Sym::find(f.role.as_deref()?)?,
+                Sym::find(f.scope.as_deref()?)?,
+            ))
         })
         .collect();
-    let mut out = BTreeSet::new();
+    let mut out = HashSet::new();
+    let mut hits = Vec::new();
     for a in 0..inventory.accounts.len() {
         walker.walk(a, &mut state);
-        let accesses: BTreeMap<usize, evaluate::AccessMap> = walker.collect(a, &state);
-        for (p, map) in accesses {
-            for (role, scope) in map.keys() {
-                let r = AccessRef {
-                    account: inventory.accounts[a].id.to_string(),
-                    data_source: policies[p].source.id.clone(),
-                    role: role.clone(),
-                    scope: scope.clone(),
-                };
-                if !unauthorized.contains(&r) {
-                    out.insert(r);
-                }
+        walker.hits(a, &state, &mut hits);
+        for h in &hits {
+            let key = (a as u32, h.policy, h.role, h.scope);
+            if !unauthorized.contains(&key) {
+                out.insert(key);
             }
         }
     }
@@ -1385,15 +1389,14 @@ fn prove(
     }
     let allowed_before = allowed_accesses(policies, inventory, before);
     let allowed_after = allowed_accesses(policies, &copy, &after.findings);
-    let lost: Vec<&AccessRef> = allowed_before.difference(&allowed_after).collect();
-    if let Some(first) = lost.first() {
+    let mut lost: Vec<&AccessKey> = allowed_before.difference(&allowed_after).collect();
+    lost.sort();
+    if let Some(&&(a, p, role, scope)) = lost.first() {
         return Err(Unproven(format!(
-            "the changes would take away {} allowed access(es), the first {} {} {} on {}",
+            "the changes would take away {} allowed access(es), the first {} {role} {scope} on {}",
             lost.len(),
-            first.account,
-            first.role,
-            first.scope,
-            first.data_source
+            inventory.accounts[a as usize].id,
+            policies[p as usize].source.id
         )));
     }
     credit_side_effects(policies, inventory, as_of, plan, &ids, in_scope);
@@ -1406,4 +1409,88 @@ fn prove(
         allowed_access_lost: lost.len(),
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A director allowed one board reaches three through a broad
+    /// nesting; no group gives that board alone.
+    fn planted() -> (tempfile::TempDir, Vec<Policy>, Inventory) {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        std::fs::create_dir(&policies).unwrap();
+        std::fs::write(
+            policies.join("statdb.toml"),
+            "[source]\nid = \"statdb\"\nname = \"Statdb\"\nactivity = \"socialtjanst\"\n\
+             data_categories = [\"halsa\"]\nscopes = [\"IFO\", \"VO\"]\n\n\
+             [[grant]]\ngroup = '^SG-Alla$'\nrole = \"Las\"\nscope = \"*\"\n\n\
+             [[allow]]\nid = \"chefen\"\nrole = \"Las\"\nscope = \"IFO\"\naccounts = [\"chef\"]\n",
+        )
+        .unwrap();
+        let csv = dir.path().join("konton.csv");
+        std::fs::write(&csv, "account,group\nchef,SG-Ctrl\nek,SG-Ctrl\n").unwrap();
+        let nesting = dir.path().join("nesting.csv");
+        std::fs::write(&nesting, "group,member_group\nSG-Alla,SG-Ctrl\n").unwrap();
+        let policies = crate::policy::load_dir(&policies).unwrap();
+        let mut inventory = Inventory::new();
+        crate::sources::csv::read_file(&csv, &mut inventory).unwrap();
+        crate::sources::csv::read_file(&nesting, &mut inventory).unwrap();
+        inventory.finish();
+        (dir, policies, inventory)
+    }
+
+    fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn a_change_that_takes_allowed_access_fails_the_proof() {
+        let (_dir, policies, inventory) = planted();
+        let mut plan = plan(&policies, &inventory, as_of(), &[]).unwrap();
+        assert_eq!(plan.after.allowed_access_lost, 0);
+        assert_eq!(plan.needs_decision.len(), 1);
+        // Taking the decision without deciding: the proof refuses it.
+        let decision = plan.needs_decision.remove(0);
+        plan.changes.push(decision);
+        let before = evaluate::evaluate(&policies, &inventory, as_of()).findings;
+        let err = prove(
+            &policies,
+            &inventory,
+            as_of(),
+            &mut plan,
+            &before,
+            &HashSet::new(),
+            &|_| true,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("allowed access"), "{}", err.0);
+        assert!(err.0.contains("chef Las IFO on statdb"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_change_that_claims_a_finding_it_does_not_end_fails_the_proof() {
+        let (_dir, policies, inventory) = planted();
+        let mut plan = plan(&policies, &inventory, as_of(), &[]).unwrap();
+        let before = evaluate::evaluate(&policies, &inventory, as_of()).findings;
+        let chefs = before
+            .iter()
+            .find(|f| f.account.as_deref() == Some("chef"))
+            .unwrap()
+            .id
+            .clone();
+        plan.changes[0].fixes.push(chefs.clone());
+        let err = prove(
+            &policies,
+            &inventory,
+            as_of(),
+            &mut plan,
+            &before,
+            &HashSet::new(),
+            &|_| true,
+        )
+        .unwrap_err();
+        assert!(err.0.contains(&chefs), "{}", err.0);
+    }
 }
