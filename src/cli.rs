@@ -36,6 +36,27 @@ pub enum Command {
     Policy(PolicyCommand),
     /// List the recorded runs of a state file.
     History(HistoryArgs),
+    /// The changes that end the findings, proven on a copy of the inputs:
+    /// findings gone, every allowed access still there.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Plan only for the findings of this data source (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub source: Vec<String>,
+    #[arg(long, value_enum, default_value_t = crate::plan::render::PlanFormat::Table)]
+    pub format: crate::plan::render::PlanFormat,
+    /// Write the plan to this file (owner-only, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Accepted findings (the audit's exceptions file): the plan leaves
+    /// them as they are.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

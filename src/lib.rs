@@ -19,6 +19,7 @@ pub mod findings;
 pub mod intern;
 pub mod inventory;
 pub mod output;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod sources;

@@ -37,6 +37,9 @@ pub struct Report {
     /// The boards of `[organization.boards]` by scope: each is the
     /// controller (personuppgiftsansvarig) of its scope's data.
     pub boards: BTreeMap<String, String>,
+    /// For the review page: the remediation plan, whose changes it shows
+    /// beside the causes and findings they end.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 /// Where a run with `--state` stands in the history.

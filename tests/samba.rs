@@ -381,3 +381,120 @@ fn a_wrong_password_fails_closed() {
     assert!(!report.exists());
     let _ = std::io::stderr().flush();
 }
+
+const PLAN_POLICY: &str = r#"[source]
+id = "plandb"
+name = "Plandatabas"
+activity = "socialtjanst"
+data_categories = ["halsa"]
+scopes = ["IFO", "VO"]
+
+[[grant]]
+group = '^SG-Plan-(?P<scope>IFO|VO)-Las$'
+role = "Las"
+
+[[grant]]
+group = '^SG-Plan-Alla$'
+role = "Las"
+scope = "*"
+
+[[allow]]
+id = "egen-namnd"
+role = "Las"
+scope = "*"
+when.department = "{scope}"
+"#;
+
+/// A plan made from AD, applied to AD with `ldapmodify`: the nesting goes,
+/// the controller keeps their own board's access in a new AD group, the
+/// group's `managedBy` approves, and the next audit agrees.
+#[test]
+fn a_plan_from_ad_applied_to_ad_ends_its_findings_and_keeps_allowed_access() {
+    let samba = samba();
+    let dir = tempfile::tempdir().unwrap();
+    let ou = format!("OU=Plan,{DOMAIN}");
+    let mut l = format!("dn: {ou}\nobjectClass: organizationalUnit\n\n");
+    for (name, department) in [
+        ("plan.ek1", "KS"),
+        ("plan.ek2", "KS"),
+        ("plan.ctl", "IFO"),
+        ("plan.vo", "VO"),
+    ] {
+        l.push_str(&format!(
+            "dn: CN={name},{ou}\nobjectClass: user\nsAMAccountName: {name}\ndepartment: {department}\nuserAccountControl: 544\n\n"
+        ));
+    }
+    l.push_str(&format!(
+        "dn: CN=SG-Plan-Ctrl,{ou}\nobjectClass: group\nsAMAccountName: SG-Plan-Ctrl\n\
+         member: CN=plan.ek1,{ou}\nmember: CN=plan.ek2,{ou}\nmember: CN=plan.ctl,{ou}\n\n\
+         dn: CN=SG-Plan-Alla,{ou}\nobjectClass: group\nsAMAccountName: SG-Plan-Alla\n\
+         managedBy: CN=plan.vo,{ou}\nmember: CN=SG-Plan-Ctrl,{ou}\n\n\
+         dn: CN=SG-Plan-VO-Las,{ou}\nobjectClass: group\nsAMAccountName: SG-Plan-VO-Las\n\
+         member: CN=plan.vo,{ou}\n\n"
+    ));
+    ldapadd(samba, &l, "plan.ldif");
+
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    write(&policies.join("plandb.toml"), PLAN_POLICY);
+    let config = config(samba, dir.path(), &ou, &policies);
+    let config_arg = config.to_string_lossy().into_owned();
+    let pw = [("BEHORIG_TEST_AD_PW", ADMIN_PW)];
+    let inputs = || {
+        std::env::set_var("BEHORIG_TEST_AD_PW", ADMIN_PW);
+        behorig::cli::Inputs {
+            config: behorig::cli::load_config(Some(&config)).unwrap(),
+            policies: policies.clone(),
+            csv: Vec::new(),
+            ldif: Vec::new(),
+            ldap: Some("ldaps://127.0.0.1:636".into()),
+            as_of: chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
+        }
+    };
+    let before = allowed(&inputs());
+    let plan_args = |format: &str| -> Output {
+        behorig(
+            &[
+                "plan",
+                "--config",
+                &config_arg,
+                "--as-of",
+                AS_OF,
+                "--ldap",
+                "ldaps://127.0.0.1:636",
+                "--format",
+                format,
+            ],
+            &pw,
+        )
+    };
+    let o = plan_args("json");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = plan["changes"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:#?}");
+    assert_eq!(list[0]["action"], "add-member");
+    assert_eq!(list[0]["group"], "SG-Plan-IFO-Las");
+    assert_eq!(list[0]["member"], "plan.ctl");
+    assert_eq!(list[0]["creates_group"], true);
+    assert_eq!(list[1]["action"], "remove-member");
+    assert_eq!(list[1]["group"], "SG-Plan-Alla");
+    assert_eq!(list[1]["member"], "SG-Plan-Ctrl");
+    assert_eq!(list[1]["fixes"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        list[1]["owner"].as_str().map(str::to_ascii_lowercase),
+        Some(format!("cn=plan.vo,{ou}").to_ascii_lowercase())
+    );
+
+    let o = plan_args("ldif");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ldif = String::from_utf8(o.stdout).unwrap();
+    assert!(ldif.contains("objectClass: group\n"), "{ldif}");
+    ldapmodify(samba, &ldif, "plan-apply.ldif");
+
+    let o = audit(&config, &["--fail-on", "never"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(before, allowed(&inputs()));
+}

@@ -4,6 +4,7 @@
 mod draft;
 mod explain;
 mod history;
+mod plan;
 
 use std::io::{IsTerminal, Write};
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Explain(args) => explain::run(args),
         Command::Draft(args) => draft::run(args),
         Command::History(args) => history::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }
 
@@ -275,7 +277,17 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         None => None,
     };
 
-    let mut report = build_report(&inputs)?;
+    let mut report = if args.format == Format::Html {
+        // The review page shows the change that ends each cause.
+        let loaded = load(&inputs)?;
+        let mut report = report_from(&loaded, inputs.as_of);
+        report.plan =
+            crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
+        std::mem::forget(loaded);
+        report
+    } else {
+        build_report(&inputs)?
+    };
     if let Some(config) = &inputs.config {
         report.boards = config.organization.boards.clone();
     }

@@ -433,6 +433,30 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The grants a group holds itself (not through its parents): policy
+    /// index, role, scope and where each is written.
+    pub fn own_grants(
+        &self,
+        group: GroupId,
+    ) -> impl Iterator<Item = (usize, Sym, Sym, &GrantSource)> {
+        self.group_grants
+            .get(group)
+            .into_iter()
+            .flatten()
+            .map(|e| (e.policy as usize, e.role, e.scope, &e.source))
+    }
+
+    /// The role-export grants an account holds itself, as
+    /// [`Walker::own_grants`].
+    pub fn account_grants(
+        &self,
+        account: AccountId,
+    ) -> impl Iterator<Item = (usize, Sym, Sym, &GrantSource)> {
+        self.account_entries(account)
+            .iter()
+            .map(|(_, e)| (e.policy as usize, e.role, e.scope, &e.source))
+    }
+
     pub fn policies(&self) -> &[&'a Policy] {
         self.policies
     }

@@ -279,6 +279,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             data_subject_groups: Vec::new(),
             estimated_data_subjects: None,
             scopes: Vec::new(),
+            owner: None,
             policy_file: None,
             role_labels: Default::default(),
         };

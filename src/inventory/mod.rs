@@ -113,6 +113,15 @@ pub struct Group {
     /// members are known from the accounts' own lists
     /// ([`Inventory::members`]).
     pub children: Vec<GroupId>,
+    /// Who answers for the group: the directory's `managedBy` (AD) or
+    /// `owner` (OpenLDAP), as the directory writes it.
+    pub owner: Option<String>,
+    /// The directory attribute that lists the group's members (`member`,
+    /// `uniqueMember` or `memberUid`), where a directory said.
+    pub member_attr: Option<&'static str>,
+    /// The directory entry's group class (`group`, `groupOfNames`,
+    /// `groupOfUniqueNames` or `posixGroup`), where a directory said.
+    pub object_class: Option<&'static str>,
 }
 
 /// Who a role-export row gives a role to.
@@ -292,6 +301,9 @@ impl Inventory {
             dn: None,
             parents: Vec::new(),
             children: Vec::new(),
+            owner: None,
+            member_attr: None,
+            object_class: None,
         });
         self.group_index.insert(k.into_owned(), id);
         id

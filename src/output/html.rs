@@ -55,6 +55,13 @@ struct Row {
     aggregate: Option<String>,
     /// For an excepted finding: the exception that moved it.
     exception: Option<ExceptionNote>,
+    /// The fields an exception matches on, for the page's download.
+    account: Option<String>,
+    group: Option<String>,
+    role: Option<String>,
+    scope: Option<String>,
+    /// The plan's change that ends the finding.
+    change: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -297,6 +304,15 @@ fn trend_chart(report: &Report) -> Option<Chart> {
     })
 }
 
+/// The plan's change that ends a finding, as text.
+fn change_for(report: &Report, id: &str) -> Option<String> {
+    let plan = report.plan.as_ref()?;
+    plan.changes
+        .iter()
+        .find(|c| c.fixes.iter().any(|f| f == id))
+        .map(crate::plan::render::what)
+}
+
 fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row {
     let source = report.source(&f.data_source);
     let (status, status_label) = match f.status {
@@ -343,6 +359,11 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         first_seen: f.first_seen.as_deref().map(datetime_sv),
         imy_clock: imy_clock(f, report.history.as_ref().map(|h| h.as_of)),
         aggregate: aggregate_of.get(f.id.as_str()).map(|k| k.to_string()),
+        account: f.account.clone(),
+        group: f.group.clone(),
+        role: f.role.clone(),
+        scope: f.scope.clone(),
+        change: change_for(report, &f.id),
         exception: report
             .exceptions
             .as_deref()
@@ -452,6 +473,37 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
         .iter()
         .map(|f| row(report, f, &none))
         .collect();
+    // Each cause's proposed change: the one that ends most of its rows.
+    let cause_changes: BTreeMap<String, String> = aggregates
+        .iter()
+        .filter_map(|a| {
+            let plan = report.plan.as_ref()?;
+            let best = plan
+                .changes
+                .iter()
+                .max_by_key(|c| c.fixes.iter().filter(|id| a.findings.contains(id)).count())?;
+            best.fixes
+                .iter()
+                .any(|id| a.findings.contains(id))
+                .then(|| (a.key.clone(), crate::plan::render::what(best)))
+        })
+        .collect();
+    // The plan's changes for the page's Markdown download, as JSON in an
+    // attribute (escaped like any other value).
+    let plan_changes: Vec<serde_json::Value> = report
+        .plan
+        .iter()
+        .flat_map(|p| p.changes.iter())
+        .map(|c| {
+            serde_json::json!({
+                "text": crate::plan::render::what(c),
+                "fixes": &c.fixes,
+                "owner": &c.owner,
+            })
+        })
+        .collect();
+    let plan_changes =
+        serde_json::to_string(&plan_changes).map_err(|e| format!("cannot render HTML: {e}"))?;
     let has_status = report.findings.iter().any(|f| f.status.is_some());
     let new_count = report
         .findings
@@ -492,6 +544,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                 by_severity => &p.by_severity,
             }).collect::<Vec<_>>(),
             aggregates,
+            cause_changes,
+            plan_changes,
             findings,
             resolved,
             excepted,
@@ -553,6 +607,7 @@ mod tests {
                 data_subject_groups: Vec::new(),
                 estimated_data_subjects: None,
                 scopes: vec!["VO".into()],
+                owner: None,
                 policy_file: Some("policies/statdb.toml".into()),
                 role_labels: Default::default(),
             }],

@@ -40,6 +40,9 @@ pub struct SourceMeta {
     pub data_subject_groups: Vec<String>,
     pub estimated_data_subjects: Option<u64>,
     pub scopes: Vec<String>,
+    /// Who approves changes to access on the source (`owner` in
+    /// `[source]`), named on remediation plans.
+    pub owner: Option<String>,
     /// The policy file that describes the source (none for a source that
     /// only role exports name).
     pub policy_file: Option<String>,
@@ -130,6 +133,32 @@ fn required_prefix(pattern: &str) -> Option<Box<[u8]>> {
 }
 
 impl GrantRule {
+    /// The group names the pattern matches when they are few (at most
+    /// 64) and spelled out by it (`^SG-Statdb-(IFO|VO|GA)-Las$`); empty
+    /// otherwise. A plan may propose creating such a group.
+    pub fn exact_names(&self) -> Vec<String> {
+        use regex_syntax::hir::literal::Extractor;
+        let Ok(hir) = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(self.pattern.as_str())
+        else {
+            return Vec::new();
+        };
+        let mut extractor = Extractor::new();
+        extractor.limit_total(64);
+        let seq = extractor.extract(&hir);
+        if !seq.is_exact() {
+            return Vec::new();
+        }
+        seq.literals()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| std::str::from_utf8(l.as_bytes()).ok())
+            .filter(|name| !name.trim().is_empty() && self.pattern.is_match(name))
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn new(pattern: Regex, role: Option<String>, scope: Option<String>, line: usize) -> Self {
         let prefix = required_prefix(pattern.as_str());
         GrantRule {
@@ -381,6 +410,29 @@ fn source_id(file: &Path, text: &str) -> Option<(String, Option<std::ops::Range<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_of_few_names_spells_them_out() {
+        let rule = GrantRule::new(
+            Regex::new("^SG-Statdb-(?P<scope>IFO|VO)-(?P<role>Las|Admin)$").unwrap(),
+            None,
+            None,
+            1,
+        );
+        let mut names = rule.exact_names();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "SG-Statdb-IFO-Admin",
+                "SG-Statdb-IFO-Las",
+                "SG-Statdb-VO-Admin",
+                "SG-Statdb-VO-Las"
+            ]
+        );
+        let open = GrantRule::new(Regex::new("^SG-Statdb-.*$").unwrap(), None, None, 1);
+        assert!(open.exact_names().is_empty());
+    }
 
     #[test]
     fn the_prefix_check_agrees_with_the_regex() {

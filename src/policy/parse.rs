@@ -27,6 +27,7 @@ const SOURCE_KEYS: &[&str] = &[
     "data_subject_groups",
     "estimated_data_subjects",
     "scopes",
+    "owner",
 ];
 const GRANT_KEYS: &[&str] = &["group", "role", "scope"];
 const ALLOW_KEYS: &[&str] = &[
@@ -238,6 +239,7 @@ fn parse_source(
         );
     }
     let confidentiality = r.string(t, "confidentiality", ctx);
+    let owner = r.string(t, "owner", ctx);
     let data_categories = vocabulary_list(r, t, "data_categories", vocabulary::DATA_CATEGORIES);
     let data_subject_groups =
         vocabulary_list(r, t, "data_subject_groups", vocabulary::DATA_SUBJECT_GROUPS);
@@ -265,6 +267,7 @@ fn parse_source(
         data_subject_groups,
         estimated_data_subjects,
         scopes,
+        owner,
         policy_file: None,
         role_labels: BTreeMap::new(),
     })

@@ -105,6 +105,13 @@ impl DirEntry {
             found.group |= is(GROUP_CLASSES);
             found.account |= is(ACCOUNT_CLASSES);
             found.not_account |= is(NOT_ACCOUNT_CLASSES);
+            found.posix_group |= text.eq_ignore_ascii_case("posixgroup");
+            if let Some(class) = GROUP_CLASS_NAMES
+                .iter()
+                .find(|c| text.eq_ignore_ascii_case(c))
+            {
+                found.group_class.get_or_insert(class);
+            }
         }
         found
     }
@@ -116,6 +123,8 @@ struct Classes {
     group: bool,
     account: bool,
     not_account: bool,
+    posix_group: bool,
+    group_class: Option<&'static str>,
 }
 
 /// Which directory attributes give each well-known attribute: the
@@ -212,7 +221,13 @@ impl Mapping {
         .flatten()
         .cloned()
         .collect();
-        all.extend(names(&["objectclass", "objectsid", "primarygroupid"]));
+        all.extend(names(&[
+            "objectclass",
+            "objectsid",
+            "primarygroupid",
+            "managedby",
+            "owner",
+        ]));
         all.sort();
         all.dedup();
         all
@@ -220,6 +235,8 @@ impl Mapping {
 }
 
 const GROUP_CLASSES: &[&str] = &["group", "groupofnames", "groupofuniquenames", "posixgroup"];
+/// The group classes as directories spell them.
+const GROUP_CLASS_NAMES: &[&str] = &["group", "groupOfNames", "groupOfUniqueNames", "posixGroup"];
 const ACCOUNT_CLASSES: &[&str] = &[
     "user",
     "person",
@@ -709,10 +726,20 @@ impl<'m> Builder<'m> {
             // is still sending; the rest wait for `finish`.
             let mut uids = Vec::new();
             let mut values = Vec::new();
+            let owner = entry
+                .text("managedby")
+                .or_else(|| entry.text("owner"))
+                .map(str::to_string);
+            let mut member_attr = None;
             for attr in &mapping.member {
                 let Some(raw) = entry.remove(attr) else {
                     continue;
                 };
+                member_attr.get_or_insert(match attr.as_str() {
+                    "uniquemember" => "uniqueMember",
+                    "memberuid" => "memberUid",
+                    _ => "member",
+                });
                 let list = if attr == "memberuid" {
                     &mut uids
                 } else {
@@ -744,7 +771,14 @@ impl<'m> Builder<'m> {
             }
             let dn_key = self.key.clone();
             self.by_dn.insert(self.digest.of(&dn_key), Node::Group(id));
-            inventory.groups[id].dn = Some(entry.dn);
+            let group = &mut inventory.groups[id];
+            group.dn = Some(entry.dn);
+            group.owner = owner;
+            group.object_class = classes.group_class;
+            if member_attr.is_none() && classes.posix_group {
+                member_attr = Some("memberUid");
+            }
+            group.member_attr = member_attr.or(Some("member"));
             self.groups.push(PendingGroup {
                 group: id,
                 dn_key,

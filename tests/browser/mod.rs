@@ -169,6 +169,16 @@ impl Browser {
         }
     }
 
+    /// Lets the page download files, into `dir`. (Not every test binary
+    /// that includes this module downloads.)
+    #[allow(dead_code)]
+    pub fn allow_downloads(&mut self, dir: &Path) {
+        self.call_browser(
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "allow", "downloadPath": dir.display().to_string()}),
+        );
+    }
+
     /// Presses one key (as a person on a keyboard does) in the focused
     /// element.
     pub fn press(&mut self, key: &str, code: &str, key_code: u32, text: &str) {

@@ -236,6 +236,50 @@ pub fn directory_ldif_parts(
     (out, modify)
 }
 
+pub type Access = (String, String, String, String);
+
+/// Every access an allow covers, per the evaluator: all accesses the walk
+/// finds, less those an `unauthorized-access` finding names.
+pub fn allowed(inputs: &behorig::cli::Inputs) -> BTreeSet<Access> {
+    let loaded = behorig::commands::load(inputs).expect("the inputs load");
+    let inv = &loaded.inventory;
+    let refs: Vec<&behorig::policy::Policy> = loaded.policies.iter().collect();
+    let evaluation = behorig::evaluate::evaluate(&loaded.policies, inv, inputs.as_of);
+    let unauthorized: BTreeSet<Access> = evaluation
+        .findings
+        .iter()
+        .filter(|f| f.rule == behorig::findings::Rule::UnauthorizedAccess)
+        .map(|f| {
+            (
+                f.account.clone().unwrap_or_default(),
+                f.data_source.clone(),
+                f.role.clone().unwrap_or_default(),
+                f.scope.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let walker = behorig::evaluate::Walker::new(inv, &refs);
+    let mut state = walker.state();
+    let mut out = BTreeSet::new();
+    for a in 0..inv.accounts.len() {
+        walker.walk(a, &mut state);
+        for (p, map) in walker.collect(a, &state) {
+            for (role, scope) in map.keys() {
+                let access = (
+                    inv.accounts[a].id.to_string(),
+                    loaded.policies[p].source.id.clone(),
+                    role.clone(),
+                    scope.clone(),
+                );
+                if !unauthorized.contains(&access) {
+                    out.insert(access);
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write a test file");
 }
