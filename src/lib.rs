@@ -25,6 +25,7 @@ pub mod sources;
 pub mod state;
 pub mod synth;
 pub mod text;
+pub mod ui;
 
 /// The threads worth starting for work split across cores (at most 8).
 /// Read once: the standard library reads the cgroup files on every call.

@@ -34,6 +34,17 @@ pub struct Report {
     /// With `--exceptions`: what every exception did (`None` without the
     /// flag).
     pub exceptions: Option<Vec<ExceptionUse>>,
+    /// Who the accounts of the findings are, by account name, for outputs
+    /// that reviewers sort by person (CSV).
+    pub people: BTreeMap<String, Person>,
+}
+
+/// The account attributes a reviewer recognises a person by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Person {
+    pub display_name: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
 }
 
 /// Where a run with `--state` stands in the history.

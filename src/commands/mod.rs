@@ -1,6 +1,7 @@
 //! The commands: each runs the pipeline (sources → inventory → evaluate →
 //! report → output) and returns the exit code.
 
+mod config;
 mod draft;
 mod explain;
 mod history;
@@ -19,10 +20,14 @@ use crate::policy::{self, Policy};
 use crate::report::Report;
 use crate::sources;
 use crate::state::{FileHash, RunInfo, State};
+use crate::ui::{self, ColorChoice};
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    crate::ui::set_verbosity(cli.verbosity());
+    let color = cli.color;
     match cli.command {
-        Command::Audit(args) => audit(args),
+        Command::Audit(args) => audit(args, color),
+        Command::Config(args) => config::run(args),
         Command::Policy(PolicyCommand::Check { dir, config }) => policy_check(dir, config),
         Command::Explain(args) => explain::run(args),
         Command::Draft(args) => draft::run(args),
@@ -57,16 +62,23 @@ fn policy_check(
 pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inventory, Error> {
     let mut inventory = Inventory::new();
     inventory.keep = keep;
+    ui::note(format_args!("policies: {}", inputs.policies.display()));
     for path in &inputs.csv {
+        let read = Read::start(&inventory);
         sources::csv::read_file(path, &mut inventory)?;
+        read.done(&inventory, &path.display().to_string());
     }
     let ldap_config = inputs.config.as_ref().and_then(|c| c.ldap.as_ref());
     let mapping = sources::directory::Mapping::from_config(ldap_config);
     for path in &inputs.ldif {
+        let read = Read::start(&inventory);
         sources::ldif::read_file(path, &mapping, &mut inventory)?;
+        read.done(&inventory, &path.display().to_string());
     }
     if let Some(url) = &inputs.ldap {
+        let read = Read::start(&inventory);
         sources::ldap::read(url, ldap_config, &mapping, &mut inventory)?;
+        read.done(&inventory, url);
     }
     if inventory.accounts.is_empty() && inventory.grants.is_empty() {
         return Err(Error::Source(sources::SourceError::new(
@@ -77,6 +89,35 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
     }
     inventory.finish();
     Ok(inventory)
+}
+
+/// For `-v`: what one source added to the inventory, and how long it took.
+struct Read {
+    started: std::time::Instant,
+    accounts: usize,
+    groups: usize,
+    grants: usize,
+}
+
+impl Read {
+    fn start(inventory: &Inventory) -> Read {
+        Read {
+            started: std::time::Instant::now(),
+            accounts: inventory.accounts.len(),
+            groups: inventory.groups.len(),
+            grants: inventory.grants.len(),
+        }
+    }
+
+    fn done(self, inventory: &Inventory, from: &str) {
+        ui::note(format_args!(
+            "read {from}: {} accounts, {} groups, {} role grants in {:.0?}",
+            inventory.accounts.len().saturating_sub(self.accounts),
+            inventory.groups.len().saturating_sub(self.groups),
+            inventory.grants.len().saturating_sub(self.grants),
+            self.started.elapsed()
+        ));
+    }
 }
 
 /// What an audit reads: the policies and the inventory of every source.
@@ -129,6 +170,25 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
         warnings: evaluation.warnings,
         ..Report::default()
     };
+    for f in report.findings.iter() {
+        let Some(name) = f.account.as_deref() else {
+            continue;
+        };
+        if report.people.contains_key(name) {
+            continue;
+        }
+        if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
+            let text = |attr: &str| account.attr(attr).map(str::to_string);
+            report.people.insert(
+                name.to_string(),
+                crate::report::Person {
+                    display_name: text("display_name"),
+                    department: text("department"),
+                    title: text("title"),
+                },
+            );
+        }
+    }
     report.sort();
     report
 }
@@ -155,13 +215,20 @@ pub fn as_of_time(explicit: bool, as_of: chrono::NaiveDate) -> chrono::NaiveDate
     }
 }
 
-fn use_color(to_file: bool) -> bool {
-    !to_file
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// The look of the table on standard output or in `--output`.
+fn table_style(choice: ColorChoice, to_file: bool) -> output::Style {
+    output::Style {
+        color: ui::use_color(
+            choice,
+            &ui::ColorEnv::from_process(),
+            std::io::stdout().is_terminal(),
+            to_file,
+        ),
+        width: ui::table_width(to_file),
+    }
 }
 
-fn audit(args: AuditArgs) -> Result<i32, Error> {
+fn audit(args: AuditArgs, color: ColorChoice) -> Result<i32, Error> {
     let inputs = args.inputs.resolve()?;
     let audit_config = inputs.config.as_ref().map(|c| &c.audit);
     let fail_on = match args.fail_on {
@@ -244,10 +311,14 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
     };
 
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        ui::warn(w);
     }
-    let bytes = output::render(&report, args.format, use_color(args.output.is_some()))
-        .map_err(Error::Output)?;
+    let style = table_style(color, args.output.is_some());
+    let bytes = match args.format {
+        Format::Csv => output::csv::render_styled(&report, args.csv_style),
+        format => output::render_styled(&report, format, style),
+    }
+    .map_err(Error::Output)?;
     emit(args.output.as_deref(), &bytes)?;
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
@@ -265,12 +336,12 @@ fn audit(args: AuditArgs) -> Result<i32, Error> {
         if report.exceptions.is_some() {
             extra.push_str(&format!(", {} excepted", report.excepted.len()));
         }
-        eprintln!(
+        ui::info(format_args!(
             "{} findings{extra} ({} accounts, {} groups read)",
             report.findings.len(),
             report.accounts,
             report.groups
-        );
+        ));
     }
     let tripped = report
         .findings

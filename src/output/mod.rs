@@ -29,10 +29,32 @@ impl Format {
     }
 }
 
-/// Renders a report. `color` only affects the table.
+/// How the terminal table looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// The columns the table fills.
+    pub width: u16,
+}
+
+/// Renders a report. `color` only affects the table, which is 80 columns
+/// wide.
 pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, String> {
+    render_styled(
+        report,
+        format,
+        Style {
+            color,
+            width: crate::ui::DEFAULT_WIDTH,
+        },
+    )
+}
+
+/// Renders a report; `style` only affects the table.
+pub fn render_styled(report: &Report, format: Format, style: Style) -> Result<Vec<u8>, String> {
     match format {
-        Format::Table => Ok(table::render(report, color).into_bytes()),
+        Format::Table => Ok(table::render_width(report, style.color, style.width).into_bytes()),
         Format::Json => {
             let mut out = serde_json::to_vec_pretty(&report.to_json())
                 .map_err(|e| format!("cannot render JSON: {e}"))?;
