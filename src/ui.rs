@@ -15,7 +15,9 @@ pub enum ColorChoice {
     /// or `TERM=dumb`; `CLICOLOR_FORCE` colours even a pipe.
     #[default]
     Auto,
+    /// Colour, even in a pipe or a file.
     Always,
+    /// Never colour.
     Never,
 }
 

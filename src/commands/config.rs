@@ -50,8 +50,14 @@ fn quoted(s: &str) -> String {
     toml_edit::Value::from(s).to_string().trim().to_string()
 }
 
+/// A path as the program will open it: relative ones are relative to the
+/// working folder (the configuration's own folder is already joined).
 fn path(p: &Path) -> String {
-    quoted(&p.display().to_string())
+    let full = match std::env::current_dir() {
+        Ok(dir) if p.is_relative() => dir.join(p),
+        _ => p.to_path_buf(),
+    };
+    quoted(&full.display().to_string())
 }
 
 /// One `key = value  # origin` line; an unset value is shown commented.
