@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod output;
 pub mod policy;
 pub mod report;
+pub mod schema;
 pub mod sources;
 pub mod state;
 pub mod synth;

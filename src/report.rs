@@ -59,7 +59,7 @@ pub struct RunContext {
 }
 
 /// One recorded run in a trend.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TrendPoint {
     pub as_of: String,
     pub findings: usize,
