@@ -26,7 +26,7 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(&completions)?;
     let mut cmd = behorig::cli::Cli::command();
     cmd.build();
-    write_man(&cmd, "behorig", &man)?;
+    write_man(&cmd, &man)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         clap_complete::generate_to(shell, &mut cmd, "behorig", &completions)?;
     }
@@ -34,17 +34,20 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
 }
 
 /// One page for the command and one for each subcommand, named as `man`
-/// finds them: `man behorig-audit`, `man behorig-policy-check`.
-fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> std::io::Result<()> {
-    let page = cmd.clone().name(name.to_string());
+/// finds them: `man behorig-audit`, `man behorig-policy-check` (clap names
+/// a built subcommand `behorig-audit` for display).
+fn write_man(cmd: &clap::Command, dir: &Path) -> std::io::Result<()> {
+    let name = cmd
+        .get_display_name()
+        .unwrap_or_else(|| cmd.get_name())
+        .to_string();
     let mut out = Vec::new();
-    clap_mangen::Man::new(page).render(&mut out)?;
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
     std::fs::write(dir.join(format!("{name}.1")), out)?;
     for sub in cmd.get_subcommands() {
-        if sub.get_name() == "help" {
-            continue;
+        if sub.get_name() != "help" {
+            write_man(sub, dir)?;
         }
-        write_man(sub, &format!("{name}-{}", sub.get_name()), dir)?;
     }
     Ok(())
 }

@@ -156,7 +156,7 @@ pub enum PolicyCommand {
         /// The policy folder (default: from behorig.toml, else `policies`).
         dir: Option<PathBuf>,
         /// The configuration file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
 }
