@@ -76,11 +76,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".behorig-")
-        .suffix(".tmp")
-        .permissions(owner_only())
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".behorig-").suffix(".tmp");
+    // Elsewhere the folder's access control list decides who reads it.
+    #[cfg(unix)]
+    builder.permissions(owner_only());
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
