@@ -78,7 +78,7 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
     if let Some(url) = &inputs.ldap {
         let read = Read::start(&inventory);
         sources::ldap::read(url, ldap_config, &mapping, &mut inventory)?;
-        read.done(&inventory, url);
+        read.done(&inventory, &crate::state::redact(url));
     }
     if inventory.accounts.is_empty() && inventory.grants.is_empty() {
         return Err(Error::Source(sources::SourceError::new(

@@ -425,3 +425,24 @@ fn excel_csv_has_a_bom_semicolons_and_who_the_account_is() {
     let standard = example(&["--format", "csv"], &[]);
     assert!(standard.stdout.starts_with(b"id,rule,"));
 }
+
+#[test]
+fn verbose_never_prints_a_password_in_a_url() {
+    let env = Env::new();
+    // Port 1 on loopback: nothing listens, so the read fails (exit 3).
+    let out = env
+        .cmd()
+        .args([
+            "-v",
+            "audit",
+            "--ldap",
+            "ldap://svc:Hemligt-4711@127.0.0.1:1/",
+            "--policies",
+        ])
+        .arg(repo().join("policies"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Hemligt-4711"), "{stderr}");
+}
