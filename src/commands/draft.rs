@@ -27,7 +27,7 @@ pub fn run(args: DraftArgs) -> Result<i32, Error> {
             let inputs = args.inputs.resolve()?;
             let report = super::build_report(&inputs)?;
             for w in &report.warnings {
-                eprintln!("warning: {w}");
+                crate::ui::warn(w);
             }
             (inputs.config, report.sources, report.as_of, report.findings)
         }
