@@ -33,6 +33,21 @@ pub enum Verbosity {
 }
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+static COLOR: AtomicU8 = AtomicU8::new(ColorChoice::Auto as u8);
+
+/// Sets `--color` for the rest of the run.
+pub fn set_color_choice(choice: ColorChoice) {
+    COLOR.store(choice as u8, Ordering::Relaxed);
+}
+
+/// The `--color` of this run.
+pub fn color_choice() -> ColorChoice {
+    match COLOR.load(Ordering::Relaxed) {
+        x if x == ColorChoice::Always as u8 => ColorChoice::Always,
+        x if x == ColorChoice::Never as u8 => ColorChoice::Never,
+        _ => ColorChoice::Auto,
+    }
+}
 
 /// Sets the verbosity for the rest of the run.
 pub fn set_verbosity(v: Verbosity) {
@@ -47,24 +62,30 @@ pub fn verbosity() -> Verbosity {
     }
 }
 
+/// One line on standard error; a closed stderr ends it quietly.
+fn line(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// A warning on standard error, unless `-q`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        eprintln!("warning: {message}");
+        line(format_args!("warning: {message}"));
     }
 }
 
 /// A line of information on standard error, unless `-q`.
 pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        eprintln!("{message}");
+        line(format_args!("{message}"));
     }
 }
 
 /// What `-v` adds: what was read, from where, how long it took.
 pub fn note(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Verbose {
-        eprintln!("behorig: {message}");
+        line(format_args!("behorig: {message}"));
     }
 }
 

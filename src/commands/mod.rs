@@ -20,13 +20,13 @@ use crate::policy::{self, Policy};
 use crate::report::Report;
 use crate::sources;
 use crate::state::{FileHash, RunInfo, State};
-use crate::ui::{self, ColorChoice};
+use crate::ui;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
-    crate::ui::set_verbosity(cli.verbosity());
-    let color = cli.color;
+    ui::set_verbosity(cli.verbosity());
+    ui::set_color_choice(cli.color);
     match cli.command {
-        Command::Audit(args) => audit(args, color),
+        Command::Audit(args) => audit(args),
         Command::Config(args) => config::run(args),
         Command::Policy(PolicyCommand::Check { dir, config }) => policy_check(dir, config),
         Command::Explain(args) => explain::run(args),
@@ -215,20 +215,18 @@ pub fn as_of_time(explicit: bool, as_of: chrono::NaiveDate) -> chrono::NaiveDate
     }
 }
 
-/// The look of the table on standard output or in `--output`.
-fn table_style(choice: ColorChoice, to_file: bool) -> output::Style {
-    output::Style {
-        color: ui::use_color(
-            choice,
-            &ui::ColorEnv::from_process(),
-            std::io::stdout().is_terminal(),
-            to_file,
-        ),
-        width: ui::table_width(to_file),
-    }
+/// Whether the table is coloured: `--color`, the environment, and whether
+/// it goes to a terminal.
+fn use_color(to_file: bool) -> bool {
+    ui::use_color(
+        ui::color_choice(),
+        &ui::ColorEnv::from_process(),
+        std::io::stdout().is_terminal(),
+        to_file,
+    )
 }
 
-fn audit(args: AuditArgs, color: ColorChoice) -> Result<i32, Error> {
+fn audit(args: AuditArgs) -> Result<i32, Error> {
     let inputs = args.inputs.resolve()?;
     let audit_config = inputs.config.as_ref().map(|c| &c.audit);
     let fail_on = match args.fail_on {
@@ -313,7 +311,11 @@ fn audit(args: AuditArgs, color: ColorChoice) -> Result<i32, Error> {
     for w in &report.warnings {
         ui::warn(w);
     }
-    let style = table_style(color, args.output.is_some());
+    let to_file = args.output.is_some();
+    let style = output::Style {
+        color: use_color(to_file),
+        width: ui::table_width(to_file),
+    };
     let bytes = match args.format {
         Format::Csv => output::csv::render_styled(&report, args.csv_style),
         format => output::render_styled(&report, format, style),
