@@ -10,34 +10,83 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::findings::Severity;
 use crate::output::Format;
+use crate::ui::{ColorChoice, Verbosity};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "behorig",
     version,
-    about = "Audits who can reach which data in social services: directory and role exports against least-privilege policies"
+    about = "Audits who can reach which data in social services: directory and role exports against least-privilege policies",
+    after_help = "Examples:\n  behorig audit --policies policies/ --csv konton.csv --csv roller.csv\n  behorig audit --config /etc/behorig/behorig.toml --format json --output granskning.json\n\nThe configuration is read from --config, else $BEHORIG_CONFIG, else ./behorig.toml, else /etc/behorig/behorig.toml."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour the table: `auto` colours a terminal unless NO_COLOR is set or
+    /// TERM=dumb (CLICOLOR_FORCE colours a pipe too).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors on standard error.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print what was read, from where, and how long it took.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The verbosity `-q` and `-v` ask for.
+    pub fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read the sources, check them against the policies, report findings.
+    #[command(
+        after_help = "Examples:\n  behorig audit --csv konton.csv --csv gruppnastling.csv --csv roller.csv\n  behorig audit --state /var/lib/behorig/state.db --fail-on-new-only --format json --output granskning.json"
+    )]
     Audit(AuditArgs),
     /// Show the full evidence for one finding: the path that gives the
     /// access and why no allow covers it.
+    #[command(
+        after_help = "Examples:\n  behorig explain 3f2a9c1d\n  behorig explain 3f2a9c1d --config /etc/behorig/behorig.toml"
+    )]
     Explain(ExplainArgs),
     /// Draft a report to IMY (personal-data breach) or IVO (lex Sarah).
+    #[command(
+        after_help = "Examples:\n  behorig draft imy --source statistikdatabas\n  behorig draft lex-sarah --source statistikdatabas --format html --output lex-sarah.html"
+    )]
     Draft(DraftArgs),
     /// Policy files.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  behorig policy check\n  behorig policy check /etc/behorig/policies"
+    )]
     Policy(PolicyCommand),
     /// List the recorded runs of a state file.
+    #[command(
+        after_help = "Examples:\n  behorig history\n  behorig history --state /var/lib/behorig/state.db --format json"
+    )]
     History(HistoryArgs),
+    /// Print the configuration in effect and where each value came from
+    /// (never a password).
+    #[command(
+        after_help = "Examples:\n  behorig config\n  behorig config --config /etc/behorig/behorig.toml"
+    )]
+    Config(ConfigArgs),
     /// The changes that end the findings, proven on a copy of the inputs:
     /// findings gone, every allowed access still there.
+    #[command(
+        after_help = "Examples:\n  behorig plan --source statistikdatabas\n  behorig plan --format ldif --output atgarder.ldif"
+    )]
     Plan(PlanArgs),
 }
 
@@ -114,9 +163,13 @@ pub enum HistoryFormat {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The SQLite state file written by `audit --state`.
+    /// The SQLite state file written by `audit --state` (default: `state`
+    /// under [audit] in the configuration).
     #[arg(long, value_name = "FILE")]
-    pub state: PathBuf,
+    pub state: Option<PathBuf>,
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
     pub format: HistoryFormat,
 }
@@ -124,19 +177,30 @@ pub struct HistoryArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Validate every policy file in a folder and report all problems.
+    #[command(
+        after_help = "Examples:\n  behorig policy check\n  behorig policy check /etc/behorig/policies"
+    )]
     Check {
         /// The policy folder (default: from behorig.toml, else `policies`).
         dir: Option<PathBuf>,
         /// The configuration file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// What to read: shared by every command that audits.
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {
-    /// The configuration file (default: `behorig.toml` if it exists).
+    /// The configuration file (default: $BEHORIG_CONFIG, else ./behorig.toml,
+    /// else /etc/behorig/behorig.toml, the first that exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The folder of policy files, one per data source.
@@ -167,7 +231,9 @@ pub struct AuditArgs {
     /// Write the report to this file (owner-only, replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity.
+    /// Exit 1 when a finding is at or above this severity [default: `fail_on`
+    /// under [audit], else high] [possible values: critical, high, medium,
+    /// low, never].
     #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
     /// With --state: exit 1 only for new findings at or above --fail-on,
@@ -181,6 +247,20 @@ pub struct AuditArgs {
     /// Documented, time-limited exceptions (TOML).
     #[arg(long, value_name = "FILE")]
     pub exceptions: Option<PathBuf>,
+    /// The CSV dialect of `--format csv`: `excel` writes semicolons and a
+    /// UTF-8 BOM, as Swedish Excel opens with å, ä and ö intact.
+    #[arg(long, value_enum, value_name = "STYLE", default_value_t = CsvStyle::Standard)]
+    pub csv_style: CsvStyle,
+}
+
+/// `--csv-style`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CsvStyle {
+    /// Commas, UTF-8 without BOM (RFC 4180).
+    #[default]
+    Standard,
+    /// Semicolons and a UTF-8 BOM, for Excel with Swedish settings.
+    Excel,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -229,18 +309,69 @@ pub struct Inputs {
     pub as_of: NaiveDate,
 }
 
-/// Loads the configuration named or found in the working folder.
-pub fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Error> {
-    match explicit {
-        Some(path) => Config::load(path).map(Some).map_err(Error::Config),
-        None => {
-            let default = Path::new("behorig.toml");
-            if default.is_file() {
-                Config::load(default).map(Some).map_err(Error::Config)
-            } else {
-                Ok(None)
-            }
+/// The configuration file of a server installation, the last place looked.
+pub const SYSTEM_CONFIG: &str = "/etc/behorig/behorig.toml";
+
+/// The environment variable that names the configuration file.
+pub const CONFIG_ENV: &str = "BEHORIG_CONFIG";
+
+/// How the configuration file in effect was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// `--config FILE`.
+    Flag,
+    /// `$BEHORIG_CONFIG`.
+    Env,
+    /// `behorig.toml` in the working folder.
+    WorkingDir,
+    /// `/etc/behorig/behorig.toml`.
+    System,
+}
+
+impl ConfigOrigin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConfigOrigin::Flag => "--config",
+            ConfigOrigin::Env => "$BEHORIG_CONFIG",
+            ConfigOrigin::WorkingDir => "behorig.toml in the working folder",
+            ConfigOrigin::System => SYSTEM_CONFIG,
         }
+    }
+}
+
+/// Finds the configuration file: `--config`, then `$BEHORIG_CONFIG`, then
+/// `./behorig.toml`, then `/etc/behorig/behorig.toml`. A file named by the
+/// flag or the variable must exist; the other two are used when they do.
+pub fn find_config(explicit: Option<&Path>) -> Option<(PathBuf, ConfigOrigin)> {
+    if let Some(path) = explicit {
+        return Some((path.to_path_buf(), ConfigOrigin::Flag));
+    }
+    if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+        return Some((PathBuf::from(path), ConfigOrigin::Env));
+    }
+    let local = Path::new("behorig.toml");
+    if local.is_file() {
+        return Some((local.to_path_buf(), ConfigOrigin::WorkingDir));
+    }
+    let system = Path::new(SYSTEM_CONFIG);
+    if cfg!(unix) && system.is_file() {
+        return Some((system.to_path_buf(), ConfigOrigin::System));
+    }
+    None
+}
+
+/// Loads the configuration file [`find_config`] finds, if any.
+pub fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, Error> {
+    match find_config(explicit) {
+        Some((path, origin)) => {
+            crate::ui::note(format_args!(
+                "configuration: {} (from {})",
+                path.display(),
+                origin.describe()
+            ));
+            Config::load(&path).map(Some).map_err(Error::Config)
+        }
+        None => Ok(None),
     }
 }
 
@@ -285,11 +416,11 @@ impl InputArgs {
                     }
                 }
                 if !replaced.is_empty() {
-                    crate::say!(
+                    crate::ui::info(format_args!(
                         "note: the inputs given as flags replace the inputs of {}: not read: {}",
                         c.file.display(),
                         replaced.join(", ")
-                    );
+                    ));
                 }
             }
             (self.csv.clone(), self.ldif.clone(), self.ldap.clone())

@@ -22,10 +22,12 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod schema;
 pub mod sources;
 pub mod state;
 pub mod synth;
 pub mod text;
+pub mod ui;
 
 /// Writes one line to standard error, escaping the control characters of
 /// text that came from exports, and never panics: a closed pipe

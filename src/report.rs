@@ -18,6 +18,9 @@ pub struct Report {
     pub policy_files: Vec<String>,
     pub accounts: usize,
     pub groups: usize,
+    /// Who the accounts of the findings are, by account name, for outputs
+    /// that reviewers sort by person (CSV).
+    pub people: BTreeMap<String, Person>,
     /// Every data source audited, in report order.
     pub sources: Vec<SourceMeta>,
     pub findings: Vec<Finding>,
@@ -54,11 +57,19 @@ pub struct RunContext {
 }
 
 /// One recorded run in a trend.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TrendPoint {
     pub as_of: String,
     pub findings: usize,
     pub by_severity: BTreeMap<Severity, usize>,
+}
+
+/// The account attributes a reviewer recognises a person by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Person {
+    pub display_name: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
 }
 
 impl Report {

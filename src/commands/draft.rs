@@ -56,7 +56,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
                 None => Vec::new(),
             };
             for w in &report.warnings {
-                crate::say!("warning: {w}");
+                crate::ui::warn(w);
             }
             // The run's time of day only when the audit is of today.
             let run_time = args.inputs.as_of.is_none().then_some(as_of_time);

@@ -9,7 +9,19 @@ use crate::error::Error;
 use crate::state::{RunRow, State};
 
 pub fn run(args: HistoryArgs) -> Result<i32, Error> {
-    let mut state = State::open(&args.state).map_err(|e| Error::Usage(e.0))?;
+    // The flag, else `state` under [audit], as `audit` finds it.
+    let path = match args.state {
+        Some(path) => path,
+        None => crate::cli::load_config(args.config.as_deref())?
+            .and_then(|c| c.audit.state)
+            .ok_or_else(|| {
+                Error::Usage(
+                    "no state file: give --state FILE, or set `state` under [audit] in behorig.toml"
+                        .into(),
+                )
+            })?,
+    };
+    let mut state = State::open(&path).map_err(|e| Error::Usage(e.0))?;
     let runs = state.runs().map_err(|e| Error::Usage(e.0))?;
     let bytes = match args.format {
         HistoryFormat::Json => {
@@ -19,7 +31,7 @@ pub fn run(args: HistoryArgs) -> Result<i32, Error> {
             out.push(b'\n');
             out
         }
-        HistoryFormat::Table => render_table(&args.state.display().to_string(), &runs).into_bytes(),
+        HistoryFormat::Table => render_table(&path.display().to_string(), &runs).into_bytes(),
     };
     super::emit(None, &bytes)?;
     Ok(0)

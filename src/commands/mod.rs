@@ -1,6 +1,7 @@
 //! The commands: each runs the pipeline (sources → inventory → evaluate →
 //! report → output) and returns the exit code.
 
+mod config;
 mod draft;
 mod explain;
 mod history;
@@ -20,10 +21,14 @@ use crate::policy::{self, Policy};
 use crate::report::Report;
 use crate::sources;
 use crate::state::{FileHash, RunInfo, State};
+use crate::ui;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    ui::set_verbosity(cli.verbosity());
+    ui::set_color_choice(cli.color);
     match cli.command {
         Command::Audit(args) => audit(args),
+        Command::Config(args) => config::run(args),
         Command::Policy(PolicyCommand::Check { dir, config }) => policy_check(dir, config),
         Command::Explain(args) => explain::run(args),
         Command::Draft(args) => draft::run(args),
@@ -90,16 +95,23 @@ fn policy_check(
 pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inventory, Error> {
     let mut inventory = Inventory::new();
     inventory.keep = keep;
+    ui::note(format_args!("policies: {}", inputs.policies.display()));
     for path in &inputs.csv {
+        let read = Read::start(&inventory);
         sources::csv::read_file(path, &mut inventory)?;
+        read.done(&inventory, &path.display().to_string());
     }
     let ldap_config = inputs.config.as_ref().and_then(|c| c.ldap.as_ref());
     let mapping = sources::directory::Mapping::from_config(ldap_config);
     for path in &inputs.ldif {
+        let read = Read::start(&inventory);
         sources::ldif::read_file(path, &mapping, &mut inventory)?;
+        read.done(&inventory, &path.display().to_string());
     }
     if let Some(url) = &inputs.ldap {
+        let read = Read::start(&inventory);
         sources::ldap::read(url, ldap_config, &mapping, &mut inventory)?;
+        read.done(&inventory, &crate::state::redact(url));
     }
     if inventory.accounts.is_empty() && inventory.grants.is_empty() {
         return Err(Error::Source(sources::SourceError::new(
@@ -110,6 +122,35 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
     }
     inventory.finish();
     Ok(inventory)
+}
+
+/// For `-v`: what one source added to the inventory, and how long it took.
+struct Read {
+    started: std::time::Instant,
+    accounts: usize,
+    groups: usize,
+    grants: usize,
+}
+
+impl Read {
+    fn start(inventory: &Inventory) -> Read {
+        Read {
+            started: std::time::Instant::now(),
+            accounts: inventory.accounts.len(),
+            groups: inventory.groups.len(),
+            grants: inventory.grants.len(),
+        }
+    }
+
+    fn done(self, inventory: &Inventory, from: &str) {
+        ui::note(format_args!(
+            "read {from}: {} accounts, {} groups, {} role grants in {:.0?}",
+            inventory.accounts.len().saturating_sub(self.accounts),
+            inventory.groups.len().saturating_sub(self.groups),
+            inventory.grants.len().saturating_sub(self.grants),
+            self.started.elapsed()
+        ));
+    }
 }
 
 /// What an audit reads: the policies and the inventory of every source.
@@ -167,6 +208,25 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
             .collect(),
         ..Report::default()
     };
+    for f in report.findings.iter() {
+        let Some(name) = f.account.as_deref() else {
+            continue;
+        };
+        if report.people.contains_key(name) {
+            continue;
+        }
+        if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
+            let text = |attr: &str| account.attr(attr).map(str::to_string);
+            report.people.insert(
+                name.to_string(),
+                crate::report::Person {
+                    display_name: text("display_name"),
+                    department: text("department"),
+                    title: text("title"),
+                },
+            );
+        }
+    }
     report.sort();
     report
 }
@@ -193,10 +253,15 @@ pub fn as_of_time(explicit: bool, as_of: chrono::NaiveDate) -> chrono::NaiveDate
     }
 }
 
+/// Whether the table is coloured: `--color`, the environment, and whether
+/// it goes to a terminal.
 fn use_color(to_file: bool) -> bool {
-    !to_file
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    ui::use_color(
+        ui::color_choice(),
+        &ui::ColorEnv::from_process(),
+        std::io::stdout().is_terminal(),
+        to_file,
+    )
 }
 
 /// Where `--output` sends a report: `None` for standard output (no flag,
@@ -341,10 +406,18 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     };
 
     for w in &report.warnings {
-        crate::say!("warning: {w}");
+        ui::warn(w);
     }
-    let bytes = output::render(&report, args.format, use_color(args.output.is_some()))
-        .map_err(Error::Output)?;
+    let to_file = args.output.is_some();
+    let style = output::Style {
+        color: use_color(to_file),
+        width: ui::table_width(to_file),
+    };
+    let bytes = match args.format {
+        Format::Csv => output::csv::render_styled(&report, args.csv_style),
+        format => output::render_styled(&report, format, style),
+    }
+    .map_err(Error::Output)?;
     emit(args.output.as_deref(), &bytes)?;
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
@@ -362,12 +435,12 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         if report.exceptions.is_some() {
             extra.push_str(&format!(", {} excepted", report.excepted.len()));
         }
-        crate::say!(
+        ui::info(format_args!(
             "{} findings{extra} ({} accounts, {} groups read)",
             report.findings.len(),
             report.accounts,
             report.groups
-        );
+        ));
     }
     let tripped = report
         .findings

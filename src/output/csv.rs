@@ -1,9 +1,13 @@
-//! `--format csv`: one row per finding, with every cell that a spreadsheet
-//! would run as a formula made inert.
+//! `--format csv`: one row per finding, with who the account is (display
+//! name, department, title) for reviewers to sort by, and every cell that a
+//! spreadsheet would run as a formula made inert. `--csv-style excel`
+//! writes semicolons and a UTF-8 BOM, as Excel with Swedish settings
+//! expects.
 
+use crate::cli::CsvStyle;
 use crate::report::Report;
 
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 15] = [
     "id",
     "rule",
     "severity",
@@ -16,6 +20,9 @@ pub const HEADER: [&str; 12] = [
     "scope",
     "via",
     "message",
+    "display_name",
+    "department",
+    "title",
 ];
 
 /// Prefixes `'` to a cell that starts like a formula (`=`, `+`, `-`, `@`,
@@ -27,8 +34,19 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The standard dialect: commas, UTF-8 without BOM.
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
-    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    render_styled(report, CsvStyle::Standard)
+}
+
+pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String> {
+    let (delimiter, start): (u8, &[u8]) = match style {
+        CsvStyle::Standard => (b',', b""),
+        CsvStyle::Excel => (b';', "\u{feff}".as_bytes()),
+    };
+    let mut writer = ::csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(start.to_vec());
     let err = |e: ::csv::Error| format!("cannot render CSV: {e}");
     // With history, every row also says whether the finding is new and when
     // it was first seen.
@@ -41,6 +59,10 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     for f in &report.findings {
         let classification: Vec<&str> = f.classification.iter().map(|c| c.id()).collect();
         let accounts = f.accounts.map(|n| n.to_string()).unwrap_or_default();
+        let person = f.account.as_deref().and_then(|a| report.people.get(a));
+        let of_person = |field: fn(&crate::report::Person) -> &Option<String>| {
+            person.and_then(|p| field(p).as_deref()).unwrap_or("")
+        };
         let cells = [
             f.id.as_str(),
             f.rule.id(),
@@ -54,6 +76,9 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             f.scope.as_deref().unwrap_or(""),
             &f.via.join(" > "),
             &f.message,
+            of_person(|p| &p.display_name),
+            of_person(|p| &p.department),
+            of_person(|p| &p.title),
         ];
         let mut row: Vec<String> = cells.iter().map(|c| neutralise(c).into_owned()).collect();
         if history {

@@ -29,10 +29,32 @@ impl Format {
     }
 }
 
-/// Renders a report. `color` only affects the table.
+/// How the terminal table looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// The columns the table fills.
+    pub width: u16,
+}
+
+/// Renders a report. `color` only affects the table, which is 80 columns
+/// wide.
 pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, String> {
+    render_styled(
+        report,
+        format,
+        Style {
+            color,
+            width: crate::ui::DEFAULT_WIDTH,
+        },
+    )
+}
+
+/// Renders a report; `style` only affects the table.
+pub fn render_styled(report: &Report, format: Format, style: Style) -> Result<Vec<u8>, String> {
     match format {
-        Format::Table => Ok(table::render(report, color).into_bytes()),
+        Format::Table => Ok(table::render_width(report, style.color, style.width).into_bytes()),
         Format::Json => {
             let mut out = serde_json::to_vec_pretty(&report.to_json())
                 .map_err(|e| format!("cannot render JSON: {e}"))?;
@@ -54,11 +76,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".behorig-")
-        .suffix(".tmp")
-        .permissions(owner_only())
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".behorig-").suffix(".tmp");
+    // Elsewhere the folder's access control list decides who reads it.
+    #[cfg(unix)]
+    builder.permissions(owner_only());
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -14,8 +14,6 @@ use crate::report::Report;
 /// GDPR art. 33: report to IMY within 72 hours of becoming aware.
 const IMY_HOURS: i64 = 72;
 
-const WIDTH: u16 = 80;
-
 fn severity_color(s: Severity) -> Color {
     match s {
         Severity::Critical => Color::Red,
@@ -99,12 +97,12 @@ fn discovered(f: &Finding, now: NaiveDateTime) -> String {
     text
 }
 
-fn plain_table(color: bool) -> Table {
+fn plain_table(color: bool, width: u16) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH);
+        .set_width(width);
     if color {
         table.enforce_styling();
     } else {
@@ -117,7 +115,13 @@ fn short_id(f: &Finding) -> &str {
     &f.id[..8.min(f.id.len())]
 }
 
+/// The table at 80 columns.
 pub fn render(report: &Report, color: bool) -> String {
+    render_width(report, color, crate::ui::DEFAULT_WIDTH)
+}
+
+/// The table filling `width` columns.
+pub fn render_width(report: &Report, color: bool, width: u16) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "Behörighetsgranskning per {} · {} konton · {} grupper · {} fynd\n",
@@ -184,7 +188,7 @@ pub fn render(report: &Report, color: bool) -> String {
             table
                 .load_preset(presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(WIDTH);
+                .set_width(width);
             if color {
                 table.enforce_styling();
             } else {
@@ -229,8 +233,8 @@ pub fn render(report: &Report, color: bool) -> String {
             start = end;
         }
     }
-    resolved_section(report, color, &mut out);
-    excepted_section(report, color, &mut out);
+    resolved_section(report, color, width, &mut out);
+    excepted_section(report, color, width, &mut out);
     out.push('\n');
     if report.findings.is_empty() && !report.excepted.is_empty() {
         out.push_str(&format!(
@@ -257,7 +261,7 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
-fn resolved_section(report: &Report, color: bool, out: &mut String) {
+fn resolved_section(report: &Report, color: bool, width: u16, out: &mut String) {
     if report.history.is_none() || report.resolved.is_empty() {
         return;
     }
@@ -265,7 +269,7 @@ fn resolved_section(report: &Report, color: bool, out: &mut String) {
         "\n== Åtgärdade sedan förra körningen ({})\n",
         report.resolved.len()
     ));
-    let mut table = plain_table(color);
+    let mut table = plain_table(color, width);
     table.set_header(vec![
         "Id",
         "Regel",
@@ -291,7 +295,7 @@ fn resolved_section(report: &Report, color: bool, out: &mut String) {
     out.push('\n');
 }
 
-fn excepted_section(report: &Report, color: bool, out: &mut String) {
+fn excepted_section(report: &Report, color: bool, width: u16, out: &mut String) {
     let Some(uses) = &report.exceptions else {
         return;
     };
@@ -300,7 +304,7 @@ fn excepted_section(report: &Report, color: bool, out: &mut String) {
             "\n== Undantagna fynd ({})\n",
             report.excepted.len()
         ));
-        let mut table = plain_table(color);
+        let mut table = plain_table(color, width);
         table.set_header(vec!["Id", "Källa", "Regel", "Konto/grupp", "Undantag"]);
         for f in &report.excepted {
             let by = crate::exceptions::exception_for(uses, &f.id)

@@ -35,6 +35,7 @@ impl Env {
         let mut cmd = Command::cargo_bin("behorig").expect("binary");
         cmd.current_dir(self.dir.path());
         cmd.env_remove("NO_COLOR");
+        cmd.env_remove("BEHORIG_CONFIG");
         cmd
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod conventions;
 mod dialects;
 mod example;
 mod exports;
