@@ -1,0 +1,1 @@
+//! Kerberos (SASL GSSAPI) binds for the directory read.
