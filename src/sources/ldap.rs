@@ -372,6 +372,18 @@ pub fn read(
         }
     }
     let auth = auth(&config, &server)?;
+    let mut config = config;
+    if kerberos && scheme == "ldap" {
+        // On a sealed connection the LDAP library reads one SASL buffer
+        // at a time and loses the messages after the first of a buffer
+        // when the next buffer has already come: one entry a page keeps
+        // a single buffer in flight.
+        config.page_size = 1;
+    }
+    #[cfg(feature = "kerberos")]
+    if let Auth::Kerberos { keytab, .. } = &auth {
+        kerberos::prepare(keytab.as_deref(), &server)?;
+    }
     let tls = tls::client_config(&config, &server).map_err(setup)?;
     let deadline_s = if config.deadline_s == 0 {
         DEFAULT_DEADLINE_S
@@ -438,13 +450,11 @@ fn bind(
             Ok(())
         }
         #[cfg(feature = "kerberos")]
-        Auth::Kerberos { keytab, principal } => kerberos::bind(
+        Auth::Kerberos { principal, .. } => kerberos::bind(
             conn,
-            keytab.as_deref(),
             principal.as_deref(),
             server,
             host,
-            over_tls,
             clock.wait(server)?,
         ),
         #[cfg(not(feature = "kerberos"))]
