@@ -384,7 +384,12 @@ pub fn read(
     if let Auth::Kerberos { keytab, .. } = &auth {
         kerberos::prepare(keytab.as_deref(), &server)?;
     }
-    let tls = tls::client_config(&config, &server).map_err(setup)?;
+    let uses_tls = scheme == "ldaps" || config.starttls;
+    let tls = if uses_tls {
+        Some(tls::client_config(&config, &server).map_err(setup)?)
+    } else {
+        None
+    };
     let deadline_s = if config.deadline_s == 0 {
         DEFAULT_DEADLINE_S
     } else {
@@ -396,9 +401,10 @@ pub fn read(
         timeout: Duration::from_secs(config.timeout_s.max(1)),
     };
 
-    let mut settings = LdapConnSettings::new()
-        .set_conn_timeout(clock.wait(&server)?)
-        .set_config(tls);
+    let mut settings = LdapConnSettings::new().set_conn_timeout(clock.wait(&server)?);
+    if let Some(tls) = tls {
+        settings = settings.set_config(tls);
+    }
     if scheme == "ldap" && config.starttls {
         settings = settings.set_starttls(true);
     }
@@ -1021,7 +1027,7 @@ pub fn replay(
         .local_addr()
         .map_err(|e| Error::Usage(format!("replay: {e}")))?
         .port();
-    let bytes = answers.to_vec();
+    let groups = answer_groups(answers);
     let chunk = chunk.max(1);
     let server = std::thread::spawn(move || {
         let started = Instant::now();
@@ -1037,20 +1043,34 @@ pub fn replay(
         if stream.set_nonblocking(false).is_err() {
             return;
         }
-        // What the client sends is read and dropped.
-        if let Ok(mut input) = stream.try_clone() {
-            std::thread::spawn(move || {
-                let mut sink = [0u8; 4096];
-                while matches!(input.read(&mut sink), Ok(n) if n > 0) {}
-            });
-        }
+        let Ok(mut input) = stream.try_clone() else {
+            return;
+        };
         let mut out = stream;
-        for piece in bytes.chunks(chunk) {
-            if out.write_all(piece).is_err() {
-                return;
+        // Each request is answered by the next group of answers, as a
+        // server answers only what it was asked.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut buf = [0u8; 4096];
+        for group in groups {
+            loop {
+                if let Ok((rest, _)) = ldap3::asn1::parse_tag(&pending) {
+                    let used = pending.len() - rest.len();
+                    pending.drain(..used);
+                    break;
+                }
+                match input.read(&mut buf) {
+                    Ok(n) if n > 0 => pending.extend_from_slice(&buf[..n]),
+                    _ => return,
+                }
+            }
+            for piece in group.chunks(chunk) {
+                if out.write_all(piece).is_err() {
+                    return;
+                }
             }
         }
         let _ = out.shutdown(std::net::Shutdown::Write);
+        while matches!(input.read(&mut buf), Ok(n) if n > 0) {}
     });
     let mut config = config.clone();
     config.bind_dn = None;
@@ -1065,6 +1085,41 @@ pub fn replay(
     );
     let _ = server.join();
     result
+}
+
+/// Splits a server's answers into the groups that answer one request
+/// each: consecutive messages with the same message ID. Bytes that are
+/// not a whole message end the last group.
+fn answer_groups(answers: &[u8]) -> Vec<Vec<u8>> {
+    let mut groups: Vec<Vec<u8>> = Vec::new();
+    let mut last_id = None;
+    let mut rest = answers;
+    while !rest.is_empty() {
+        let Ok((after, tag)) = ldap3::asn1::parse_tag(rest) else {
+            break;
+        };
+        let id = match &tag.payload {
+            PL::C(parts) => parts.first().and_then(|p| match &p.payload {
+                PL::P(bytes) => Some(bytes.clone()),
+                PL::C(_) => None,
+            }),
+            PL::P(_) => None,
+        };
+        let bytes = &rest[..rest.len() - after.len()];
+        match groups.last_mut() {
+            Some(group) if id == last_id => group.extend_from_slice(bytes),
+            _ => groups.push(bytes.to_vec()),
+        }
+        last_id = id;
+        rest = after;
+    }
+    if !rest.is_empty() {
+        match groups.last_mut() {
+            Some(group) => group.extend_from_slice(rest),
+            None => groups.push(rest.to_vec()),
+        }
+    }
+    groups
 }
 
 /// The values of one ranged attribute: its full name (with the range
@@ -1354,5 +1409,264 @@ mod tests {
         let mut entries = vec![group_of(0..1, &format!("member;range=0-{}", u64::MAX))];
         let err = complete_ranges(&mut entries, "s", |_, _| Ok(None)).unwrap_err();
         assert!(err.message.contains("unreadable range"), "{err}");
+    }
+
+    // Answers as a server sends them, encoded with the LDAP library's BER
+    // writer, and replayed from a socket on loopback.
+
+    use ldap3::asn1::TagClass;
+
+    fn prim(class: TagClass, id: u64, bytes: &[u8]) -> StructureTag {
+        StructureTag {
+            class,
+            id,
+            payload: PL::P(bytes.to_vec()),
+        }
+    }
+
+    fn cons(class: TagClass, id: u64, children: Vec<StructureTag>) -> StructureTag {
+        StructureTag {
+            class,
+            id,
+            payload: PL::C(children),
+        }
+    }
+
+    fn integer(id: u64, v: i64) -> StructureTag {
+        let bytes = v.to_be_bytes();
+        let skip = (0..7)
+            .take_while(|&i| {
+                (bytes[i] == 0 && bytes[i + 1] & 0x80 == 0)
+                    || (bytes[i] == 0xff && bytes[i + 1] & 0x80 != 0)
+            })
+            .count();
+        prim(TagClass::Universal, id, &bytes[skip..])
+    }
+
+    fn octets(b: &[u8]) -> StructureTag {
+        prim(TagClass::Universal, 4, b)
+    }
+
+    fn sequence(children: Vec<StructureTag>) -> StructureTag {
+        cons(TagClass::Universal, 16, children)
+    }
+
+    fn encode(tag: StructureTag) -> Vec<u8> {
+        let mut buf = bytes::BytesMut::new();
+        ldap3::asn1::write::encode_into(&mut buf, tag).unwrap();
+        buf.to_vec()
+    }
+
+    /// What a server sends, message by message.
+    #[derive(Default, Clone)]
+    struct Answers(Vec<u8>);
+
+    impl Answers {
+        fn message(mut self, id: i64, op: StructureTag, controls: Vec<StructureTag>) -> Self {
+            let mut parts = vec![integer(2, id), op];
+            if !controls.is_empty() {
+                parts.push(cons(TagClass::Context, 0, controls));
+            }
+            self.0.extend(encode(sequence(parts)));
+            self
+        }
+
+        fn entry(self, id: i64, dn: &str, attrs: &[(&str, Vec<String>)]) -> Self {
+            let list = attrs
+                .iter()
+                .map(|(name, values)| {
+                    sequence(vec![
+                        octets(name.as_bytes()),
+                        cons(
+                            TagClass::Universal,
+                            17,
+                            values.iter().map(|v| octets(v.as_bytes())).collect(),
+                        ),
+                    ])
+                })
+                .collect();
+            let op = cons(
+                TagClass::Application,
+                4,
+                vec![octets(dn.as_bytes()), sequence(list)],
+            );
+            self.message(id, op, Vec::new())
+        }
+
+        /// The end of page `id`; `next` is the cookie of the next page,
+        /// empty on the last.
+        fn done(self, id: i64, next: &[u8]) -> Self {
+            let op = cons(
+                TagClass::Application,
+                5,
+                vec![integer(10, 0), octets(b""), octets(b"")],
+            );
+            let value = encode(sequence(vec![integer(2, 0), octets(next)]));
+            let control = sequence(vec![octets(PAGED_RESULTS_OID.as_bytes()), octets(&value)]);
+            self.message(id, op, vec![control])
+        }
+    }
+
+    fn user(i: usize) -> String {
+        format!("uid=user-{i:06},ou=people,dc=example,dc=se")
+    }
+
+    fn person(answers: Answers, id: i64, i: usize) -> Answers {
+        answers.entry(
+            id,
+            &user(i),
+            &[
+                ("objectClass", vec!["inetOrgPerson".into(), "person".into()]),
+                ("uid", vec![format!("user-{i:06}")]),
+            ],
+        )
+    }
+
+    fn group(
+        answers: Answers,
+        id: i64,
+        name: &str,
+        members: impl Iterator<Item = usize>,
+    ) -> Answers {
+        answers.entry(
+            id,
+            &format!("cn={name},ou=groups,dc=example,dc=se"),
+            &[
+                ("objectClass", vec!["groupOfNames".into()]),
+                ("cn", vec![name.into()]),
+                ("member", members.map(user).collect()),
+            ],
+        )
+    }
+
+    fn replayed(answers: &Answers, chunk: usize) -> Result<Inventory, String> {
+        let config = LdapConfig {
+            base_dn: Some("dc=example,dc=se".into()),
+            page_size: 2,
+            timeout_s: 2,
+            ..LdapConfig::default()
+        };
+        let mut inventory = Inventory::new();
+        replay(
+            &answers.0,
+            chunk,
+            &config,
+            &Mapping::default(),
+            &mut inventory,
+        )
+        .map_err(|e| e.to_string())?;
+        inventory.finish();
+        Ok(inventory)
+    }
+
+    /// A few people and a group over two pages.
+    fn two_pages() -> Answers {
+        let a = person(Answers::default(), 1, 1);
+        let a = person(a, 1, 2).done(1, b"page-2");
+        group(a, 2, "Alla", 1..3).done(2, b"")
+    }
+
+    #[test]
+    fn a_group_larger_than_a_read_arriving_in_pieces_is_read_whole() {
+        let people = 6000;
+        let mut answers = Answers::default();
+        for i in 0..people {
+            answers = person(answers, 1, i);
+        }
+        let alla = group(Answers::default(), 1, "Alla", 0..people);
+        assert!(alla.0.len() > 256 * 1024);
+        answers.0.extend(alla.0);
+        let answers = answers.done(1, b"");
+        for chunk in [1000, 1 << 22] {
+            let inventory = replayed(&answers, chunk).unwrap();
+            assert_eq!(inventory.accounts.len(), people, "chunk {chunk}");
+            let alla = inventory.group("Alla").unwrap();
+            assert_eq!(inventory.members(alla).len(), people, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn every_answer_cut_short_fails_closed() {
+        let answers = two_pages();
+        let whole = replayed(&answers, 7).unwrap();
+        let alla = whole.group("Alla").unwrap();
+        assert_eq!(whole.members(alla).len(), 2);
+        for len in 0..answers.0.len() {
+            let cut = Answers(answers.0[..len].to_vec());
+            let err = replayed(&cut, 7).expect_err("a cut-short answer must fail");
+            assert!(err.starts_with("ldap://127.0.0.1:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_entry_the_mapping_refuses_stops_the_read_with_its_own_error() {
+        // Far more than the queue between the threads holds, then a group
+        // without a name, then more.
+        let mut answers = Answers::default();
+        for i in 0..20_000 {
+            answers = person(answers, 1, i);
+        }
+        let answers = answers
+            .entry(
+                1,
+                "cn=Namnlos,ou=groups,dc=example,dc=se",
+                &[("objectClass", vec!["groupOfNames".into()])],
+            )
+            .done(1, b"page-2");
+        let mut more = answers;
+        for i in 20_000..21_000 {
+            more = person(more, 2, i);
+        }
+        let answers = more.done(2, b"");
+        let err = replayed(&answers, 1 << 16).unwrap_err();
+        assert!(err.contains("has no `cn`"), "{err}");
+        assert!(err.contains("cn=Namnlos"), "{err}");
+    }
+
+    #[test]
+    fn an_entry_of_more_attributes_than_any_directory_has_fails_closed() {
+        let entry_of = |attributes: usize| {
+            let mut attrs: Vec<(String, Vec<String>)> = vec![
+                ("objectClass".into(), vec!["person".into()]),
+                ("uid".into(), vec!["a".into()]),
+            ];
+            for i in attrs.len()..attributes {
+                attrs.push((format!("x-attr-{i}"), vec!["v".into()]));
+            }
+            let attrs: Vec<(&str, Vec<String>)> =
+                attrs.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+            Answers::default()
+                .entry(1, "uid=a,dc=example,dc=se", &attrs)
+                .done(1, b"")
+        };
+        let inventory = replayed(&entry_of(directory::MAX_ATTRIBUTES), 4096).unwrap();
+        assert_eq!(inventory.accounts.len(), 1);
+        let err = replayed(&entry_of(directory::MAX_ATTRIBUTES + 1), 4096).unwrap_err();
+        assert!(err.contains("could not be decoded"), "{err}");
+        assert!(err.contains("different attributes"), "{err}");
+    }
+
+    #[test]
+    fn a_paging_cookie_may_repeat() {
+        // As Samba sends them: the same cookie on every page but the last.
+        let answers = person(Answers::default(), 1, 1).done(1, b"same");
+        let answers = person(answers, 2, 2).done(2, b"same");
+        let answers = person(answers, 3, 3).done(3, b"");
+        let inventory = replayed(&answers, 64).unwrap();
+        assert_eq!(inventory.accounts.len(), 3);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+        #[test]
+        fn damaged_answers_never_panic(flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..6)) {
+            let mut answers = two_pages();
+            let len = answers.0.len();
+            for (at, byte) in flips {
+                answers.0[at % len] ^= byte;
+            }
+            let _ = replayed(&answers, 4096);
+        }
     }
 }
