@@ -556,3 +556,46 @@ fn an_unreadable_keytab_is_a_set_up_mistake() {
         "{err}"
     );
 }
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn a_url_that_is_not_the_dcs_service_principal_says_which_spn_is_unknown() {
+    let samba = samba();
+    let krb5 = kerberos(samba);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("behorig.toml");
+    write(
+        &config,
+        &format!(
+            "[ldap]\nauth = \"kerberos\"\nkeytab = \"{}\"\nprincipal = \"{SVC_PRINCIPAL}\"\nbase_dn = \"OU=Norrvik,{DOMAIN}\"\n",
+            krb5.keytab.display()
+        ),
+    );
+    let empty_cache = format!("FILE:{}", dir.path().join("no-cache").display());
+    // No `ldap/127.0.0.1` is registered: the DC is `localhost` and `dc1`.
+    let o = behorig(
+        &[
+            "audit",
+            "--config",
+            &config.to_string_lossy(),
+            "--policies",
+            "policies",
+            "--ldap",
+            "ldap://127.0.0.1:389",
+        ],
+        &[
+            ("KRB5_CONFIG", &krb5.krb5_conf.to_string_lossy()),
+            ("KRB5CCNAME", &empty_cache),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not know the service principal `ldap/127.0.0.1`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("setspn") && err.contains("samba-tool spn add"),
+        "{err}"
+    );
+}
