@@ -735,3 +735,68 @@ fn set_up_mistakes_exit_2() {
         assert!(!report.exists());
     }
 }
+
+/// Whether a StartTLS script's server saw anything after its answer.
+static AFTER_STARTTLS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Answers StartTLS with `rc`, followed by `injected` in the clear, and
+/// keeps every byte that comes after.
+fn starttls_answer(mut s: TcpStream, rc: u32, injected: &[u8]) {
+    let Some((_, msg)) = read_tlv(&mut s) else {
+        return;
+    };
+    let parts = children(&msg);
+    if parts[1].0 != 0x77 {
+        return;
+    }
+    let id = parts[0]
+        .1
+        .iter()
+        .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+    let mut answer = message(id, result(0x78, rc, ""), None);
+    answer.extend_from_slice(injected);
+    if s.write_all(&answer).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        AFTER_STARTTLS.lock().unwrap().extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The bind goes over TLS or not at all: a refused StartTLS, or bytes
+/// slipped in after its answer, end the read before the bind DN or the
+/// password is sent.
+#[test]
+fn nothing_is_sent_in_the_clear_after_starttls() {
+    fn refused(s: TcpStream) {
+        starttls_answer(s, 52, &[]);
+    }
+    fn injected(s: TcpStream) {
+        // A bind response someone slipped in before the handshake.
+        starttls_answer(s, 0, &message(2, result(0x61, 0, ""), None));
+    }
+    for (handler, expected) in [
+        (refused as fn(TcpStream), "StartTLS"),
+        // The handshake waits for a server that never speaks TLS.
+        (injected, "no answer within 5 s"),
+    ] {
+        AFTER_STARTTLS.lock().unwrap().clear();
+        let err = fails_closed(
+            serve_raw(handler),
+            "starttls = true\ntimeout_s = 5",
+            std::time::Duration::from_secs(30),
+        );
+        assert!(err.contains(expected), "{err}");
+        let after = AFTER_STARTTLS.lock().unwrap().clone();
+        let text = String::from_utf8_lossy(&after);
+        assert!(!text.contains("CN=svc"), "the bind DN went in the clear");
+        assert!(
+            !text.contains(SVC_PASSWORD),
+            "the password went in the clear"
+        );
+    }
+}
