@@ -48,6 +48,15 @@ pub struct LdapConfig {
     pub tls_verify_hostname: bool,
     pub page_size: u32,
     pub timeout_s: u64,
+    /// How long the whole directory read may take, in seconds (0: the
+    /// default).
+    pub deadline_s: u64,
+    /// `simple` (a bind DN and a password) or `kerberos` (SASL GSSAPI).
+    pub auth: Option<String>,
+    /// Kerberos: a keytab instead of the process's credential cache.
+    pub keytab: Option<PathBuf>,
+    /// Kerberos: the principal whose key the keytab holds.
+    pub principal: Option<String>,
     /// Well-known attribute → directory attribute.
     pub attributes: BTreeMap<String, String>,
 }
@@ -86,6 +95,10 @@ const LDAP_KEYS: &[&str] = &[
     "tls_verify_hostname",
     "page_size",
     "timeout_s",
+    "deadline_s",
+    "auth",
+    "keytab",
+    "principal",
     "attributes",
 ];
 const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on", "state", "exceptions"];
@@ -199,6 +212,10 @@ impl Config {
                     .unwrap_or(1000)
                     .min(i64::from(u32::MAX)) as u32,
                 timeout_s: r.integer(t, "timeout_s", ctx, 1).unwrap_or(30) as u64,
+                deadline_s: r.integer(t, "deadline_s", ctx, 1).unwrap_or(0) as u64,
+                auth: r.string(t, "auth", ctx),
+                keytab: r.string(t, "keytab", ctx).map(resolve),
+                principal: r.string(t, "principal", ctx),
                 attributes: BTreeMap::new(),
             };
             if ldap.password_env.is_some() && ldap.password_file.is_some() {

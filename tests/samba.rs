@@ -3,7 +3,8 @@
 //! The example organisation gives the CSV findings; AD's own attributes
 //! (userAccountControl, accountExpires, lastLogonTimestamp, primaryGroupID,
 //! foreign security principals) and a group of more than 1500 members are
-//! read whole.
+//! read whole. With the `kerberos` feature, a service account's keytab
+//! from the DC's own KDC reads the same directory sealed over port 389.
 
 mod common;
 
@@ -55,7 +56,7 @@ fn start_samba() -> Samba {
             .args([
                 "--option=interfaces=lo",
                 "--option=bind interfaces only=yes",
-                "--option=server services=ldap",
+                "--option=server services=ldap kdc",
                 "--option=ldb:nosync=true",
             ])
             .arg(format!("--option=pid directory={d}/run"))
@@ -64,7 +65,7 @@ fn start_samba() -> Samba {
             .arg(format!("--option=log file={d}/log.%m")),
         "samba-tool domain provision (is the samba package installed?)",
     );
-    for port in [389, 636] {
+    for port in [88, 389, 636] {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
             "another server already listens on 127.0.0.1:{port}, where the Samba AD DC of these tests must listen: stop it (a packaged slapd or samba-ad-dc?)"
@@ -497,4 +498,221 @@ fn a_plan_from_ad_applied_to_ad_ends_its_findings_and_keeps_allowed_access() {
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
     assert_eq!(before, allowed(&inputs()));
+}
+
+#[cfg(feature = "kerberos")]
+const SVC_PRINCIPAL: &str = "svc-behorig@NORRVIK.TEST";
+
+/// A service account with a keytab exported from the DC, the DC's
+/// `ldap/localhost` service principal, and a krb5.conf for the realm
+/// on loopback: what `auth = "kerberos"` needs.
+#[cfg(feature = "kerberos")]
+struct Kerberos {
+    keytab: PathBuf,
+    krb5_conf: PathBuf,
+}
+
+#[cfg(feature = "kerberos")]
+fn kerberos(samba: &Samba) -> &'static Kerberos {
+    static KERBEROS: OnceLock<Kerberos> = OnceLock::new();
+    KERBEROS.get_or_init(|| {
+        let smb_conf = samba.dir.join("etc/smb.conf");
+        let tool = |args: &[&str], what: &str| {
+            run(
+                Command::new("samba-tool")
+                    .args(args)
+                    .arg("-s")
+                    .arg(&smb_conf)
+                    .stdout(Stdio::null()),
+                what,
+            );
+        };
+        tool(
+            &["user", "create", "svc-behorig", "Svc-Pw-2b8d4f1a!"],
+            "samba-tool user create",
+        );
+        // The URL names the DC as `localhost`: its service principal
+        // under that name, as an administrator registers one.
+        tool(&["spn", "add", "ldap/localhost", "DC1$"], "samba-tool spn add");
+        let keytab = samba.dir.join("svc-behorig.keytab");
+        let keytab_s = keytab.to_string_lossy().into_owned();
+        tool(
+            &[
+                "domain",
+                "exportkeytab",
+                &keytab_s,
+                &format!("--principal={SVC_PRINCIPAL}"),
+            ],
+            "samba-tool domain exportkeytab",
+        );
+        let krb5_conf = samba.dir.join("krb5.conf");
+        write(
+            &krb5_conf,
+            "[libdefaults]\n default_realm = NORRVIK.TEST\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n dns_canonicalize_hostname = false\n\n[realms]\n NORRVIK.TEST = {\n  kdc = 127.0.0.1\n }\n\n[domain_realm]\n localhost = NORRVIK.TEST\n",
+        );
+        Kerberos { keytab, krb5_conf }
+    })
+}
+
+#[cfg(feature = "kerberos")]
+fn kerberos_audit(config: &Path, krb5: &Kerberos, ccache: &str, extra: &[&str]) -> Output {
+    let config = config.to_string_lossy().into_owned();
+    let mut args = vec![
+        "audit",
+        "--config",
+        &config,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--ldap",
+        "ldap://localhost:389",
+    ];
+    args.extend_from_slice(extra);
+    behorig(
+        &args,
+        &[
+            ("KRB5_CONFIG", &krb5.krb5_conf.to_string_lossy()),
+            ("KRB5CCNAME", ccache),
+        ],
+    )
+}
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn a_keytab_reads_the_example_organisation_sealed_with_the_csv_findings() {
+    let samba = samba();
+    let krb5 = kerberos(samba);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("behorig.toml");
+    write(
+        &config,
+        &format!(
+            "[ldap]\nauth = \"kerberos\"\nkeytab = \"{}\"\nprincipal = \"{SVC_PRINCIPAL}\"\nbase_dn = \"OU=Norrvik,{DOMAIN}\"\npage_size = 500\n",
+            krb5.keytab.display()
+        ),
+    );
+    let roles = roles_csv().to_string_lossy().into_owned();
+    // No ticket in any cache: the keytab alone proves who behorig is.
+    let empty_cache = format!("FILE:{}", dir.path().join("no-cache").display());
+    let o = kerberos_audit(
+        &config,
+        krb5,
+        &empty_cache,
+        &["--policies", "policies", "--csv", &roles],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_same(&csv_baseline(), &findings_and_summary(&o));
+    assert!(
+        !dir.path().join("no-cache").exists(),
+        "the ticket was written to disk"
+    );
+}
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn without_a_ticket_or_keytab_kerberos_says_so() {
+    let samba = samba();
+    let krb5 = kerberos(samba);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("behorig.toml");
+    write(
+        &config,
+        &format!("[ldap]\nauth = \"kerberos\"\nbase_dn = \"OU=Norrvik,{DOMAIN}\"\n"),
+    );
+    let report = dir.path().join("report.json");
+    let empty_cache = format!("FILE:{}", dir.path().join("no-cache").display());
+    let o = kerberos_audit(
+        &config,
+        krb5,
+        &empty_cache,
+        &[
+            "--policies",
+            "policies",
+            "--output",
+            &report.to_string_lossy(),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ldap://localhost:389"), "{err}");
+    assert!(err.contains("no Kerberos ticket"), "{err}");
+    assert!(err.contains("kinit") && err.contains("keytab"), "{err}");
+    assert!(!report.exists());
+}
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn an_unreadable_keytab_is_a_set_up_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("behorig.toml");
+    let keytab = dir.path().join("missing.keytab");
+    write(
+        &config,
+        &format!(
+            "[ldap]\nauth = \"kerberos\"\nkeytab = \"{}\"\nprincipal = \"{SVC_PRINCIPAL}\"\nbase_dn = \"{DOMAIN}\"\n",
+            keytab.display()
+        ),
+    );
+    let o = behorig(
+        &[
+            "audit",
+            "--config",
+            &config.to_string_lossy(),
+            "--policies",
+            "policies",
+            "--ldap",
+            "ldap://localhost:389",
+        ],
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("keytab") && err.contains("not readable"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "kerberos")]
+#[test]
+fn a_url_that_is_not_the_dcs_service_principal_says_which_spn_is_unknown() {
+    let samba = samba();
+    let krb5 = kerberos(samba);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("behorig.toml");
+    write(
+        &config,
+        &format!(
+            "[ldap]\nauth = \"kerberos\"\nkeytab = \"{}\"\nprincipal = \"{SVC_PRINCIPAL}\"\nbase_dn = \"OU=Norrvik,{DOMAIN}\"\n",
+            krb5.keytab.display()
+        ),
+    );
+    let empty_cache = format!("FILE:{}", dir.path().join("no-cache").display());
+    // No `ldap/127.0.0.1` is registered: the DC is `localhost` and `dc1`.
+    let o = behorig(
+        &[
+            "audit",
+            "--config",
+            &config.to_string_lossy(),
+            "--policies",
+            "policies",
+            "--ldap",
+            "ldap://127.0.0.1:389",
+        ],
+        &[
+            ("KRB5_CONFIG", &krb5.krb5_conf.to_string_lossy()),
+            ("KRB5CCNAME", &empty_cache),
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("does not know the service principal `ldap/127.0.0.1`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("setspn") && err.contains("samba-tool spn add"),
+        "{err}"
+    );
 }

@@ -361,7 +361,13 @@ fn ranged_members_and_references_are_read_like_active_directory_sends_them() {
     let dir = tempfile::tempdir().unwrap();
     let o = audit(dir.path(), serve(ad_script));
     // too-many-accounts is medium: below the default --fail-on high.
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    // The references are other naming contexts: skipped, and said so.
+    assert!(
+        err.contains("skipped 2 search references") && err.contains("ldap://fake/"),
+        "{err}"
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     let too_many = report["findings"]
@@ -437,5 +443,360 @@ fn an_audit_asks_only_for_the_attributes_it_reads() {
             assert!(attrs.iter().any(|a| a == wanted), "{wanted} in {attrs:?}");
         }
         assert!(!attrs.iter().any(|a| a == "mail"), "{attrs:?}");
+    }
+}
+
+// Hostile servers: each way a server could keep a read going without end,
+// or answer what was not asked, ends the audit with exit 3 and the server
+// named, in bounded time.
+
+/// Serves every connection with `handler`, which speaks for itself.
+fn serve_raw(handler: fn(TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || handler(stream));
+        }
+    });
+    port
+}
+
+/// Answers the bind, then reads the next request and returns its id.
+fn bind_then_search(s: &mut TcpStream) -> Option<u32> {
+    loop {
+        let (_, msg) = read_tlv(s)?;
+        let parts = children(&msg);
+        let id = parts[0]
+            .1
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+        match parts[1].0 {
+            0x60 => s.write_all(&message(id, result(0x61, 0, ""), None)).ok()?,
+            0x63 => return Some(id),
+            _ => return None,
+        }
+    }
+}
+
+/// One entry, then search continuation references for ever.
+fn endless_references(mut s: TcpStream) {
+    let Some(id) = bind_then_search(&mut s) else {
+        return;
+    };
+    let user = entry(
+        "CN=a,DC=fake",
+        &[
+            ("objectClass", vec!["user".into()]),
+            ("sAMAccountName", vec!["a".into()]),
+        ],
+    );
+    if s.write_all(&message(id, user, None)).is_err() {
+        return;
+    }
+    let reference = message(id, tlv(0x73, &octets(b"ldap://fake/DC=fake")), None);
+    let burst: Vec<u8> = reference
+        .iter()
+        .copied()
+        .cycle()
+        .take(reference.len() * 1000)
+        .collect();
+    while s.write_all(&burst).is_ok() {}
+}
+
+/// Every page brings a new account and promises another: a cookie that
+/// never ends.
+fn endless_pages_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let page = search
+        .cookie
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | b as u64);
+    let user = entry(
+        &format!("CN=u{page},DC=fake"),
+        &[
+            ("objectClass", vec!["user".into()]),
+            ("sAMAccountName", vec![format!("u{page}")]),
+        ],
+    );
+    (
+        vec![user, result(0x65, 0, "")],
+        Some(paged_control(&(page + 1).to_be_bytes())),
+    )
+}
+
+/// Every page is empty and promises another, with the same cookie.
+fn repeated_cookie_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    (vec![result(0x65, 0, "")], Some(paged_control(b"again")))
+}
+
+/// A message that claims a gigabyte, then silence.
+fn oversized_answer(mut s: TcpStream) {
+    let Some(_) = bind_then_search(&mut s) else {
+        return;
+    };
+    let _ = s.write_all(&[0x30, 0x84, 0x40, 0x00, 0x00, 0x00, 0x02, 0x01]);
+    let mut sink = [0u8; 64];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// Answers the search under another message id.
+fn misaddressed_answer(mut s: TcpStream) {
+    let Some(id) = bind_then_search(&mut s) else {
+        return;
+    };
+    let _ = s.write_all(&message(id + 40, result(0x65, 0, ""), None));
+    let mut sink = [0u8; 64];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// A message that is an empty sequence: no id, no operation.
+fn empty_message(mut s: TcpStream) {
+    let Some(_) = bind_then_search(&mut s) else {
+        return;
+    };
+    let _ = s.write_all(&tlv(0x30, &[]));
+    let mut sink = [0u8; 64];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// Runs an audit of the server on `port` with extra `[ldap]` settings and
+/// asserts it failed closed within `within`; returns stderr.
+fn fails_closed(port: u16, ldap_extra: &str, within: std::time::Duration) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    write(&policies.join("fake.toml"), POLICY);
+    let config = dir.path().join("behorig.toml");
+    write(
+        &config,
+        &format!(
+            "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\n{ldap_extra}\n",
+            policies.display()
+        ),
+    );
+    let report = dir.path().join("report.json");
+    let url = format!("ldap://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let o = behorig(
+        &[
+            "audit",
+            "--config",
+            &config.to_string_lossy(),
+            "--as-of",
+            AS_OF,
+            "--ldap",
+            &url,
+            "--output",
+            &report.to_string_lossy(),
+        ],
+        &[("FAKE_PW", SVC_PASSWORD)],
+    );
+    let err = stderr(&o);
+    assert!(
+        started.elapsed() < within,
+        "took {:?}: {err}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&url), "the server is not named: {err}");
+    assert!(!err.contains(SVC_PASSWORD), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!report.exists(), "a report was written");
+    err
+}
+
+#[test]
+fn search_references_without_end_fail_closed() {
+    let err = fails_closed(
+        serve_raw(endless_references),
+        "timeout_s = 5",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("search references"), "{err}");
+}
+
+#[test]
+fn pages_without_end_stop_at_the_reads_deadline() {
+    let err = fails_closed(
+        serve(endless_pages_script),
+        "timeout_s = 5\ndeadline_s = 3\npage_size = 1",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("deadline of 3 s"), "{err}");
+    assert!(err.contains("deadline_s"), "{err}");
+}
+
+#[test]
+fn a_cookie_repeated_on_empty_pages_fails_closed() {
+    let err = fails_closed(
+        serve(repeated_cookie_script),
+        "timeout_s = 5",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("does not move on"), "{err}");
+}
+
+#[test]
+fn an_answer_that_claims_a_gigabyte_and_never_comes_times_out() {
+    let err = fails_closed(
+        serve_raw(oversized_answer),
+        "timeout_s = 2",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("no answer within 2 s"), "{err}");
+}
+
+#[test]
+fn an_answer_to_a_request_not_sent_is_not_taken() {
+    let err = fails_closed(
+        serve_raw(misaddressed_answer),
+        "timeout_s = 2",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("no answer within 2 s"), "{err}");
+}
+
+#[test]
+fn a_message_that_is_not_ldap_fails_closed_without_a_panic() {
+    let err = fails_closed(
+        serve_raw(empty_message),
+        "timeout_s = 5",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(err.contains("not valid LDAP"), "{err}");
+}
+
+/// Environment variables given to a run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// Set-up mistakes end the audit before anything is sent: exit 2, with
+/// what to change.
+#[test]
+fn set_up_mistakes_exit_2() {
+    let port = serve(ad_script);
+    let url = format!("ldap://127.0.0.1:{port}");
+    let cases: [(&str, &str, Env, &str); 5] = [
+        (
+            "ldaps://[::1",
+            "",
+            &[("FAKE_PW", SVC_PASSWORD)],
+            "does not parse",
+        ),
+        (
+            &url,
+            "timeout_s = 1000000000000",
+            &[("FAKE_PW", SVC_PASSWORD)],
+            "more than a day",
+        ),
+        (
+            &url,
+            "deadline_s = 999999999",
+            &[("FAKE_PW", SVC_PASSWORD)],
+            "more than a day",
+        ),
+        (
+            "ldaps://dc1.example.se",
+            "tls_verify_hostname = false",
+            &[("FAKE_PW", SVC_PASSWORD)],
+            "without `ca_cert`",
+        ),
+        (&url, "", &[], "FAKE_PW"),
+    ];
+    for (url, extra, env, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        std::fs::create_dir_all(&policies).unwrap();
+        write(&policies.join("fake.toml"), POLICY);
+        let config = dir.path().join("behorig.toml");
+        write(
+            &config,
+            &format!(
+                "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\n{extra}\n",
+                policies.display()
+            ),
+        );
+        let report = dir.path().join("report.json");
+        let o = behorig(
+            &[
+                "audit",
+                "--config",
+                &config.to_string_lossy(),
+                "--ldap",
+                url,
+                "--output",
+                &report.to_string_lossy(),
+            ],
+            env,
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{url} {extra}: {err}");
+        assert!(err.contains(expected), "{url} {extra}: {err}");
+        assert!(err.contains("help:"), "{url} {extra}: {err}");
+        assert!(!report.exists());
+    }
+}
+
+/// Whether a StartTLS script's server saw anything after its answer.
+static AFTER_STARTTLS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Answers StartTLS with `rc`, followed by `injected` in the clear, and
+/// keeps every byte that comes after.
+fn starttls_answer(mut s: TcpStream, rc: u32, injected: &[u8]) {
+    let Some((_, msg)) = read_tlv(&mut s) else {
+        return;
+    };
+    let parts = children(&msg);
+    if parts[1].0 != 0x77 {
+        return;
+    }
+    let id = parts[0]
+        .1
+        .iter()
+        .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+    let mut answer = message(id, result(0x78, rc, ""), None);
+    answer.extend_from_slice(injected);
+    if s.write_all(&answer).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        AFTER_STARTTLS.lock().unwrap().extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The bind goes over TLS or not at all: a refused StartTLS, or bytes
+/// slipped in after its answer, end the read before the bind DN or the
+/// password is sent.
+#[test]
+fn nothing_is_sent_in_the_clear_after_starttls() {
+    fn refused(s: TcpStream) {
+        starttls_answer(s, 52, &[]);
+    }
+    fn injected(s: TcpStream) {
+        // A bind response someone slipped in before the handshake.
+        starttls_answer(s, 0, &message(2, result(0x61, 0, ""), None));
+    }
+    for (handler, expected) in [
+        (refused as fn(TcpStream), "StartTLS"),
+        // The handshake waits for a server that never speaks TLS.
+        (injected, "no answer within 5 s"),
+    ] {
+        AFTER_STARTTLS.lock().unwrap().clear();
+        let err = fails_closed(
+            serve_raw(handler),
+            "starttls = true\ntimeout_s = 5",
+            std::time::Duration::from_secs(30),
+        );
+        assert!(err.contains(expected), "{err}");
+        let after = AFTER_STARTTLS.lock().unwrap().clone();
+        let text = String::from_utf8_lossy(&after);
+        assert!(!text.contains("CN=svc"), "the bind DN went in the clear");
+        assert!(
+            !text.contains(SVC_PASSWORD),
+            "the password went in the clear"
+        );
     }
 }

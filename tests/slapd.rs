@@ -61,6 +61,20 @@ fn assert_fails_closed(o: &Output, server: &str, report: &Path, what: &str) -> S
     err
 }
 
+/// Asserts an audit was refused before anything was sent: exit 2 (a
+/// set-up mistake), the server named, no report.
+fn assert_refused_at_set_up(o: &Output, server: &str, report: &Path, what: &str) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+    assert!(
+        err.contains(server),
+        "{what}: the server is not named: {err}"
+    );
+    assert!(!report.exists(), "{what}: a report was written");
+    assert!(o.stdout.is_empty(), "{what}: something was printed");
+    err
+}
+
 #[test]
 fn starttls_with_paging_past_the_size_limit_gives_the_csv_findings() {
     let slapd = norrvik_slapd();
@@ -260,7 +274,7 @@ fn plain_ldap_to_a_remote_host_is_refused() {
     let url = "ldap://dc1.norrvik.example:389";
     let report = slapd.dir.path().join("report.json");
     let o = audit(&config, url, &["--output", &report.to_string_lossy()], &[]);
-    let err = assert_fails_closed(&o, url, &report, "plain ldap");
+    let err = assert_refused_at_set_up(&o, url, &report, "plain ldap");
     assert!(err.contains("starttls"), "{err}");
 }
 
@@ -282,7 +296,7 @@ fn a_bind_dn_without_a_password_is_refused_not_read_anonymously() {
         &["--output", &report.to_string_lossy()],
         &[],
     );
-    let err = assert_fails_closed(&o, &slapd.ldap_url(), &report, "no password");
+    let err = assert_refused_at_set_up(&o, &slapd.ldap_url(), &report, "no password");
     assert!(err.contains("password"), "{err}");
 }
 

@@ -1,6 +1,6 @@
 //! Any bytes as a directory server's answers to `--ldap`: the first byte
-//! sets how many bytes each read returns, the rest are read as LDAP
-//! messages and mapped into an inventory. Errors are fine; panics, hangs
+//! sets how many bytes the loopback server writes at a time, the rest are
+//! its answers, read as LDAP messages and mapped into an inventory. Errors are fine; panics, hangs
 //! and allocations of the sizes the bytes claim are not.
 #![no_main]
 

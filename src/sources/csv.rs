@@ -524,7 +524,7 @@ const PREFIX: usize = 64 * 1024;
 /// a few thousand group DNs is a few hundred kilobytes; a row beyond this
 /// is a file that is not CSV (or has lost its line ends), and reading it
 /// whole would only fill memory.
-pub const MAX_ROW_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_ROW_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads one CSV export into the inventory, streamed: its encoding is
 /// decided once, for the whole file, from its start (see [`Decoding`]).
@@ -806,7 +806,7 @@ impl<R: Read> Records<'_, R> {
                     location,
                     format!("the row is longer than {} MiB: this is not a CSV export, or its line ends are lost", MAX_ROW_BYTES >> 20),
                 )
-                .with_help("check that the file is the CSV export itself; rows of an export are at most 16 MiB")
+                .with_help("check that the file is the CSV export itself; rows of an export are at most 64 MiB")
             }
             ::csv::ErrorKind::Io(io) => SourceError::new(location, format!("cannot read the file: {io}")),
             ::csv::ErrorKind::UnequalLengths {

@@ -104,7 +104,7 @@ const READ_BUFFER: usize = 64 * 1024;
 
 /// The longest line, and the longest value after unfolding, that an LDIF
 /// export may have: a photo is a few hundred kilobytes of base64.
-pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The most text one entry may hold: a group of a million members'
 /// DNs is about 60 MiB.
@@ -357,7 +357,7 @@ impl<'n, R: BufRead> Entries<'n, R> {
                         format!("{long}: this is not an LDIF export, or it is damaged"),
                     )
                     .with_help(
-                        "an LDIF line is at most 16 MiB and an entry at most 256 MiB; check that the file is the export itself",
+                        "an LDIF line is at most 64 MiB and an entry at most 256 MiB; check that the file is the export itself",
                     ),
                     None => read_error(name, &e),
                 }

@@ -119,13 +119,13 @@ fn a_lone_surrogate_in_a_utf16_export_stops_the_read() {
 fn a_row_longer_than_the_limit_stops_the_read() {
     let env = Env::new();
     let mut bytes = b"account,department\nanna,".to_vec();
-    bytes.resize(bytes.len() + 17 * 1024 * 1024, b'x');
+    bytes.resize(bytes.len() + 65 * 1024 * 1024, b'x');
     env.write("huge.csv", bytes);
     refused(
         &env,
         &["--csv", "huge.csv"],
         3,
-        &["huge.csv:2", "longer than 16 MiB"],
+        &["huge.csv:2", "longer than 64 MiB"],
     );
 }
 
