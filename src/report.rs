@@ -34,6 +34,11 @@ pub struct Report {
     /// With `--exceptions`: what every exception did (`None` without the
     /// flag).
     pub exceptions: Option<Vec<ExceptionUse>>,
+    /// With access logs: what was read (`None` without them).
+    pub logs: Option<crate::evidence::LogSummary>,
+    /// The accounts of each `too-many-accounts` finding (by id), from the
+    /// evaluation, for the evidence stage; never output.
+    pub members: BTreeMap<String, Vec<usize>>,
 }
 
 /// Where a run with `--state` stands in the history.
@@ -203,6 +208,15 @@ impl Report {
             });
             doc["resolved"] = json!(self.resolved);
             doc["trend"] = json!(self.trend);
+        }
+        if let Some(logs) = &self.logs {
+            doc["run"]["access_logs"] = json!({
+                "files": logs.files,
+                "rows": logs.rows,
+                "since": logs.since.map(|d| d.to_string()),
+                "first": logs.first.map(crate::evidence::format_time),
+                "last": logs.last.map(crate::evidence::format_time),
+            });
         }
         if let Some(uses) = &self.exceptions {
             doc["excepted"] = Value::Array(

@@ -157,6 +157,7 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
         groups: inventory.groups.len(),
         sources,
         findings: evaluation.findings,
+        members: evaluation.members,
         warnings: inventory
             .warnings
             .iter()
@@ -169,10 +170,34 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
     report
 }
 
+/// Reads the access logs of `inputs`, if any, and puts the evidence of
+/// use on the report's findings (see [`crate::evidence`]).
+pub fn attach_evidence(
+    report: &mut Report,
+    inventory: &Inventory,
+    inputs: &Inputs,
+) -> Result<(), Error> {
+    if inputs.logs.files.is_empty() {
+        return Ok(());
+    }
+    let sources: Vec<String> = report.sources.iter().map(|s| s.id.clone()).collect();
+    let (summary, warnings) = crate::evidence::attach(
+        &mut report.findings,
+        &sources,
+        inventory,
+        &report.members,
+        &inputs.logs,
+    )?;
+    report.warnings.extend(warnings);
+    report.logs = Some(summary);
+    Ok(())
+}
+
 /// Loads policies, reads sources and evaluates: everything but output.
 pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
     let loaded = load(inputs)?;
-    let report = report_from(&loaded, inputs.as_of);
+    let mut report = report_from(&loaded, inputs.as_of);
+    attach_evidence(&mut report, &loaded.inventory, inputs)?;
     // The command ends soon after; freeing a large inventory piece by piece
     // would take longer than the evaluation did.
     std::mem::forget(loaded);
@@ -417,6 +442,7 @@ mod tests {
             ldif: Vec::new(),
             ldap: None,
             as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            logs: Default::default(),
         };
         let audit = load(&inputs).unwrap();
         let anna = &audit.inventory.accounts[0];

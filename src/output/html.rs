@@ -525,6 +525,7 @@ mod tests {
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
             status: None,
             first_seen: None,
+            usage: None,
         }
     }
 

@@ -46,5 +46,6 @@ pub fn parse(text: &str) -> Option<Finding> {
         grant: opt_string(&v, "grant"),
         status: None,
         first_seen: None,
+        usage: None,
     })
 }

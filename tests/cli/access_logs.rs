@@ -1,0 +1,332 @@
+//! Access logs as evidence of use: the example organisation's logs, the
+//! evidence on its findings (computed here from the log rows themselves),
+//! sources without a log, and logs that cannot be read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const STATDB_LOG: &str = "fixtures/norrvik/statistikdatabas-logg.csv";
+const FILES_LOG: &str = "fixtures/norrvik/filserver-logg.csv";
+
+/// The example audited with both of its access logs (and `extra` flags).
+fn example_with_logs(extra: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .arg("audit")
+        .args(["--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", STATDB_LOG, "--access-log", FILES_LOG])
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+/// One log row as the fixture has it: account, source, scope, record.
+struct LogRow {
+    account: String,
+    source: String,
+    scope: String,
+    time: String,
+    record: String,
+}
+
+/// The rows of a fixture log, read here by splitting its lines (the
+/// fixtures quote nothing), by the header names the generator writes.
+fn log_rows(path: &str) -> Vec<LogRow> {
+    let text = std::fs::read_to_string(repo().join(path)).expect("log fixture");
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    let sep = if header.contains(';') { ';' } else { ',' };
+    let names: Vec<&str> = header.split(sep).collect();
+    let col = |wanted: &[&str]| names.iter().position(|n| wanted.contains(n));
+    let (a, s, t, sc, r) = (
+        col(&["Användare", "account"]).expect("account column"),
+        col(&["System", "data_source"]).expect("source column"),
+        col(&["Tidpunkt", "time"]).expect("time column"),
+        col(&["Område", "scope"]),
+        col(&["Ärende", "record"]).expect("record column"),
+    );
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(sep).collect();
+            LogRow {
+                account: f[a].to_string(),
+                source: f[s].to_string(),
+                time: f[t].replace(' ', "T"),
+                scope: sc.map(|i| f[i].to_string()).unwrap_or_default(),
+                record: f[r].to_string(),
+            }
+        })
+        .collect()
+}
+
+fn all_rows() -> Vec<LogRow> {
+    let mut rows = log_rows(STATDB_LOG);
+    rows.extend(log_rows(FILES_LOG));
+    rows
+}
+
+/// Whether a row counts for a finding of `scope`: a row with a scope
+/// counts only for findings of that scope; a finding without a scope (or
+/// `*`) is about the whole source.
+fn counts_for(row: &LogRow, scope: Option<&str>) -> bool {
+    match scope {
+        None | Some("*") => true,
+        Some(s) => row.scope.is_empty() || row.scope == s,
+    }
+}
+
+fn findings(json: &Value) -> &Vec<Value> {
+    json["findings"].as_array().expect("findings")
+}
+
+#[test]
+fn the_used_accounts_are_the_planted_ones_per_scope() {
+    let out = example_with_logs(&["--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = all_rows();
+
+    // Every finding with an account on a logged source: its events,
+    // records, first and last, from the rows.
+    let mut checked = 0;
+    for f in findings(&json) {
+        let source = f["data_source"].as_str().expect("source");
+        let Some(account) = f["account"].as_str() else {
+            continue;
+        };
+        if source != "statistikdatabas" && source != "ifo-filserver" {
+            continue;
+        }
+        let scope = f["scope"].as_str();
+        let mine: Vec<&LogRow> = rows
+            .iter()
+            .filter(|r| r.source == source && r.account == account && counts_for(r, scope))
+            .collect();
+        let records: BTreeSet<&str> = mine.iter().map(|r| r.record.as_str()).collect();
+        let usage = &f["use"];
+        assert_eq!(
+            usage["events"],
+            mine.len(),
+            "{account} {scope:?} on {source}"
+        );
+        assert_eq!(usage["records"], records.len(), "{account} {scope:?}");
+        let first = mine.iter().map(|r| r.time.as_str()).min();
+        let last = mine.iter().map(|r| r.time.as_str()).max();
+        assert_eq!(usage["first"].as_str(), first, "{account} {scope:?}");
+        assert_eq!(usage["last"].as_str(), last, "{account} {scope:?}");
+        checked += 1;
+    }
+    assert!(checked >= 60, "only {checked} findings on logged sources");
+
+    // The unauthorized use in the statistics database, per scope: the
+    // rows of accounts whose access there no allow covers.
+    let unauthorized: BTreeSet<(String, String)> = findings(&json)
+        .iter()
+        .filter(|f| f["rule"] == "unauthorized-access" && f["data_source"] == "statistikdatabas")
+        .map(|f| {
+            (
+                f["account"].as_str().unwrap_or("").to_string(),
+                f["scope"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let planted: BTreeSet<(String, String)> = rows
+        .iter()
+        .filter(|r| r.source == "statistikdatabas")
+        .map(|r| (r.account.clone(), r.scope.clone()))
+        .filter(|k| unauthorized.contains(k))
+        .collect();
+    let used: BTreeSet<(String, String)> = findings(&json)
+        .iter()
+        .filter(|f| f["rule"] == "unauthorized-access" && f["data_source"] == "statistikdatabas")
+        .filter(|f| f["use"]["events"].as_u64().unwrap_or(0) > 0)
+        .map(|f| {
+            (
+                f["account"].as_str().unwrap_or("").to_string(),
+                f["scope"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(used, planted);
+    // More than one scope, and an account used in one scope and not in
+    // another.
+    let scopes: BTreeSet<&str> = used.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(scopes.len() >= 2, "{scopes:?}");
+    let agnes: BTreeMap<&str, u64> = findings(&json)
+        .iter()
+        .filter(|f| f["account"] == "agnes.wikstrom" && f["rule"] == "unauthorized-access")
+        .map(|f| {
+            (
+                f["scope"].as_str().unwrap_or(""),
+                f["use"]["events"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(agnes["IFO"] > 0 && agnes["VO"] == 0, "{agnes:?}");
+    // An unused finding on a logged source: zero events, no times.
+    let unused = findings(&json)
+        .iter()
+        .find(|f| f["account"] == "agnes.wikstrom" && f["scope"] == "VO")
+        .expect("agnes VO");
+    assert_eq!(unused["use"]["records"], 0);
+    assert!(unused["use"]["first"].is_null() && unused["use"]["last"].is_null());
+
+    // The finding about many accounts sums over them and says how many
+    // used the access.
+    let many = findings(&json)
+        .iter()
+        .find(|f| f["rule"] == "too-many-accounts")
+        .expect("too-many-accounts");
+    let used_accounts = many["use"]["accounts_used"]
+        .as_u64()
+        .expect("accounts_used");
+    assert!(used_accounts > 0 && used_accounts <= many["accounts"].as_u64().unwrap_or(0));
+    assert!(many["use"]["events"].as_u64().unwrap_or(0) >= used_accounts);
+
+    // The log row of an account the directory does not have is counted in
+    // a warning, not as evidence.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tf.vikarie7"), "{stderr}");
+}
+
+#[test]
+fn a_source_without_a_log_has_use_null_and_no_log_means_no_use_key() {
+    let out = example_with_logs(&["--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    for f in findings(&json) {
+        let source = f["data_source"].as_str().unwrap_or("");
+        let logged = source == "statistikdatabas" || source == "ifo-filserver";
+        assert_eq!(f.get("use").is_some_and(Value::is_null), !logged, "{f}");
+        assert!(f.get("use").is_some(), "{f}");
+    }
+    assert_eq!(
+        json["run"]["access_logs"]["files"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    let env = Env::new();
+    let (_, plain, _) = audit_json(
+        &env,
+        &[
+            "--policies",
+            repo().join("policies").to_str().unwrap_or(""),
+            "--csv",
+            repo()
+                .join("fixtures/norrvik/konton.csv")
+                .to_str()
+                .unwrap_or(""),
+            "--as-of",
+            "2026-11-22",
+        ],
+    );
+    assert!(findings(&plain).iter().all(|f| f.get("use").is_none()));
+    assert!(plain["run"].get("access_logs").is_none());
+}
+
+#[test]
+fn log_since_leaves_earlier_rows_out() {
+    let out = example_with_logs(&["--format", "json", "--log-since", "2026-11-01"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = all_rows();
+    let emma = findings(&json)
+        .iter()
+        .find(|f| f["account"] == "emma.nystrom" && f["scope"] == "VO")
+        .expect("emma VO");
+    let expected = rows
+        .iter()
+        .filter(|r| {
+            r.account == "emma.nystrom" && r.scope == "VO" && r.time.as_str() >= "2026-11-01"
+        })
+        .count();
+    let all = rows
+        .iter()
+        .filter(|r| r.account == "emma.nystrom" && r.scope == "VO")
+        .count();
+    assert!(
+        expected < all,
+        "the fixture has rows on both sides of the date"
+    );
+    assert_eq!(emma["use"]["events"], expected);
+}
+
+#[test]
+fn a_broken_log_row_stops_the_audit_at_its_line_and_writes_no_report() {
+    let env = Env::new();
+    let mut argv = write_org(&env);
+    env.write(
+        "logg.csv",
+        "account;data_source;time;scope\nanna;statdb;2026-10-01 08:00;IFO\nbo;statdb;den 3 oktober;IFO\n",
+    );
+    argv.extend(["--access-log".into(), "logg.csv".into()]);
+    argv.extend(["--output".into(), "rapport.json".into()]);
+    let out = env
+        .cmd()
+        .arg("audit")
+        .args(&argv)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("logg.csv:3"), "{stderr}");
+    assert!(stderr.contains("den 3 oktober"), "{stderr}");
+    assert!(!env.path("rapport.json").exists());
+
+    // A row with a field too many, after a preamble line.
+    env.write(
+        "logg.csv",
+        "sep=;\naccount;data_source;time\nanna;statdb;2026-10-01\nbo;statdb;2026-10-02;x\n",
+    );
+    let out = env.cmd().arg("audit").args(&argv).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("logg.csv:4"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn access_logs_under_audit_in_the_configuration_are_read() {
+    let env = Env::new();
+    write_org(&env);
+    env.write(
+        "logg.csv",
+        "account,data_source,time,scope,record\nanna,statdb,2026-10-01,IFO,R1\n",
+    );
+    env.write(
+        "behorig.toml",
+        "[audit]\npolicies = \"policies\"\n\
+         csv = [\"accounts.csv\", \"nesting.csv\", \"roles.csv\"]\n\
+         access_logs = [\"logg.csv\"]\n",
+    );
+    let out = env
+        .cmd()
+        .args(["audit", "--as-of", "2026-11-22", "--format", "json"])
+        .output()
+        .expect("run");
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let files = json["run"]["access_logs"]["files"]
+        .as_array()
+        .expect("files");
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].as_str().unwrap_or("").ends_with("logg.csv"),
+        "{files:?}"
+    );
+    assert_eq!(json["run"]["access_logs"]["rows"], 1);
+}
