@@ -44,6 +44,10 @@ pub struct ExplainArgs {
     pub finding_id: String,
     #[command(flatten)]
     pub inputs: InputArgs,
+    /// List the finding's events in the access logs (time, action, record):
+    /// record ids appear nowhere else.
+    #[arg(long)]
+    pub show_records: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

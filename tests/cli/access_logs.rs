@@ -330,3 +330,107 @@ fn access_logs_under_audit_in_the_configuration_are_read() {
     );
     assert_eq!(json["run"]["access_logs"]["rows"], 1);
 }
+
+/// `behorig` in the repository with the example's inputs and both logs.
+fn in_repo(command: &[&str], extra: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .env_remove("NO_COLOR")
+        .args(command)
+        .args(["--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", STATDB_LOG, "--access-log", FILES_LOG])
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+/// The record ids of the fixture logs found in `text`.
+fn records_in(text: &str, records: &BTreeSet<String>) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| text.contains(r.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn record_ids_appear_only_with_show_records() {
+    let records: BTreeSet<String> = all_rows().into_iter().map(|r| r.record).collect();
+    assert!(records.len() > 50);
+    let env = Env::new();
+    let state = env.path("state.db");
+    let state = state.to_str().unwrap_or("");
+
+    // Every report format, with a history, and the files they leave.
+    for format in ["table", "json", "csv", "sarif", "html", "md"] {
+        let out = in_repo(&["audit"], &["--format", format, "--state", state]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{format}");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.len() > 1000, "{format}: {text}");
+        assert_eq!(
+            records_in(&text, &records),
+            Vec::<String>::new(),
+            "{format}"
+        );
+    }
+    let db = std::fs::read(env.path("state.db")).expect("state file");
+    let db = String::from_utf8_lossy(&db);
+    assert_eq!(
+        records_in(&db, &records),
+        Vec::<String>::new(),
+        "state file"
+    );
+
+    // Both drafts, in both formats, on the logged source.
+    for kind in ["imy", "lex-sarah"] {
+        for format in ["md", "html"] {
+            let out = in_repo(
+                &["draft", kind],
+                &["--source", "statistikdatabas", "--format", format],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                records_in(&text, &records),
+                Vec::<String>::new(),
+                "{kind} {format}"
+            );
+        }
+    }
+
+    // explain gives the counts; --show-records the finding's own events.
+    let json = in_repo(&["audit"], &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).expect("json");
+    let emma = findings(&json)
+        .iter()
+        .find(|f| f["account"] == "emma.nystrom" && f["scope"] == "VO")
+        .expect("emma VO");
+    let id = emma["id"].as_str().expect("id");
+    let out = in_repo(&["explain", id], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("7 händelser"), "{text}");
+    assert_eq!(records_in(&text, &records), Vec::<String>::new());
+
+    let out = in_repo(&["explain", id], &["--show-records"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let expected: BTreeSet<String> = all_rows()
+        .into_iter()
+        .filter(|r| r.account == "emma.nystrom" && r.scope == "VO")
+        .map(|r| r.record)
+        .collect();
+    let shown: BTreeSet<String> = records_in(&text, &records).into_iter().collect();
+    assert_eq!(shown, expected);
+}
