@@ -160,6 +160,10 @@ pub struct AuditArgs {
     /// so that a scheduled run does not alert twice for the same finding.
     #[arg(long)]
     pub fail_on_new_only: bool,
+    /// With access logs: exit 1 only for findings at or above --fail-on
+    /// whose access the logs show used.
+    #[arg(long)]
+    pub fail_on_used: bool,
     /// The SQLite history of runs: marks findings new or persisting
     /// (created owner-only on the first run).
     #[arg(long, value_name = "FILE")]

@@ -208,6 +208,10 @@ pub struct Finding {
     /// finding's data source (`null`).
     #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
     pub usage: Option<Option<crate::evidence::Usage>>,
+    /// With `--state` and access logs: the logs show the access used after
+    /// the previous recorded run's as-of time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_since_last_run: Option<bool>,
 }
 
 /// Whether a finding is new since the previous recorded run.

@@ -292,6 +292,12 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
                 .into(),
         ));
     }
+    if args.fail_on_used && inputs.logs.files.is_empty() {
+        return Err(Error::Usage(
+            "--fail-on-used needs access logs: give --access-log FILE (or `access_logs` under [audit] in behorig.toml)"
+                .into(),
+        ));
+    }
     let exception_list = match &exceptions_path {
         Some(path) => Some(
             exceptions::load(path)
@@ -383,6 +389,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .findings
         .iter()
         .filter(|f| !args.fail_on_new_only || f.status == Some(Status::New))
+        .filter(|f| !args.fail_on_used || crate::evidence::used(f) == Some(true))
         .any(|f| fail_on.trips(f.severity));
     Ok(if tripped { 1 } else { 0 })
 }

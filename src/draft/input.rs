@@ -104,6 +104,7 @@ pub fn read_findings(path: &Path) -> Result<(NaiveDate, Vec<Finding>), String> {
             status: f.status,
             first_seen: f.first_seen,
             usage: f.usage,
+            used_since_last_run: None,
         });
     }
     Ok((as_of, findings))

@@ -501,6 +501,7 @@ fn finding(
         status: None,
         first_seen: None,
         usage: None,
+        used_since_last_run: None,
     }
 }
 

@@ -47,5 +47,6 @@ pub fn parse(text: &str) -> Option<Finding> {
         status: None,
         first_seen: None,
         usage: None,
+        used_since_last_run: None,
     })
 }

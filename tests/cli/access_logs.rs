@@ -434,3 +434,140 @@ fn record_ids_appear_only_with_show_records() {
     let shown: BTreeSet<String> = records_in(&text, &records).into_iter().collect();
     assert_eq!(shown, expected);
 }
+
+#[test]
+fn table_sarif_and_review_page_show_the_use() {
+    let out = in_repo(&["audit"], &[]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("Använd"), "{table}");
+    // In the statistics database's unauthorized-access table the used
+    // findings come first, marked.
+    let section = table
+        .split("== Statistikdatabas")
+        .nth(1)
+        .and_then(|s| s.split("unauthorized-access").nth(1))
+        .expect("statistics database section");
+    let marks: Vec<bool> = section
+        .lines()
+        .take_while(|l| !l.starts_with('└'))
+        // A row's first line has its id; the lines it wraps onto do not.
+        .filter(|l| l.starts_with("│ ") && !l.starts_with("│  ") && !l.starts_with("│ Id "))
+        .map(|l| l.contains("JA ("))
+        .collect();
+    let used = marks.iter().filter(|m| **m).count();
+    assert_eq!(used, 5, "{section}");
+    assert!(
+        marks[..used].iter().all(|m| *m),
+        "used rows first: {section}"
+    );
+    assert!(table.contains("┆ nej "), "{table}");
+
+    let sarif = in_repo(&["audit"], &["--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let emma = results
+        .iter()
+        .find(|r| r["properties"]["account"] == "emma.nystrom" && r["properties"]["scope"] == "VO")
+        .expect("emma VO");
+    assert_eq!(emma["properties"]["use"]["events"], 7);
+    assert!(results
+        .iter()
+        .any(|r| r["properties"]["data_source"] == "combine" && r["properties"]["use"].is_null()));
+
+    let html = in_repo(&["audit"], &["--format", "html"]);
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.contains("id=\"f-anvand\""));
+    assert_eq!(html.matches("data-use=\"used\"").count(), 9);
+    assert!(html.contains("data-use=\"nolog\""));
+}
+
+#[test]
+fn fail_on_used_fails_only_on_used_access() {
+    let env = Env::new();
+    // A log in which only an account with no finding did anything.
+    let quiet = env.write(
+        "tyst.csv",
+        "account,data_source,time\nmats.lindberg,ifo-filserver,2026-10-01T10:00:00\n",
+    );
+    let quiet = quiet.to_str().unwrap_or("");
+    let plain = example_quiet(quiet, &[]);
+    assert_eq!(plain.status.code(), Some(1));
+    let out = example_quiet(quiet, &["--fail-on-used"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The example's logs show critical access used.
+    let used = in_repo(&["audit"], &["--fail-on-used", "--format", "json"]);
+    assert_eq!(used.status.code(), Some(1));
+    // Without a log the flag is a set-up mistake.
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["audit", "--fail-on-used"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn example_quiet(log: &str, extra: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", log, "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+#[test]
+fn the_history_tells_use_since_the_last_run() {
+    let env = Env::new();
+    let state = env.path("state.db");
+    let state = state.to_str().unwrap_or("");
+    let first = in_repo(&["audit"], &["--format", "json", "--state", state]);
+    let first: Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert!(findings(&first)
+        .iter()
+        .all(|f| f.get("used_since_last_run").is_none()));
+
+    // A later run whose logs have one more row, after the first run.
+    let later = env.write(
+        "senare.csv",
+        "account,data_source,time,scope,record\nemma.nystrom,statistikdatabas,2026-11-25T09:00:00,VO,X\n",
+    );
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["audit", "--as-of", "2026-11-26", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", STATDB_LOG, "--access-log", FILES_LOG])
+        .args(["--access-log", later.to_str().unwrap_or("")])
+        .args(["--state", state, "--format", "json"])
+        .output()
+        .expect("run");
+    let second: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let since: Vec<(&str, &str)> = findings(&second)
+        .iter()
+        .filter(|f| f["used_since_last_run"] == true)
+        .map(|f| {
+            (
+                f["account"].as_str().unwrap_or(""),
+                f["scope"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(since, vec![("emma.nystrom", "VO")]);
+    assert!(findings(&second)
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas")
+        .all(|f| f.get("used_since_last_run").is_some()));
+}
