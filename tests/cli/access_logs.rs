@@ -571,3 +571,73 @@ fn the_history_tells_use_since_the_last_run() {
         .filter(|f| f["data_source"] == "statistikdatabas")
         .all(|f| f.get("used_since_last_run").is_some()));
 }
+
+#[test]
+fn drafts_answer_the_forms_question_with_the_logs() {
+    let rows = log_rows(STATDB_LOG);
+    let json = in_repo(&["audit"], &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).expect("json");
+    // The lex Sarah findings of the statistics database and, from the log
+    // rows, which of their accounts opened records in their scopes.
+    let mine: Vec<(&str, &str)> = findings(&json)
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas")
+        .filter(|f| {
+            f["classification"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "lex_sarah"))
+        })
+        .filter_map(|f| Some((f["account"].as_str()?, f["scope"].as_str().unwrap_or("*"))))
+        .collect();
+    let accounts: BTreeSet<&str> = mine.iter().map(|(a, _)| *a).collect();
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut records = 0;
+    for (account, scope) in &mine {
+        let hits: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.account == *account && counts_for(r, Some(scope)))
+            .map(|r| r.record.as_str())
+            .collect();
+        if !hits.is_empty() {
+            used.insert(account);
+        }
+        records += hits.len();
+    }
+    let expected = format!(
+        "visar att {} av de {} kontona har öppnat sammanlagt {records} ärenden",
+        used.len(),
+        accounts.len()
+    );
+    for kind in ["lex-sarah", "imy"] {
+        let out = in_repo(&["draft", kind], &["--source", "statistikdatabas"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&expected), "{kind}: {expected}\n{text}");
+    }
+    let out = in_repo(&["draft", "lex-sarah"], &["--source", "statistikdatabas"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[x] ett allvarligt missförhållande"),
+        "{text}"
+    );
+    assert!(text.contains("[ ] en påtaglig risk"), "{text}");
+
+    // Logs that do not cover the source: the draft says so and keeps the
+    // risk.
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["draft", "lex-sarah", "--source", "statistikdatabas"])
+        .args(["--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", FILES_LOG])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ingen åtkomstlogg för Statistikdatabas"),
+        "{text}"
+    );
+    assert!(text.contains("[x] en påtaglig risk"), "{text}");
+}
