@@ -107,8 +107,13 @@ struct Wanted {
 struct Matcher {
     /// Folded account name → account slot.
     accounts: FxHashMap<String, u32>,
-    /// Folded data source ids, by slot.
-    sources: Vec<String>,
+    /// The same by the hash of the name ([`name_hash`]), to look rows up
+    /// with the hash computed once; the name is still compared.
+    by_hash: FxHashMap<u64, Vec<u32>>,
+    /// Folded names by slot.
+    names: Vec<String>,
+    /// Folded data source ids → slot.
+    sources: FxHashMap<String, u32>,
     /// Folded scopes of findings → scope slot (from 2).
     scopes: FxHashMap<String, u32>,
     wanted: Vec<Wanted>,
@@ -155,7 +160,13 @@ impl Matcher {
     ) -> Matcher {
         let mut m = Matcher {
             accounts: FxHashMap::default(),
-            sources: sources.iter().map(|s| fold(s).into_owned()).collect(),
+            by_hash: FxHashMap::default(),
+            names: Vec::new(),
+            sources: sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (fold(s).into_owned(), i as u32))
+                .collect(),
             scopes: FxHashMap::default(),
             wanted: Vec::with_capacity(findings.len()),
         };
@@ -184,7 +195,7 @@ impl Matcher {
                     })
                     .unwrap_or_default(),
             };
-            let accounts = names
+            let accounts: Vec<u32> = names
                 .iter()
                 .map(|n| {
                     let next = m.accounts.len() as u32;
@@ -198,6 +209,13 @@ impl Matcher {
                     Some(*m.scopes.entry(fold(s).into_owned()).or_insert(next))
                 }
             };
+            for (name, slot) in names.iter().zip(&accounts) {
+                let name = fold(name).into_owned();
+                if m.names.len() <= *slot as usize {
+                    m.by_hash.entry(name_hash(&name)).or_default().push(*slot);
+                    m.names.push(name);
+                }
+            }
             m.wanted.push(Wanted {
                 source,
                 accounts,
@@ -208,8 +226,17 @@ impl Matcher {
     }
 
     fn source(&self, id: &str) -> Option<u32> {
-        let id = fold(id.trim());
-        self.sources.iter().position(|s| *s == id).map(|i| i as u32)
+        self.sources.get(fold(id.trim()).as_ref()).copied()
+    }
+
+    /// The slot of the account whose folded name is `folded`, of hash
+    /// `hash`.
+    fn account(&self, folded: &str, hash: u64) -> Option<u32> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&slot| self.names[slot as usize] == folded)
     }
 
     fn scope(&self, scope: &str) -> u32 {
@@ -221,6 +248,12 @@ impl Matcher {
             .copied()
             .unwrap_or(OTHER_SCOPE)
     }
+}
+
+fn name_hash(name: &str) -> u64 {
+    let mut h = FxHasher::default();
+    name.hash(&mut h);
+    h.finish()
 }
 
 fn record_hash(record: &str) -> u64 {
@@ -255,6 +288,15 @@ pub fn attach(
     let mut counters: FxHashMap<(u32, u32, u32), Counter> = FxHashMap::default();
     let mut covered = vec![false; sources.len()];
     let mut unplaced = Unplaced::default();
+    // The inventory's accounts by the hash of their folded names: a set
+    // small enough to stay in cache, where the inventory's own index
+    // would reach into every account's record for each row. It only
+    // tells rows of unknown accounts apart, for the warning.
+    let known: FxHashSet<u64> = inventory
+        .accounts
+        .iter()
+        .map(|a| name_hash(&fold(a.id.trim())))
+        .collect();
     let mut summary = LogSummary {
         since: logs.since,
         ..LogSummary::default()
@@ -269,8 +311,10 @@ pub fn attach(
                 return;
             };
             covered[source as usize] = true;
-            let account = matcher.accounts.get(fold(e.account).as_ref()).copied();
-            if account.is_none() && inventory.account(e.account).is_none() {
+            let folded = fold(e.account);
+            let hash = name_hash(&folded);
+            let account = matcher.account(&folded, hash);
+            if account.is_none() && !known.contains(&hash) {
                 unplaced.accounts += 1;
                 if unplaced.account_example.is_none() {
                     unplaced.account_example = Some(e.account.to_string());

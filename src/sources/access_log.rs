@@ -10,6 +10,7 @@
 //! a visitor one at a time and never kept: logs are the largest input.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
 use chrono::NaiveDateTime;
@@ -133,14 +134,18 @@ pub struct LogEvent<'r> {
 }
 
 /// Reads the access log at `path`, handing each row to `visit` in file
-/// order. Returns the number of rows.
-pub fn read_file<F: FnMut(&LogEvent<'_>)>(path: &Path, visit: F) -> Result<u64, SourceError> {
+/// order (on a thread of its own, while this one parses). Returns the
+/// number of rows.
+pub fn read_file<F: FnMut(&LogEvent<'_>) + Send>(
+    path: &Path,
+    visit: F,
+) -> Result<u64, SourceError> {
     crate::sources::csv::read_path(path, "--access-log", LogReader { visit })
 }
 
 /// Reads an access log from bytes in any supported encoding; `name` is
 /// used in messages.
-pub fn read_bytes<F: FnMut(&LogEvent<'_>)>(
+pub fn read_bytes<F: FnMut(&LogEvent<'_>) + Send>(
     name: &str,
     bytes: &[u8],
     visit: F,
@@ -158,7 +163,7 @@ struct LogReader<F> {
     visit: F,
 }
 
-impl<F: FnMut(&LogEvent<'_>)> RowConsumer for LogReader<F> {
+impl<F: FnMut(&LogEvent<'_>) + Send> RowConsumer for LogReader<F> {
     type Output = u64;
 
     fn consume<R: Read + Send>(mut self, opened: Opened<'_, R>) -> Result<u64, SourceError> {
@@ -217,57 +222,141 @@ impl<F: FnMut(&LogEvent<'_>)> RowConsumer for LogReader<F> {
                 .to_string()
         };
         let [account, data_source, time, scope, action, record] = columns;
-        let mut rows = 0u64;
-        while let Some((line, row)) = records.next_row()? {
-            rows += 1;
-            let at = || format!("{name}:{line}");
-            let who = row.get(account);
-            if who.is_empty() {
-                return Err(empty(at(), &header_of(LogColumn::Account)));
-            }
-            if let Some(c) = cells::control_in_name(who) {
-                return Err(SourceError::new(
-                    at(),
-                    format!(
-                        "the `{}` name holds the control character U+{:04X}: a name is one line of text",
-                        header_of(LogColumn::Account),
-                        c as u32
-                    ),
-                )
-                .with_help("export the log again, or remove the character from the name"));
-            }
-            let source = row.get(data_source);
-            if source.is_empty() {
-                return Err(empty(at(), &header_of(LogColumn::DataSource)));
-            }
-            let when = row.get(time);
-            if when.is_empty() {
-                return Err(empty(at(), &header_of(LogColumn::Time)));
-            }
-            let Some(parsed) = parse_datetime(when) else {
-                return Err(SourceError::new(
-                    at(),
-                    format!(
-                        "`{}` is not a time (column `{}`)",
-                        crate::text::escape_controls(when),
-                        header_of(LogColumn::Time)
-                    ),
-                )
-                .with_help("expected a date and time such as 2026-11-02 08:07:13 (or RFC 3339)"));
-            };
-            (self.visit)(&LogEvent {
-                file: &name,
-                line,
-                account: who,
-                data_source: source,
-                scope: row.get(scope),
-                time: parsed,
-                action: row.get(action),
-                record: row.get(record),
+        let visit = &mut self.visit;
+        let file = name.as_str();
+        // Two threads: this one parses and checks the rows, the other hands
+        // them to the visitor, in file order, in batches.
+        std::thread::scope(|threads| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(4);
+            let visitor = threads.spawn(move || {
+                for batch in receiver {
+                    let text = batch.text.as_str();
+                    let field =
+                        |r: &Range<u32>| text.get(r.start as usize..r.end as usize).unwrap_or("");
+                    for r in &batch.rows {
+                        visit(&LogEvent {
+                            file,
+                            line: r.line,
+                            account: field(&r.fields[0]),
+                            data_source: field(&r.fields[1]),
+                            scope: field(&r.fields[2]),
+                            time: r.time,
+                            action: field(&r.fields[3]),
+                            record: field(&r.fields[4]),
+                        });
+                    }
+                }
             });
-        }
-        Ok(rows)
+            let mut rows = 0u64;
+            let mut batch = Batch::default();
+            let parsed = loop {
+                let (line, row) = match records.next_row() {
+                    Ok(Some(next)) => next,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                };
+                rows += 1;
+                let at = || format!("{name}:{line}");
+                let who = row.get(account);
+                if who.is_empty() {
+                    break Err(empty(at(), &header_of(LogColumn::Account)));
+                }
+                if let Some(c) = cells::control_in_name(who) {
+                    break Err(SourceError::new(
+                        at(),
+                        format!(
+                            "the `{}` name holds the control character U+{:04X}: a name is one line of text",
+                            header_of(LogColumn::Account),
+                            c as u32
+                        ),
+                    )
+                    .with_help("export the log again, or remove the character from the name"));
+                }
+                let source = row.get(data_source);
+                if source.is_empty() {
+                    break Err(empty(at(), &header_of(LogColumn::DataSource)));
+                }
+                let when = row.get(time);
+                if when.is_empty() {
+                    break Err(empty(at(), &header_of(LogColumn::Time)));
+                }
+                let Some(parsed) = parse_datetime(when) else {
+                    break Err(SourceError::new(
+                        at(),
+                        format!(
+                            "`{}` is not a time (column `{}`)",
+                            crate::text::escape_controls(when),
+                            header_of(LogColumn::Time)
+                        ),
+                    )
+                    .with_help(
+                        "expected a date and time such as 2026-11-02 08:07:13 (or RFC 3339)",
+                    ));
+                };
+                let mut fields: [Range<u32>; 5] = Default::default();
+                for (slot, value) in fields.iter_mut().zip([
+                    who,
+                    source,
+                    row.get(scope),
+                    row.get(action),
+                    row.get(record),
+                ]) {
+                    let from = batch.text.len() as u32;
+                    batch.text.push_str(value);
+                    *slot = from..batch.text.len() as u32;
+                }
+                batch.rows.push(BatchRow {
+                    line,
+                    time: parsed,
+                    fields,
+                });
+                if batch.rows.len() == BATCH_ROWS || batch.text.len() > BATCH_TEXT {
+                    let full = std::mem::replace(&mut batch, Batch::with_capacity());
+                    if sender.send(full).is_err() {
+                        break Ok(());
+                    }
+                }
+            };
+            if parsed.is_ok() && !batch.rows.is_empty() {
+                let _ = sender.send(batch);
+            }
+            drop(sender);
+            visitor
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            parsed.map(|()| rows)
+        })
     }
+}
+
+/// Rows per batch from the parsing thread to the visiting one.
+const BATCH_ROWS: usize = 1024;
+/// A batch is sent once its text passes this, whatever its rows.
+const BATCH_TEXT: usize = 64 << 20;
+
+/// Rows on their way to the visitor: their fields are ranges of one text
+/// (a batch stays well under 4 GiB: it is sent once its text passes
+/// [`BATCH_TEXT`], and a row is at most 16 MiB).
+#[derive(Default)]
+struct Batch {
+    text: String,
+    rows: Vec<BatchRow>,
+}
+
+impl Batch {
+    fn with_capacity() -> Batch {
+        Batch {
+            text: String::with_capacity(BATCH_ROWS * 96),
+            rows: Vec::with_capacity(BATCH_ROWS),
+        }
+    }
+}
+
+struct BatchRow {
+    line: usize,
+    time: NaiveDateTime,
+    /// Account, data source, scope, action, record.
+    fields: [Range<u32>; 5],
 }
 
 fn empty(at: String, column: &str) -> SourceError {
