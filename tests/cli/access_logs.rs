@@ -641,3 +641,46 @@ fn drafts_answer_the_forms_question_with_the_logs() {
     );
     assert!(text.contains("[x] en påtaglig risk"), "{text}");
 }
+
+#[test]
+fn a_broad_group_finding_sums_over_the_accounts_under_the_group() {
+    let env = Env::new();
+    // Every account of the example is under `Alla anställda`, which gives
+    // the voicemail's `Avlyssna` role to all.
+    let log = env.write(
+        "rost.csv",
+        "Användare;System;Tidpunkt;Händelse;Post\n\
+         karl.magnusson;rostbrevlada;2026-10-02 09:00;lyssna;M-1\n\
+         karl.magnusson;rostbrevlada;2026-10-03 09:00;lyssna;M-1\n\
+         karl.magnusson;rostbrevlada;2026-10-04 09:00;lyssna;M-2\n\
+         maria.bergstrom;rostbrevlada;2026-10-05 10:00;lyssna;M-3\n\
+         mats.lindberg;rostbrevlada;2026-11-01 11:00;lyssna;M-4\n\
+         nobody.here;rostbrevlada;2026-11-02 11:00;lyssna;M-5\n",
+    );
+    let out = example_quiet(log.to_str().unwrap_or(""), &[]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let broad = findings(&json)
+        .iter()
+        .find(|f| f["rule"] == "broad-group")
+        .expect("broad-group");
+    assert_eq!(
+        broad["use"],
+        serde_json::json!({
+            "events": 5,
+            "records": 4,
+            "first": "2026-10-02T09:00:00",
+            "last": "2026-11-01T11:00:00",
+            "accounts_used": 3,
+        })
+    );
+    // Sources without this log: null.
+    assert!(findings(&json)
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas")
+        .all(|f| f["use"].is_null()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 row(s) name accounts") && stderr.contains("nobody.here"),
+        "{stderr}"
+    );
+}
