@@ -65,6 +65,8 @@ pub struct AuditConfig {
     pub exceptions: Option<PathBuf>,
     /// Access logs read as evidence of use (`--access-log`).
     pub access_logs: Vec<PathBuf>,
+    /// Fail only on access the logs show used (`--fail-on-used`).
+    pub fail_on_used: bool,
 }
 
 /// Settings of `behorig draft`.
@@ -98,6 +100,7 @@ const AUDIT_KEYS: &[&str] = &[
     "state",
     "exceptions",
     "access_logs",
+    "fail_on_used",
 ];
 const DRAFTS_KEYS: &[&str] = &["legal"];
 /// The well-known attributes `[ldap.attributes]` may remap.
@@ -259,6 +262,7 @@ impl Config {
                 .into_iter()
                 .map(|s| resolve(s.value))
                 .collect();
+            config.audit.fail_on_used = r.bool(t, "fail_on_used", ctx).unwrap_or(false);
             if let Some(v) = &config.audit.fail_on {
                 if crate::cli::FailOn::from_id(v).is_none() {
                     r.error_help(

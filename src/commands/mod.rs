@@ -292,9 +292,10 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
                 .into(),
         ));
     }
-    if args.fail_on_used && inputs.logs.files.is_empty() {
+    let fail_on_used = args.fail_on_used || audit_config.is_some_and(|c| c.fail_on_used);
+    if fail_on_used && inputs.logs.files.is_empty() {
         return Err(Error::Usage(
-            "--fail-on-used needs access logs: give --access-log FILE (or `access_logs` under [audit] in behorig.toml)"
+            "--fail-on-used (or `fail_on_used` under [audit]) needs access logs: give --access-log FILE (or `access_logs` under [audit] in behorig.toml)"
                 .into(),
         ));
     }
@@ -389,7 +390,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .findings
         .iter()
         .filter(|f| !args.fail_on_new_only || f.status == Some(Status::New))
-        .filter(|f| !args.fail_on_used || crate::evidence::used(f) == Some(true))
+        .filter(|f| !fail_on_used || crate::evidence::used(f) == Some(true))
         .any(|f| fail_on.trips(f.severity));
     Ok(if tripped { 1 } else { 0 })
 }

@@ -684,3 +684,37 @@ fn a_broad_group_finding_sums_over_the_accounts_under_the_group() {
         "{stderr}"
     );
 }
+
+#[test]
+fn fail_on_used_under_audit_in_the_configuration_is_read() {
+    let env = Env::new();
+    write_org(&env);
+    // A log of another system: nothing the findings are about was used.
+    env.write(
+        "logg.csv",
+        "account,data_source,time\nanna,annat-system,2026-10-01\n",
+    );
+    let config = |extra: &str| {
+        format!(
+            "[audit]\npolicies = \"policies\"\n\
+             csv = [\"accounts.csv\", \"nesting.csv\", \"roles.csv\"]\n\
+             access_logs = [\"logg.csv\"]\n{extra}"
+        )
+    };
+    let run = |env: &Env| {
+        env.cmd()
+            .args(["audit", "--as-of", "2026-11-22", "--format", "json"])
+            .output()
+            .expect("run")
+    };
+    env.write("behorig.toml", config(""));
+    assert_eq!(run(&env).status.code(), Some(1));
+    env.write("behorig.toml", config("fail_on_used = true\n"));
+    let out = run(&env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
