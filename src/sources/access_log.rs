@@ -7,7 +7,8 @@
 //! (encoding, delimiter, preamble lines, bounded rows, refused cells: see
 //! [`crate::sources::csv`]) and fails closed in the same way: a row that
 //! cannot be read stops the audit at its line. Its rows are streamed to
-//! a visitor one at a time and never kept: logs are the largest input.
+//! a visitor in file order, in small batches handed from the parsing
+//! thread to a second one, and never kept: logs are the largest input.
 
 use std::io::Read;
 use std::ops::Range;
@@ -228,24 +229,42 @@ impl<F: FnMut(&LogEvent<'_>) + Send> RowConsumer for LogReader<F> {
         // them to the visitor, in file order, in batches.
         std::thread::scope(|threads| {
             let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(4);
-            let visitor = threads.spawn(move || {
+            let time_header = header_of(LogColumn::Time);
+            // The visitor parses the times: a row whose time is not one
+            // stops it, and its error is the read's (rows come in order,
+            // so it is before any row the parser stopped at).
+            let visitor = threads.spawn(move || -> Result<(), SourceError> {
                 for batch in receiver {
                     let text = batch.text.as_str();
                     let field =
                         |r: &Range<u32>| text.get(r.start as usize..r.end as usize).unwrap_or("");
                     for r in &batch.rows {
+                        let when = field(&r.fields[5]);
+                        let Some(time) = parse_datetime(when) else {
+                            return Err(SourceError::new(
+                                format!("{file}:{}", r.line),
+                                format!(
+                                    "`{}` is not a time (column `{time_header}`)",
+                                    crate::text::escape_controls(when),
+                                ),
+                            )
+                            .with_help(
+                                "expected a date and time such as 2026-11-02 08:07:13 (or RFC 3339)",
+                            ));
+                        };
                         visit(&LogEvent {
                             file,
                             line: r.line,
                             account: field(&r.fields[0]),
                             data_source: field(&r.fields[1]),
                             scope: field(&r.fields[2]),
-                            time: r.time,
+                            time,
                             action: field(&r.fields[3]),
                             record: field(&r.fields[4]),
                         });
                     }
                 }
+                Ok(())
             });
             let mut rows = 0u64;
             let mut batch = Batch::default();
@@ -280,36 +299,21 @@ impl<F: FnMut(&LogEvent<'_>) + Send> RowConsumer for LogReader<F> {
                 if when.is_empty() {
                     break Err(empty(at(), &header_of(LogColumn::Time)));
                 }
-                let Some(parsed) = parse_datetime(when) else {
-                    break Err(SourceError::new(
-                        at(),
-                        format!(
-                            "`{}` is not a time (column `{}`)",
-                            crate::text::escape_controls(when),
-                            header_of(LogColumn::Time)
-                        ),
-                    )
-                    .with_help(
-                        "expected a date and time such as 2026-11-02 08:07:13 (or RFC 3339)",
-                    ));
-                };
-                let mut fields: [Range<u32>; 5] = Default::default();
-                for (slot, value) in fields.iter_mut().zip([
-                    who,
-                    source,
-                    row.get(scope),
-                    row.get(action),
-                    row.get(record),
+                // The row's text is copied once; its fields are ranges of it.
+                let base = batch.text.len();
+                batch.text.push_str(row.text());
+                let mut fields: [Range<u32>; 6] = Default::default();
+                for (slot, span) in fields.iter_mut().zip([
+                    row.span(account),
+                    row.span(data_source),
+                    row.span(scope),
+                    row.span(action),
+                    row.span(record),
+                    row.span(time),
                 ]) {
-                    let from = batch.text.len() as u32;
-                    batch.text.push_str(value);
-                    *slot = from..batch.text.len() as u32;
+                    *slot = (base + span.start) as u32..(base + span.end) as u32;
                 }
-                batch.rows.push(BatchRow {
-                    line,
-                    time: parsed,
-                    fields,
-                });
+                batch.rows.push(BatchRow { line, fields });
                 if batch.rows.len() == BATCH_ROWS || batch.text.len() > BATCH_TEXT {
                     let full = std::mem::replace(&mut batch, Batch::with_capacity());
                     if sender.send(full).is_err() {
@@ -317,13 +321,15 @@ impl<F: FnMut(&LogEvent<'_>) + Send> RowConsumer for LogReader<F> {
                     }
                 }
             };
-            if parsed.is_ok() && !batch.rows.is_empty() {
+            // Sent after an error too: a time before it that is not one
+            // is the first problem of the file.
+            if !batch.rows.is_empty() {
                 let _ = sender.send(batch);
             }
             drop(sender);
             visitor
                 .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
             parsed.map(|()| rows)
         })
     }
@@ -354,9 +360,8 @@ impl Batch {
 
 struct BatchRow {
     line: usize,
-    time: NaiveDateTime,
-    /// Account, data source, scope, action, record.
-    fields: [Range<u32>; 5],
+    /// Account, data source, scope, action, record, time.
+    fields: [Range<u32>; 6],
 }
 
 fn empty(at: String, column: &str) -> SourceError {
@@ -429,6 +434,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.location, "logg.csv:3");
         assert!(e.message.contains("never closed"), "{e}");
+    }
+
+    #[test]
+    fn the_first_broken_row_is_the_one_reported() {
+        let e = read(
+            b"account,data_source,time\na,db,2026-10-01\nb,db,igar\nc,db,2026-10-02\nd,db,x,y\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.location, "logg.csv:3", "{e}");
+        let e = read(b"account,data_source,time\na,db,2026-10-01\nb,db,2026-10-02,y\nc,db,igar\n")
+            .unwrap_err();
+        assert_eq!(e.location, "logg.csv:3", "{e}");
+        assert!(e.message.contains("fields"), "{e}");
     }
 
     #[test]

@@ -748,9 +748,14 @@ impl<'r> Row<'r> {
         &self.text[self.span(i)]
     }
 
+    /// The row's text, every field and its delimiters.
+    pub(crate) fn text(&self) -> &'r str {
+        self.text
+    }
+
     /// Where field `i`, trimmed, is in the row's text; empty when there is
     /// no such column.
-    fn span(&self, i: Option<usize>) -> Range<usize> {
+    pub(crate) fn span(&self, i: Option<usize>) -> Range<usize> {
         let Some(range) = i.and_then(|i| self.record.range(i)) else {
             return 0..0;
         };
