@@ -11,9 +11,14 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
     let (config, sources, as_of, findings) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;
-            if !i.csv.is_empty() || !i.ldif.is_empty() || i.ldap.is_some() || i.as_of.is_some() {
+            if !i.csv.is_empty()
+                || !i.ldif.is_empty()
+                || i.ldap.is_some()
+                || i.as_of.is_some()
+                || !i.access_log.is_empty()
+            {
                 return Err(Error::Usage(
-                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of), not both"
+                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of, --access-log), not both"
                         .into(),
                 ));
             }

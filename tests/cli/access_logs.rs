@@ -718,3 +718,52 @@ fn fail_on_used_under_audit_in_the_configuration_is_read() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_draft_from_saved_findings_keeps_the_evidence() {
+    let env = Env::new();
+    let saved = env.path("fynd.json");
+    let out = in_repo(
+        &["audit"],
+        &["--format", "json", "--output", saved.to_str().unwrap_or("")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh = in_repo(&["draft", "lex-sarah"], &["--source", "statistikdatabas"]);
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args([
+            "draft",
+            "lex-sarah",
+            "--source",
+            "statistikdatabas",
+            "--policies",
+            "policies",
+        ])
+        .arg("--findings")
+        .arg(&saved)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sentence = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Loggarna för perioden"))
+            .map(str::to_string)
+    };
+    assert!(sentence(&text).is_some(), "{text}");
+    assert_eq!(
+        sentence(&text),
+        sentence(&String::from_utf8_lossy(&fresh.stdout))
+    );
+}
