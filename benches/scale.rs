@@ -5,10 +5,16 @@
 //! same entries and attributes; each with the audit's peak memory and a
 //! check that the findings are exactly the planted ones.
 //!
+//! Beside the 100k-account CSV audit it times the same audit reading an
+//! access log of 10 million rows (about 1 GB, written to the target's temp
+//! folder) against the bare parse of the log, and compares the two
+//! audits' peak memory: what reading the log adds.
+//!
 //! `cargo bench --bench scale` runs 100k accounts; `-- --full` adds 1M;
 //! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
-//! leaves out LDAP (the LDIF file is still read). Needs slapd and
-//! ldap-utils (`scripts/test` installs them).
+//! leaves out LDAP (the LDIF file is still read); `-- --log-rows N` sets
+//! the log's rows (0 leaves the log out). Needs slapd and ldap-utils
+//! (`scripts/test` installs them).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -119,6 +125,17 @@ fn finding_keys(report: &Path) -> Vec<String> {
         .collect();
     keys.sort();
     keys
+}
+
+/// The use on `p-mover`'s planted unauthorized access in a report.
+fn planted_use(report: &Path) -> Option<(u64, u64)> {
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(report).ok()?).ok()?;
+    let f = json["findings"].as_array()?.iter().find(|f| {
+        f["rule"] == "unauthorized-access"
+            && f["account"] == "p-mover"
+            && f["data_source"] == "sys01"
+    })?;
+    Some((f["use"]["events"].as_u64()?, f["use"]["records"].as_u64()?))
 }
 
 fn audit_command(w: &behorig::synth::Written, report: &Path) -> Command {
@@ -365,6 +382,12 @@ fn main() {
     // LDAP, not a measurement.
     let measuring = args.iter().any(|a| a == "--bench");
     let runs = if measuring { runs } else { 1 };
+    let log_rows: usize = args
+        .iter()
+        .position(|a| a == "--log-rows")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if measuring { 10_000_000 } else { 20_000 });
     let mut sizes = vec![if measuring { 100_000 } else { 5_000 }];
     if full {
         sizes.push(1_000_000);
@@ -379,6 +402,7 @@ fn main() {
         .collect();
     expected.sort();
     let mut failed = false;
+    let sizes_first = sizes[0];
     for accounts in sizes {
         let (dir, w) = dataset(accounts);
         let mut rows = Vec::new();
@@ -399,12 +423,68 @@ fn main() {
                 }
             },
         );
+        let (csv_audit, csv_peak) = (csv.audit, csv.peak);
         rows.push(csv.row(
             format!("CSV ({:.1} MB)", w.bytes as f64 / 1e6),
             "csv crate",
             w.bytes,
             &expected,
         ));
+
+        // The same audit with an access log, once, at the first size.
+        let mut log_note = None;
+        if log_rows > 0 && accounts == sizes_first {
+            let spec = behorig::synth::Spec {
+                accounts,
+                sources: 30,
+                seed: 1,
+            };
+            let log = behorig::synth::write_access_log(&spec, log_rows, &dir).expect("log");
+            let with_log = side_by_side(
+                &w,
+                &dir,
+                "csv-log",
+                runs,
+                || {
+                    let t = Instant::now();
+                    std::hint::black_box(bare_parse(std::slice::from_ref(&log.path)));
+                    t.elapsed()
+                },
+                |cmd| {
+                    for f in &w.csv {
+                        cmd.arg("--csv").arg(f);
+                    }
+                    cmd.arg("--access-log").arg(&log.path);
+                },
+            );
+            let planted_use = planted_use(&dir.join("report-csv-log.json"));
+            let read = with_log.audit.saturating_sub(csv_audit);
+            log_note = Some(format!(
+                "access log: {} rows, {:.1} MB; bare parse {:.3} s; audit with the log {:.3} s, \
+                 without {:.3} s: the log read {:.3} s = {:.2}x the bare parse; peak memory \
+                 {:.1} MB with, {:.1} MB without (+{:.1} MB); planted use {:?} (expected {:?})",
+                log.rows,
+                log.bytes as f64 / 1e6,
+                with_log.limit.as_secs_f64(),
+                with_log.audit.as_secs_f64(),
+                csv_audit.as_secs_f64(),
+                read.as_secs_f64(),
+                read.as_secs_f64() / with_log.limit.as_secs_f64(),
+                with_log.peak as f64 / 1e6,
+                csv_peak as f64 / 1e6,
+                (with_log.peak as f64 - csv_peak as f64) / 1e6,
+                planted_use,
+                behorig::synth::PLANTED_USE,
+            ));
+            failed |= planted_use != Some(behorig::synth::PLANTED_USE);
+            rows.push(with_log.row(
+                format!("CSV + log ({:.0} MB)", (w.bytes + log.bytes) as f64 / 1e6),
+                "log parse",
+                w.bytes + log.bytes,
+                &expected,
+            ));
+            let _ = std::fs::remove_file(&log.path);
+        }
 
         let ldif = side_by_side(
             &w,
@@ -485,6 +565,9 @@ fn main() {
             w.ldif_bytes as f64 / 1e6
         );
         print_rows(&rows, expected.len());
+        if let Some(note) = log_note {
+            println!("  {note}");
+        }
         failed |= rows.iter().any(|r| !r.correct);
     }
     if failed {

@@ -114,6 +114,10 @@ pub struct ExplainArgs {
     pub finding_id: String,
     #[command(flatten)]
     pub inputs: InputArgs,
+    /// List the finding's events in the access logs (time, action, record):
+    /// record ids appear nowhere else.
+    #[arg(long)]
+    pub show_records: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -219,6 +223,13 @@ pub struct InputArgs {
     /// against it.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// A system's access log (CSV: account, data source, time; repeatable):
+    /// findings then say whether the access was used.
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Vec<PathBuf>,
+    /// Access-log rows before this day are not evidence.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub log_since: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +251,10 @@ pub struct AuditArgs {
     /// so that a scheduled run does not alert twice for the same finding.
     #[arg(long)]
     pub fail_on_new_only: bool,
+    /// With access logs: exit 1 only for findings at or above --fail-on
+    /// whose access the logs show used.
+    #[arg(long)]
+    pub fail_on_used: bool,
     /// The SQLite history of runs: marks findings new or persisting
     /// (created owner-only on the first run).
     #[arg(long, value_name = "FILE")]
@@ -307,6 +322,8 @@ pub struct Inputs {
     pub ldif: Vec<PathBuf>,
     pub ldap: Option<String>,
     pub as_of: NaiveDate,
+    /// The access logs and the evidence window.
+    pub logs: crate::evidence::LogInputs,
 }
 
 /// The configuration file of a server installation, the last place looked.
@@ -410,6 +427,9 @@ impl InputArgs {
                         .filter(|p| !self.ldif.contains(p))
                         .map(|p| p.display().to_string()),
                 );
+                if self.access_log.is_empty() {
+                    replaced.extend(c.audit.access_logs.iter().map(|p| p.display().to_string()));
+                }
                 if let Some(url) = c.ldap.as_ref().and_then(|l| l.url.as_ref()) {
                     if self.ldap.as_ref() != Some(url) {
                         replaced.push(format!("the directory {}", without_userinfo(url)));
@@ -441,6 +461,16 @@ impl InputArgs {
         let as_of = self
             .as_of
             .unwrap_or_else(|| chrono::Local::now().date_naive());
+        // `--access-log` replaces the configured logs; inputs given as
+        // flags replace them too.
+        let files = if from_flags || !self.access_log.is_empty() {
+            self.access_log.clone()
+        } else {
+            config
+                .as_ref()
+                .map(|c| c.audit.access_logs.clone())
+                .unwrap_or_default()
+        };
         Ok(Inputs {
             config,
             policies,
@@ -448,6 +478,10 @@ impl InputArgs {
             ldif,
             ldap,
             as_of,
+            logs: crate::evidence::LogInputs {
+                files,
+                since: self.log_since,
+            },
         })
     }
 }

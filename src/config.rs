@@ -72,6 +72,10 @@ pub struct AuditConfig {
     pub state: Option<PathBuf>,
     /// The exceptions file (`--exceptions`).
     pub exceptions: Option<PathBuf>,
+    /// Access logs read as evidence of use (`--access-log`).
+    pub access_logs: Vec<PathBuf>,
+    /// Fail only on access the logs show used (`--fail-on-used`).
+    pub fail_on_used: bool,
 }
 
 /// Settings of `behorig draft`.
@@ -101,7 +105,16 @@ const LDAP_KEYS: &[&str] = &[
     "principal",
     "attributes",
 ];
-const AUDIT_KEYS: &[&str] = &["policies", "csv", "ldif", "fail_on", "state", "exceptions"];
+const AUDIT_KEYS: &[&str] = &[
+    "policies",
+    "csv",
+    "ldif",
+    "fail_on",
+    "state",
+    "exceptions",
+    "access_logs",
+    "fail_on_used",
+];
 const DRAFTS_KEYS: &[&str] = &["legal"];
 /// The well-known attributes `[ldap.attributes]` may remap.
 pub const LDAP_ATTRIBUTE_KEYS: &[&str] = &[
@@ -260,6 +273,13 @@ impl Config {
             config.audit.fail_on = r.string(t, "fail_on", ctx);
             config.audit.state = r.string(t, "state", ctx).map(resolve);
             config.audit.exceptions = r.string(t, "exceptions", ctx).map(resolve);
+            config.audit.access_logs = r
+                .string_list(t, "access_logs", ctx)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| resolve(s.value))
+                .collect();
+            config.audit.fail_on_used = r.bool(t, "fail_on_used", ctx).unwrap_or(false);
             if let Some(v) = &config.audit.fail_on {
                 if crate::cli::FailOn::from_id(v).is_none() {
                     r.error_help(

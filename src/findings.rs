@@ -210,6 +210,15 @@ pub struct Finding {
     /// (`YYYY-MM-DDTHH:MM:SS`); the IMY 72-hour clock starts there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// With access logs: whether the access was used (`"use"`). `None`
+    /// when no log was read (no key); `Some(None)` when no log covers the
+    /// finding's data source (`null`).
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Option<crate::evidence::Usage>>,
+    /// With `--state` and access logs: the logs show the access used after
+    /// the previous recorded run's as-of time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_since_last_run: Option<bool>,
 }
 
 /// Whether a finding is new since the previous recorded run.

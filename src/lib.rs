@@ -4,8 +4,8 @@
 //! account whose access is broader than a policy allows.
 //!
 //! The pipeline is the architecture:
-//! [`sources`] → [`inventory`] → [`evaluate`] → [`findings`] → [`report`] →
-//! [`output`]. Each stage owns its types and errors; data flows one way.
+//! [`sources`] → [`inventory`] → [`evaluate`] → [`findings`] (with
+//! [`evidence`] from access logs) → [`report`] → [`output`]. Each stage owns its types and errors; data flows one way.
 
 pub mod cli;
 pub mod commands;
@@ -14,6 +14,7 @@ pub mod diag;
 pub mod draft;
 pub mod error;
 pub mod evaluate;
+pub mod evidence;
 pub mod exceptions;
 pub mod findings;
 pub mod intern;

@@ -43,6 +43,11 @@ pub struct Report {
     /// For the review page: the remediation plan, whose changes it shows
     /// beside the causes and findings they end.
     pub plan: Option<crate::plan::Plan>,
+    /// With access logs: what was read (`None` without them).
+    pub logs: Option<crate::evidence::LogSummary>,
+    /// The accounts of each `too-many-accounts` finding (by id), from the
+    /// evaluation, for the evidence stage; never output.
+    pub members: BTreeMap<String, Vec<usize>>,
 }
 
 /// Where a run with `--state` stands in the history.
@@ -220,6 +225,15 @@ impl Report {
             });
             doc["resolved"] = json!(self.resolved);
             doc["trend"] = json!(self.trend);
+        }
+        if let Some(logs) = &self.logs {
+            doc["run"]["access_logs"] = json!({
+                "files": logs.files,
+                "rows": logs.rows,
+                "since": logs.since.map(|d| d.to_string()),
+                "first": logs.first.map(crate::evidence::format_time),
+                "last": logs.last.map(crate::evidence::format_time),
+            });
         }
         if let Some(uses) = &self.exceptions {
             doc["excepted"] = Value::Array(

@@ -193,68 +193,6 @@ pub struct ExceptionEntry {
     pub expires: String,
 }
 
-/// `behorig plan --format json`: the changes that end the findings.
-#[derive(Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "behorig remediation plan", extend("$id" = "https://behorig.invalid/schema/plan.schema.json"))]
-pub struct PlanDocument {
-    #[schemars(range(min = 1, max = 1))]
-    pub schema_version: u32,
-    pub changes: Vec<PlanChange>,
-    /// Findings whose fix needs a person's decision.
-    pub needs_decision: Vec<serde_json::Value>,
-    pub not_fixable: Vec<NotFixable>,
-    pub after: PlanAfter,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum PlanAction {
-    RemoveMember,
-    RemoveRole,
-    DisableAccount,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberKind {
-    Account,
-    Group,
-}
-
-/// One change to the directory or a business system's roles.
-#[derive(Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanChange {
-    pub action: PlanAction,
-    pub group: Option<String>,
-    pub member: Option<String>,
-    pub member_kind: Option<MemberKind>,
-    pub data_source: Option<String>,
-    pub account: Option<String>,
-    pub role: Option<String>,
-    pub scope: Option<String>,
-    /// Ids of the findings the change ends.
-    pub fixes: Vec<String>,
-    /// Access an allow covers that the change would also remove.
-    pub removes_allowed: Vec<serde_json::Value>,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NotFixable {
-    pub finding: String,
-    pub why: String,
-}
-
-/// The audit after every change.
-#[derive(Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanAfter {
-    pub findings: u64,
-    pub allowed_access_lost: u64,
-}
-
 /// The schemas by file name, as written to `docs/schema/`.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
     use schemars::generate::SchemaSettings;
@@ -272,7 +210,9 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ),
         (
             "plan.schema.json",
-            written().into_root_schema_for::<PlanDocument>().to_value(),
+            written()
+                .into_root_schema_for::<crate::plan::Plan>()
+                .to_value(),
         ),
         (
             "exceptions.schema.json",

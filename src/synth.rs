@@ -544,3 +544,67 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         bytes,
     })
 }
+
+/// A synthetic access log (see [`write_access_log`]).
+#[derive(Debug, Clone)]
+pub struct AccessLog {
+    pub path: PathBuf,
+    pub rows: usize,
+    pub bytes: u64,
+}
+
+/// The planted use in a synthetic access log: `p-mover`'s unauthorized
+/// read access to `sys01` in IFO was used this many times, on this many
+/// records.
+pub const PLANTED_USE: (u64, u64) = (7, 3);
+
+/// Writes an access log of `rows` rows for the organisation of `spec`
+/// into `dir` (`atkomstlogg.csv`, about 95 bytes a row): its accounts
+/// opening records in its data sources and scopes, the planted use of
+/// [`PLANTED_USE`], and one row of an account the directory does not
+/// have. Deterministic from the seed.
+pub fn write_access_log(spec: &Spec, rows: usize, dir: &Path) -> io::Result<AccessLog> {
+    let sources = spec.sources.max(6);
+    let mut rng = Rng(spec.seed ^ 0x5EED_1065);
+    let path = dir.join("atkomstlogg.csv");
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+    writeln!(out, "account,data_source,time,scope,action,record,client")?;
+    let (events, records) = PLANTED_USE;
+    let every = (rows / (events as usize + 2)).max(1);
+    let mut planted = 0u64;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+        .unwrap_or_default()
+        .and_time(chrono::NaiveTime::MIN);
+    let mut line = String::with_capacity(128);
+    for i in 0..rows {
+        let time = start + chrono::Duration::seconds((i as i64 * 50 * 86_400) / rows.max(1) as i64);
+        let time = time.format("%Y-%m-%dT%H:%M:%S");
+        line.clear();
+        if i % every == every / 2 && planted < events {
+            let _ = write!(
+                line,
+                "p-mover,sys01,{time},IFO,visa journalanteckning,AR-2026-P{:03},10.0.0.1",
+                planted % records
+            );
+            planted += 1;
+        } else if i == rows / 2 {
+            let _ = write!(line, "p-gone,sys02,{time},VO,visa,AR-2026-X0001,10.0.0.2");
+        } else {
+            let _ = write!(
+                line,
+                "u{:07},sys{:02},{time},{},visa journalanteckning,AR-2026-{:08},10.{}.{}.{}",
+                rng.below(spec.accounts.max(1)),
+                1 + rng.below(sources),
+                BOARDS[rng.below(3)],
+                rng.below(100_000_000),
+                rng.below(256),
+                rng.below(256),
+                rng.below(256)
+            );
+        }
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    let bytes = std::fs::metadata(&path)?.len();
+    Ok(AccessLog { path, rows, bytes })
+}

@@ -22,6 +22,7 @@ fn inputs(csv: Vec<PathBuf>, policies: PathBuf) -> Inputs {
         ldif: Vec::new(),
         ldap: None,
         as_of: chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
+        logs: Default::default(),
     }
 }
 
@@ -369,6 +370,7 @@ fn the_plans_ldif_applied_to_slapd_ends_the_findings_and_keeps_allowed_access() 
         ldif: Vec::new(),
         ldap: Some(url.clone()),
         as_of: chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
+        logs: Default::default(),
     };
     let before = allowed(&ldap_inputs());
     let roles = roles_csv().display().to_string();

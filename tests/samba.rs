@@ -450,6 +450,7 @@ fn a_plan_from_ad_applied_to_ad_ends_its_findings_and_keeps_allowed_access() {
             ldif: Vec::new(),
             ldap: Some("ldaps://127.0.0.1:636".into()),
             as_of: chrono::NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
+            logs: Default::default(),
         }
     };
     let before = allowed(&inputs());

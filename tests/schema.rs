@@ -174,21 +174,42 @@ fn the_example_exceptions_file_is_valid_and_mistakes_are_not() {
 }
 
 #[test]
-fn the_plan_schema_has_the_contract_shape() {
+fn the_plan_of_the_example_matches_the_plan_schema() {
     let v = validator("plan.schema.json");
-    let plan = json!({
-        "schema_version": 1,
-        "changes": [{
-            "action": "remove-member", "group": "SG-Statdb-IFO-Las",
-            "member": "anna.berg", "member_kind": "account",
-            "data_source": null, "account": null, "role": null, "scope": null,
-            "fixes": ["bd81ad2a22165107"], "removes_allowed": []
-        }],
-        "needs_decision": [],
-        "not_fixable": [{"finding": "3523a754dae320dc", "why": "role export"}],
-        "after": {"findings": 0, "allowed_access_lost": 0}
-    });
+    let out = Command::new(env!("CARGO_BIN_EXE_behorig"))
+        .current_dir(repo())
+        .env_remove("BEHORIG_CONFIG")
+        .args(["plan", "--format", "json", "--as-of", "2026-11-22", "-q"])
+        .output()
+        .expect("behorig runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        !plan["changes"].as_array().expect("changes").is_empty(),
+        "the example's plan has changes"
+    );
     assert_eq!(errors(&v, &plan), Vec::<String>::new());
+    // The contract's keys are there and checked.
+    let change = &plan["changes"][0];
+    for key in [
+        "action",
+        "group",
+        "member",
+        "member_kind",
+        "data_source",
+        "account",
+        "role",
+        "scope",
+        "fixes",
+        "removes_allowed",
+    ] {
+        assert!(change.get(key).is_some(), "a change has no `{key}`");
+    }
     let mut bad = plan.clone();
     bad["changes"][0]["action"] = json!("delete-group");
     assert!(!v.is_valid(&bad), "an unknown action passed");

@@ -19,9 +19,10 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
                 || i.ldap.is_some()
                 || i.as_of.is_some()
                 || args.state.is_some()
+                || !i.access_log.is_empty()
             {
                 return Err(Error::Usage(
-                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of, --state), not both"
+                    "--findings replaces the audit: give either --findings or the audit's inputs (--csv, --ldif, --ldap, --as-of, --state, --access-log), not both"
                         .into(),
                 ));
             }
@@ -50,6 +51,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
             let inputs = args.inputs.resolve()?;
             let loaded = super::load(&inputs)?;
             let mut report = super::report_from(&loaded, inputs.as_of);
+            super::attach_evidence(&mut report, &loaded.inventory, &inputs)?;
             let as_of_time = super::as_of_time(args.inputs.as_of.is_some(), inputs.as_of);
             let runs = match &args.state {
                 Some(path) => history(path, &mut report, as_of_time)?,

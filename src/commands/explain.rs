@@ -25,8 +25,15 @@ pub fn run(args: ExplainArgs) -> Result<i32, Error> {
         )));
     }
     let inputs = args.inputs.resolve()?;
+    if args.show_records && inputs.logs.files.is_empty() {
+        return Err(Error::Usage(
+            "--show-records lists events of the access logs: give --access-log FILE (or `access_logs` under [audit])"
+                .into(),
+        ));
+    }
     let loaded = super::load_all(&inputs)?;
-    let report = super::report_from(&loaded, inputs.as_of);
+    let mut report = super::report_from(&loaded, inputs.as_of);
+    super::attach_evidence(&mut report, &loaded.inventory, &inputs)?;
     let matches: Vec<&Finding> = report
         .findings
         .iter()
@@ -52,9 +59,66 @@ pub fn run(args: ExplainArgs) -> Result<i32, Error> {
             )))
         }
     };
-    let text = explain(&loaded.policies, &loaded.inventory, &report, finding);
+    let mut text = explain(&loaded.policies, &loaded.inventory, &report, finding);
+    usage_section(&mut text, finding);
+    if args.show_records {
+        let sources: Vec<String> = report.sources.iter().map(|s| s.id.clone()).collect();
+        let events = crate::evidence::events_for(
+            finding,
+            &sources,
+            &loaded.inventory,
+            &report.members,
+            &inputs.logs,
+        )?;
+        records_section(&mut text, &events);
+    }
     super::emit(None, text.as_bytes())?;
     Ok(0)
+}
+
+/// What the access logs say about the finding: counts only.
+fn usage_section(out: &mut String, finding: &Finding) {
+    let Some(usage) = &finding.usage else {
+        return;
+    };
+    let _ = writeln!(out, "\nAnvändning enligt åtkomstloggarna");
+    match usage {
+        None => {
+            let _ = writeln!(out, "  ingen logg täcker {}", finding.data_source);
+        }
+        Some(u) if u.events == 0 => {
+            let _ = writeln!(out, "  inga händelser: behörigheten har inte använts");
+        }
+        Some(u) => {
+            let _ = writeln!(
+                out,
+                "  {} händelser, {} olika poster, {} – {}",
+                u.events,
+                u.records,
+                u.first.as_deref().unwrap_or("?"),
+                u.last.as_deref().unwrap_or("?")
+            );
+            if let Some(n) = u.accounts_used {
+                let _ = writeln!(out, "  {n} av kontona har använt behörigheten");
+            }
+        }
+    }
+}
+
+/// The finding's events, records included (`--show-records`).
+fn records_section(out: &mut String, events: &[crate::evidence::Event]) {
+    let _ = writeln!(out, "\nHändelser ({})", events.len());
+    for e in events {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}  {}  {}",
+            crate::evidence::format_time(e.time),
+            crate::text::escape_controls(&e.account),
+            crate::text::escape_controls(if e.scope.is_empty() { "-" } else { &e.scope }),
+            crate::text::escape_controls(if e.action.is_empty() { "-" } else { &e.action }),
+            crate::text::escape_controls(&e.record)
+        );
+    }
 }
 
 /// The evidence for one finding, as text.

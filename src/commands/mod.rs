@@ -200,6 +200,7 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
         groups: inventory.groups.len(),
         sources,
         findings: evaluation.findings,
+        members: evaluation.members,
         warnings: inventory
             .warnings
             .iter()
@@ -231,10 +232,43 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
     report
 }
 
+/// Reads the access logs of `inputs`, if any, and puts the evidence of
+/// use on the report's findings (see [`crate::evidence`]).
+pub fn attach_evidence(
+    report: &mut Report,
+    inventory: &Inventory,
+    inputs: &Inputs,
+) -> Result<(), Error> {
+    if inputs.logs.files.is_empty() {
+        return Ok(());
+    }
+    let sources: Vec<String> = report.sources.iter().map(|s| s.id.clone()).collect();
+    let (summary, warnings) = crate::evidence::attach(
+        &mut report.findings,
+        &sources,
+        inventory,
+        &report.members,
+        &inputs.logs,
+    )?;
+    report.warnings.extend(warnings);
+    report.logs = Some(summary);
+    Ok(())
+}
+
 /// Loads policies, reads sources and evaluates: everything but output.
 pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
+    build_report_planned(inputs, false)
+}
+
+/// As [`build_report`], with the remediation plan when `with_plan`.
+pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, Error> {
     let loaded = load(inputs)?;
-    let report = report_from(&loaded, inputs.as_of);
+    let mut report = report_from(&loaded, inputs.as_of);
+    if with_plan {
+        report.plan =
+            crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
+    }
+    attach_evidence(&mut report, &loaded.inventory, inputs)?;
     // The command ends soon after; freeing a large inventory piece by piece
     // would take longer than the evaluation did.
     std::mem::forget(loaded);
@@ -334,6 +368,13 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
                 .into(),
         ));
     }
+    let fail_on_used = args.fail_on_used || audit_config.is_some_and(|c| c.fail_on_used);
+    if fail_on_used && inputs.logs.files.is_empty() {
+        return Err(Error::Usage(
+            "--fail-on-used (or `fail_on_used` under [audit]) needs access logs: give --access-log FILE (or `access_logs` under [audit] in behorig.toml)"
+                .into(),
+        ));
+    }
     let exception_list = match &exceptions_path {
         Some(path) => Some(
             exceptions::load(path)
@@ -342,17 +383,8 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         None => None,
     };
 
-    let mut report = if args.format == Format::Html {
-        // The review page shows the change that ends each cause.
-        let loaded = load(&inputs)?;
-        let mut report = report_from(&loaded, inputs.as_of);
-        report.plan =
-            crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
-        std::mem::forget(loaded);
-        report
-    } else {
-        build_report(&inputs)?
-    };
+    // The review page shows the change that ends each cause.
+    let mut report = build_report_planned(&inputs, args.format == Format::Html)?;
     if let Some(config) = &inputs.config {
         report.boards = config.organization.boards.clone();
     }
@@ -446,6 +478,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .findings
         .iter()
         .filter(|f| !args.fail_on_new_only || f.status == Some(Status::New))
+        .filter(|f| !fail_on_used || crate::evidence::used(f) == Some(true))
         .any(|f| fail_on.trips(f.severity));
     Ok(if tripped { 1 } else { 0 })
 }
@@ -505,6 +538,7 @@ mod tests {
             ldif: Vec::new(),
             ldap: None,
             as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            logs: Default::default(),
         };
         let audit = load(&inputs).unwrap();
         let anna = &audit.inventory.accounts[0];

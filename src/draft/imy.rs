@@ -166,7 +166,12 @@ fn severity(facts: &Facts, source: &SourceMeta) -> Severity {
             facts.scope_ids_text
         ));
     }
-    if !facts.usage.known {
+    if facts.usage.shown {
+        reasons.push(
+            "Åtkomstloggarna visar att uppgifter har lästs av konton utan behörighet.".to_string(),
+        );
+        level = (level + 1).min(4);
+    } else if !facts.usage.known {
         reasons.push(
             "Granskningen visar att åtkomst var möjlig, inte att någon har tagit del av uppgifterna. Visar loggarna att uppgifter har lästs utan behov bör bedömningen ses över."
                 .to_string(),

@@ -51,6 +51,9 @@ struct FindingJson {
     grant: Option<String>,
     status: Option<Status>,
     first_seen: Option<String>,
+    /// Present when the audit read access logs.
+    #[serde(default, rename = "use", deserialize_with = "crate::evidence::present")]
+    usage: Option<Option<crate::evidence::Usage>>,
 }
 
 fn classification(id: &str) -> Option<Classification> {
@@ -141,6 +144,8 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             grant: f.grant,
             status: f.status,
             first_seen: f.first_seen,
+            usage: f.usage,
+            used_since_last_run: None,
         });
     }
     Ok(EarlierAudit {

@@ -43,10 +43,15 @@ pub struct LexSarahContext {
 /// not shown to be used is a risk; evidence that it was used makes it a
 /// missförhållande that has occurred.
 pub fn context(facts: &Facts, source: &SourceMeta) -> LexSarahContext {
-    let (kind, kind_reason) = if facts.usage.known {
+    let (kind, kind_reason) = if facts.usage.shown {
         (
             "serious",
-            "Förvalt eftersom åtkomstloggarna visar att åtkomsten har använts.".to_string(),
+            "Förvalt eftersom åtkomstloggarna visar att åtkomsten har använts: uppgifter har lästs utan behov, och anmälan avser ett inträffat missförhållande, inte bara en risk.".to_string(),
+        )
+    } else if facts.usage.known {
+        (
+            "risk",
+            "Förvalt eftersom åtkomstloggarna inte visar att åtkomsten har använts. Bedömer ni bristen i behörighetsstyrningen som allvarlig i sig, oavsett om uppgifter har lästs, avser anmälan i stället ett allvarligt missförhållande.".to_string(),
         )
     } else {
         (

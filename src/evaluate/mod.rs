@@ -30,6 +30,9 @@ pub struct Evaluation {
     /// Policies made up for data sources that role exports name but no
     /// policy describes (everything on them is unauthorized).
     pub implicit_sources: Vec<SourceMeta>,
+    /// The accounts of each `too-many-accounts` finding (by finding id):
+    /// those the allow covers, in account order.
+    pub members: BTreeMap<String, Vec<usize>>,
 }
 
 /// The account attributes every inventory may carry, by their contract
@@ -344,7 +347,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         inventory,
         as_of,
     };
-    let parts: Vec<(Vec<Finding>, Vec<Vec<usize>>)> = if threads == 1 {
+    let parts: Vec<Checked> = if threads == 1 {
         vec![check_accounts(&ctx, 0..inventory.accounts.len())]
     } else {
         std::thread::scope(|scope| {
@@ -364,11 +367,20 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     };
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    for (mut part, counts) in parts {
+    let mut allow_members: Vec<Vec<Vec<u32>>> = all
+        .iter()
+        .map(|p| vec![Vec::new(); p.allows.len()])
+        .collect();
+    for (mut part, counts, members) in parts {
         findings.append(&mut part);
         for (total, part) in under_allow.iter_mut().zip(counts) {
             for (t, c) in total.iter_mut().zip(part) {
                 *t += c;
+            }
+        }
+        for (total, part) in allow_members.iter_mut().zip(members) {
+            for (t, mut m) in total.iter_mut().zip(part) {
+                t.append(&mut m);
             }
         }
     }
@@ -423,6 +435,11 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
                     f.accounts = Some(count);
                     f.allow = Some(allow.id.clone());
                     f.grant = Some(format!("{}:{}", policy.file.display(), allow.line));
+                    let members = std::mem::take(&mut allow_members[p_index][a_index]);
+                    evaluation.members.insert(
+                        f.id.clone(),
+                        members.into_iter().map(|a| a as usize).collect(),
+                    );
                     findings.push(f);
                 }
             }
@@ -485,6 +502,8 @@ fn finding(
         grant: None,
         status: None,
         first_seen: None,
+        usage: None,
+        used_since_last_run: None,
     }
 }
 
@@ -507,13 +526,19 @@ struct Context<'a> {
 
 /// Checks a range of accounts: their findings, and per policy and allow
 /// how many of them the allow covered.
-fn check_accounts(
-    ctx: &Context<'_>,
-    range: std::ops::Range<usize>,
-) -> (Vec<Finding>, Vec<Vec<usize>>) {
+/// The findings of a range of accounts, how many accounts each allow
+/// covers, and which accounts the allows with `max_accounts` cover.
+type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<u32>>>);
+
+fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> =
         ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
+    let mut members: Vec<Vec<Vec<u32>>> = ctx
+        .all
+        .iter()
+        .map(|p| vec![Vec::new(); p.allows.len()])
+        .collect();
     let mut state = ctx.walker.state();
     let mut hits: Vec<Hit> = Vec::new();
     let mut counted: Vec<bool> = Vec::new();
@@ -561,12 +586,13 @@ fn check_accounts(
                 &hits[start..end],
                 &mut counted,
                 &mut under_allow[p],
+                &mut members[p],
                 &mut findings,
             );
             start = end;
         }
     }
-    (findings, under_allow)
+    (findings, under_allow, members)
 }
 
 /// One account checked against one policy.
@@ -589,6 +615,7 @@ fn check_account(
     hits: &[Hit],
     counted: &mut Vec<bool>,
     under_allow: &mut [usize],
+    members: &mut [Vec<u32>],
     findings: &mut Vec<Finding>,
 ) {
     let (policy, account, walker) = (s.policy, s.account, s.walker);
@@ -643,6 +670,9 @@ fn check_account(
     for (i, &c) in counted.iter().enumerate() {
         if c {
             under_allow[i] += 1;
+            if policy.allows[i].max_accounts.is_some() {
+                members[i].push(s.account_id as u32);
+            }
         }
     }
 

@@ -53,6 +53,11 @@ struct Row {
     /// finding.
     imy_clock: Option<String>,
     aggregate: Option<String>,
+    /// With access logs: `used`, `unused` or `nolog`, the events (-1
+    /// without a log, to sort by) and the cell's text.
+    use_state: &'static str,
+    use_events: i64,
+    use_text: String,
     /// For an excepted finding: the exception that moved it.
     exception: Option<ExceptionNote>,
     /// The fields an exception matches on, for the page's download.
@@ -364,6 +369,31 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         role: f.role.clone(),
         scope: f.scope.clone(),
         change: change_for(report, &f.id),
+        use_state: match &f.usage {
+            Some(Some(u)) if u.used() => "used",
+            Some(Some(_)) => "unused",
+            Some(None) => "nolog",
+            None => "",
+        },
+        use_events: match &f.usage {
+            Some(Some(u)) => i64::try_from(u.events).unwrap_or(i64::MAX),
+            _ => -1,
+        },
+        use_text: match &f.usage {
+            Some(Some(u)) if u.used() => {
+                let mut text = format!("Ja: {} händelser, {} poster", u.events, u.records);
+                if let Some(n) = u.accounts_used {
+                    text.push_str(&format!(", {n} konton"));
+                }
+                if f.used_since_last_run == Some(true) {
+                    text.push_str(" (sedan förra körningen)");
+                }
+                text
+            }
+            Some(Some(_)) => "Nej".to_string(),
+            Some(None) => "Ingen logg".to_string(),
+            None => String::new(),
+        },
         exception: report
             .exceptions
             .as_deref()
@@ -551,6 +581,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             excepted,
             warnings => &report.warnings,
             has_status,
+            has_use => report.logs.is_some(),
             new_count,
             history_text => history_text(report),
             exception_notes => view::exception_notes(report),
@@ -587,6 +618,8 @@ mod tests {
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
             status: None,
             first_seen: None,
+            usage: None,
+            used_since_last_run: None,
         }
     }
 

@@ -158,6 +158,16 @@ fn result(report: &Report, f: &Finding) -> Value {
     })
 }
 
+/// `result` with the evidence of use as a property, when the audit read
+/// access logs.
+fn result_with_use(report: &Report, f: &Finding) -> Value {
+    let mut r = result(report, f);
+    if let Some(usage) = &f.usage {
+        r["properties"]["use"] = json!(usage);
+    }
+    r
+}
+
 fn rules(report: &Report) -> Vec<Value> {
     Rule::ALL
         .iter()
@@ -201,7 +211,11 @@ fn rules(report: &Report) -> Vec<Value> {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
-    let results: Vec<Value> = report.findings.iter().map(|f| result(report, f)).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| result_with_use(report, f))
+        .collect();
     let artifacts: Vec<Value> = report
         .policy_files
         .iter()

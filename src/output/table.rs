@@ -111,6 +111,33 @@ fn plain_table(color: bool, width: u16) -> Table {
     table
 }
 
+/// The `Använd` cell: whether the access logs show the access used.
+fn use_text(f: &Finding) -> String {
+    match &f.usage {
+        Some(Some(u)) if u.events > 0 => {
+            let mut text = match u.accounts_used {
+                Some(n) => format!("JA ({n} konton, {} händ.)", u.events),
+                None => format!("JA ({} händ.)", u.events),
+            };
+            if f.used_since_last_run == Some(true) {
+                text.push_str("\nsedan förra körningen");
+            }
+            text
+        }
+        Some(Some(_)) => "nej".to_string(),
+        Some(None) => "ingen logg".to_string(),
+        None => String::new(),
+    }
+}
+
+/// A group's findings with those whose access was used first (otherwise
+/// in report order).
+fn used_first<'f>(group: &[&'f Finding]) -> Vec<&'f Finding> {
+    let mut sorted = group.to_vec();
+    sorted.sort_by_key(|f| crate::evidence::used(f) != Some(true));
+    sorted
+}
+
 fn short_id(f: &Finding) -> &str {
     &f.id[..8.min(f.id.len())]
 }
@@ -149,6 +176,18 @@ pub fn render_width(report: &Report, color: bool, width: u16) -> String {
         out.push_str(&format!(
             "{} fynd undantagna enligt undantagsfilen\n",
             report.excepted.len()
+        ));
+    }
+    if let Some(logs) = &report.logs {
+        let used = report
+            .findings
+            .iter()
+            .filter(|f| crate::evidence::used(f) == Some(true))
+            .count();
+        out.push_str(&format!(
+            "Åtkomstloggar: {} rader i {} filer · {used} fynd gäller behörighet som har använts\n",
+            logs.rows,
+            logs.files.len()
         ));
     }
     for source in &report.sources {
@@ -211,8 +250,11 @@ pub fn render_width(report: &Report, color: bool, width: u16) -> String {
             if report.history.is_some() {
                 headings.push(header("Upptäckt"));
             }
+            if report.logs.is_some() {
+                headings.push(header("Använd"));
+            }
             table.set_header(headings);
-            for f in group {
+            for f in used_first(group) {
                 let mut row = vec![
                     Cell::new(short_id(f)),
                     Cell::new(shown(subject(f))),
@@ -222,6 +264,13 @@ pub fn render_width(report: &Report, color: bool, width: u16) -> String {
                 if let Some(h) = &report.history {
                     let mut cell = Cell::new(discovered(f, h.as_of));
                     if color && f.status == Some(Status::New) {
+                        cell = cell.add_attribute(Attribute::Bold);
+                    }
+                    row.push(cell);
+                }
+                if report.logs.is_some() {
+                    let mut cell = Cell::new(use_text(f));
+                    if color && crate::evidence::used(f) == Some(true) {
                         cell = cell.add_attribute(Attribute::Bold);
                     }
                     row.push(cell);

@@ -23,7 +23,7 @@ use crate::inventory::{AccountId, GroupId, Holder, Inventory};
 use crate::policy::Policy;
 
 /// What a change does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Take a member (account or group) out of a directory group.
@@ -50,7 +50,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberKind {
     Account,
@@ -58,7 +58,7 @@ pub enum MemberKind {
 }
 
 /// One access: who reaches which role and scope on which source.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct AccessRef {
     pub account: String,
     pub data_source: String,
@@ -91,7 +91,7 @@ enum Edit {
 }
 
 /// One proposed change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Change {
     pub action: Action,
     pub group: Option<String>,
@@ -134,20 +134,24 @@ pub struct Change {
     edit: Edit,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NotFixable {
     pub finding: String,
     pub why: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct After {
     pub findings: usize,
     pub allowed_access_lost: usize,
 }
 
 /// A remediation plan and its proof.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(
+    title = "behorig remediation plan",
+    extend("$id" = "https://behorig.invalid/schema/plan.schema.json")
+)]
 pub struct Plan {
     pub schema_version: u32,
     pub changes: Vec<Change>,

@@ -6,6 +6,12 @@
 //! An account export is read on two threads: one parses the rows and types
 //! their dates and flags, the other splits their group cells, interns their
 //! attribute values and puts them into the inventory in file order.
+//!
+//! The reading itself (encoding, delimiter, preamble lines, line numbers,
+//! bounded rows, unclosed quotes, refused cells) and the header aliases are
+//! shared with the other CSV inputs, the access logs
+//! ([`access_log`](crate::sources::access_log)): [`read_path`] opens an
+//! export and hands its header and rows to a [`RowConsumer`].
 
 use std::fs::File;
 use std::io::Read;
@@ -23,7 +29,7 @@ use crate::text::trim;
 
 /// What a column of a header means.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Column {
+pub(crate) enum Column {
     Account,
     Group,
     MemberGroup,
@@ -187,7 +193,7 @@ const ALIASES: &[(&[&str], Column)] = &[
 
 /// Folds a header to the form aliases are written in: lower case, Swedish
 /// letters without diacritics, no spaces, underscores, dashes or dots.
-fn fold_header(header: &str) -> String {
+pub(crate) fn fold_header(header: &str) -> String {
     header
         .trim()
         .chars()
@@ -206,7 +212,8 @@ fn fold_header(header: &str) -> String {
 /// directory's name for it).
 const MAIL_ALIASES: &[&str] = &["mail", "email", "epost", "epostadress", "emailaddress"];
 
-fn classify_header(header: &str) -> Column {
+/// What a header of an inventory export means, by the alias table.
+pub(crate) fn classify_header(header: &str) -> Column {
     let folded = fold_header(header);
     if MAIL_ALIASES.contains(&folded.as_str()) {
         return Column::Other("mail".to_string());
@@ -529,24 +536,59 @@ pub const MAX_ROW_BYTES: u64 = 64 * 1024 * 1024;
 /// Reads one CSV export into the inventory, streamed: its encoding is
 /// decided once, for the whole file, from its start (see [`Decoding`]).
 pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
+    read_path(path, "--csv", InventoryReader { inventory })
+}
+
+/// Reads CSV bytes in any supported encoding; `name` is used in messages.
+pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
+    read_stream(
+        name,
+        "--csv",
+        bytes,
+        Some(bytes.len() as u64),
+        InventoryReader { inventory },
+    )
+}
+
+/// What a reader of one kind of CSV input does with an opened file: it
+/// gets the header (checked, decoded) and the rows, validated as every
+/// export's are, with their line numbers.
+pub(crate) trait RowConsumer {
+    type Output;
+    fn consume<R: Read + Send>(self, opened: Opened<'_, R>) -> Result<Self::Output, SourceError>;
+}
+
+/// An opened CSV file after its header.
+pub(crate) struct Opened<'n, R> {
+    pub records: Records<'n, R>,
+    /// The header's fields, as text.
+    pub headers: ::csv::StringRecord,
+    /// The header's line.
+    pub header_line: usize,
+    /// About how many rows follow, to reserve room (see [`estimate_rows`]).
+    pub estimated_rows: usize,
+}
+
+/// Opens the CSV file at `path` (`flag` is the option that named it, for
+/// messages) and hands its rows to `consumer`.
+pub(crate) fn read_path<C: RowConsumer>(
+    path: &Path,
+    flag: &str,
+    consumer: C,
+) -> Result<C::Output, SourceError> {
     let name = path.display().to_string();
     let unreadable = |e: std::io::Error| {
         SourceError::new(&name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --csv")
+            .with_help(format!("check the path given with {flag}"))
     };
     let file = File::open(path).map_err(unreadable)?;
     let meta = file.metadata().map_err(unreadable)?;
     let size = meta.len();
     if meta.is_dir() {
         return Err(SourceError::new(&name, "is a folder, not a CSV export")
-            .with_help("give --csv the path of an export file"));
+            .with_help(format!("give {flag} the path of an export file")));
     }
-    read_stream(&name, file, Some(size), inventory)
-}
-
-/// Reads CSV bytes in any supported encoding; `name` is used in messages.
-pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
-    read_stream(name, bytes, Some(bytes.len() as u64), inventory)
+    read_stream(&name, flag, file, Some(size), consumer)
 }
 
 /// Reads an export from `input`: the first 64 KiB decide the encoding (a
@@ -554,15 +596,16 @@ pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result
 /// and the delimiter; the rest is parsed as it is read. UTF-16 (with its
 /// BOM, as PowerShell's `-Encoding Unicode` writes it) is transcoded to
 /// UTF-8 on the way.
-fn read_stream<R: Read + Send>(
+pub(crate) fn read_stream<R: Read + Send, C: RowConsumer>(
     name: &str,
+    flag: &str,
     mut input: R,
     size: Option<u64>,
-    inventory: &mut Inventory,
-) -> Result<(), SourceError> {
+    consumer: C,
+) -> Result<C::Output, SourceError> {
     let unreadable = |e: std::io::Error| {
         SourceError::new(name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --csv")
+            .with_help(format!("check the path given with {flag}"))
     };
     let mut prefix = Vec::with_capacity(PREFIX);
     (&mut input)
@@ -578,48 +621,52 @@ fn read_stream<R: Read + Send>(
             // Sizes of UTF-16 text are about twice its UTF-8.
             read_utf8(
                 name,
+                flag,
                 decoded,
                 size.map(|s| s / 2),
                 Decoding::Utf8 {
                     ascii_so_far: false,
                 },
-                inventory,
+                consumer,
             )
         }
         Some((_, bom)) => {
             let rest = std::io::Cursor::new(prefix[bom..].to_vec()).chain(input);
             read_utf8(
                 name,
+                flag,
                 rest,
                 size,
                 Decoding::Utf8 {
                     ascii_so_far: false,
                 },
-                inventory,
+                consumer,
             )
         }
         None => read_utf8(
             name,
+            flag,
             std::io::Cursor::new(prefix).chain(input),
             size,
             Decoding::Utf8 { ascii_so_far: true },
-            inventory,
+            consumer,
         ),
     }
 }
 
 /// Reads an export whose BOM, if any, is gone, decoded as `decoding`
 /// says row by row.
-fn read_utf8<R: Read + Send>(
+fn read_utf8<R: Read + Send, C: RowConsumer>(
     name: &str,
+    flag: &str,
     mut input: R,
     size: Option<u64>,
     decoding: Decoding,
-    inventory: &mut Inventory,
-) -> Result<(), SourceError> {
+    consumer: C,
+) -> Result<C::Output, SourceError> {
     let unreadable = |e: std::io::Error| {
         SourceError::new(name, format!("cannot read the file: {e}"))
-            .with_help("check the path given with --csv")
+            .with_help(format!("check the path given with {flag}"))
     };
     let mut prefix = Vec::with_capacity(PREFIX);
     (&mut input)
@@ -637,7 +684,13 @@ fn read_utf8<R: Read + Send>(
             .saturating_sub(pre.skip as u64),
     );
     let rest = std::io::Cursor::new(body.to_vec()).chain(input);
-    parse(name, rest, &pre, delimiter, rows, decoding, inventory)
+    let (records, headers) = open_records(name, rest, &pre, delimiter, decoding)?;
+    consumer.consume(Opened {
+        records,
+        headers,
+        header_line: pre.lines + 1,
+        estimated_rows: rows,
+    })
 }
 
 /// About how many lines a body of `size` bytes has, from its first bytes:
@@ -679,7 +732,7 @@ impl ValueCache {
 }
 
 /// A record's fields as text, checked as UTF-8 once for the whole record.
-struct Row<'r> {
+pub(crate) struct Row<'r> {
     record: &'r ::csv::ByteRecord,
     text: &'r str,
 }
@@ -691,13 +744,18 @@ impl<'r> Row<'r> {
     }
 
     /// Field `i`, trimmed; empty when there is no such column.
-    fn get(&self, i: Option<usize>) -> &'r str {
+    pub(crate) fn get(&self, i: Option<usize>) -> &'r str {
         &self.text[self.span(i)]
+    }
+
+    /// The row's text, every field and its delimiters.
+    pub(crate) fn text(&self) -> &'r str {
+        self.text
     }
 
     /// Where field `i`, trimmed, is in the row's text; empty when there is
     /// no such column.
-    fn span(&self, i: Option<usize>) -> Range<usize> {
+    pub(crate) fn span(&self, i: Option<usize>) -> Range<usize> {
         let Some(range) = i.and_then(|i| self.record.range(i)) else {
             return 0..0;
         };
@@ -749,7 +807,7 @@ impl Decoding {
 }
 
 /// The records of an export after its header, with their lines and text.
-struct Records<'n, R> {
+pub(crate) struct Records<'n, R> {
     name: &'n str,
     reader: ::csv::Reader<Tracker<R>>,
     /// Lines before the header.
@@ -764,6 +822,11 @@ struct Records<'n, R> {
 }
 
 impl<R: Read> Records<'_, R> {
+    /// The file's name, as messages give it.
+    pub(crate) fn name(&self) -> &str {
+        self.name
+    }
+
     fn line_of(&mut self, byte: u64) -> usize {
         self.reader.get_mut().marks.line_at(byte) + self.line_offset
     }
@@ -822,7 +885,10 @@ impl<R: Read> Records<'_, R> {
     }
 
     /// The next row that is not empty, with its line; `None` at the end.
-    fn next_row(&mut self) -> Result<Option<(usize, Row<'_>)>, SourceError> {
+    /// Every row is checked: a row the parser cannot read, a quote never
+    /// closed, a row too long, mixed encodings and refused cells (see
+    /// [`cells`]) are errors at the row's line.
+    pub(crate) fn next_row(&mut self) -> Result<Option<(usize, Row<'_>)>, SourceError> {
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(true) => {}
@@ -908,16 +974,15 @@ impl Layout {
     }
 }
 
-/// Parses the header and the records that follow it.
-fn parse<R: Read + Send>(
-    name: &str,
+/// Parses and checks the header; the records that follow it are read
+/// as the caller asks for them.
+fn open_records<'n, R: Read>(
+    name: &'n str,
     input: R,
     pre: &Preamble,
     delimiter: u8,
-    lines: usize,
     decoding: Decoding,
-    inventory: &mut Inventory,
-) -> Result<(), SourceError> {
+) -> Result<(Records<'n, R>, ::csv::StringRecord), SourceError> {
     let line_offset = pre.lines;
     if pre.header.trim().is_empty() {
         return Err(SourceError::new(
@@ -992,6 +1057,46 @@ fn parse<R: Read + Send>(
         let (message, help) = problem.describe(headers.get(field).unwrap_or(""));
         return Err(SourceError::new(format!("{name}:{header_line}"), message).with_help(help));
     }
+    Ok((records, headers))
+}
+
+/// Reads an inventory export (accounts, nesting or role grants, told by
+/// its header) into the inventory.
+struct InventoryReader<'i> {
+    inventory: &'i mut Inventory,
+}
+
+impl RowConsumer for InventoryReader<'_> {
+    type Output = ();
+
+    fn consume<R: Read + Send>(self, opened: Opened<'_, R>) -> Result<(), SourceError> {
+        let Opened {
+            records,
+            headers,
+            header_line,
+            estimated_rows,
+        } = opened;
+        read_inventory(
+            records,
+            headers,
+            header_line,
+            estimated_rows,
+            self.inventory,
+        )
+    }
+}
+
+/// Tells the layout of an inventory export by its header and reads its
+/// rows.
+fn read_inventory<R: Read + Send>(
+    mut records: Records<'_, R>,
+    headers: ::csv::StringRecord,
+    header_line: usize,
+    lines: usize,
+    inventory: &mut Inventory,
+) -> Result<(), SourceError> {
+    let name = records.name;
+    let line_offset = header_line - 1;
     // Each meaning once; checked with a map, so that a header of many
     // columns is read in time that grows with its length only.
     let mut columns: Vec<Column> = Vec::with_capacity(headers.len());

@@ -3,6 +3,7 @@
 //! source that cannot be read completely is an error, never a partial
 //! inventory.
 
+pub mod access_log;
 pub mod cells;
 pub mod csv;
 pub mod directory;

@@ -46,5 +46,7 @@ pub fn parse(text: &str) -> Option<Finding> {
         grant: opt_string(&v, "grant"),
         status: None,
         first_seen: None,
+        usage: None,
+        used_since_last_run: None,
     })
 }

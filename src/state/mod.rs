@@ -530,6 +530,18 @@ impl Pending<'_> {
         };
         report.findings.iter_mut().for_each(mark);
         report.excepted.iter_mut().for_each(mark);
+        // Use the access logs show after the previous run's as-of time.
+        if let Some((_, previous)) = &self.previous {
+            for f in report.findings.iter_mut().chain(report.excepted.iter_mut()) {
+                if let Some(Some(usage)) = &f.usage {
+                    let after = usage
+                        .last
+                        .as_deref()
+                        .is_some_and(|last| last > previous.as_str());
+                    f.used_since_last_run = Some(after);
+                }
+            }
+        }
         let now: std::collections::HashSet<&str> = report
             .findings
             .iter()

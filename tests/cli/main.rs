@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access_logs;
 mod bad_input;
 mod conventions;
 mod dialects;

@@ -27,6 +27,7 @@
     var klass = value("f-klass");
     var status = value("f-status");
     var aggregate = value("f-grupp");
+    var use = value("f-anvand");
     var text = value("f-text").trim().toLocaleLowerCase("sv");
     var shown = 0;
     rows.forEach(function (row) {
@@ -37,6 +38,7 @@
         (!klass || words(d.classification).indexOf(words(klass)) >= 0) &&
         (!status || d.status === status) &&
         (!aggregate || d.aggregate === aggregate) &&
+        (!use || d.use === use) &&
         (!text || row.textContent.toLocaleLowerCase("sv").indexOf(text) >= 0);
       row.hidden = !match;
       if (match) { shown += 1; }

@@ -1,0 +1,470 @@
+//! Evidence of use: after evaluation, the access logs are streamed once and
+//! each finding is told whether the access it is about was used (events,
+//! distinct records, first and last time). This stage sits between
+//! evaluation and output.
+//!
+//! Memory does not grow with the log: counters are kept per (account,
+//! data source, scope) only for the accounts findings are about (and the
+//! accounts under `broad-group` and `too-many-accounts` findings), with
+//! the distinct records of each as 64-bit hashes. Rows for accounts or
+//! sources the audit does not know are counted into one warning. Record
+//! ids leave this module only through [`events_for`], which `explain
+//! --show-records` uses.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
+
+use crate::findings::{Finding, Rule};
+use crate::inventory::Inventory;
+use crate::sources::access_log::{self, LogEvent};
+use crate::sources::SourceError;
+
+/// How the access a finding is about was used, by the logs (`"use"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Usage {
+    /// Log rows that count for the finding.
+    pub events: u64,
+    /// Distinct record ids among them.
+    pub records: u64,
+    /// The first and last of those rows (`YYYY-MM-DDTHH:MM:SS`).
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// For findings about many accounts: how many of them have events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts_used: Option<u64>,
+}
+
+impl Usage {
+    pub fn used(&self) -> bool {
+        self.events > 0
+    }
+}
+
+/// Whether a finding's access was used: `Some(true)` used, `Some(false)`
+/// not used by logs that cover its source, `None` when nothing is known.
+pub fn used(f: &Finding) -> Option<bool> {
+    f.usage.as_ref()?.as_ref().map(Usage::used)
+}
+
+/// Reads `"use"` as present (`Some`) even when it is `null`, so that a
+/// finding from JSON keeps "no log covers the source" apart from "no log
+/// was read".
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Usage>>, D::Error> {
+    Option::<Usage>::deserialize(d).map(Some)
+}
+
+/// The access logs an audit reads and the window of evidence.
+#[derive(Debug, Clone, Default)]
+pub struct LogInputs {
+    pub files: Vec<PathBuf>,
+    /// Rows before this day are not evidence (they are still checked).
+    pub since: Option<NaiveDate>,
+}
+
+/// What was read from the logs, for the report's `run` and the drafts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogSummary {
+    pub files: Vec<String>,
+    pub rows: u64,
+    /// The first and last time among the rows in the window.
+    pub first: Option<NaiveDateTime>,
+    pub last: Option<NaiveDateTime>,
+    pub since: Option<NaiveDate>,
+}
+
+pub fn format_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Scope slot of a row without a scope.
+const NO_SCOPE: u32 = 0;
+/// Scope slot of a row whose scope no finding has.
+const OTHER_SCOPE: u32 = 1;
+
+#[derive(Default)]
+struct Counter {
+    events: u64,
+    first: Option<NaiveDateTime>,
+    last: Option<NaiveDateTime>,
+    records: FxHashSet<u64>,
+}
+
+/// One finding's accounts and the scope its rows must have.
+struct Wanted {
+    source: u32,
+    accounts: Vec<u32>,
+    /// `None`: every row of the source counts (the finding has no scope,
+    /// or `*`).
+    scope: Option<u32>,
+}
+
+/// Tells which counter a log row goes to.
+struct Matcher {
+    /// Folded account name → account slot.
+    accounts: FxHashMap<String, u32>,
+    /// The same by the hash of the name ([`name_hash`]), to look rows up
+    /// with the hash computed once; the name is still compared.
+    by_hash: FxHashMap<u64, Vec<u32>>,
+    /// Folded names by slot.
+    names: Vec<String>,
+    /// Folded data source ids → slot.
+    sources: FxHashMap<String, u32>,
+    /// Folded scopes of findings → scope slot (from 2).
+    scopes: FxHashMap<String, u32>,
+    wanted: Vec<Wanted>,
+}
+
+fn fold(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The accounts under a group, directly or through nested groups.
+fn accounts_under(inventory: &Inventory, group: usize) -> Vec<usize> {
+    let mut reached = vec![false; inventory.groups.len()];
+    let mut queue = vec![group];
+    reached[group] = true;
+    while let Some(g) = queue.pop() {
+        for &child in &inventory.groups[g].children {
+            if !reached[child] {
+                reached[child] = true;
+                queue.push(child);
+            }
+        }
+    }
+    inventory
+        .accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.groups.iter().any(|&g| reached[g as usize]))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl Matcher {
+    /// The matcher of `findings` on the audit's `sources`; `members` gives
+    /// the accounts of `too-many-accounts` findings.
+    fn new(
+        findings: &[&Finding],
+        sources: &[String],
+        inventory: &Inventory,
+        members: &BTreeMap<String, Vec<usize>>,
+    ) -> Matcher {
+        let mut m = Matcher {
+            accounts: FxHashMap::default(),
+            by_hash: FxHashMap::default(),
+            names: Vec::new(),
+            sources: sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (fold(s).into_owned(), i as u32))
+                .collect(),
+            scopes: FxHashMap::default(),
+            wanted: Vec::with_capacity(findings.len()),
+        };
+        let mut under: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for f in findings {
+            let source = m.source(&f.data_source).unwrap_or(u32::MAX);
+            let names: Vec<String> = match (&f.account, f.rule) {
+                (Some(a), _) => vec![a.clone()],
+                (None, Rule::BroadGroup) => {
+                    match f.group.as_deref().and_then(|g| inventory.group(g)) {
+                        Some(g) => under
+                            .entry(g)
+                            .or_insert_with(|| accounts_under(inventory, g))
+                            .iter()
+                            .map(|&a| inventory.accounts[a].id.to_string())
+                            .collect(),
+                        None => Vec::new(),
+                    }
+                }
+                (None, _) => members
+                    .get(&f.id)
+                    .map(|ids| {
+                        ids.iter()
+                            .map(|&a| inventory.accounts[a].id.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            let accounts: Vec<u32> = names
+                .iter()
+                .map(|n| {
+                    let next = m.accounts.len() as u32;
+                    *m.accounts.entry(fold(n).into_owned()).or_insert(next)
+                })
+                .collect();
+            let scope = match f.scope.as_deref().map(str::trim) {
+                None | Some("*") | Some("") => None,
+                Some(s) => {
+                    let next = m.scopes.len() as u32 + 2;
+                    Some(*m.scopes.entry(fold(s).into_owned()).or_insert(next))
+                }
+            };
+            for (name, slot) in names.iter().zip(&accounts) {
+                let name = fold(name).into_owned();
+                if m.names.len() <= *slot as usize {
+                    m.by_hash.entry(name_hash(&name)).or_default().push(*slot);
+                    m.names.push(name);
+                }
+            }
+            m.wanted.push(Wanted {
+                source,
+                accounts,
+                scope,
+            });
+        }
+        m
+    }
+
+    fn source(&self, id: &str) -> Option<u32> {
+        self.sources.get(fold(id.trim()).as_ref()).copied()
+    }
+
+    /// The slot of the account whose folded name is `folded`, of hash
+    /// `hash`.
+    fn account(&self, folded: &str, hash: u64) -> Option<u32> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&slot| self.names[slot as usize] == folded)
+    }
+
+    fn scope(&self, scope: &str) -> u32 {
+        if scope.is_empty() {
+            return NO_SCOPE;
+        }
+        self.scopes
+            .get(fold(scope).as_ref())
+            .copied()
+            .unwrap_or(OTHER_SCOPE)
+    }
+}
+
+fn name_hash(name: &str) -> u64 {
+    let mut h = FxHasher::default();
+    name.hash(&mut h);
+    h.finish()
+}
+
+fn record_hash(record: &str) -> u64 {
+    let mut h = FxHasher::default();
+    record.hash(&mut h);
+    h.finish()
+}
+
+/// Rows the audit cannot place, for one warning.
+#[derive(Default)]
+struct Unplaced {
+    accounts: u64,
+    account_example: Option<String>,
+    sources: u64,
+    source_example: Option<String>,
+}
+
+/// Reads the access logs and puts the evidence on every finding of
+/// `findings`. `sources` are the audit's data source ids; `members` the
+/// accounts of `too-many-accounts` findings. Returns what was read and the
+/// warnings; a row that cannot be read is an error (no report).
+pub fn attach(
+    findings: &mut [Finding],
+    sources: &[String],
+    inventory: &Inventory,
+    members: &BTreeMap<String, Vec<usize>>,
+    logs: &LogInputs,
+) -> Result<(LogSummary, Vec<String>), SourceError> {
+    let refs: Vec<&Finding> = findings.iter().collect();
+    let matcher = Matcher::new(&refs, sources, inventory, members);
+    let since = logs.since.map(|d| d.and_time(chrono::NaiveTime::MIN));
+    let mut counters: FxHashMap<(u32, u32, u32), Counter> = FxHashMap::default();
+    let mut covered = vec![false; sources.len()];
+    let mut unplaced = Unplaced::default();
+    // The inventory's accounts by the hash of their folded names: a set
+    // small enough to stay in cache, where the inventory's own index
+    // would reach into every account's record for each row. It only
+    // tells rows of unknown accounts apart, for the warning.
+    let known: FxHashSet<u64> = inventory
+        .accounts
+        .iter()
+        .map(|a| name_hash(&fold(a.id.trim())))
+        .collect();
+    let mut summary = LogSummary {
+        since: logs.since,
+        ..LogSummary::default()
+    };
+    for path in &logs.files {
+        let rows = access_log::read_file(path, |e: &LogEvent<'_>| {
+            let Some(source) = matcher.source(e.data_source) else {
+                unplaced.sources += 1;
+                if unplaced.source_example.is_none() {
+                    unplaced.source_example = Some(e.data_source.to_string());
+                }
+                return;
+            };
+            covered[source as usize] = true;
+            let folded = fold(e.account);
+            let hash = name_hash(&folded);
+            let account = matcher.account(&folded, hash);
+            if account.is_none() && !known.contains(&hash) {
+                unplaced.accounts += 1;
+                if unplaced.account_example.is_none() {
+                    unplaced.account_example = Some(e.account.to_string());
+                }
+                return;
+            }
+            if since.is_some_and(|s| e.time < s) {
+                return;
+            }
+            summary.first = Some(summary.first.map_or(e.time, |t| t.min(e.time)));
+            summary.last = Some(summary.last.map_or(e.time, |t| t.max(e.time)));
+            let Some(account) = account else {
+                return;
+            };
+            let c = counters
+                .entry((account, source, matcher.scope(e.scope)))
+                .or_default();
+            c.events += 1;
+            c.first = Some(c.first.map_or(e.time, |t| t.min(e.time)));
+            c.last = Some(c.last.map_or(e.time, |t| t.max(e.time)));
+            if !e.record.is_empty() {
+                c.records.insert(record_hash(e.record));
+            }
+        })?;
+        summary.rows += rows;
+        summary.files.push(path.display().to_string());
+    }
+    // The counters of each (account, source), for the findings to sum.
+    let mut by_account: FxHashMap<(u32, u32), Vec<(u32, &Counter)>> = FxHashMap::default();
+    for ((account, source, scope), c) in &counters {
+        by_account
+            .entry((*account, *source))
+            .or_default()
+            .push((*scope, c));
+    }
+    for (f, wanted) in findings.iter_mut().zip(&matcher.wanted) {
+        if wanted.source == u32::MAX || !covered[wanted.source as usize] {
+            f.usage = Some(None);
+            continue;
+        }
+        let mut usage = Usage {
+            events: 0,
+            records: 0,
+            first: None,
+            last: None,
+            accounts_used: None,
+        };
+        let (mut first, mut last) = (None::<NaiveDateTime>, None::<NaiveDateTime>);
+        let mut records: FxHashSet<u64> = FxHashSet::default();
+        let mut accounts_used = 0u64;
+        for &account in &wanted.accounts {
+            let Some(list) = by_account.get(&(account, wanted.source)) else {
+                continue;
+            };
+            let mut any = false;
+            for (scope, c) in list {
+                if let Some(want) = wanted.scope {
+                    if *scope != NO_SCOPE && *scope != want {
+                        continue;
+                    }
+                }
+                any |= c.events > 0;
+                usage.events += c.events;
+                first = match (first, c.first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                last = last.max(c.last);
+                records.extend(c.records.iter().copied());
+            }
+            if any {
+                accounts_used += 1;
+            }
+        }
+        usage.records = records.len() as u64;
+        usage.first = first.map(format_time);
+        usage.last = last.map(format_time);
+        if f.account.is_none() {
+            usage.accounts_used = Some(accounts_used);
+        }
+        f.usage = Some(Some(usage));
+    }
+    let mut warnings = Vec::new();
+    if unplaced.accounts > 0 {
+        warnings.push(format!(
+            "access logs: {} row(s) name accounts the inventory does not have (e.g. `{}`): not counted",
+            unplaced.accounts,
+            unplaced.account_example.as_deref().unwrap_or("")
+        ));
+    }
+    if unplaced.sources > 0 {
+        warnings.push(format!(
+            "access logs: {} row(s) name data sources no policy describes (e.g. `{}`): not counted",
+            unplaced.sources,
+            unplaced.source_example.as_deref().unwrap_or("")
+        ));
+    }
+    Ok((summary, warnings))
+}
+
+/// One logged event of a finding, for `explain --show-records`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub time: NaiveDateTime,
+    pub account: String,
+    pub scope: String,
+    pub action: String,
+    pub record: String,
+}
+
+/// The events that count for `finding`, in log order: the only place
+/// record ids are given out.
+pub fn events_for(
+    finding: &Finding,
+    sources: &[String],
+    inventory: &Inventory,
+    members: &BTreeMap<String, Vec<usize>>,
+    logs: &LogInputs,
+) -> Result<Vec<Event>, SourceError> {
+    let matcher = Matcher::new(&[finding], sources, inventory, members);
+    let Some(wanted) = matcher.wanted.first() else {
+        return Ok(Vec::new());
+    };
+    let since = logs.since.map(|d| d.and_time(chrono::NaiveTime::MIN));
+    let mut events = Vec::new();
+    for path in &logs.files {
+        access_log::read_file(path, |e: &LogEvent<'_>| {
+            if matcher.source(e.data_source) != Some(wanted.source) {
+                return;
+            }
+            if since.is_some_and(|s| e.time < s) {
+                return;
+            }
+            if !matcher.accounts.contains_key(fold(e.account).as_ref()) {
+                return;
+            }
+            let scope = matcher.scope(e.scope);
+            if let Some(want) = wanted.scope {
+                if scope != NO_SCOPE && scope != want {
+                    return;
+                }
+            }
+            events.push(Event {
+                time: e.time,
+                account: e.account.to_string(),
+                scope: e.scope.to_string(),
+                action: e.action.to_string(),
+                record: e.record.to_string(),
+            });
+        })?;
+    }
+    Ok(events)
+}
