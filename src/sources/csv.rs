@@ -603,15 +603,7 @@ pub(crate) fn read_stream<R: Read + Send, C: RowConsumer>(
     size: Option<u64>,
     consumer: C,
 ) -> Result<C::Output, SourceError> {
-    let unreadable = |e: std::io::Error| {
-        SourceError::new(name, format!("cannot read the file: {e}"))
-            .with_help(format!("check the path given with {flag}"))
-    };
-    let mut prefix = Vec::with_capacity(PREFIX);
-    (&mut input)
-        .take(PREFIX as u64)
-        .read_to_end(&mut prefix)
-        .map_err(unreadable)?;
+    let prefix = read_prefix(name, flag, &mut input)?;
     match encoding_rs::Encoding::for_bom(&prefix) {
         Some((enc, _)) if enc != encoding_rs::UTF_8 => {
             let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -654,6 +646,19 @@ pub(crate) fn read_stream<R: Read + Send, C: RowConsumer>(
     }
 }
 
+/// The first 64 KiB of an export (less when it is shorter).
+fn read_prefix(name: &str, flag: &str, input: &mut impl Read) -> Result<Vec<u8>, SourceError> {
+    let mut prefix = Vec::with_capacity(PREFIX);
+    input
+        .take(PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| {
+            SourceError::new(name, format!("cannot read the file: {e}"))
+                .with_help(format!("check the path given with {flag}"))
+        })?;
+    Ok(prefix)
+}
+
 /// Reads an export whose BOM, if any, is gone, decoded as `decoding`
 /// says row by row.
 fn read_utf8<R: Read + Send, C: RowConsumer>(
@@ -664,15 +669,7 @@ fn read_utf8<R: Read + Send, C: RowConsumer>(
     decoding: Decoding,
     consumer: C,
 ) -> Result<C::Output, SourceError> {
-    let unreadable = |e: std::io::Error| {
-        SourceError::new(name, format!("cannot read the file: {e}"))
-            .with_help(format!("check the path given with {flag}"))
-    };
-    let mut prefix = Vec::with_capacity(PREFIX);
-    (&mut input)
-        .take(PREFIX as u64)
-        .read_to_end(&mut prefix)
-        .map_err(unreadable)?;
+    let prefix = read_prefix(name, flag, &mut input)?;
     let pre = preamble(&prefix);
     let delimiter = pre
         .delimiter
