@@ -27,6 +27,13 @@ struct Samba {
     _guard: Mutex<ChildStdin>,
 }
 
+/// The tests take the one DC in turn: a Kerberos read sealed over port
+/// 389 beside other reads of the same DC has lost answers under load.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn samba() -> &'static Samba {
     static SAMBA: OnceLock<Samba> = OnceLock::new();
     SAMBA.get_or_init(start_samba)
@@ -232,6 +239,7 @@ fn audit(config: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn the_example_organisation_in_ad_gives_the_csv_findings() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let dir = tempfile::tempdir().unwrap();
     let config = config(
@@ -296,6 +304,7 @@ inactive_days = 90
 
 #[test]
 fn ad_attributes_large_groups_cycles_and_primary_groups() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
@@ -358,6 +367,7 @@ fn ad_attributes_large_groups_cycles_and_primary_groups() {
 
 #[test]
 fn a_wrong_password_fails_closed() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let dir = tempfile::tempdir().unwrap();
     let config = config(samba, dir.path(), DOMAIN, &repo().join("policies"));
@@ -411,6 +421,7 @@ when.department = "{scope}"
 /// group's `managedBy` approves, and the next audit agrees.
 #[test]
 fn a_plan_from_ad_applied_to_ad_ends_its_findings_and_keeps_allowed_access() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let dir = tempfile::tempdir().unwrap();
     let ou = format!("OU=Plan,{DOMAIN}");
@@ -582,6 +593,7 @@ fn kerberos_audit(config: &Path, krb5: &Kerberos, ccache: &str, extra: &[&str]) 
 #[cfg(feature = "kerberos")]
 #[test]
 fn a_keytab_reads_the_example_organisation_sealed_with_the_csv_findings() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let krb5 = kerberos(samba);
     let dir = tempfile::tempdir().unwrap();
@@ -613,6 +625,7 @@ fn a_keytab_reads_the_example_organisation_sealed_with_the_csv_findings() {
 #[cfg(feature = "kerberos")]
 #[test]
 fn without_a_ticket_or_keytab_kerberos_says_so() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let krb5 = kerberos(samba);
     let dir = tempfile::tempdir().unwrap();
@@ -678,6 +691,7 @@ fn an_unreadable_keytab_is_a_set_up_mistake() {
 #[cfg(feature = "kerberos")]
 #[test]
 fn a_url_that_is_not_the_dcs_service_principal_says_which_spn_is_unknown() {
+    let _serial = one_at_a_time();
     let samba = samba();
     let krb5 = kerberos(samba);
     let dir = tempfile::tempdir().unwrap();

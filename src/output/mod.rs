@@ -72,6 +72,16 @@ pub fn render_styled(report: &Report, format: Format, style: Style) -> Result<Ve
 /// that is renamed into place: readers see the old file or the whole new
 /// one, never a part. The file is created owner-only (0600).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A device or a pipe (`--output /dev/null`, `/dev/stdout`, a FIFO) is
+    // written to, never replaced: renaming a file over `/dev/null` as
+    // root would turn the device into a file for every other program.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() && !meta.is_dir() {
+            let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
+            out.write_all(bytes)?;
+            return out.flush();
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -339,3 +339,36 @@ fn control_characters_in_values_reach_the_table_escaped() {
     assert!(!stdout.contains("Las\tX"), "a raw tab reached the table");
     let _ = std::io::stdout().flush();
 }
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::new();
+    let mut args = write_org(&env);
+    let fifo = env.path("rapport.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: mkfifo on a NUL-terminated path in the test's own folder.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).expect("read the pipe"))
+    };
+    args.extend(["--format", "json", "--output"].map(String::from));
+    args.push(fifo.display().to_string());
+    let out = env.cmd().arg("audit").args(&args).output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = reader.join().expect("reader");
+    let json: serde_json::Value =
+        serde_json::from_slice(&bytes).expect("the report came through the pipe");
+    assert!(!json["findings"].as_array().expect("findings").is_empty());
+    let kind = std::fs::symlink_metadata(&fifo)
+        .expect("still there")
+        .file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced by a file");
+}
