@@ -40,6 +40,12 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the change is to a directory group's members (LDIF and
+    /// PowerShell carry it), not to a business system's roles.
+    pub fn in_directory(self) -> bool {
+        matches!(self, Action::RemoveMember | Action::AddMember)
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             Action::RemoveMember => "remove-member",
@@ -702,14 +708,7 @@ pub fn plan_except(
         if open.is_empty() {
             break;
         }
-        let mut candidates: Vec<Edit> = Vec::new();
-        for &t in &open {
-            for e in graph.path(&targets[t]).unwrap_or_default() {
-                if !candidates.contains(&e) {
-                    candidates.push(e);
-                }
-            }
-        }
+        let candidates = edits_on_paths(&graph, &targets, &open);
         let best = candidates
             .into_iter()
             .map(|e| score(&graph, &baseline, &targets, &open, e))
@@ -749,14 +748,7 @@ pub fn plan_except(
     let mut undecided: Vec<Scored> = Vec::new();
     let mut scratch = graph.clone();
     while !parked.is_empty() {
-        let mut candidates: Vec<Edit> = Vec::new();
-        for &t in &parked {
-            for e in scratch.path(&targets[t]).unwrap_or_default() {
-                if !candidates.contains(&e) {
-                    candidates.push(e);
-                }
-            }
-        }
+        let candidates = edits_on_paths(&scratch, &targets, &parked);
         let best = candidates
             .into_iter()
             .map(|e| score(&scratch, &baseline, &targets, &parked, e))
@@ -947,6 +939,20 @@ fn rows_of(inventory: &Inventory, f: &Finding, id: &str) -> Vec<Change> {
             ..Change::blank()
         })
         .collect()
+}
+
+/// Every edit on the paths that give the targets `which` their access,
+/// each once: the changes worth scoring.
+fn edits_on_paths(graph: &Graph<'_>, targets: &[Target], which: &[usize]) -> Vec<Edit> {
+    let mut edits: Vec<Edit> = Vec::new();
+    for &t in which {
+        for e in graph.path(&targets[t]).unwrap_or_default() {
+            if !edits.contains(&e) {
+                edits.push(e);
+            }
+        }
+    }
+    edits
 }
 
 /// What one edit would do from the current graph: the open targets it

@@ -260,6 +260,22 @@ fn comment_block(out: &mut String, prefix: &str, plan: &Plan) {
     }
 }
 
+/// The comment lines, in an LDIF file or a script, that list the changes
+/// made outside the directory (in a business system's roles).
+fn outside_directory(out: &mut String, plan: &Plan) {
+    let outside: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.action.in_directory())
+        .collect();
+    if !outside.is_empty() {
+        let _ = writeln!(out, "# Utanför katalogen, görs i verksamhetssystemet:");
+        for c in outside {
+            let _ = writeln!(out, "#   {}", one_line(&what(c)));
+        }
+    }
+}
+
 /// LDIF of the directory changes, for `ldapmodify`.
 fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
     let mut out = String::new();
@@ -270,22 +286,12 @@ fn ldif(plan: &Plan) -> Result<Vec<u8>, String> {
         "# Åtgärdsplan från behorig: ändrar medlemskap i katalogens grupper."
     );
     let _ = writeln!(out, "# Tillämpas med: ldapmodify -f <den här filen>");
-    let outside: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| !matches!(c.action, Action::RemoveMember | Action::AddMember))
-        .collect();
-    if !outside.is_empty() {
-        let _ = writeln!(out, "# Utanför katalogen, görs i verksamhetssystemet:");
-        for c in outside {
-            let _ = writeln!(out, "#   {}", one_line(&what(c)));
-        }
-    }
+    outside_directory(&mut out, plan);
     out.push('\n');
     let mut bytes = out.into_bytes();
     let mut created: Vec<&str> = Vec::new();
     for c in &plan.changes {
-        if !matches!(c.action, Action::RemoveMember | Action::AddMember) {
+        if !c.action.in_directory() {
             continue;
         }
         let group = c.group.as_deref().unwrap_or_default();
@@ -386,7 +392,7 @@ fn powershell(plan: &Plan) -> String {
     let directory = plan
         .changes
         .iter()
-        .filter(|c| matches!(c.action, Action::RemoveMember | Action::AddMember))
+        .filter(|c| c.action.in_directory())
         .count();
     let _ = writeln!(out, "#");
     let _ = writeln!(out, "# Åtgärdsplan från behorig för Active Directory.");
@@ -399,17 +405,7 @@ fn powershell(plan: &Plan) -> String {
         "# Utan -Apply körs varje rad med -WhatIf: inget ändras, PowerShell visar vad som skulle ske."
     );
     let _ = writeln!(out, "# Kör med -Apply först när ändringarna är godkända.");
-    let outside: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| !matches!(c.action, Action::RemoveMember | Action::AddMember))
-        .collect();
-    if !outside.is_empty() {
-        let _ = writeln!(out, "# Utanför katalogen, görs i verksamhetssystemet:");
-        for c in outside {
-            let _ = writeln!(out, "#   {}", one_line(&what(c)));
-        }
-    }
+    outside_directory(&mut out, plan);
     out.push_str("\nparam([switch]$Apply)\n\n$ErrorActionPreference = 'Stop'\n$WhatIf = -not $Apply\nImport-Module ActiveDirectory\n");
     let mut created: Vec<&str> = Vec::new();
     for c in &plan.changes {
