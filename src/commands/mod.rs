@@ -352,15 +352,8 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .or_else(|| audit_config.and_then(|c| c.exceptions.clone()));
     // A state file others can read or write is refused before anything
     // is read.
-    if let Some(path) = state_path.as_deref().filter(|p| p.exists()) {
-        if path.is_dir() {
-            return Err(Error::Usage(format!(
-                "{}: is a folder, not a state file\n  help: name the file, e.g. --state {}",
-                path.display(),
-                path.join("state.db").display()
-            )));
-        }
-        State::refuse_shared(path).map_err(state_error)?;
+    if let Some(path) = state_path.as_deref() {
+        State::check_path(path).map_err(state_error)?;
     }
     if args.fail_on_new_only && state_path.is_none() {
         return Err(Error::Usage(

@@ -68,16 +68,20 @@ fn unread_conditions(policies: &[Policy], inventory: &Inventory) -> Vec<String> 
     if inventory.accounts.is_empty() {
         return Vec::new();
     }
-    let mut known: BTreeSet<&str> = WELL_KNOWN_ATTRIBUTES
+    // Whether some account carries an attribute, asked once per name.
+    let mut checked: HashMap<&str, bool> = WELL_KNOWN_ATTRIBUTES
         .iter()
-        .copied()
-        .filter(|a| carried(inventory, a))
+        .map(|&a| (a, carried(inventory, a)))
+        .collect();
+    let mut known: BTreeSet<&str> = checked
+        .iter()
+        .filter(|(_, &present)| present)
+        .map(|(&a, _)| a)
         .collect();
     for account in inventory.accounts.iter().take(1000) {
         known.extend(account.attrs.iter().map(|(name, _)| name));
     }
     let mut warnings = Vec::new();
-    let mut checked: HashMap<&str, bool> = HashMap::new();
     for policy in policies {
         for allow in &policy.allows {
             for condition in &allow.when {

@@ -176,13 +176,7 @@ impl State {
     /// Opens the state file, creating it owner-only (0600) when it does not
     /// exist.
     pub fn open_or_create(path: &Path) -> Result<State, StateError> {
-        if path.is_dir() {
-            return Err(StateError(format!(
-                "{}: is a folder, not a state file\n  help: name the file, e.g. --state {}",
-                path.display(),
-                path.join("state.db").display()
-            )));
-        }
+        Self::check_path(path)?;
         if !path.exists() {
             create_owner_only(path).map_err(|e| {
                 StateError(format!(
@@ -192,6 +186,23 @@ impl State {
             })?;
         }
         Self::open(path)
+    }
+
+    /// Refuses a `--state` path that cannot be this run's history: a
+    /// folder, or an existing file others can read or write. Nothing is
+    /// created or opened.
+    pub fn check_path(path: &Path) -> Result<(), StateError> {
+        if path.is_dir() {
+            return Err(StateError(format!(
+                "{}: is a folder, not a state file\n  help: name the file, e.g. --state {}",
+                path.display(),
+                path.join("state.db").display()
+            )));
+        }
+        if path.exists() {
+            Self::refuse_shared(path)?;
+        }
+        Ok(())
     }
 
     /// Refuses a state file that others than its owner can read or write:
