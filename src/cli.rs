@@ -255,6 +255,11 @@ pub struct AuditArgs {
     /// whose access the logs show used.
     #[arg(long)]
     pub fail_on_used: bool,
+    /// With access logs and the table: show only the findings whose access
+    /// the logs show used, or only those not used (the totals and the exit
+    /// code still count every finding).
+    #[arg(long, value_enum, value_name = "USE")]
+    pub only: Option<crate::output::table::UseFilter>,
     /// The SQLite history of runs: marks findings new or persisting
     /// (created owner-only on the first run).
     #[arg(long, value_name = "FILE")]

@@ -368,6 +368,20 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
                 .into(),
         ));
     }
+    if let Some(only) = args.only {
+        if inputs.logs.files.is_empty() {
+            return Err(Error::Usage(format!(
+                "--only {} needs access logs: give --access-log FILE (or `access_logs` under [audit] in behorig.toml)",
+                only.id()
+            )));
+        }
+        if args.format != Format::Table {
+            return Err(Error::Usage(format!(
+                "--only {} filters the terminal table; the other formats carry `use` on every finding (the review page filters by it: --format html)",
+                only.id()
+            )));
+        }
+    }
     let exception_list = match &exceptions_path {
         Some(path) => Some(
             exceptions::load(path)
@@ -437,6 +451,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     let style = output::Style {
         color: use_color(to_file),
         width: ui::table_width(to_file),
+        only: args.only,
     };
     let bytes = match args.format {
         Format::Csv => output::csv::render_styled(&report, args.csv_style),

@@ -25,6 +25,32 @@ pub const HEADER: [&str; 15] = [
     "title",
 ];
 
+/// The columns that runs with access logs add: `used` is `yes`, `no`, or
+/// empty when no log covers the finding's source (then the counts are
+/// empty too). Record ids never appear, only their count.
+pub const USE_HEADER: [&str; 6] = [
+    "used",
+    "use_events",
+    "use_records",
+    "use_first",
+    "use_last",
+    "use_accounts_used",
+];
+
+fn use_cells(f: &crate::findings::Finding) -> [String; 6] {
+    match &f.usage {
+        Some(Some(u)) => [
+            if u.used() { "yes" } else { "no" }.to_string(),
+            u.events.to_string(),
+            u.records.to_string(),
+            u.first.clone().unwrap_or_default(),
+            u.last.clone().unwrap_or_default(),
+            u.accounts_used.map(|n| n.to_string()).unwrap_or_default(),
+        ],
+        _ => Default::default(),
+    }
+}
+
 /// Prefixes `'` to a cell that starts like a formula (`=`, `+`, `-`, `@`,
 /// tab or carriage return), so that Excel shows it as text.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
@@ -51,9 +77,14 @@ pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String
     // With history, every row also says whether the finding is new and when
     // it was first seen.
     let history = report.history.is_some();
+    // With access logs, every row also says whether the access was used.
+    let logs = report.logs.is_some();
     let mut header: Vec<&str> = HEADER.to_vec();
     if history {
         header.extend(["status", "first_seen"]);
+    }
+    if logs {
+        header.extend(USE_HEADER);
     }
     writer.write_record(&header).map_err(err)?;
     for f in &report.findings {
@@ -88,6 +119,9 @@ pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String
                 None => String::new(),
             });
             row.push(neutralise(f.first_seen.as_deref().unwrap_or("")).into_owned());
+        }
+        if logs {
+            row.extend(use_cells(f));
         }
         writer.write_record(&row).map_err(err)?;
     }

@@ -36,6 +36,8 @@ pub struct Style {
     pub color: bool,
     /// The columns the table fills.
     pub width: u16,
+    /// Only the findings whose access was used (or not used).
+    pub only: Option<table::UseFilter>,
 }
 
 /// Renders a report. `color` only affects the table, which is 80 columns
@@ -47,6 +49,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, S
         Style {
             color,
             width: crate::ui::DEFAULT_WIDTH,
+            only: None,
         },
     )
 }
@@ -54,7 +57,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, S
 /// Renders a report; `style` only affects the table.
 pub fn render_styled(report: &Report, format: Format, style: Style) -> Result<Vec<u8>, String> {
     match format {
-        Format::Table => Ok(table::render_width(report, style.color, style.width).into_bytes()),
+        Format::Table => {
+            Ok(table::render_filtered(report, style.color, style.width, style.only).into_bytes())
+        }
         Format::Json => {
             let mut out = serde_json::to_vec_pretty(&report.to_json())
                 .map_err(|e| format!("cannot render JSON: {e}"))?;

@@ -142,6 +142,31 @@ fn short_id(f: &Finding) -> &str {
     &f.id[..8.min(f.id.len())]
 }
 
+/// `--only`: the table's rows by what the access logs show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UseFilter {
+    /// Findings whose access the logs show used.
+    Used,
+    /// Findings on logged sources whose access the logs do not show used.
+    Unused,
+}
+
+impl UseFilter {
+    pub fn id(self) -> &'static str {
+        match self {
+            UseFilter::Used => "used",
+            UseFilter::Unused => "unused",
+        }
+    }
+
+    fn keeps(self, f: &Finding) -> bool {
+        match self {
+            UseFilter::Used => crate::evidence::used(f) == Some(true),
+            UseFilter::Unused => crate::evidence::used(f) == Some(false),
+        }
+    }
+}
+
 /// The table at 80 columns.
 pub fn render(report: &Report, color: bool) -> String {
     render_width(report, color, crate::ui::DEFAULT_WIDTH)
@@ -149,6 +174,17 @@ pub fn render(report: &Report, color: bool) -> String {
 
 /// The table filling `width` columns.
 pub fn render_width(report: &Report, color: bool, width: u16) -> String {
+    render_filtered(report, color, width, None)
+}
+
+/// The table filling `width` columns, with only the findings `only` keeps
+/// in the sources' sections (the headings and totals count them all).
+pub fn render_filtered(
+    report: &Report,
+    color: bool,
+    width: u16,
+    only: Option<UseFilter>,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "Behörighetsgranskning per {} · {} konton · {} grupper · {} fynd\n",
@@ -190,20 +226,53 @@ pub fn render_width(report: &Report, color: bool, width: u16) -> String {
             logs.files.len()
         ));
     }
+    if let Some(only) = only {
+        let shown = report.findings.iter().filter(|f| only.keeps(f)).count();
+        out.push_str(&format!(
+            "Visar {shown} av {} fynd: {}\n",
+            report.findings.len(),
+            match only {
+                UseFilter::Used => "bara behörighet som loggarna visar har använts (--only used)",
+                UseFilter::Unused =>
+                    "bara behörighet som loggarna inte visar har använts (--only unused)",
+            }
+        ));
+    }
     for source in &report.sources {
-        let findings = report.findings_of(&source.id);
+        let all = report.findings_of(&source.id);
         out.push('\n');
-        if findings.is_empty() {
+        if all.is_empty() {
             out.push_str(&format!("== {} ({}): inga fynd\n", source.name, source.id));
+            continue;
+        }
+        let findings: Vec<&Finding> = match only {
+            Some(only) => all.iter().copied().filter(|f| only.keeps(f)).collect(),
+            None => all.clone(),
+        };
+        if findings.is_empty() {
+            out.push_str(&format!(
+                "== {} ({}): {} fynd, inget som filtret --only {} visar\n",
+                source.name,
+                source.id,
+                all.len(),
+                only.map(UseFilter::id).unwrap_or_default()
+            ));
             continue;
         }
         out.push_str(&format!(
             "== {} ({})\n   {} fynd: {}\n",
             source.name,
             source.id,
-            findings.len(),
-            severity_counts(&findings)
+            all.len(),
+            severity_counts(&all)
         ));
+        if findings.len() < all.len() {
+            out.push_str(&format!(
+                "   visas här: {} ({})\n",
+                findings.len(),
+                severity_counts(&findings)
+            ));
+        }
         let mut start = 0;
         while start < findings.len() {
             let first = findings[start];

@@ -481,6 +481,115 @@ fn table_sarif_and_review_page_show_the_use() {
     assert!(html.contains("data-use=\"nolog\""));
 }
 
+/// The short ids (first 8 characters) of the rows of a rendered table.
+fn table_ids(table: &str) -> BTreeSet<String> {
+    table
+        .lines()
+        .filter(|l| l.starts_with("│ ") && !l.starts_with("│  ") && !l.starts_with("│ Id "))
+        .filter_map(|l| l.trim_start_matches("│ ").split(' ').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_table_shows_only_used_or_only_unused_findings() {
+    let json = in_repo(&["audit"], &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).expect("json");
+    let short = |f: &Value| f["id"].as_str().unwrap_or("")[..8].to_string();
+    let by_use = |events: fn(u64) -> bool| -> BTreeSet<String> {
+        findings(&json)
+            .iter()
+            .filter(|f| f["use"]["events"].as_u64().is_some_and(events))
+            .map(short)
+            .collect()
+    };
+    let used = by_use(|n| n > 0);
+    let unused = by_use(|n| n == 0);
+    assert_eq!(used.len(), 9);
+    assert!(unused.len() > 20, "{}", unused.len());
+
+    for (only, expected) in [("used", &used), ("unused", &unused)] {
+        let out = in_repo(&["audit"], &["--only", only]);
+        assert_eq!(out.status.code(), Some(1), "--only {only}");
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(&table_ids(&table), expected, "--only {only}: {table}");
+        // The totals still count every finding.
+        let total = findings(&json).len();
+        assert!(table.contains(&format!("Totalt {total} fynd")), "{table}");
+        assert!(
+            table.contains(&format!("Visar {} av {total} fynd", expected.len())),
+            "{table}"
+        );
+    }
+
+    // Without access logs, or with another format, --only is a usage error.
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv", "--only", "used"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--access-log"));
+    let out = in_repo(&["audit"], &["--only", "used", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn csv_output_says_whether_the_access_was_used() {
+    let json = in_repo(&["audit"], &["--format", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).expect("json");
+    let out = in_repo(&["audit"], &["--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = reader.headers().expect("header").clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name} in {header:?}"))
+    };
+    let (id, used, events, records, first) = (
+        col("id"),
+        col("used"),
+        col("use_events"),
+        col("use_records"),
+        col("use_first"),
+    );
+    let mut rows = 0;
+    for row in reader.records() {
+        let row = row.expect("row");
+        let f = findings(&json)
+            .iter()
+            .find(|f| f["id"] == row[id])
+            .expect("finding of the row");
+        let usage = &f["use"];
+        if usage.is_null() {
+            assert_eq!((&row[used], &row[events]), ("", ""), "{row:?}");
+        } else {
+            let n = usage["events"].as_u64().expect("events");
+            assert_eq!(&row[used], if n > 0 { "yes" } else { "no" }, "{row:?}");
+            assert_eq!(row[events], n.to_string());
+            assert_eq!(row[records], usage["records"].as_u64().expect("records").to_string());
+            assert_eq!(&row[first], usage["first"].as_str().unwrap_or(""));
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, findings(&json).len());
+
+    // Without access logs the columns are not there.
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv", "--format", "csv"])
+        .output()
+        .expect("run");
+    let header = String::from_utf8_lossy(&out.stdout);
+    assert!(!header.lines().next().unwrap_or("").contains("used"), "{header}");
+}
+
 #[test]
 fn fail_on_used_fails_only_on_used_access() {
     let env = Env::new();
