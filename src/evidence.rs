@@ -67,7 +67,7 @@ pub struct LogInputs {
 }
 
 /// What was read from the logs, for the report's `run` and the drafts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct LogSummary {
     pub files: Vec<String>,
     pub rows: u64,
@@ -75,6 +75,129 @@ pub struct LogSummary {
     pub first: Option<NaiveDateTime>,
     pub last: Option<NaiveDateTime>,
     pub since: Option<NaiveDate>,
+    /// The counters behind the findings' evidence, for totals over many
+    /// findings that count each log row once ([`LogSummary::union`]).
+    /// Empty when the summary was read back from a report.
+    index: EvidenceIndex,
+}
+
+impl LogSummary {
+    /// A summary read back from a report's `run.access_logs` (no counters).
+    pub fn from_report(
+        since: Option<NaiveDate>,
+        first: Option<NaiveDateTime>,
+        last: Option<NaiveDateTime>,
+    ) -> LogSummary {
+        LogSummary {
+            since,
+            first,
+            last,
+            ..LogSummary::default()
+        }
+    }
+
+    /// The days the evidence covers: from `--log-since` (or the first row)
+    /// to the last row.
+    pub fn window(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let last = self.last?.date();
+        let first = match self.since {
+            Some(since) => since,
+            None => self.first?.date(),
+        };
+        Some((first.min(last), last))
+    }
+
+    /// The use of `source` by `wanted` (account, scope of a finding; `None`
+    /// or `*` for the whole source), each log row counted once however
+    /// many of the findings it counts for, and each record once however
+    /// many accounts opened it. `None` when the counters are not at hand
+    /// (a summary read back from a report).
+    pub fn union<'a>(
+        &self,
+        source: &str,
+        wanted: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Option<Usage> {
+        if !self.index.present {
+            return None;
+        }
+        // Per account: `None` when every row of the source counts.
+        let mut scopes: BTreeMap<String, Option<FxHashSet<String>>> = BTreeMap::new();
+        for (account, scope) in wanted {
+            let entry = scopes
+                .entry(fold(account.trim()).into_owned())
+                .or_insert_with(|| Some(FxHashSet::default()));
+            match scope.map(str::trim) {
+                None | Some("*") | Some("") => *entry = None,
+                Some(s) => {
+                    if let Some(set) = entry {
+                        set.insert(fold(s).into_owned());
+                    }
+                }
+            }
+        }
+        let source = fold(source.trim()).into_owned();
+        let mut usage = Usage {
+            events: 0,
+            records: 0,
+            first: None,
+            last: None,
+            accounts_used: Some(0),
+        };
+        let (mut first, mut last) = (None::<NaiveDateTime>, None::<NaiveDateTime>);
+        let mut records: FxHashSet<u64> = FxHashSet::default();
+        let mut accounts_used = 0u64;
+        for (account, wanted_scopes) in &scopes {
+            let Some(counters) = self.index.counters.get(&(source.clone(), account.clone())) else {
+                continue;
+            };
+            let mut any = false;
+            for (scope, c) in counters {
+                let counts = match (wanted_scopes, scope) {
+                    (None, _) | (_, RowScope::None) => true,
+                    (Some(set), RowScope::Named(s)) => set.contains(s),
+                    (Some(_), RowScope::Other) => false,
+                };
+                if !counts {
+                    continue;
+                }
+                any |= c.events > 0;
+                usage.events += c.events;
+                first = match (first, c.first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                last = last.max(c.last);
+                records.extend(c.records.iter().copied());
+            }
+            if any {
+                accounts_used += 1;
+            }
+        }
+        usage.records = records.len() as u64;
+        usage.first = first.map(format_time);
+        usage.last = last.map(format_time);
+        usage.accounts_used = Some(accounts_used);
+        Some(usage)
+    }
+}
+
+/// The scope of the log rows a counter holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowScope {
+    /// Rows without a scope: they count for every finding of the source.
+    None,
+    /// Rows whose scope no finding has.
+    Other,
+    /// Rows of this (folded) scope.
+    Named(String),
+}
+
+/// The counters of [`attach`], kept for [`LogSummary::union`]: by (folded
+/// source id, folded account name), one counter per scope of rows.
+#[derive(Debug, Clone, Default)]
+struct EvidenceIndex {
+    present: bool,
+    counters: FxHashMap<(String, String), Vec<(RowScope, Counter)>>,
 }
 
 pub fn format_time(t: NaiveDateTime) -> String {
@@ -86,7 +209,7 @@ const NO_SCOPE: u32 = 0;
 /// Scope slot of a row whose scope no finding has.
 const OTHER_SCOPE: u32 = 1;
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Counter {
     events: u64,
     first: Option<NaiveDateTime>,
@@ -397,6 +520,34 @@ pub fn attach(
         }
         f.usage = Some(Some(usage));
     }
+    // The counters stay for totals over many findings (the drafts).
+    let scope_names: FxHashMap<u32, &str> = matcher
+        .scopes
+        .iter()
+        .map(|(name, slot)| (*slot, name.as_str()))
+        .collect();
+    let source_names: FxHashMap<u32, &str> = matcher
+        .sources
+        .iter()
+        .map(|(name, slot)| (*slot, name.as_str()))
+        .collect();
+    let mut index = EvidenceIndex {
+        present: true,
+        counters: FxHashMap::default(),
+    };
+    for ((account, source, scope), c) in counters {
+        let scope = match scope {
+            NO_SCOPE => RowScope::None,
+            OTHER_SCOPE => RowScope::Other,
+            slot => RowScope::Named(scope_names.get(&slot).copied().unwrap_or("").to_string()),
+        };
+        let key = (
+            source_names.get(&source).copied().unwrap_or("").to_string(),
+            matcher.names[account as usize].clone(),
+        );
+        index.counters.entry(key).or_default().push((scope, c));
+    }
+    summary.index = index;
     let mut warnings = Vec::new();
     if unplaced.accounts > 0 {
         warnings.push(format!(

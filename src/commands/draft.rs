@@ -11,7 +11,7 @@ use crate::state::{FileHash, RunInfo, State};
 
 pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
     args.output = super::output_target(args.output.as_deref())?;
-    let (config, sources, as_of, run_time, staff, findings, runs) = match &args.findings {
+    let (config, sources, as_of, run_time, staff, findings, runs, logs) = match &args.findings {
         Some(path) => {
             let i = &args.inputs;
             if !i.csv.is_empty()
@@ -45,6 +45,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
                 None,
                 earlier.findings,
                 runs,
+                earlier.logs,
             )
         }
         None => {
@@ -85,6 +86,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
                 Some(staff),
                 findings,
                 runs,
+                report.logs,
             )
         }
     };
@@ -113,6 +115,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
         run_time,
         staff: staff.as_ref(),
         history: &runs,
+        logs: logs.as_ref(),
     };
     let text = draft::draft(args.kind, args.format, &input).map_err(|e| match e {
         DraftError::Refused(m) | DraftError::Render(m) => Error::Usage(m),

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{clock, join_sv, number_sv, DraftError, DraftInput};
+use crate::evidence::LogSummary;
 use crate::findings::{Finding, Rule};
 use crate::policy::{vocabulary, SourceMeta};
 
@@ -837,7 +838,7 @@ impl Facts {
             nestings,
             access_nestings,
             broad_groups: broad_groups(findings, &scopes),
-            usage: usage(findings, &source.name),
+            usage: usage(findings, source, input.logs),
             staff: staff_rows(input, &all_accounts),
             rows: if hide { Vec::new() } else { rows },
             anonymous_rows,
@@ -889,9 +890,9 @@ fn history(
 /// audit of permissions shows only that access was possible; the access
 /// logs, when the audit read them, say whether it was used, and the drafts
 /// follow (the lex Sarah kind, the severity's reasons, the log marks).
-fn usage(findings: &[&Finding], source_name: &str) -> Usage {
+fn usage(findings: &[&Finding], source: &SourceMeta, logs: Option<&LogSummary>) -> Usage {
     const POSSIBLE: &str = "Granskningen visar att det var möjligt för kontona att nå uppgifterna.";
-    match use_evidence(findings, source_name) {
+    match use_evidence(findings, source, logs) {
         Some(evidence) => Usage {
             known: evidence.covered,
             shown: evidence.shown,
@@ -918,11 +919,70 @@ pub struct UseEvidence {
     pub sentence: String,
 }
 
+/// The use of the source by the findings' accounts, each log row and each
+/// record counted once: from the audit's own counters when the draft runs
+/// the audit, else (findings read back from a report) from the findings'
+/// own evidence, one finding per account and scope, a finding about the
+/// whole source standing for all of that account's.
+fn total_use(
+    covered: &[(&str, Option<&str>, &crate::evidence::Usage)],
+    source: &SourceMeta,
+    logs: Option<&LogSummary>,
+) -> crate::evidence::Usage {
+    let wanted = covered.iter().map(|(a, scope, _)| (*a, *scope));
+    if let Some(total) = logs.and_then(|l| l.union(&source.id, wanted)) {
+        return total;
+    }
+    let whole = |scope: Option<&str>| matches!(scope.map(str::trim), None | Some("*") | Some(""));
+    // Per account: the evidence of each scope once.
+    let mut per_account: BTreeMap<&str, BTreeMap<Option<&str>, &crate::evidence::Usage>> =
+        BTreeMap::new();
+    for (account, scope, u) in covered {
+        let key = if whole(*scope) { None } else { *scope };
+        per_account.entry(account).or_default().insert(key, u);
+    }
+    let mut total = crate::evidence::Usage {
+        events: 0,
+        records: 0,
+        first: None,
+        last: None,
+        accounts_used: Some(0),
+    };
+    let mut used = 0;
+    for scopes in per_account.values() {
+        let parts: Vec<&crate::evidence::Usage> = match scopes.get(&None) {
+            Some(all) => vec![*all],
+            None => scopes.values().copied().collect(),
+        };
+        if parts.iter().any(|u| u.used()) {
+            used += 1;
+        }
+        for u in parts {
+            total.events += u.events;
+            total.records += u.records;
+            total.first = match (total.first.take(), u.first.clone()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            total.last = total.last.take().max(u.last.clone());
+        }
+    }
+    total.accounts_used = Some(used);
+    total
+}
+
 /// Turns the evidence of use on the findings of accounts into the
 /// sentence the drafts give: "Loggarna för perioden … visar att 4 av de
-/// 21 kontona har öppnat sammanlagt 37 ärenden …". Counts only: record
-/// ids never reach a draft. `None` when the audit read no access logs.
-pub fn use_evidence(findings: &[&Finding], source_name: &str) -> Option<UseEvidence> {
+/// 21 kontona har öppnat sammanlagt 37 ärenden …". The period is the
+/// logs' (from `--log-since` or the first row to the last row). Counts
+/// only: record ids never reach a draft. `None` when the audit read no
+/// access logs.
+pub fn use_evidence(
+    findings: &[&Finding],
+    source: &SourceMeta,
+    logs: Option<&LogSummary>,
+) -> Option<UseEvidence> {
+    let source_name = &source.name;
     let logged: Vec<&Finding> = findings
         .iter()
         .copied()
@@ -931,9 +991,15 @@ pub fn use_evidence(findings: &[&Finding], source_name: &str) -> Option<UseEvide
     if logged.is_empty() {
         return None;
     }
-    let covered: Vec<(&str, &crate::evidence::Usage)> = logged
+    let covered: Vec<(&str, Option<&str>, &crate::evidence::Usage)> = logged
         .iter()
-        .filter_map(|f| Some((f.account.as_deref()?, f.usage.as_ref()?.as_ref()?)))
+        .filter_map(|f| {
+            Some((
+                f.account.as_deref()?,
+                f.scope.as_deref(),
+                f.usage.as_ref()?.as_ref()?,
+            ))
+        })
         .collect();
     if covered.is_empty() {
         return Some(UseEvidence {
@@ -944,39 +1010,40 @@ pub fn use_evidence(findings: &[&Finding], source_name: &str) -> Option<UseEvide
             ),
         });
     }
-    let accounts: BTreeSet<&str> = covered.iter().map(|(a, _)| *a).collect();
-    let used: BTreeSet<&str> = covered
-        .iter()
-        .filter(|(_, u)| u.used())
-        .map(|(a, _)| *a)
-        .collect();
-    let events: u64 = covered.iter().map(|(_, u)| u.events).sum();
-    let records: u64 = covered.iter().map(|(_, u)| u.records).sum();
-    let first = covered.iter().filter_map(|(_, u)| u.first.as_deref()).min();
-    let last = covered.iter().filter_map(|(_, u)| u.last.as_deref()).max();
+    let accounts: BTreeSet<&str> = covered.iter().map(|(a, _, _)| *a).collect();
+    let total = total_use(&covered, source, logs);
+    let used = total.accounts_used.unwrap_or(0);
+    let (events, records) = (total.events, total.records);
     let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
+    // The logs' period; without it (a report from before the period was
+    // recorded), the span of the counted events.
+    let period = logs
+        .and_then(LogSummary::window)
+        .map(|(from, to)| (from.to_string(), to.to_string()))
+        .or_else(|| Some((day(total.first.as_deref()?), day(total.last.as_deref()?))));
     let of_accounts = if accounts.len() == 1 {
         "kontot".to_string()
     } else {
         format!("de {} kontona", number_sv(accounts.len() as u64))
     };
-    let sentence = match (first, last) {
-        (Some(first), Some(last)) if !used.is_empty() => format!(
-            "Loggarna för perioden {}–{} visar att {} av {of_accounts} har öppnat sammanlagt {} {} ({} {}) som de inte är behöriga till.",
-            day(first),
-            day(last),
-            number_sv(used.len() as u64),
+    let logs_of = match &period {
+        Some((from, to)) => format!("Loggarna för perioden {from}–{to}"),
+        None => format!("Åtkomstloggarna för {source_name}"),
+    };
+    let sentence = if used > 0 {
+        format!(
+            "{logs_of} visar att {} av {of_accounts} har öppnat sammanlagt {} {} ({} {}) som de inte är behöriga till.",
+            number_sv(used),
             number_sv(records),
             if records == 1 { "ärende" } else { "ärenden" },
             number_sv(events),
             if events == 1 { "händelse" } else { "händelser" },
-        ),
-        _ => format!(
-            "Åtkomstloggarna för {source_name} visar inte att något av {of_accounts} har använt åtkomsten."
-        ),
+        )
+    } else {
+        format!("{logs_of} visar inte att något av {of_accounts} har använt åtkomsten.")
     };
     Some(UseEvidence {
-        shown: !used.is_empty(),
+        shown: used > 0,
         covered: true,
         sentence,
     })

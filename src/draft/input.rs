@@ -27,6 +27,15 @@ struct RunJson {
     as_of: String,
     /// Written by runs with a history (`--state`).
     as_of_time: Option<String>,
+    /// Written by runs that read access logs.
+    access_logs: Option<AccessLogsJson>,
+}
+
+#[derive(Deserialize)]
+struct AccessLogsJson {
+    since: Option<String>,
+    first: Option<String>,
+    last: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +78,8 @@ pub struct EarlierAudit {
     /// The as-of date-times of the recorded runs, when the audit kept a
     /// history.
     pub runs: Vec<NaiveDateTime>,
+    /// What the access logs covered, when the audit read them.
+    pub logs: Option<crate::evidence::LogSummary>,
 }
 
 /// The audit's date and time and its findings. Errors name the file and,
@@ -97,6 +108,38 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
                 ))
             })?,
         ),
+    };
+    let logs = match &doc.run.access_logs {
+        None => None,
+        Some(l) => {
+            let time = |key: &str, t: &Option<String>| -> Result<Option<NaiveDateTime>, String> {
+                t.as_deref()
+                    .map(|t| {
+                        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+                            at(format!(
+                                "`run.access_logs.{key}` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
+                            ))
+                        })
+                    })
+                    .transpose()
+            };
+            let since = l
+                .since
+                .as_deref()
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                        at(format!(
+                            "`run.access_logs.since` is `{d}`, not a date (YYYY-MM-DD)"
+                        ))
+                    })
+                })
+                .transpose()?;
+            Some(crate::evidence::LogSummary::from_report(
+                since,
+                time("first", &l.first)?,
+                time("last", &l.last)?,
+            ))
+        }
     };
     let mut runs = Vec::with_capacity(doc.trend.len());
     for point in &doc.trend {
@@ -153,5 +196,6 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
         as_of_time,
         findings,
         runs,
+        logs,
     })
 }

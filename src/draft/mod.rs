@@ -67,6 +67,8 @@ pub struct DraftInput<'a> {
     pub staff: Option<&'a BTreeMap<String, Staff>>,
     /// Earlier runs from the history of runs (`--state`), oldest first.
     pub history: &'a [HistoryRun],
+    /// What the access logs covered, when the audit read them.
+    pub logs: Option<&'a crate::evidence::LogSummary>,
 }
 
 /// What the directory says about the person behind an account.

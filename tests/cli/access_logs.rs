@@ -571,7 +571,10 @@ fn csv_output_says_whether_the_access_was_used() {
             let n = usage["events"].as_u64().expect("events");
             assert_eq!(&row[used], if n > 0 { "yes" } else { "no" }, "{row:?}");
             assert_eq!(row[events], n.to_string());
-            assert_eq!(row[records], usage["records"].as_u64().expect("records").to_string());
+            assert_eq!(
+                row[records],
+                usage["records"].as_u64().expect("records").to_string()
+            );
             assert_eq!(&row[first], usage["first"].as_str().unwrap_or(""));
         }
         rows += 1;
@@ -587,7 +590,10 @@ fn csv_output_says_whether_the_access_was_used() {
         .output()
         .expect("run");
     let header = String::from_utf8_lossy(&out.stdout);
-    assert!(!header.lines().next().unwrap_or("").contains("used"), "{header}");
+    assert!(
+        !header.lines().next().unwrap_or("").contains("used"),
+        "{header}"
+    );
 }
 
 #[test]
@@ -699,23 +705,46 @@ fn drafts_answer_the_forms_question_with_the_logs() {
         .filter_map(|f| Some((f["account"].as_str()?, f["scope"].as_str().unwrap_or("*"))))
         .collect();
     let accounts: BTreeSet<&str> = mine.iter().map(|(a, _)| *a).collect();
-    let mut used: BTreeSet<&str> = BTreeSet::new();
-    let mut records = 0;
-    for (account, scope) in &mine {
-        let hits: BTreeSet<&str> = rows
+    // Each row counts once, however many of an account's findings it
+    // counts for; each record once, however many accounts opened it.
+    let counted: Vec<&LogRow> = rows
+        .iter()
+        .filter(|r| {
+            mine.iter()
+                .any(|(a, scope)| r.account == *a && counts_for(r, Some(scope)))
+        })
+        .collect();
+    let used: BTreeSet<&str> = counted.iter().map(|r| r.account.as_str()).collect();
+    let records: BTreeSet<&str> = counted.iter().map(|r| r.record.as_str()).collect();
+    // Some account has findings in two scopes with rows in both, so that
+    // counting per finding would count differently.
+    assert!(
+        accounts
             .iter()
-            .filter(|r| r.account == *account && counts_for(r, Some(scope)))
-            .map(|r| r.record.as_str())
-            .collect();
-        if !hits.is_empty() {
-            used.insert(account);
-        }
-        records += hits.len();
-    }
+            .any(|a| mine.iter().filter(|(m, _)| m == a).count() > 1),
+        "{mine:?}"
+    );
+    // The period is the logs' own: the first to the last row of accounts
+    // the directory has, over both logs.
+    let known =
+        std::fs::read_to_string(repo().join("fixtures/norrvik/konton.csv")).expect("accounts");
+    let known: BTreeSet<&str> = known
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(';').next())
+        .collect();
+    let times: BTreeSet<String> = all_rows()
+        .into_iter()
+        .filter(|r| known.contains(r.account.as_str()))
+        .map(|r| r.time[..10].to_string())
+        .collect();
+    let (from, to) = (times.first().expect("rows"), times.last().expect("rows"));
     let expected = format!(
-        "visar att {} av de {} kontona har öppnat sammanlagt {records} ärenden",
+        "Loggarna för perioden {from}–{to} visar att {} av de {} kontona har öppnat sammanlagt {} ärenden ({} händelser)",
         used.len(),
-        accounts.len()
+        accounts.len(),
+        records.len(),
+        counted.len()
     );
     for kind in ["lex-sarah", "imy"] {
         let out = in_repo(&["draft", kind], &["--source", "statistikdatabas"]);
@@ -749,6 +778,82 @@ fn drafts_answer_the_forms_question_with_the_logs() {
         "{text}"
     );
     assert!(text.contains("[x] en påtaglig risk"), "{text}");
+}
+
+#[test]
+fn a_draft_counts_each_log_row_once_across_an_accounts_findings() {
+    // The statistics database's log without its scope column: every row
+    // then counts for all of its account's findings on the source, in
+    // whatever scope.
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join(STATDB_LOG)).expect("log");
+    let unscoped: String = text
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(';').collect();
+            cells.remove(3);
+            cells.join(";") + "\n"
+        })
+        .collect();
+    let log = env.path("utan-omrade.csv");
+    std::fs::write(&log, &unscoped).expect("write log");
+    let log = log.to_str().expect("path");
+    let json = example_quiet(log, &[]);
+    let json: Value = serde_json::from_slice(&json.stdout).expect("json");
+    let mine: BTreeSet<&str> = findings(&json)
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas")
+        .filter(|f| {
+            f["classification"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "lex_sarah"))
+        })
+        .filter_map(|f| f["account"].as_str())
+        .collect();
+    let rows = log_rows(STATDB_LOG);
+    let counted: Vec<&LogRow> = rows
+        .iter()
+        .filter(|r| mine.contains(r.account.as_str()))
+        .collect();
+    let used: BTreeSet<&str> = counted.iter().map(|r| r.account.as_str()).collect();
+    let records: BTreeSet<&str> = counted.iter().map(|r| r.record.as_str()).collect();
+    // Some used account has more than one finding that the rows count for.
+    let per_finding: usize = findings(&json)
+        .iter()
+        .filter(|f| f["data_source"] == "statistikdatabas" && f["account"].is_string())
+        .filter(|f| {
+            f["classification"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "lex_sarah"))
+        })
+        .map(|f| f["use"]["events"].as_u64().unwrap_or(0) as usize)
+        .sum();
+    assert!(
+        per_finding > counted.len(),
+        "{per_finding} {}",
+        counted.len()
+    );
+
+    let expected = format!(
+        "visar att {} av de {} kontona har öppnat sammanlagt {} ärenden ({} händelser)",
+        used.len(),
+        mine.len(),
+        records.len(),
+        counted.len()
+    );
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args(["draft", "lex-sarah", "--source", "statistikdatabas"])
+        .args(["--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .args(["--access-log", log])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&expected), "{expected}\n{text}");
 }
 
 #[test]
