@@ -202,7 +202,7 @@ impl State {
         if path.exists() {
             Self::refuse_shared(path)?;
         }
-        Ok(())
+        refuse_other_owner(path)
     }
 
     /// Refuses a state file that others than its owner can read or write:
@@ -466,6 +466,65 @@ fn describe_open_error(e: &rusqlite::Error, wait: Duration) -> String {
     } else {
         format!("cannot use the state file: {e}")
     }
+}
+
+/// Refuses a run whose user is not the history's owner: the state file
+/// (or, for a new one, its folder, when the run is root's) belongs to
+/// another user. SQLite would leave a journal owned by this run's user
+/// beside the file, which the scheduled runs (as the owner) could not
+/// open, and a state file created by root in the service user's folder
+/// would lock that user out.
+#[cfg(target_os = "linux")]
+fn refuse_other_owner(path: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::MetadataExt;
+    // The process's effective user owns its own /proc entry.
+    let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return Ok(());
+    };
+    let (what, owner) = match std::fs::metadata(path) {
+        Ok(m) => ("state file", m.uid()),
+        Err(_) if me == 0 => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            match std::fs::metadata(dir) {
+                Ok(m) => ("folder of the state file", m.uid()),
+                Err(_) => return Ok(()),
+            }
+        }
+        Err(_) => return Ok(()),
+    };
+    if owner == me {
+        return Ok(());
+    }
+    let owner_name = user_name(owner);
+    let name = owner_name.clone().unwrap_or_else(|| owner.to_string());
+    Err(StateError(format!(
+        "{}: the {what} belongs to the user {name} (uid {owner}), and this run is {} (uid {me}): \
+         the history would get files its owner's runs cannot open\n  \
+         help: run behorig as {name}, e.g. `runuser -u {} -- behorig audit ...`, or give another --state",
+        path.display(),
+        user_name(me).unwrap_or_else(|| me.to_string()),
+        owner_name.as_deref().unwrap_or("OWNER"),
+    )))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn refuse_other_owner(_path: &Path) -> Result<(), StateError> {
+    Ok(())
+}
+
+/// The name of the user `uid` in /etc/passwd.
+#[cfg(target_os = "linux")]
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
 }
 
 #[cfg(unix)]
