@@ -640,6 +640,7 @@ fn session(
             .name("ldap-reader".into())
             .spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH_ENTRIES);
+                let mut batch_bytes = 0usize;
                 let skipped = paged_search(
                     conn,
                     server,
@@ -650,8 +651,14 @@ fn session(
                     panics,
                     origin,
                     |entry| {
+                        batch_bytes += entry
+                            .attrs
+                            .iter()
+                            .flat_map(|(_, v)| v)
+                            .map(|v| v.len() + VALUE_OVERHEAD)
+                            .sum::<usize>();
                         batch.push(entry);
-                        if batch.len() >= BATCH_ENTRIES
+                        if (batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES)
                             && tx
                                 .send(std::mem::replace(
                                     &mut batch,
@@ -660,6 +667,9 @@ fn session(
                                 .is_err()
                         {
                             return Err(SourceError::new(server, "the read was abandoned"));
+                        }
+                        if batch.is_empty() {
+                            batch_bytes = 0;
                         }
                         Ok(())
                     },
@@ -717,9 +727,15 @@ fn session(
 }
 
 /// Entries handed from the reading thread to the mapping at a time, and
-/// how many batches may wait.
+/// how many batches may wait. A batch also goes once its values pass
+/// [`BATCH_BYTES`]: a group entry can hold tens of thousands of members,
+/// and batches counted in entries alone would let the queue hold most
+/// of a directory's memberships at once.
 const BATCH_ENTRIES: usize = 512;
-const QUEUE_BATCHES: usize = 8;
+const BATCH_BYTES: usize = 1 << 20;
+const QUEUE_BATCHES: usize = 4;
+/// What a value costs beyond its bytes (its `Vec`), for [`BATCH_BYTES`].
+const VALUE_OVERHEAD: usize = 24;
 
 /// The search continuation references a read skipped.
 #[derive(Default)]
