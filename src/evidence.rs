@@ -379,6 +379,18 @@ fn name_hash(name: &str) -> u64 {
     h.finish()
 }
 
+/// The account name in a log's `DOMAIN\\name` or `name@domain`, as
+/// Windows logs and journal systems write the user: the part without the
+/// domain. `None` for a name without a domain.
+fn without_domain(name: &str) -> Option<&str> {
+    let short = match (name.rfind('\\'), name.find('@')) {
+        (Some(i), _) => &name[i + 1..],
+        (None, Some(i)) => &name[..i],
+        (None, None) => return None,
+    };
+    (!short.is_empty()).then_some(short)
+}
+
 fn record_hash(record: &str) -> u64 {
     let mut h = FxHasher::default();
     record.hash(&mut h);
@@ -388,6 +400,10 @@ fn record_hash(record: &str) -> u64 {
 /// Rows the audit cannot place, for one warning.
 #[derive(Default)]
 struct Unplaced {
+    /// Rows whose account is named with its domain and was found by the
+    /// name without it.
+    qualified: u64,
+    qualified_example: Option<String>,
     accounts: u64,
     account_example: Option<String>,
     sources: u64,
@@ -435,8 +451,24 @@ pub fn attach(
             };
             covered[source as usize] = true;
             let folded = fold(e.account);
-            let hash = name_hash(&folded);
-            let account = matcher.account(&folded, hash);
+            let mut hash = name_hash(&folded);
+            let mut account = matcher.account(&folded, hash);
+            if account.is_none() && !known.contains(&hash) {
+                // `NORRVIK\anna.berg` or `anna.berg@norrvik.se` for the
+                // directory's `anna.berg`.
+                if let Some(short) = without_domain(&folded) {
+                    let short_hash = name_hash(short);
+                    let short_account = matcher.account(short, short_hash);
+                    if short_account.is_some() || known.contains(&short_hash) {
+                        account = short_account;
+                        hash = short_hash;
+                        unplaced.qualified += 1;
+                        if unplaced.qualified_example.is_none() {
+                            unplaced.qualified_example = Some(e.account.to_string());
+                        }
+                    }
+                }
+            }
             if account.is_none() && !known.contains(&hash) {
                 unplaced.accounts += 1;
                 if unplaced.account_example.is_none() {
@@ -549,6 +581,13 @@ pub fn attach(
     }
     summary.index = index;
     let mut warnings = Vec::new();
+    if unplaced.qualified > 0 {
+        warnings.push(format!(
+            "access logs: {} row(s) name the account with its domain (e.g. `{}`): counted for the directory's account of the name without the domain",
+            unplaced.qualified,
+            unplaced.qualified_example.as_deref().unwrap_or("")
+        ));
+    }
     if unplaced.accounts > 0 {
         warnings.push(format!(
             "access logs: {} row(s) name accounts the inventory does not have (e.g. `{}`): not counted",
@@ -578,6 +617,14 @@ pub struct Event {
 
 /// The events that count for `finding`, in log order: the only place
 /// record ids are given out.
+/// Whether the inventory has an account of the folded name.
+fn inventory_has(inventory: &Inventory, folded: &str) -> bool {
+    inventory
+        .accounts
+        .iter()
+        .any(|a| fold(a.id.trim()).as_ref() == folded)
+}
+
 pub fn events_for(
     finding: &Finding,
     sources: &[String],
@@ -599,7 +646,13 @@ pub fn events_for(
             if since.is_some_and(|s| e.time < s) {
                 return;
             }
-            if !matcher.accounts.contains_key(fold(e.account).as_ref()) {
+            let folded = fold(e.account);
+            let mine = matcher.accounts.contains_key(folded.as_ref())
+                || without_domain(&folded).is_some_and(|short| {
+                    matcher.accounts.contains_key(short)
+                        && !inventory_has(inventory, folded.as_ref())
+                });
+            if !mine {
                 return;
             }
             let scope = matcher.scope(e.scope);

@@ -857,6 +857,76 @@ fn a_draft_counts_each_log_row_once_across_an_accounts_findings() {
 }
 
 #[test]
+fn accounts_named_with_their_domain_count_for_the_directorys_account() {
+    // The statistics database's log as a Windows system writes the user:
+    // `NORRVIK\name` on some rows, `name@norrvik.se` on others.
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join(STATDB_LOG)).expect("log");
+    let mut lines = text.lines();
+    let mut qualified = format!("{}\n", lines.next().expect("header"));
+    for (i, line) in lines.enumerate() {
+        let (account, rest) = line.split_once(';').expect("row");
+        let account = if i % 2 == 0 {
+            format!("NORRVIK\\{account}")
+        } else {
+            format!("{account}@norrvik.se")
+        };
+        qualified.push_str(&format!("{account};{rest}\n"));
+    }
+    let log = env.path("domain.csv");
+    std::fs::write(&log, &qualified).expect("write log");
+    let uses = |out: &std::process::Output| -> BTreeMap<String, Value> {
+        let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+        findings(&json)
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap_or("").to_string(), f["use"].clone()))
+            .collect()
+    };
+    let plain = example_quiet(STATDB_LOG, &[]);
+    let with_domain = example_quiet(log.to_str().expect("path"), &[]);
+    let (plain, with_domain_uses) = (uses(&plain), uses(&with_domain));
+    assert!(plain.values().any(|u| u["events"].as_u64() > Some(0)));
+    assert_eq!(plain, with_domain_uses);
+    let stderr = String::from_utf8_lossy(&with_domain.stderr);
+    assert!(stderr.contains("with its domain"), "{stderr}");
+    // The account the directory does not have stays unknown with its domain.
+    assert!(stderr.contains("tf.vikarie7"), "{stderr}");
+
+    // explain --show-records lists the rows of the account in either form.
+    let json: Value = serde_json::from_slice(&with_domain.stdout).expect("json");
+    let emma = findings(&json)
+        .iter()
+        .find(|f| f["account"] == "emma.nystrom" && f["scope"] == "VO")
+        .expect("emma VO");
+    let out = assert_cmd::Command::cargo_bin("behorig")
+        .expect("binary")
+        .current_dir(repo())
+        .args([
+            "explain",
+            emma["id"].as_str().expect("id"),
+            "--show-records",
+        ])
+        .args(["--as-of", "2026-11-22", "--policies", "policies"])
+        .args(["--csv", "fixtures/norrvik/konton.csv"])
+        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
+        .arg("--access-log")
+        .arg(&log)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let expected: BTreeSet<String> = log_rows(STATDB_LOG)
+        .into_iter()
+        .filter(|r| r.account == "emma.nystrom" && r.scope == "VO")
+        .map(|r| r.record)
+        .collect();
+    assert!(!expected.is_empty());
+    for record in &expected {
+        assert!(text.contains(record.as_str()), "{record}: {text}");
+    }
+}
+
+#[test]
 fn a_broad_group_finding_sums_over_the_accounts_under_the_group() {
     let env = Env::new();
     // Every account of the example is under `Alla anställda`, which gives
