@@ -127,6 +127,11 @@ struct Search {
     base: String,
     attrs: Vec<String>,
     cookie: Vec<u8>,
+    /// The page size asked for (0 without paging).
+    size: u32,
+    /// The search for groups (its filter names no person class), not the
+    /// one for accounts.
+    groups: bool,
 }
 
 fn parse_search(op: &[u8], controls: Option<&[u8]>) -> Search {
@@ -141,14 +146,22 @@ fn parse_search(op: &[u8], controls: Option<&[u8]>) -> Search {
                 .collect()
         })
         .unwrap_or_default();
+    let filter = parts.get(6).map(|(_, f)| f.as_slice()).unwrap_or(&[]);
+    let groups = !filter.windows(6).any(|w| w == b"person");
     let mut cookie = Vec::new();
+    let mut size = 0;
     if let Some(c) = controls {
         for (_, control) in children(c) {
             let parts = children(&control);
             if parts[0].1 == b"1.2.840.113556.1.4.319" {
                 let value = &parts.last().unwrap().1;
                 let seq = children(value);
-                cookie = children(&seq[0].1)[1].1.clone();
+                let paging = children(&seq[0].1);
+                size = paging[0]
+                    .1
+                    .iter()
+                    .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+                cookie = paging[1].1.clone();
             }
         }
     }
@@ -156,6 +169,8 @@ fn parse_search(op: &[u8], controls: Option<&[u8]>) -> Search {
         base,
         attrs,
         cookie,
+        size,
+        groups,
     }
 }
 
@@ -224,7 +239,7 @@ fn ad_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
         );
     }
     let mut ops = Vec::new();
-    if search.cookie.is_empty() {
+    if !search.groups {
         for i in 0..BIG {
             ops.push(entry(
                 &member(i),
@@ -237,7 +252,7 @@ fn ad_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
         }
         ops.push(tlv(0x73, &octets(b"ldap://fake/CN=Configuration,DC=fake")));
         ops.push(result(0x65, 0, ""));
-        return (ops, Some(paged_control(b"page2")));
+        return (ops, Some(paged_control(b"")));
     }
     let values = (0..1500).map(member).collect();
     ops.push(entry(
@@ -444,6 +459,83 @@ fn an_audit_asks_only_for_the_attributes_it_reads() {
         }
         assert!(!attrs.iter().any(|a| a == "mail"), "{attrs:?}");
     }
+}
+
+/// The page sizes of the groups' search, in the order asked.
+static GROUP_PAGES: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Ten accounts; then groups over three pages: sixteen small ones, three
+/// of 30,000 members (about a mebibyte each), and one more small one.
+fn group_pages_script(search: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let member = |i: usize| format!("CN=u{},DC=fake", i % 10);
+    if !search.groups {
+        let ops = (0..10)
+            .map(|i| {
+                entry(
+                    &member(i),
+                    &[
+                        ("objectClass", vec!["user".into()]),
+                        ("sAMAccountName", vec![format!("u{i}")]),
+                    ],
+                )
+            })
+            .chain([result(0x65, 0, "")])
+            .collect();
+        return (ops, Some(paged_control(b"")));
+    }
+    GROUP_PAGES.lock().unwrap().push(search.size);
+    let group = |name: String, members: usize| {
+        entry(
+            &format!("CN={name},DC=fake"),
+            &[
+                ("objectClass", vec!["group".into()]),
+                ("cn", vec![name]),
+                (
+                    "member",
+                    (0..members)
+                        .map(|i| format!("{}-{i:05}", member(i)))
+                        .collect(),
+                ),
+            ],
+        )
+    };
+    let (mut ops, next): (Vec<Vec<u8>>, &[u8]) = match search.cookie.as_slice() {
+        b"" => (
+            (0..16).map(|i| group(format!("Liten{i}"), 1)).collect(),
+            b"2",
+        ),
+        b"2" => (
+            (0..3).map(|i| group(format!("Stor{i}"), 30_000)).collect(),
+            b"3",
+        ),
+        _ => (vec![group("Sist".into(), 1)], b""),
+    };
+    ops.push(result(0x65, 0, ""));
+    (ops, Some(paged_control(next)))
+}
+
+/// Groups come in a search of their own, in pages sized by their bytes:
+/// a page of a thousand groups of thousands of members each would be
+/// held whole in memory before the first of them is read.
+#[test]
+fn groups_are_asked_for_in_pages_sized_by_their_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = audit(dir.path(), serve(group_pages_script));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        stderr(&o)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["groups"], 20, "{report}");
+    // The first page is small; after sixteen small groups the configured
+    // size; after three groups of a mebibyte each, small again.
+    let pages = GROUP_PAGES.lock().unwrap().clone();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(pages[0] <= 16, "{pages:?}");
+    assert!(pages[1] >= 500, "{pages:?}");
+    assert!(pages[2] <= 16, "{pages:?}");
 }
 
 // Hostile servers: each way a server could keep a read going without end,

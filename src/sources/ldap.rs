@@ -42,16 +42,10 @@ mod tls;
 const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
 /// The object classes of every entry the mapping can use: people, groups
 /// and AD's foreign security principals.
-const CLASSES: [&str; 8] = [
-    "user",
-    "person",
-    "posixAccount",
-    "group",
-    "groupOfNames",
-    "groupOfUniqueNames",
-    "posixGroup",
-    "foreignSecurityPrincipal",
-];
+/// The object classes of the entries a read maps: accounts (and the
+/// entries that name them), then groups.
+const ACCOUNT_CLASSES: [&str; 4] = ["user", "person", "posixAccount", "foreignSecurityPrincipal"];
+const GROUP_CLASSES: [&str; 4] = ["group", "groupOfNames", "groupOfUniqueNames", "posixGroup"];
 
 /// How long a directory read may take unless `deadline_s` says otherwise:
 /// ample for a nightly run over hundreds of thousands of entries, and
@@ -70,15 +64,47 @@ const MAX_READ_BYTES: usize = 8 << 30;
 /// Pages in a row that bring no entry: a server repeating its cookie.
 const MAX_EMPTY_PAGES: usize = 100;
 
-fn filter() -> String {
+/// `(|(objectClass=a)(objectClass=b)...)`.
+fn any_class(classes: &[&str]) -> String {
     let mut f = String::from("(|");
-    for c in CLASSES {
+    for c in classes {
         f.push_str("(objectClass=");
         f.push_str(c);
         f.push(')');
     }
     f.push(')');
     f
+}
+
+/// Every entry a read maps.
+fn filter() -> String {
+    let mut all = ACCOUNT_CLASSES.to_vec();
+    all.extend(GROUP_CLASSES);
+    any_class(&all)
+}
+
+/// The read's two searches: the accounts and what else can be a member,
+/// then the groups. Groups come last so that their members are known when
+/// they come, and in pages of their own, sized by their bytes: one group
+/// can hold tens of thousands of members. (The first filter cannot say
+/// "not a group": a server that lacks one of the group classes evaluates
+/// a filter on it as undefined, and the negation of undefined matches
+/// nothing. An entry that is both comes in the first search and is
+/// skipped in the second.)
+fn searches() -> [(String, Paging, &'static [&'static str]); 2] {
+    [
+        (any_class(&ACCOUNT_CLASSES), Paging::Configured, &[]),
+        (any_class(&GROUP_CLASSES), Paging::BySize, &ACCOUNT_CLASSES),
+    ]
+}
+
+/// How a search's first page is sized.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// `page_size` from the start.
+    Configured,
+    /// [`MIN_PAGE`] entries first, then as many as fit [`PAGE_BYTES`].
+    BySize,
 }
 
 /// The search filter and attributes of a directory read, for tools that
@@ -641,39 +667,46 @@ fn session(
             .spawn_scoped(scope, move || {
                 let mut batch = Vec::with_capacity(BATCH_ENTRIES);
                 let mut batch_bytes = 0usize;
-                let skipped = paged_search(
-                    conn,
-                    server,
-                    base_dn,
-                    attrs,
-                    page_size,
-                    &clock,
-                    panics,
-                    origin,
-                    |entry| {
-                        batch_bytes += entry
-                            .attrs
-                            .iter()
-                            .flat_map(|(_, v)| v)
-                            .map(|v| v.len() + VALUE_OVERHEAD)
-                            .sum::<usize>();
-                        batch.push(entry);
-                        if (batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES)
-                            && tx
-                                .send(std::mem::replace(
-                                    &mut batch,
-                                    Vec::with_capacity(BATCH_ENTRIES),
-                                ))
-                                .is_err()
-                        {
-                            return Err(SourceError::new(server, "the read was abandoned"));
-                        }
-                        if batch.is_empty() {
-                            batch_bytes = 0;
-                        }
-                        Ok(())
-                    },
-                )?;
+                let mut read = ReadTotals::default();
+                let mut hand_on = |entry: DirEntry| {
+                    batch_bytes += entry
+                        .attrs
+                        .iter()
+                        .flat_map(|(_, v)| v)
+                        .map(|v| v.len() + VALUE_OVERHEAD)
+                        .sum::<usize>();
+                    batch.push(entry);
+                    if (batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES)
+                        && tx
+                            .send(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(BATCH_ENTRIES),
+                            ))
+                            .is_err()
+                    {
+                        return Err(SourceError::new(server, "the read was abandoned"));
+                    }
+                    if batch.is_empty() {
+                        batch_bytes = 0;
+                    }
+                    Ok(())
+                };
+                for (filter, paging, skip) in searches() {
+                    paged_search(
+                        conn,
+                        server,
+                        base_dn,
+                        (&filter, paging, skip),
+                        attrs,
+                        page_size,
+                        &clock,
+                        panics,
+                        origin,
+                        &mut read,
+                        &mut hand_on,
+                    )?;
+                }
+                let skipped = read.skipped;
                 if tx.send(batch).is_err() {
                     return Err(SourceError::new(server, "the read was abandoned"));
                 }
@@ -732,8 +765,8 @@ fn session(
 /// and batches counted in entries alone would let the queue hold most
 /// of a directory's memberships at once.
 const BATCH_ENTRIES: usize = 512;
-const BATCH_BYTES: usize = 1 << 20;
-const QUEUE_BATCHES: usize = 4;
+const BATCH_BYTES: usize = 256 << 10;
+const QUEUE_BATCHES: usize = 2;
 /// What a value costs beyond its bytes (its `Vec`), for [`BATCH_BYTES`].
 const VALUE_OVERHEAD: usize = 24;
 
@@ -808,30 +841,48 @@ fn undecodable(server: &str) -> SourceError {
         .with_help(format!("the server, or something between it and behorig, sent an entry that is not valid LDAP or has more than {} different attributes", directory::MAX_ATTRIBUTES))
 }
 
-/// Runs the paged search of the whole directory, calling `entry` with
-/// each entry as it arrives; the references skipped come back.
+/// What the searches of one read have brought so far, for the bounds on
+/// the whole read.
+#[derive(Default)]
+struct ReadTotals {
+    entries: usize,
+    bytes: usize,
+    skipped: Skipped,
+}
+
+/// Runs one paged search under `base_dn`, calling `entry` with each entry
+/// as it arrives; counts what it brings into `read`.
 #[allow(clippy::too_many_arguments)]
 fn paged_search(
     conn: &mut LdapConn,
     server: &str,
     base_dn: &str,
+    (filter, paging, skip): (&str, Paging, &[&str]),
     attrs: &[String],
     page_size: u32,
     clock: &Clock,
     panics: &PanicCapture,
     origin: Origin,
+    read: &mut ReadTotals,
     mut entry: impl FnMut(DirEntry) -> Result<(), SourceError>,
-) -> Result<Skipped, SourceError> {
-    let filter = filter();
+) -> Result<(), SourceError> {
     let mut cookie: Vec<u8> = Vec::new();
-    let mut skipped = Skipped::default();
-    let mut entries = 0usize;
-    let mut bytes = 0usize;
     let mut empty_pages = 0usize;
+    let mut entries_here = 0usize;
+    // The page asked for next: `page_size` entries at most, fewer where
+    // the entries are large (groups with thousands of members), so that a
+    // page holds about PAGE_BYTES. The LDAP library decodes all of what
+    // the server has sent of a page before the reader takes its first
+    // entry, so a page of a thousand large groups would be held decoded
+    // at once.
+    let mut asked = match paging {
+        Paging::Configured => page_size.max(1),
+        Paging::BySize => MIN_PAGE.min(page_size.max(1)),
+    };
     let failed = |e: LdapError| ldap_error(server, "the search failed", &e, clock, panics);
     loop {
         let mut control: RawControl = PagedResults {
-            size: i32::try_from(page_size).unwrap_or(i32::MAX),
+            size: i32::try_from(asked).unwrap_or(i32::MAX),
             cookie: std::mem::take(&mut cookie),
         }
         .into();
@@ -839,17 +890,18 @@ fn paged_search(
         let mut stream = conn
             .with_timeout(clock.wait(server)?)
             .with_controls(vec![control])
-            .streaming_search(base_dn, Scope::Subtree, &filter, attrs.to_vec())
+            .streaming_search(base_dn, Scope::Subtree, filter, attrs.to_vec())
             .map_err(failed)?;
         let mut on_page = 0usize;
+        let mut page_bytes = 0usize;
         while let Some(item) = stream.next().map_err(failed)? {
             clock.check(server)?;
             if item.is_ref() {
-                skipped.count += 1;
-                if skipped.first.is_none() {
-                    skipped.first = reference_url(&item.0);
+                read.skipped.count += 1;
+                if read.skipped.first.is_none() {
+                    read.skipped.first = reference_url(&item.0);
                 }
-                if skipped.count > MAX_REFERENCES {
+                if read.skipped.count > MAX_REFERENCES {
                     return Err(SourceError::new(
                         server,
                         format!("the server sent more than {MAX_REFERENCES} search references: it is in a loop"),
@@ -862,15 +914,27 @@ fn paged_search(
                 continue;
             }
             let decoded = decode_entry(item.0, origin).ok_or_else(|| undecodable(server))?;
-            entries += 1;
+            // An entry an earlier search of the read brought.
+            if !skip.is_empty()
+                && decoded.values("objectclass").iter().any(|class| {
+                    skip.iter()
+                        .any(|s| s.as_bytes().eq_ignore_ascii_case(class.as_slice()))
+                })
+            {
+                continue;
+            }
+            read.entries += 1;
+            entries_here += 1;
             on_page += 1;
-            bytes += decoded
+            let size = decoded
                 .attrs
                 .iter()
                 .flat_map(|(_, v)| v)
                 .map(Vec::len)
                 .sum::<usize>();
-            if entries > MAX_ENTRIES || bytes > MAX_READ_BYTES {
+            read.bytes += size;
+            page_bytes += size;
+            if read.entries > MAX_ENTRIES || read.bytes > MAX_READ_BYTES {
                 return Err(SourceError::new(
                     server,
                     format!("the directory read holds more than {MAX_ENTRIES} entries or {} GiB: no municipality's directory is this large", MAX_READ_BYTES >> 30),
@@ -906,7 +970,7 @@ fn paged_search(
                 .with_help("check `base_dn` and the bind account's rights"));
             }
         }
-        let first_page = entries == on_page && empty_pages == 0;
+        let first_page = entries_here == on_page && empty_pages == 0;
         let paged = res
             .ctrls
             .iter()
@@ -914,7 +978,7 @@ fn paged_search(
             .map(|c| paged_cookie(&c.1));
         match paged {
             // The server ignored paging and sent everything at once.
-            None if first_page => return Ok(skipped),
+            None if first_page => return Ok(()),
             None => {
                 return Err(SourceError::new(
                     server,
@@ -928,10 +992,11 @@ fn paged_search(
                     "the paged search stopped early: the paging control could not be read",
                 ));
             }
-            Some(Some(next)) if next.is_empty() => return Ok(skipped),
+            Some(Some(next)) if next.is_empty() => return Ok(()),
             // A cookie may repeat: Samba sends the same one on every page.
             Some(Some(next)) => cookie = next,
         }
+        asked = next_page_size(page_size, on_page, page_bytes);
         if on_page == 0 {
             empty_pages += 1;
             if empty_pages > MAX_EMPTY_PAGES {
@@ -945,6 +1010,26 @@ fn paged_search(
             empty_pages = 0;
         }
     }
+}
+
+/// What a page may hold: the next page asks for as many entries of the
+/// last page's average size as fit.
+const PAGE_BYTES: usize = 1 << 20;
+/// The fewest entries a page asks for.
+const MIN_PAGE: u32 = 16;
+
+/// The entries to ask for in the next page, after a page of `entries`
+/// entries holding `bytes` of values: about [`PAGE_BYTES`] at that size,
+/// between [`MIN_PAGE`] (or `max`, if lower) and `max`.
+fn next_page_size(max: u32, entries: usize, bytes: usize) -> u32 {
+    let max = max.max(1);
+    if entries == 0 || bytes == 0 {
+        return max;
+    }
+    let fit = PAGE_BYTES / (bytes / entries).max(1);
+    u32::try_from(fit)
+        .unwrap_or(u32::MAX)
+        .clamp(MIN_PAGE.min(max), max)
 }
 
 /// The cookie of a paged-results response control; `None` if it cannot
@@ -1315,6 +1400,19 @@ mod tests {
     }
 
     #[test]
+    fn pages_of_large_entries_ask_for_fewer() {
+        // Accounts of 600 bytes: the configured size.
+        assert_eq!(next_page_size(1000, 1000, 600_000), 1000);
+        // Groups of 40 KB: about a mebibyte a page.
+        assert_eq!(next_page_size(1000, 100, 4_000_000), 26);
+        // A page of one huge group: the smallest page, not zero.
+        assert_eq!(next_page_size(1000, 1, 50_000_000), MIN_PAGE);
+        // A configured size below the smallest page is kept.
+        assert_eq!(next_page_size(1, 1, 50_000_000), 1);
+        assert_eq!(next_page_size(5, 0, 0), 5);
+    }
+
+    #[test]
     fn plain_ldap_to_a_remote_host_is_refused() {
         let mut config = effective(None);
         config.base_dn = Some("dc=x".into());
@@ -1575,11 +1673,12 @@ mod tests {
         Ok(inventory)
     }
 
-    /// A few people and a group over two pages.
+    /// Two people over two pages of the accounts' search, then a group in
+    /// the groups' search.
     fn two_pages() -> Answers {
-        let a = person(Answers::default(), 1, 1);
-        let a = person(a, 1, 2).done(1, b"page-2");
-        group(a, 2, "Alla", 1..3).done(2, b"")
+        let a = person(Answers::default(), 1, 1).done(1, b"page-2");
+        let a = person(a, 2, 2).done(2, b"");
+        group(a, 3, "Alla", 1..3).done(3, b"")
     }
 
     #[test]
@@ -1589,10 +1688,12 @@ mod tests {
         for i in 0..people {
             answers = person(answers, 1, i);
         }
-        let alla = group(Answers::default(), 1, "Alla", 0..people);
-        assert!(alla.0.len() > 256 * 1024);
-        answers.0.extend(alla.0);
         let answers = answers.done(1, b"");
+        let alla = group(Answers::default(), 2, "Alla", 0..people);
+        assert!(alla.0.len() > 256 * 1024);
+        let mut answers = answers;
+        answers.0.extend(alla.0);
+        let answers = answers.done(2, b"");
         for chunk in [1000, 1 << 22] {
             let inventory = replayed(&answers, chunk).unwrap();
             assert_eq!(inventory.accounts.len(), people, "chunk {chunk}");
@@ -1654,6 +1755,7 @@ mod tests {
             Answers::default()
                 .entry(1, "uid=a,dc=example,dc=se", &attrs)
                 .done(1, b"")
+                .done(2, b"")
         };
         let inventory = replayed(&entry_of(directory::MAX_ATTRIBUTES), 4096).unwrap();
         assert_eq!(inventory.accounts.len(), 1);
@@ -1667,7 +1769,7 @@ mod tests {
         // As Samba sends them: the same cookie on every page but the last.
         let answers = person(Answers::default(), 1, 1).done(1, b"same");
         let answers = person(answers, 2, 2).done(2, b"same");
-        let answers = person(answers, 3, 3).done(3, b"");
+        let answers = person(answers, 3, 3).done(3, b"").done(4, b"");
         let inventory = replayed(&answers, 64).unwrap();
         assert_eq!(inventory.accounts.len(), 3);
     }
