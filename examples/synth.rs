@@ -10,9 +10,8 @@ fn main() {
     };
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     let spec = behorig::synth::Spec {
-        accounts,
-        sources: 30,
         seed,
+        ..behorig::synth::Spec::new(accounts)
     };
     match behorig::synth::write(&spec, std::path::Path::new(dir)) {
         Ok(w) => println!(
