@@ -438,12 +438,9 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         color: use_color(to_file),
         width: ui::table_width(to_file),
     };
-    let bytes = match args.format {
-        Format::Csv => output::csv::render_styled(&report, args.csv_style),
-        format => output::render_styled(&report, format, style),
-    }
-    .map_err(Error::Output)?;
-    emit(args.output.as_deref(), &bytes)?;
+    emit_with(args.output.as_deref(), |out| {
+        output::write_styled(&report, args.format, style, args.csv_style, out)
+    })?;
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
         pending.commit().map_err(state_error)?;
@@ -482,12 +479,20 @@ fn state_error(e: crate::state::StateError) -> Error {
 
 /// Writes output to a file atomically, or to standard output.
 pub fn emit(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
+    emit_with(path, |out| out.write_all(bytes))
+}
+
+/// [`emit`], with the output written by `write` as it comes.
+pub fn emit_with(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     match path {
-        Some(p) => output::write_atomic(p, bytes)
+        Some(p) => output::write_atomic_with(p, write)
             .map_err(|e| Error::Output(format!("{}: cannot write the report: {e}", p.display()))),
         None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(bytes).and_then(|_| out.flush()) {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match write(&mut out).and_then(|_| out.flush()) {
                 Ok(()) => Ok(()),
                 // A closed pipe (`behorig audit | head`) is not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -211,48 +211,83 @@ fn rules(report: &Report) -> Vec<Value> {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result_with_use(report, f))
-        .collect();
-    let artifacts: Vec<Value> = report
-        .policy_files
-        .iter()
-        .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
-        .chain(
+    let mut out = Vec::new();
+    write(report, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes the SARIF log to `out`, result by result.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    serde::Serialize::serialize(&Log(report), &mut ser).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// The log: `$schema`, `version` and its one run.
+struct Log<'a>(&'a Report);
+
+/// The run, key by key, its results one at a time.
+struct Run<'a>(&'a Report);
+
+/// The results, each built and written before the next.
+struct Results<'a>(&'a Report);
+
+impl serde::Serialize for Log<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut log = s.serialize_map(None)?;
+        log.serialize_entry("$schema", SCHEMA_URI)?;
+        log.serialize_entry("version", "2.1.0")?;
+        log.serialize_entry("runs", &[Run(self.0)])?;
+        log.end()
+    }
+}
+
+impl serde::Serialize for Run<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let report = self.0;
+        let artifacts: Vec<Value> =
             report
-                .inputs
+                .policy_files
                 .iter()
-                .map(|i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]})),
-        )
-        .collect();
-    let log = json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+                .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
+                .chain(report.inputs.iter().map(
+                    |i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]}),
+                ))
+                .collect();
+        let mut run = s.serialize_map(None)?;
+        run.serialize_entry(
+            "tool",
+            &json!({"driver": {
                 "name": "behorig",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "language": "sv-SE",
                 "rules": rules(report),
-            }},
-            "invocations": [{"executionSuccessful": true}],
-            "language": "sv-SE",
-            "artifacts": artifacts,
-            "results": results,
-            "properties": {
+            }}),
+        )?;
+        run.serialize_entry("invocations", &json!([{"executionSuccessful": true}]))?;
+        run.serialize_entry("language", "sv-SE")?;
+        run.serialize_entry("artifacts", &artifacts)?;
+        run.serialize_entry("results", &Results(report))?;
+        run.serialize_entry(
+            "properties",
+            &json!({
                 "as_of": report.as_of.to_string(),
                 "accounts": report.accounts,
                 "groups": report.groups,
-            },
-        }],
-    });
-    let mut out =
-        serde_json::to_vec_pretty(&log).map_err(|e| format!("cannot render SARIF: {e}"))?;
-    out.push(b'\n');
-    Ok(out)
+            }),
+        )?;
+        run.end()
+    }
+}
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        s.collect_seq(report.findings.iter().map(|f| result_with_use(report, f)))
+    }
 }
 
 #[cfg(test)]
