@@ -15,7 +15,8 @@
 //! share of the accounts has a finding (`--rate PERCENT`, default 30) and
 //! memberships come as their own export (`--shape cell` puts them in a cell
 //! of the account row), beside the bare parse of the same files, with each
-//! audit's peak memory and its report's size.
+//! audit's peak memory and its report's size; `--accounts N` sets the
+//! size, `--cap SECONDS` (default 120) stops an audit that runs longer.
 //!
 //! `cargo bench --bench scale` runs 100k accounts; `-- --full` adds 1M;
 //! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
@@ -66,6 +67,45 @@ fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
         elapsed,
         peak_rss: (usage.ru_maxrss as u64) * 1024,
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
+    }
+}
+
+/// [`measure`], but a child still running after `cap` is killed and
+/// `None` returned. Its end is looked for every millisecond.
+fn measure_capped(cmd: &mut Command, dir: &Path, name: &str, cap: Duration) -> Option<Measured> {
+    let stdout = std::fs::File::create(dir.join(format!("{name}.out"))).expect("stdout file");
+    let stderr = std::fs::File::create(dir.join(format!("{name}.err"))).expect("stderr file");
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    std::mem::forget(child);
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: polls our own child; writes into values we own.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if rc == pid {
+            return Some(Measured {
+                elapsed: start.elapsed(),
+                peak_rss: (usage.ru_maxrss as u64) * 1024,
+                success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
+            });
+        }
+        assert_eq!(rc, 0, "wait4 failed for {name}");
+        if start.elapsed() > cap {
+            // SAFETY: our own child, then reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut usage);
+            }
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -185,7 +225,7 @@ fn median_u64(mut v: Vec<u64>) -> u64 {
 /// peak memory and report size, medians of `runs`. The JSON report's
 /// findings are checked against the planted ones. Returns whether they
 /// were right.
-fn outputs(spec: &behorig::synth::Spec, runs: usize) -> bool {
+fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
     let shape = match spec.memberships {
         behorig::synth::Memberships::Export => "export",
         behorig::synth::Memberships::InCell => "cell",
@@ -200,6 +240,8 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize) -> bool {
     let mut peaks: Vec<Vec<u64>> = vec![Vec::new(); FORMATS.len()];
     let mut sizes = vec![0u64; FORMATS.len()];
     let mut correct = true;
+    // A format whose audit ran past the cap is not run again.
+    let mut capped = [false; FORMATS.len()];
     for run in 0..runs {
         let t = Instant::now();
         std::hint::black_box(bare_parse(&w.csv));
@@ -212,7 +254,13 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize) -> bool {
                 cmd.arg("--csv").arg(f);
             }
             let name = format!("audit-{format}");
-            let m = measure(&mut cmd, &dir, &name);
+            if capped[k] {
+                continue;
+            }
+            let Some(m) = measure_capped(&mut cmd, &dir, &name, cap) else {
+                capped[k] = true;
+                continue;
+            };
             assert!(
                 m.success,
                 "the {format} audit failed: {}",
@@ -260,6 +308,10 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize) -> bool {
         "format", "audit", "ratio", "peak memory", "/ input", "report"
     );
     for (k, format) in FORMATS.iter().enumerate() {
+        if capped[k] {
+            println!("  {:<8} more than {} s (stopped)", format, cap.as_secs());
+            continue;
+        }
         let audit = median(times[k].clone());
         let peak = median_u64(peaks[k].clone());
         println!(
@@ -538,7 +590,8 @@ fn main() {
                     .unwrap_or(if measuring { 100_000 } else { 5_000 }),
             )
         };
-        let correct = outputs(&spec, runs);
+        let cap = Duration::from_secs(value("--cap").and_then(|c| c.parse().ok()).unwrap_or(120));
+        let correct = outputs(&spec, runs, cap);
         if !correct {
             std::process::exit(1);
         }

@@ -476,6 +476,10 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
                     }
                 };
                 expected.push(format!("{rule} sys{j:02} {account} - - -"));
+                // The role export gives the first unit's members System 02.
+                if unit == 0 && j != 2 {
+                    expected.push(format!("{rule} sys02 {account} - - -"));
+                }
             }
             // Writing and administering the same source.
             Some(4) => {

@@ -264,9 +264,18 @@ pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
 pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, Error> {
     let loaded = load(inputs)?;
     let mut report = report_from(&loaded, inputs.as_of);
-    if with_plan {
+    // The plan's search grows with the square of the findings: beyond a
+    // thousand it would take minutes, and the page goes without it.
+    if with_plan && report.findings.len() <= output::html::PLAN_MAX_FINDINGS {
         report.plan =
             crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
+    } else if with_plan {
+        report.warnings.push(format!(
+            "the review page proposes no changes for more than {} findings ({} here): \
+             `behorig plan --source ID` plans one data source at a time",
+            output::html::PLAN_MAX_FINDINGS,
+            report.findings.len()
+        ));
     }
     attach_evidence(&mut report, &loaded.inventory, inputs)?;
     // The command ends soon after; freeing a large inventory piece by piece

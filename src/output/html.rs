@@ -21,6 +21,10 @@ use crate::findings::{Classification, Finding, Rule, Severity, Status};
 use crate::report::Report;
 
 const TEMPLATE: &str = include_str!("templates/review.html");
+
+/// The most findings for which the page shows the remediation plan's
+/// changes (the plan's search grows with the square of the findings).
+pub const PLAN_MAX_FINDINGS: usize = 1_000;
 const STYLE: &str = include_str!("templates/review.css");
 const SCRIPT: &str = include_str!("templates/review.js");
 
