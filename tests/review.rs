@@ -730,11 +730,15 @@ fn review_page_of_thousands_of_findings_renders_rows_on_demand() {
     let mut subjects: Vec<String> = all
         .iter()
         .map(|f| {
-            f["account"]
-                .as_str()
-                .or(f["group"].as_str())
-                .unwrap_or("")
-                .to_lowercase()
+            match (
+                f["account"].as_str(),
+                f["group"].as_str(),
+                f["allow"].as_str(),
+            ) {
+                (Some(a), _, _) => a.to_lowercase(),
+                (None, Some(g), _) => g.to_lowercase(),
+                (None, None, allow) => format!("regel {}", allow.unwrap_or_default()),
+            }
         })
         .collect();
     subjects.sort();

@@ -180,6 +180,8 @@
     return haystacks[i];
   }
 
+  var lastKey = null;
+  var sorted = 0;
   var order = [];
   for (var n = 0; n < total; n += 1) { order.push(n); }
   var matches = order;
@@ -229,6 +231,11 @@
     var aggregate = value("f-grupp");
     var use = value("f-anvand");
     var text = value("f-text").trim().toLocaleLowerCase("sv");
+    // A change event that changes nothing (a search box losing focus)
+    // leaves the rows as they are: a row under the pointer stays put.
+    var key = [src, rule, sev, klass, status, aggregate, use, text, sorted].join("\u0001");
+    if (key === lastKey) { return; }
+    lastKey = key;
     if (!src && !rule && !sev && !klass && !status && !aggregate && !use && !text) {
       matches = order;
     } else {
@@ -304,6 +311,7 @@
         var direction = ascending ? 1 : -1;
         var keys = [];
         for (var k = 0; k < total; k += 1) { keys.push(sortKey(k, column)); }
+        sorted += 1;
         order = order.slice().sort(function (a, b) {
           var x = keys[a];
           var y = keys[b];
