@@ -175,9 +175,17 @@
       haystacks[i] = [severity(f)[0], source(f)[0], S[f[RULE]], names.rules[S[f[RULE]]] || "",
         S[f[SUBJ]], S[f[KIND]], S[f[ACCESS]], classLabels(f), statusLabel(f), s(f[FIRST]),
         s(f[IMY]), S[f[USETEXT]], pathSteps(f).map(function (x) { return x[1]; }).join(" → "),
-        message(f), f[ID], s(f[CHANGE])].join(" ").toLocaleLowerCase("sv");
+        message(f), f[ID], s(f[CHANGE])].join(" ").toLowerCase();
     }
     return haystacks[i];
+  }
+
+  // The free-text filter's texts are made while the reader looks at the
+  // first rows, a slice at a time, so that the first keystroke finds them.
+  function warm(from) {
+    var upto = Math.min(total, from + 2000);
+    for (var i = from; i < upto; i += 1) { haystack(i); }
+    if (upto < total) { setTimeout(function () { warm(upto); }, 0); }
   }
 
   var lastKey = null;
@@ -230,7 +238,7 @@
     var status = value("f-status");
     var aggregate = value("f-grupp");
     var use = value("f-anvand");
-    var text = value("f-text").trim().toLocaleLowerCase("sv");
+    var text = value("f-text").trim().toLowerCase();
     // A change event that changes nothing (a search box losing focus)
     // leaves the rows as they are: a row under the pointer stays put.
     var key = [src, rule, sev, klass, status, aggregate, use, text, sorted].join("\u0001");
@@ -379,6 +387,7 @@
 
   filter();
   timing.ready = performance.now() - started;
+  if (total > initialLimit) { setTimeout(function () { warm(0); }, 0); }
 
   var panel = document.getElementById("beslut");
   if (!panel) { return; }
