@@ -332,24 +332,25 @@ fn changes_by_finding(report: &Report) -> HashMap<&str, Rc<str>> {
 
 /// Texts, each kept once, by their place in the list.
 #[derive(Default)]
-struct Strings<'a> {
-    list: Vec<&'a str>,
-    index: HashMap<&'a str, u32>,
+struct Strings {
+    list: Vec<Rc<str>>,
+    index: HashMap<Rc<str>, u32>,
 }
 
-impl<'a> Strings<'a> {
-    fn id(&mut self, text: &'a str) -> u32 {
+impl Strings {
+    fn id(&mut self, text: &str) -> u32 {
         if let Some(&n) = self.index.get(text) {
             return n;
         }
         let n = self.list.len() as u32;
-        self.list.push(text);
+        let text: Rc<str> = text.into();
+        self.list.push(text.clone());
         self.index.insert(text, n);
         n
     }
 
     /// The index of `text` as JSON, or `-1` for none.
-    fn opt(&mut self, text: Option<&'a str>) -> i64 {
+    fn opt(&mut self, text: Option<&str>) -> i64 {
         text.map_or(-1, |t| i64::from(self.id(t)))
     }
 }
@@ -393,15 +394,12 @@ fn findings_data(
     change_of: &HashMap<&str, Rc<str>>,
 ) -> String {
     use std::fmt::Write as _;
-    let rows: Vec<Row> = report
-        .findings
-        .iter()
-        .map(|f| row(report, f, aggregate_of, change_of))
-        .collect();
     let mut strings = Strings::default();
     let mut out = String::with_capacity(report.findings.len() * 160 + 1024);
     out.push_str("{\"f\":[");
-    for (n, (r, f)) in rows.iter().zip(&report.findings).enumerate() {
+    // Each row is made, written and dropped before the next.
+    for (n, f) in report.findings.iter().enumerate() {
+        let r = &row(report, f, aggregate_of, change_of);
         if n > 0 {
             out.push(',');
         }
@@ -445,8 +443,10 @@ fn findings_data(
         );
     }
     out.push_str("],\"s\":");
-    let texts = serde_json::to_string(&strings.list).unwrap_or_else(|_| "[]".into());
-    out.push_str(&texts);
+    // Only the texts can hold a `<`; the rows are numbers and hex ids.
+    let texts: Vec<&str> = strings.list.iter().map(|t| &**t).collect();
+    let texts = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
+    out.push_str(&texts.replace('<', "\\u003c"));
     // What the script shows for the ids of rules, severities, sources and
     // classifications, and the rank each sorts by.
     let names = serde_json::json!({
@@ -456,9 +456,9 @@ fn findings_data(
         "classes": Classification::ALL.iter().map(|c| (c.id(), c.label_sv())).collect::<BTreeMap<_, _>>(),
     });
     out.push_str(",\"names\":");
-    out.push_str(&names.to_string());
+    out.push_str(&names.to_string().replace('<', "\\u003c"));
     out.push('}');
-    out.replace('<', "\\u003c")
+    out
 }
 
 fn row(
