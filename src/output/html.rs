@@ -403,10 +403,13 @@ fn findings_data(
         if n > 0 {
             out.push(',');
         }
+        // Ids are hex fingerprints; written as JSON all the same.
+        let id = serde_json::to_string(&r.id)
+            .unwrap_or_else(|_| "\"\"".into())
+            .replace('<', "\\u003c");
         let _ = write!(
             out,
-            "[\"{}\",{},{},{},{},{},{},{},[",
-            r.id,
+            "[{id},{},{},{},{},{},{},{},[",
             strings.id(r.rule),
             strings.id(r.severity),
             strings.id(&r.classification),
@@ -443,7 +446,7 @@ fn findings_data(
         );
     }
     out.push_str("],\"s\":");
-    // Only the texts can hold a `<`; the rows are numbers and hex ids.
+    // Besides the ids, only the texts can hold a `<`.
     let texts: Vec<&str> = strings.list.iter().map(|t| &**t).collect();
     let texts = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
     out.push_str(&texts.replace('<', "\\u003c"));
