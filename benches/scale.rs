@@ -10,12 +10,21 @@
 //! folder) against the bare parse of the log, and compares the two
 //! audits' peak memory: what reading the log adds.
 //!
+//! `cargo bench --bench scale -- --outputs` instead times every output
+//! format (JSON, CSV, SARIF, Markdown, HTML) on an organisation where a
+//! share of the accounts has a finding (`--rate PERCENT`, default 30) and
+//! memberships come as their own export (`--shape cell` puts them in a cell
+//! of the account row), beside the bare parse of the same files, with each
+//! audit's peak memory and its report's size; `--accounts N` sets the
+//! size, `--cap SECONDS` (default 120) stops an audit that runs longer.
+//!
 //! `cargo bench --bench scale` runs 100k accounts; `-- --full` adds 1M;
 //! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
 //! leaves out LDAP (the LDIF file is still read); `-- --log-rows N` sets
 //! the log's rows (0 leaves the log out). Needs slapd and ldap-utils
 //! (`scripts/test` installs them).
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,6 +70,45 @@ fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
     }
 }
 
+/// [`measure`], but a child still running after `cap` is killed and
+/// `None` returned. Its end is looked for every millisecond.
+fn measure_capped(cmd: &mut Command, dir: &Path, name: &str, cap: Duration) -> Option<Measured> {
+    let stdout = std::fs::File::create(dir.join(format!("{name}.out"))).expect("stdout file");
+    let stderr = std::fs::File::create(dir.join(format!("{name}.err"))).expect("stderr file");
+    let start = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    std::mem::forget(child);
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: polls our own child; writes into values we own.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if rc == pid {
+            return Some(Measured {
+                elapsed: start.elapsed(),
+                peak_rss: (usage.ru_maxrss as u64) * 1024,
+                success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
+            });
+        }
+        assert_eq!(rc, 0, "wait4 failed for {name}");
+        if start.elapsed() > cap {
+            // SAFETY: our own child, then reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut usage);
+            }
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn bare_parse(files: &[PathBuf]) -> usize {
     let mut fields = 0;
     for f in files {
@@ -94,12 +142,8 @@ fn bare_lines(file: &Path) -> usize {
 
 fn dataset(accounts: usize) -> (PathBuf, behorig::synth::Written) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("synth-{accounts}"));
-    let spec = behorig::synth::Spec {
-        accounts,
-        sources: 30,
-        seed: 1,
-    };
-    let written = behorig::synth::write(&spec, &dir).expect("generate");
+    let written =
+        behorig::synth::write(&behorig::synth::Spec::new(accounts), &dir).expect("generate");
     (dir, written)
 }
 
@@ -138,8 +182,20 @@ fn planted_use(report: &Path) -> Option<(u64, u64)> {
     Some((f["use"]["events"].as_u64()?, f["use"]["records"].as_u64()?))
 }
 
+/// The program measured: this build's `behorig`, or the one named by
+/// `BEHORIG_BIN` (to measure an earlier build with the same benchmark).
+fn behorig_bin() -> PathBuf {
+    std::env::var_os("BEHORIG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_behorig")))
+}
+
 fn audit_command(w: &behorig::synth::Written, report: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_behorig"));
+    audit_command_as(w, report, "json")
+}
+
+fn audit_command_as(w: &behorig::synth::Written, report: &Path, format: &str) -> Command {
+    let mut cmd = Command::new(behorig_bin());
     cmd.arg("audit")
         .arg("--policies")
         .arg(&w.policies)
@@ -147,13 +203,139 @@ fn audit_command(w: &behorig::synth::Written, report: &Path) -> Command {
             "--as-of",
             behorig::synth::AS_OF,
             "--format",
-            "json",
+            format,
             "--fail-on",
             "never",
         ])
         .arg("--output")
         .arg(report);
     cmd
+}
+
+/// The output formats, timed side by side.
+const FORMATS: [&str; 5] = ["json", "csv", "sarif", "md", "html"];
+
+fn median_u64(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// Every output format's audit of the CSV exports of one organisation,
+/// timed alternately with the bare parse of the same files: wall time,
+/// peak memory and report size, medians of `runs`. The JSON report's
+/// findings are checked against the planted ones. Returns whether they
+/// were right.
+fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
+    let shape = match spec.memberships {
+        behorig::synth::Memberships::Export => "export",
+        behorig::synth::Memberships::InCell => "cell",
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "synth-{}-{}ppm-{shape}",
+        spec.accounts, spec.finding_ppm
+    ));
+    let w = behorig::synth::write(spec, &dir).expect("generate");
+    let mut bare = Vec::new();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); FORMATS.len()];
+    let mut peaks: Vec<Vec<u64>> = vec![Vec::new(); FORMATS.len()];
+    let mut sizes = vec![0u64; FORMATS.len()];
+    let mut correct = true;
+    // A format whose audit ran past the cap is not run again.
+    let mut capped = [false; FORMATS.len()];
+    for _ in 0..runs {
+        let t = Instant::now();
+        std::hint::black_box(bare_parse(&w.csv));
+        bare.push(t.elapsed());
+        for (k, format) in FORMATS.iter().enumerate() {
+            let report = dir.join(format!("report.{format}"));
+            let _ = std::fs::remove_file(&report);
+            let mut cmd = audit_command_as(&w, &report, format);
+            for f in &w.csv {
+                cmd.arg("--csv").arg(f);
+            }
+            let name = format!("audit-{format}");
+            if capped[k] {
+                continue;
+            }
+            let Some(m) = measure_capped(&mut cmd, &dir, &name, cap) else {
+                capped[k] = true;
+                continue;
+            };
+            assert!(
+                m.success,
+                "the {format} audit failed: {}",
+                std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default()
+            );
+            times[k].push(m.elapsed);
+            peaks[k].push(m.peak_rss);
+            sizes[k] = std::fs::metadata(&report).map_or(0, |m| m.len());
+        }
+    }
+    // Checked after the runs: a child's peak memory as `wait4` reports it
+    // starts from this process's own peak, which reading the report raises.
+    if !capped[0] {
+        let found = finding_keys(&dir.join("report.json"));
+        if found != w.expected {
+            let (f, e): (HashSet<&String>, HashSet<&String>) =
+                (found.iter().collect(), w.expected.iter().collect());
+            let missing: Vec<&&String> = e.difference(&f).take(5).collect();
+            let extra: Vec<&&String> = f.difference(&e).take(5).collect();
+            println!(
+                "  WRONG findings: {} found, {} planted; missing e.g. {missing:?}, extra e.g. {extra:?}",
+                found.len(),
+                w.expected.len()
+            );
+            correct = false;
+        }
+    }
+    let bare = median(bare);
+    println!();
+    println!(
+        "{} accounts, {} memberships ({}), {:.2} % of accounts with a planted finding: \
+         {} findings; CSV {:.1} MB; bare parse {:.3} s",
+        spec.accounts,
+        w.memberships,
+        if shape == "export" {
+            "their own export"
+        } else {
+            "a cell on each account row"
+        },
+        f64::from(spec.finding_ppm) / 10_000.0,
+        w.expected.len(),
+        w.bytes as f64 / 1e6,
+        bare.as_secs_f64()
+    );
+    println!(
+        "  {:<8} {:>9} {:>7} {:>12} {:>9} {:>12}",
+        "format", "audit", "ratio", "peak memory", "/ input", "report"
+    );
+    for (k, format) in FORMATS.iter().enumerate() {
+        if capped[k] {
+            println!("  {:<8} more than {} s (stopped)", format, cap.as_secs());
+            continue;
+        }
+        let audit = median(times[k].clone());
+        let peak = median_u64(peaks[k].clone());
+        println!(
+            "  {:<8} {:>7.3} s {:>6.2}x {:>9.1} MB {:>8.2}x {:>9.1} MB",
+            format,
+            audit.as_secs_f64(),
+            audit.as_secs_f64() / bare.as_secs_f64(),
+            peak as f64 / 1e6,
+            peak as f64 / w.bytes as f64,
+            sizes[k] as f64 / 1e6
+        );
+    }
+    println!(
+        "  findings: {}",
+        if correct {
+            format!("exactly the {} planted", w.expected.len())
+        } else {
+            "WRONG (see above)".to_string()
+        }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    correct
 }
 
 const SVC_DN: &str = "cn=svc-behorig,ou=service,dc=synth,dc=se";
@@ -388,6 +570,37 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(if measuring { 10_000_000 } else { 20_000 });
+    // `--outputs`: every output format on a findings-heavy organisation
+    // (`--rate PERCENT`, default 30; `--shape export|cell`, default
+    // export; `--accounts N`, default 100,000), and nothing else.
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    if args.iter().any(|a| a == "--outputs") || !measuring {
+        let rate: f64 = value("--rate").and_then(|r| r.parse().ok()).unwrap_or(30.0);
+        let spec = behorig::synth::Spec {
+            finding_ppm: (rate * 10_000.0).round() as u32,
+            memberships: match value("--shape").map(String::as_str) {
+                Some("cell") => behorig::synth::Memberships::InCell,
+                _ => behorig::synth::Memberships::Export,
+            },
+            ..behorig::synth::Spec::new(
+                value("--accounts")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(if measuring { 100_000 } else { 5_000 }),
+            )
+        };
+        let cap = Duration::from_secs(value("--cap").and_then(|c| c.parse().ok()).unwrap_or(120));
+        let correct = outputs(&spec, runs, cap);
+        if !correct {
+            std::process::exit(1);
+        }
+        if measuring {
+            return;
+        }
+    }
     let mut sizes = vec![if measuring { 100_000 } else { 5_000 }];
     if full {
         sizes.push(1_000_000);
@@ -434,11 +647,7 @@ fn main() {
         // The same audit with an access log, once, at the first size.
         let mut log_note = None;
         if log_rows > 0 && accounts == sizes_first {
-            let spec = behorig::synth::Spec {
-                accounts,
-                sources: 30,
-                seed: 1,
-            };
+            let spec = behorig::synth::Spec::new(accounts);
             let log = behorig::synth::write_access_log(&spec, log_rows, &dir).expect("log");
             let with_log = side_by_side(
                 &w,

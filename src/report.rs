@@ -204,36 +204,53 @@ impl Report {
         v
     }
 
-    /// The whole report as the contract's JSON document.
-    pub fn to_json(&self) -> Value {
-        let mut doc = json!({
-            "schema_version": 1,
-            "tool": {"name": "behorig", "version": env!("CARGO_PKG_VERSION")},
-            "run": {
-                "as_of": self.as_of.to_string(),
-                "sources": self.inputs,
-                "policies": self.policy_files,
-            },
-            "summary": self.summary_json(),
-            "findings": self.findings,
+    /// Writes the contract's JSON document (what [`Report::to_json`]
+    /// gives, pretty-printed, with a final newline) to `out`, finding by
+    /// finding: no tree of the findings is built.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut ser = serde_json::Serializer::pretty(&mut *out);
+        serde::Serialize::serialize(&JsonDocument(self), &mut ser).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")
+    }
+
+    /// The `run` object of the JSON document.
+    fn run_json(&self) -> Value {
+        let mut run = json!({
+            "as_of": self.as_of.to_string(),
+            "sources": self.inputs,
+            "policies": self.policy_files,
         });
         if let Some(h) = &self.history {
-            doc["run"]["as_of_time"] = json!(h.as_of.format("%Y-%m-%dT%H:%M:%S").to_string());
-            doc["run"]["state"] = json!({
+            run["as_of_time"] = json!(h.as_of.format("%Y-%m-%dT%H:%M:%S").to_string());
+            run["state"] = json!({
                 "run": h.run_id,
                 "previous_run": h.previous_run.as_ref().map(|(id, as_of)| json!({"run": id, "as_of": as_of})),
             });
-            doc["resolved"] = json!(self.resolved);
-            doc["trend"] = json!(self.trend);
         }
         if let Some(logs) = &self.logs {
-            doc["run"]["access_logs"] = json!({
+            run["access_logs"] = json!({
                 "files": logs.files,
                 "rows": logs.rows,
                 "since": logs.since.map(|d| d.to_string()),
                 "first": logs.first.map(crate::evidence::format_time),
                 "last": logs.last.map(crate::evidence::format_time),
             });
+        }
+        run
+    }
+
+    /// The whole report as the contract's JSON document.
+    pub fn to_json(&self) -> Value {
+        let mut doc = json!({
+            "schema_version": 1,
+            "tool": {"name": "behorig", "version": env!("CARGO_PKG_VERSION")},
+            "run": self.run_json(),
+            "summary": self.summary_json(),
+            "findings": self.findings,
+        });
+        if self.history.is_some() {
+            doc["resolved"] = json!(self.resolved);
+            doc["trend"] = json!(self.trend);
         }
         if let Some(uses) = &self.exceptions {
             doc["excepted"] = Value::Array(
@@ -245,5 +262,168 @@ impl Report {
             doc["exceptions"] = Value::Array(uses.iter().map(ExceptionUse::to_json).collect());
         }
         doc
+    }
+}
+
+/// The JSON document, serialised key by key in [`Report::to_json`]'s
+/// order, its lists of findings element by element.
+struct JsonDocument<'a>(&'a Report);
+
+/// A list serialised element by element from an iterator made on demand.
+struct Each<F>(F);
+
+impl<F, I> serde::Serialize for Each<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+impl serde::Serialize for JsonDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let mut doc = s.serialize_map(None)?;
+        doc.serialize_entry("schema_version", &1)?;
+        doc.serialize_entry(
+            "tool",
+            &json!({"name": "behorig", "version": env!("CARGO_PKG_VERSION")}),
+        )?;
+        doc.serialize_entry("run", &r.run_json())?;
+        doc.serialize_entry("summary", &r.summary_json())?;
+        doc.serialize_entry("findings", &r.findings)?;
+        if r.history.is_some() {
+            doc.serialize_entry("resolved", &r.resolved)?;
+            doc.serialize_entry("trend", &r.trend)?;
+        }
+        if let Some(uses) = &r.exceptions {
+            doc.serialize_entry(
+                "excepted",
+                &Each(|| r.excepted.iter().map(|f| r.excepted_json(f))),
+            )?;
+            doc.serialize_entry(
+                "exceptions",
+                &Each(|| uses.iter().map(ExceptionUse::to_json)),
+            )?;
+        }
+        doc.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Rule;
+
+    fn finding(id: &str, account: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            rule: Rule::UnauthorizedAccess,
+            data_source: "statdb".into(),
+            account: Some(account.into()),
+            group: None,
+            accounts: Some(3),
+            role: Some("Läs".into()),
+            scope: Some("VO".into()),
+            via: vec!["SG-Statdb \"VO\"".into(), "Alla <anställda>".into()],
+            severity: Severity::Critical,
+            classification: vec![Classification::Imy, Classification::LexSarah],
+            message: format!("{account} når\tVO:s data\n"),
+            allow: Some("egen".into()),
+            roles: vec!["Skriv".into(), "Admin".into()],
+            grant: Some("policies/statdb.toml:9".into()),
+            status: Some(Status::New),
+            first_seen: Some("2026-11-01T00:00:00".into()),
+            usage: Some(Some(crate::evidence::Usage {
+                events: 7,
+                records: 3,
+                first: Some("2026-10-01T08:00:00".into()),
+                last: None,
+                accounts_used: Some(2),
+            })),
+            used_since_last_run: Some(true),
+        }
+    }
+
+    /// The JSON written finding by finding is, byte for byte, the document
+    /// tree pretty-printed, with every optional part of the contract.
+    #[test]
+    fn streamed_json_is_the_document() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
+        let mut plain = finding("aaaa000000000002", "bo");
+        plain.usage = Some(None);
+        let report = Report {
+            as_of: day,
+            inputs: vec!["konton.csv".into()],
+            policy_files: vec!["policies/statdb.toml".into()],
+            accounts: 2,
+            groups: 1,
+            findings: vec![finding("aaaa000000000001", "anna"), plain],
+            resolved: vec![finding("bbbb000000000001", "cecilia")],
+            excepted: vec![finding("cccc000000000001", "david")],
+            trend: vec![TrendPoint {
+                as_of: "2026-11-01T00:00:00".into(),
+                findings: 2,
+                by_severity: [(Severity::Critical, 2)].into(),
+            }],
+            history: Some(RunContext {
+                run_id: 2,
+                as_of: day.and_hms_opt(0, 0, 0).unwrap_or_default(),
+                previous_run: Some((1, "2026-11-01T00:00:00".into())),
+            }),
+            exceptions: Some(vec![ExceptionUse {
+                exception: crate::exceptions::Exception {
+                    file: "undantag.toml".into(),
+                    line: 3,
+                    rule: Some(Rule::UnauthorizedAccess),
+                    data_source: None,
+                    account: Some("david".into()),
+                    group: None,
+                    role: None,
+                    scope: None,
+                    reason: "Migrering".into(),
+                    approved_by: "Förvaltningschef".into(),
+                    expires: day,
+                },
+                outcome: crate::exceptions::Outcome::Active,
+                days_left: 0,
+                expiring_soon: true,
+                findings: vec!["cccc000000000001".into()],
+            }]),
+            logs: Some({
+                let mut logs = crate::evidence::LogSummary::from_report(
+                    Some(day),
+                    day.and_hms_opt(8, 0, 0),
+                    None,
+                );
+                logs.files = vec!["logg.csv".into()];
+                logs.rows = 10;
+                logs
+            }),
+            ..Report::default()
+        };
+        let mut tree = serde_json::to_vec_pretty(&report.to_json()).unwrap_or_default();
+        tree.push(b'\n');
+        let mut streamed = Vec::new();
+        report.write_json(&mut streamed).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&streamed),
+            String::from_utf8_lossy(&tree)
+        );
+        let text = String::from_utf8_lossy(&streamed);
+        for part in [
+            "\"excepted\"",
+            "\"exceptions\"",
+            "\"trend\"",
+            "\"resolved\"",
+            "\"access_logs\"",
+            "\"as_of_time\"",
+        ] {
+            assert!(text.contains(part), "{part} missing");
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! Synthetic organisations of any size, for benchmarks and scale tests:
 //! accounts across boards and units, role groups nested into access
 //! groups, a catch-all group, a role export, one policy per data source,
-//! and a fixed handful of planted violations. Everything else is allowed,
-//! so the findings are exactly [`PLANTED`] at every size. Deterministic
-//! from the seed. Written twice over: as CSV exports, and as an LDIF
-//! directory (OpenLDAP schema, under [`BASE_DN`]) holding the same
-//! accounts, groups and nesting, for the role export to be joined with.
+//! and a fixed handful of planted violations, plus (at a chosen rate) one
+//! planted violation on that share of the accounts, spread over the rules.
+//! Everything else is allowed, so the findings are exactly
+//! [`Written::expected`] at every size. Deterministic from the seed.
+//! Written twice over: as CSV exports (memberships in a cell of the account
+//! row, or as their own `account,group` export), and as an LDIF directory
+//! (OpenLDAP schema, under [`BASE_DN`]) holding the same accounts, groups
+//! and nesting, for the role export to be joined with.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,6 +25,35 @@ pub struct Spec {
     /// Data sources, one policy each (at least 6 for the planted cases).
     pub sources: usize,
     pub seed: u64,
+    /// Accounts with a planted violation, in parts per million (300,000 is
+    /// 30 %); 0 plants only the fixed handful of [`PLANTED`].
+    pub finding_ppm: u32,
+    /// How the CSV export carries memberships.
+    pub memberships: Memberships,
+}
+
+impl Spec {
+    /// `accounts` accounts over 30 data sources, seed 1, only the fixed
+    /// planted violations, memberships in a cell of the account row.
+    pub fn new(accounts: usize) -> Spec {
+        Spec {
+            accounts,
+            sources: 30,
+            seed: 1,
+            finding_ppm: 0,
+            memberships: Memberships::InCell,
+        }
+    }
+}
+
+/// How the CSV export carries memberships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memberships {
+    /// A `group` cell on each account row, groups separated by `;`.
+    InCell,
+    /// Their own export, `medlemskap.csv`: one `account,group` row each,
+    /// as `Get-ADGroupMember` loops and csvde write them.
+    Export,
 }
 
 /// What was written.
@@ -40,6 +72,9 @@ pub struct Written {
     pub bytes: u64,
     /// Bytes of LDIF.
     pub ldif_bytes: u64,
+    /// The findings the audit must give, as [`PLANTED`] writes them,
+    /// sorted: the fixed handful and those planted at the spec's rate.
+    pub expected: Vec<String>,
 }
 
 /// The findings the planted violations give, as `rule source account group
@@ -239,22 +274,77 @@ impl<W: Write> Directory<W> {
     }
 }
 
-fn write_account(out: &mut impl Write, r: &AccountRow<'_>) -> io::Result<usize> {
-    writeln!(
-        out,
-        "{},{},{},{},Tillsvidare,{},{},{},{}@exempel.se,\"{}\"",
-        r.account,
-        r.name,
-        r.department,
-        r.title,
-        if r.enabled { "true" } else { "false" },
-        r.expires,
-        r.last_logon,
-        r.account,
-        r.groups.join(";")
-    )?;
-    Ok(r.groups.len())
+/// The CSV side: account rows, with their groups in a cell or as rows of
+/// their own export.
+struct CsvAccounts {
+    accounts: BufWriter<File>,
+    memberships: Option<BufWriter<File>>,
 }
+
+impl CsvAccounts {
+    fn new(accounts: &Path, memberships: Option<&Path>) -> io::Result<Self> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(accounts)?);
+        let memberships = match memberships {
+            Some(path) => {
+                writeln!(
+                    out,
+                    "account,display_name,department,title,employee_type,enabled,expires,last_logon,mail"
+                )?;
+                let mut m = BufWriter::with_capacity(1 << 20, File::create(path)?);
+                writeln!(m, "account,group")?;
+                Some(m)
+            }
+            None => {
+                writeln!(
+                    out,
+                    "account,display_name,department,title,employee_type,enabled,expires,last_logon,mail,group"
+                )?;
+                None
+            }
+        };
+        Ok(CsvAccounts {
+            accounts: out,
+            memberships,
+        })
+    }
+
+    /// Writes one account; returns its memberships.
+    fn account(&mut self, r: &AccountRow<'_>) -> io::Result<usize> {
+        write!(
+            self.accounts,
+            "{},{},{},{},Tillsvidare,{},{},{},{}@exempel.se",
+            r.account,
+            r.name,
+            r.department,
+            r.title,
+            if r.enabled { "true" } else { "false" },
+            r.expires,
+            r.last_logon,
+            r.account,
+        )?;
+        match &mut self.memberships {
+            Some(m) => {
+                writeln!(self.accounts)?;
+                for g in r.groups {
+                    writeln!(m, "{},{g}", r.account)?;
+                }
+            }
+            None => writeln!(self.accounts, ",\"{}\"", r.groups.join(";"))?,
+        }
+        Ok(r.groups.len())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.accounts.flush()?;
+        if let Some(m) = &mut self.memberships {
+            m.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// The kinds of violation planted at the spec's rate, in turn.
+const PLANTED_KINDS: usize = 6;
 
 fn policy(n: usize) -> String {
     let id = format!("sys{n:02}");
@@ -292,10 +382,10 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
 
     let units = (spec.accounts / 150).max(1);
     let accounts_path = dir.join("konton.csv");
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(&accounts_path)?);
-    writeln!(
-        out,
-        "account,display_name,department,title,employee_type,enabled,expires,last_logon,mail,group"
+    let memberships_path = dir.join("medlemskap.csv");
+    let mut out = CsvAccounts::new(
+        &accounts_path,
+        (spec.memberships == Memberships::Export).then_some(memberships_path.as_path()),
     )?;
     let mut memberships = 0;
     let mut roles = BufWriter::new(File::create(dir.join("roller.csv"))?);
@@ -307,6 +397,11 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     let mut account = String::new();
     let mut name = String::new();
     let mut logon = String::new();
+    // The rate's draws come from their own stream, so that the rest of the
+    // organisation is the same at every rate.
+    let mut planting = Rng(spec.seed ^ 0x0F1D_1265);
+    let mut planted_n = 0usize;
+    let mut expected: Vec<String> = PLANTED.iter().map(|s| s.to_string()).collect();
     for i in 0..spec.accounts {
         let b = i % 3;
         let board = BOARDS[b];
@@ -336,28 +431,86 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         groups.push(format!("SG-{board}-Enhet-{unit:04}"));
         groups.push(format!("R-{board}-{}", ascii(title)));
         let mut picked = [0usize; 4];
+        let mut roles_of = ["Las"; 4];
         for k in 0..4 {
             let mut j = 1 + rng.below(sources);
             while picked[..k].contains(&j) || j == 5 {
                 j = 1 + (j % sources);
             }
             picked[k] = j;
-            let role = if rng.below(2) == 0 { "Las" } else { "Skriv" };
-            groups.push(format!("SG-Sys{j:02}-{board}-{role}"));
+            roles_of[k] = if rng.below(2) == 0 { "Las" } else { "Skriv" };
+            groups.push(format!("SG-Sys{j:02}-{board}-{}", roles_of[k]));
+        }
+        let planted_kind = (planting.below(1_000_000) < spec.finding_ppm as usize).then(|| {
+            planted_n += 1;
+            (planted_n - 1) % PLANTED_KINDS
+        });
+        let (mut enabled, mut expires, mut last_logon) = (true, "", logon.as_str());
+        let j = picked[0];
+        match planted_kind {
+            // Moved to another board, still in one of its access groups.
+            Some(0) => {
+                let other = BOARDS[(b + 1) % 3];
+                groups[3] = format!("SG-Sys{j:02}-{other}-{}", roles_of[0]);
+                expected.push(format!(
+                    "unauthorized-access sys{j:02} {account} - {} {other}",
+                    roles_of[0]
+                ));
+            }
+            // Disabled, expired or inactive, with access to one source only.
+            Some(kind @ 1..=3) => {
+                groups.truncate(4);
+                groups.remove(2);
+                let rule = match kind {
+                    1 => {
+                        enabled = false;
+                        "disabled-account"
+                    }
+                    2 => {
+                        expires = "2020-01-01";
+                        "expired-account"
+                    }
+                    _ => {
+                        last_logon = "2020-01-01 08:00";
+                        "inactive-account"
+                    }
+                };
+                expected.push(format!("{rule} sys{j:02} {account} - - -"));
+                // The role export gives the first unit's members System 02.
+                if unit == 0 && j != 2 {
+                    expected.push(format!("{rule} sys02 {account} - - -"));
+                }
+            }
+            // Writing and administering the same source.
+            Some(4) => {
+                groups[3] = format!("SG-Sys{j:02}-{board}-Skriv");
+                groups.push(format!("SG-Sys{j:02}-{board}-Admin"));
+                expected.push(format!("sod-conflict sys{j:02} {account} - - -"));
+                expected.push(format!(
+                    "unauthorized-access sys{j:02} {account} - Admin {board}"
+                ));
+            }
+            // A role in the source's own export for an account the
+            // directory does not have.
+            Some(_) => {
+                writeln!(roles, "x{i:07},sys{j:02},Las,{board}")?;
+                expected.push(format!("unknown-account sys{j:02} x{i:07} - - -"));
+            }
+            None => {}
         }
         let row = AccountRow {
             account: &account,
             name: &name,
             department: board,
             title,
-            enabled: true,
-            expires: "",
-            last_logon: &logon,
+            enabled,
+            expires,
+            last_logon,
             groups: &groups,
         };
-        memberships += write_account(&mut out, &row)?;
+        memberships += out.account(&row)?;
         directory.account(&row)?;
-        if i % 10 == 0 {
+        if i % 10 == 0 && planted_kind.is_none() {
             writeln!(roles, "{account},sys01,Las,{board}")?;
         }
     }
@@ -458,14 +611,14 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
             last_logon,
             groups,
         };
-        memberships += write_account(&mut out, &row)?;
+        memberships += out.account(&row)?;
         directory.account(&row)?;
     }
     writeln!(roles, "p-ghost,sys01,Las,IFO")?;
     for b in BOARDS {
         writeln!(roles, ",sys02,Las,{b}")?;
     }
-    out.flush()?;
+    out.finish()?;
     roles.flush()?;
     drop(roles);
     // Role-export rows for whole units (group holders).
@@ -524,11 +677,12 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         }
     })?;
 
-    let csv = vec![
-        accounts_path,
-        dir.join("nastling.csv"),
-        dir.join("roller.csv"),
-    ];
+    let mut csv = vec![accounts_path];
+    if spec.memberships == Memberships::Export {
+        csv.push(memberships_path);
+    }
+    csv.extend([dir.join("nastling.csv"), dir.join("roller.csv")]);
+    expected.sort();
     let mut bytes = 0;
     for f in &csv {
         bytes += std::fs::metadata(f)?.len();
@@ -542,6 +696,7 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         memberships,
         groups: 3 * (units + 1 + 3) + sources * 9 + 4,
         bytes,
+        expected,
     })
 }
 

@@ -262,12 +262,14 @@ fn review_page_loads_nothing_from_outside_and_prints_whole() {
         "const s = document.getElementById('f-allvar'); s.value = 'medium'; \
          s.dispatchEvent(new Event('change', {bubbles: true})); true",
     );
-    let total = browser.eval("document.querySelectorAll('tr[data-finding]').length");
-    assert!(browser.eval(VISIBLE_ROWS).as_u64() < total.as_u64());
+    let total = findings(&example_json()).len();
+    assert!(browser.eval(VISIBLE_ROWS).as_u64() < Some(total as u64));
     browser.call(
         "Emulation.setEmulatedMedia",
         serde_json::json!({"media": "print"}),
     );
+    // The page hears of the print media at its next frame.
+    browser.eval("new Promise(r => requestAnimationFrame(() => setTimeout(() => r(true), 0)))");
     assert_eq!(browser.eval(VISIBLE_ROWS), total);
     assert_eq!(
         browser.eval("getComputedStyle(document.getElementById('filter')).display"),
@@ -372,8 +374,12 @@ fn planted_markup_renders_as_text() {
     let mut browser = Browser::start(1200, 800);
     browser.open(&page);
     assert_eq!(browser.eval("window.__pwned === undefined"), true);
-    // Only the page's own script and none of the planted elements.
-    assert_eq!(browser.eval("document.scripts.length"), 1);
+    // Only the page's own script (beside its data block, which does not
+    // run) and none of the planted elements.
+    assert_eq!(
+        browser.eval("Array.from(document.scripts).map(s => s.type || 'script')"),
+        serde_json::json!(["application/json", "script"])
+    );
     assert_eq!(
         browser.eval("document.querySelectorAll('img, i, b, u, svg:not(figure svg), [onerror], [onload]').length"),
         0
@@ -579,4 +585,165 @@ fn markdown_summarises_the_example() {
         .expect("voicemail section");
     assert!(voicemail.lines().filter(|l| l.starts_with("| ")).count() < 10);
     assert!(voicemail.contains("| Alla anställda (grupp) | Avlyssna, "));
+}
+
+/// The rows the page has rendered, by their `data-finding`.
+const RENDERED: &str =
+    "Array.from(document.querySelectorAll('tr[data-finding]')).map(r => r.dataset.finding)";
+
+/// Waits for the page's next frame (and what it does on it).
+const NEXT_FRAME: &str =
+    "new Promise(r => requestAnimationFrame(() => setTimeout(() => r(true), 0)))";
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A findings-heavy organisation (a third of 12,000 accounts with a
+/// finding, memberships as their own export): the page opens on the
+/// summary and the causes with a first part of the rows, and every finding
+/// is still reachable by scrolling, by its cause, by a filter and by
+/// sorting.
+#[test]
+fn review_page_of_thousands_of_findings_renders_rows_on_demand() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = behorig::synth::Spec {
+        finding_ppm: 330_000,
+        memberships: behorig::synth::Memberships::Export,
+        ..behorig::synth::Spec::new(12_000)
+    };
+    let w = behorig::synth::write(&spec, dir.path()).expect("organisation");
+    let run = |format: &str, out: &Path| {
+        let mut cmd = Command::cargo_bin("behorig").expect("binary");
+        cmd.arg("audit")
+            .arg("--policies")
+            .arg(&w.policies)
+            .args(["--as-of", behorig::synth::AS_OF, "--format", format])
+            .args(["--fail-on", "never", "--output"])
+            .arg(out);
+        for f in &w.csv {
+            cmd.arg("--csv").arg(f);
+        }
+        let o = cmd.output().expect("run behorig");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let page = dir.path().join("granskning.html");
+    run("html", &page);
+    let report = dir.path().join("granskning.json");
+    run("json", &report);
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    let all = findings(&json);
+    assert_eq!(all.len(), w.expected.len());
+    assert!(all.len() > 4_000, "{} findings", all.len());
+    let ids: BTreeSet<&str> = all.iter().filter_map(|f| f["id"].as_str()).collect();
+
+    let mut browser = Browser::start(1366, 900);
+    browser.open(&page);
+    assert_eq!(
+        browser.eval("document.getElementById('antal').textContent"),
+        format!("Visar alla {} fynd", all.len())
+    );
+    // A first part of the rows, the worst first, each a real finding.
+    let first = strings(&browser.eval(RENDERED));
+    assert_eq!(first.len(), 200);
+    assert!(first.iter().all(|id| ids.contains(id.as_str())));
+    assert_eq!(first[0], all[0]["id"].as_str().expect("id"));
+    assert_eq!(browser.eval("document.getElementById('mer').hidden"), false);
+
+    // Scrolling to the end of the table brings the next rows.
+    browser.eval("document.getElementById('mer').scrollIntoView(); true");
+    browser.eval(NEXT_FRAME);
+    browser.eval(NEXT_FRAME);
+    let more = strings(&browser.eval(RENDERED));
+    assert_eq!(more.len(), 400);
+    assert_eq!(&more[..200], &first[..]);
+    let expected_next: Vec<&str> = all[200..400]
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(
+        more[200..].iter().map(String::as_str).collect::<Vec<_>>(),
+        expected_next
+    );
+
+    // The largest cause opens its rows.
+    let cause = browser.eval(
+        "(() => { const b = Array.from(document.querySelectorAll('[data-show-aggregate]')); \
+         const n = x => Number(x.textContent.match(/\\d+/)[0]); \
+         const big = b.reduce((m, x) => n(x) > n(m) ? x : m); \
+         return [big.getAttribute('data-show-aggregate'), n(big)]; })()",
+    );
+    let (key, count) = (
+        cause[0].as_str().expect("key").to_string(),
+        cause[1].as_u64().expect("count") as usize,
+    );
+    assert!(count >= 5);
+    browser.click(&format!("[data-show-aggregate='{key}']"));
+    assert_eq!(
+        browser.eval("document.getElementById('antal').textContent"),
+        format!("Visar {count} av {} fynd", all.len())
+    );
+    let rows = browser.eval(
+        "Array.from(document.querySelectorAll('tr[data-finding]')).map(r => r.dataset.aggregate)",
+    );
+    let rows = strings(&rows);
+    assert_eq!(rows.len(), count.min(200));
+    assert!(rows.iter().all(|k| *k == key));
+
+    // A filter finds an account far down the list: exactly its findings.
+    browser.click("#f-rensa");
+    let last = all
+        .iter()
+        .rev()
+        .find_map(|f| f["account"].as_str())
+        .expect("a finding with an account")
+        .to_string();
+    browser.click("#f-text");
+    browser.type_text(&last);
+    let theirs: BTreeSet<String> = all
+        .iter()
+        .filter(|f| f.to_string().contains(&last))
+        .filter_map(|f| f["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(!theirs.is_empty());
+    let shown: BTreeSet<String> = strings(&browser.eval(RENDERED)).into_iter().collect();
+    assert_eq!(shown, theirs);
+    assert_eq!(browser.eval(VISIBLE_ROWS), theirs.len());
+
+    // Its evidence expands.
+    let id = shown.iter().next().expect("a row").clone();
+    browser.click(&format!("tr[data-finding='{id}'] summary"));
+    let path = browser.eval(&format!(
+        "document.querySelector(\"tr[data-finding='{id}'] ol.path\").innerText"
+    ));
+    assert!(path.as_str().is_some_and(|p| p.contains(&last)), "{path}");
+
+    // Sorted by account, the first row is the first account of all.
+    browser.click("#f-rensa");
+    browser.click("button[data-sort='3']");
+    let mut subjects: Vec<String> = all
+        .iter()
+        .map(|f| {
+            match (
+                f["account"].as_str(),
+                f["group"].as_str(),
+                f["allow"].as_str(),
+            ) {
+                (Some(a), _, _) => a.to_lowercase(),
+                (None, Some(g), _) => g.to_lowercase(),
+                (None, None, allow) => format!("regel {}", allow.unwrap_or_default()),
+            }
+        })
+        .collect();
+    subjects.sort();
+    let top = browser.eval(
+        "document.querySelector('tr[data-finding] td.subject').firstChild.textContent.trim().toLowerCase()",
+    );
+    assert_eq!(top, subjects[0]);
 }

@@ -264,9 +264,18 @@ pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
 pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, Error> {
     let loaded = load(inputs)?;
     let mut report = report_from(&loaded, inputs.as_of);
-    if with_plan {
+    // The plan's search grows with the square of the findings: beyond a
+    // thousand it would take minutes, and the page goes without it.
+    if with_plan && report.findings.len() <= output::html::PLAN_MAX_FINDINGS {
         report.plan =
             crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
+    } else if with_plan {
+        report.warnings.push(format!(
+            "the review page proposes no changes for more than {} findings ({} here): \
+             `behorig plan --source ID` plans one data source at a time",
+            output::html::PLAN_MAX_FINDINGS,
+            report.findings.len()
+        ));
     }
     attach_evidence(&mut report, &loaded.inventory, inputs)?;
     // The command ends soon after; freeing a large inventory piece by piece
@@ -453,12 +462,9 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         width: ui::table_width(to_file),
         only: args.only,
     };
-    let bytes = match args.format {
-        Format::Csv => output::csv::render_styled(&report, args.csv_style),
-        format => output::render_styled(&report, format, style),
-    }
-    .map_err(Error::Output)?;
-    emit(args.output.as_deref(), &bytes)?;
+    emit_with(args.output.as_deref(), |out| {
+        output::write_styled(&report, args.format, style, args.csv_style, out)
+    })?;
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
         pending.commit().map_err(state_error)?;
@@ -497,12 +503,20 @@ fn state_error(e: crate::state::StateError) -> Error {
 
 /// Writes output to a file atomically, or to standard output.
 pub fn emit(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), Error> {
+    emit_with(path, |out| out.write_all(bytes))
+}
+
+/// [`emit`], with the output written by `write` as it comes.
+pub fn emit_with(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     match path {
-        Some(p) => output::write_atomic(p, bytes)
+        Some(p) => output::write_atomic_with(p, write)
             .map_err(|e| Error::Output(format!("{}: cannot write the report: {e}", p.display()))),
         None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(bytes).and_then(|_| out.flush()) {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match write(&mut out).and_then(|_| out.flush()) {
                 Ok(()) => Ok(()),
                 // A closed pipe (`behorig audit | head`) is not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -66,14 +66,29 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
 }
 
 pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    write(report, style, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes the CSV to `out`, row by row.
+pub fn write(
+    report: &Report,
+    style: CsvStyle,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let (delimiter, start): (u8, &[u8]) = match style {
         CsvStyle::Standard => (b',', b""),
         CsvStyle::Excel => (b';', "\u{feff}".as_bytes()),
     };
+    out.write_all(start)?;
     let mut writer = ::csv::WriterBuilder::new()
         .delimiter(delimiter)
-        .from_writer(start.to_vec());
-    let err = |e: ::csv::Error| format!("cannot render CSV: {e}");
+        .from_writer(out);
+    let err = |e: ::csv::Error| match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        kind => std::io::Error::other(format!("cannot render CSV: {kind:?}")),
+    };
     // With history, every row also says whether the finding is new and when
     // it was first seen.
     let history = report.history.is_some();
@@ -125,9 +140,7 @@ pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String
         }
         writer.write_record(&row).map_err(err)?;
     }
-    writer
-        .into_inner()
-        .map_err(|e| format!("cannot render CSV: {e}"))
+    writer.flush()
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! `--format html`: the review page. One self-contained file (inline CSS and
 //! JS, inline SVG charts, nothing loaded from anywhere) in Swedish, rendered
-//! from a minijinja template with every value HTML-escaped. The page shows a
-//! summary, charts, aggregated views and the findings table with one
-//! `<tr data-finding="<id>">` per finding, which filters and sorts in the
-//! browser and prints whole.
+//! from a minijinja template with every value HTML-escaped. The page opens
+//! on a summary, charts and the common causes; the findings travel as one
+//! compact JSON block (every text once, rows as indexes into it) from which
+//! the page's script renders table rows on demand (as a cause or filter
+//! opens them, or as the reader scrolls), each a `<tr data-finding="<id>">`
+//! once shown. All findings filter, search and sort in the browser, and the
+//! page prints whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use minijinja::{context, Environment, Value};
 use serde::Serialize;
@@ -17,6 +21,10 @@ use crate::findings::{Classification, Finding, Rule, Severity, Status};
 use crate::report::Report;
 
 const TEMPLATE: &str = include_str!("templates/review.html");
+
+/// The most findings for which the page shows the remediation plan's
+/// changes (the plan's search grows with the square of the findings).
+pub const PLAN_MAX_FINDINGS: usize = 1_000;
 const STYLE: &str = include_str!("templates/review.css");
 const SCRIPT: &str = include_str!("templates/review.js");
 
@@ -309,16 +317,159 @@ fn trend_chart(report: &Report) -> Option<Chart> {
     })
 }
 
-/// The plan's change that ends a finding, as text.
-fn change_for(report: &Report, id: &str) -> Option<String> {
-    let plan = report.plan.as_ref()?;
-    plan.changes
-        .iter()
-        .find(|c| c.fixes.iter().any(|f| f == id))
-        .map(crate::plan::render::what)
+/// The plan's change that ends each finding, as text, by finding id (the
+/// first change that names it).
+fn changes_by_finding(report: &Report) -> HashMap<&str, Rc<str>> {
+    let mut by_id = HashMap::new();
+    for c in report.plan.iter().flat_map(|p| p.changes.iter()) {
+        let text: Rc<str> = crate::plan::render::what(c).into();
+        for id in &c.fixes {
+            by_id.entry(id.as_str()).or_insert_with(|| text.clone());
+        }
+    }
+    by_id
 }
 
-fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row {
+/// Texts, each kept once, by their place in the list.
+#[derive(Default)]
+struct Strings {
+    list: Vec<Rc<str>>,
+    index: HashMap<Rc<str>, u32>,
+}
+
+impl Strings {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&n) = self.index.get(text) {
+            return n;
+        }
+        let n = self.list.len() as u32;
+        let text: Rc<str> = text.into();
+        self.list.push(text.clone());
+        self.index.insert(text, n);
+        n
+    }
+
+    /// The index of `text` as JSON, or `-1` for none.
+    fn opt(&mut self, text: Option<&str>) -> i64 {
+        text.map_or(-1, |t| i64::from(self.id(t)))
+    }
+}
+
+/// The columns of one finding in the page's data block, in order; text
+/// columns hold an index into the block's `s` list (`-1`: none).
+pub const DATA_COLUMNS: [&str; 22] = [
+    "id",
+    "rule",
+    "severity",
+    "classification",
+    "source",
+    "subject",
+    "subject_kind",
+    "access",
+    "path",
+    "message",
+    "status",
+    "first_seen",
+    "imy_clock",
+    "aggregate",
+    "use_state",
+    "use_events",
+    "use_text",
+    "account",
+    "group",
+    "role",
+    "scope",
+    "change",
+];
+
+/// The findings as the page's data block: `{"s": [texts], "f": [rows]}`,
+/// each row the [`DATA_COLUMNS`]. `path` is a flat list of (kind, text)
+/// index pairs; `message` is the index of the text after the subject when
+/// the message starts with it, else `-2 - index` of the whole message.
+/// Written for a `<script type="application/json">` element: every `<` is
+/// escaped, so no text can end the element.
+fn findings_data(
+    report: &Report,
+    aggregate_of: &BTreeMap<&str, &str>,
+    change_of: &HashMap<&str, Rc<str>>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut strings = Strings::default();
+    let mut out = String::with_capacity(report.findings.len() * 160 + 1024);
+    out.push_str("{\"f\":[");
+    // Each row is made, written and dropped before the next.
+    for (n, f) in report.findings.iter().enumerate() {
+        let r = &row(report, f, aggregate_of, change_of);
+        if n > 0 {
+            out.push(',');
+        }
+        // Ids are hex fingerprints; written as JSON all the same.
+        let id = serde_json::to_string(&r.id)
+            .unwrap_or_else(|_| "\"\"".into())
+            .replace('<', "\\u003c");
+        let _ = write!(
+            out,
+            "[{id},{},{},{},{},{},{},{},[",
+            strings.id(r.rule),
+            strings.id(r.severity),
+            strings.id(&r.classification),
+            strings.id(&r.source_id),
+            strings.id(&r.subject),
+            strings.id(r.subject_kind),
+            strings.id(&r.access),
+        );
+        for (k, step) in r.path.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{},{}", strings.id(step.kind), strings.id(&step.text));
+        }
+        let message = match r.message.strip_prefix(r.subject.as_str()) {
+            Some(rest) if !r.subject.is_empty() => i64::from(strings.id(rest)),
+            _ => -2 - i64::from(strings.id(&r.message)),
+        };
+        let _ = write!(
+            out,
+            "],{message},{},{},{},{},{},{},{},{},{},{},{},{}]",
+            strings.id(r.status),
+            strings.opt(r.first_seen.as_deref()),
+            strings.opt(r.imy_clock.as_deref()),
+            strings.opt(r.aggregate.as_deref()),
+            strings.id(r.use_state),
+            r.use_events,
+            strings.id(&r.use_text),
+            strings.opt(f.account.as_deref()),
+            strings.opt(f.group.as_deref()),
+            strings.opt(f.role.as_deref()),
+            strings.opt(f.scope.as_deref()),
+            strings.opt(r.change.as_deref()),
+        );
+    }
+    out.push_str("],\"s\":");
+    // Besides the ids, only the texts can hold a `<`.
+    let texts: Vec<&str> = strings.list.iter().map(|t| &**t).collect();
+    let texts = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
+    out.push_str(&texts.replace('<', "\\u003c"));
+    // What the script shows for the ids of rules, severities, sources and
+    // classifications, and the rank each sorts by.
+    let names = serde_json::json!({
+        "rules": Rule::ALL.iter().map(|r| (r.id(), r.title_sv())).collect::<BTreeMap<_, _>>(),
+        "severities": Severity::ALL.iter().map(|s| (s.id(), (s.label_sv(), severity_rank(*s)))).collect::<BTreeMap<_, _>>(),
+        "sources": report.sources.iter().enumerate().map(|(i, s)| (s.id.as_str(), (s.name.as_str(), i))).collect::<BTreeMap<_, _>>(),
+        "classes": Classification::ALL.iter().map(|c| (c.id(), c.label_sv())).collect::<BTreeMap<_, _>>(),
+    });
+    out.push_str(",\"names\":");
+    out.push_str(&names.to_string().replace('<', "\\u003c"));
+    out.push('}');
+    out
+}
+
+fn row(
+    report: &Report,
+    f: &Finding,
+    aggregate_of: &BTreeMap<&str, &str>,
+    change_of: &HashMap<&str, Rc<str>>,
+) -> Row {
     let source = report.source(&f.data_source);
     let (status, status_label) = match f.status {
         Some(Status::New) => ("new", "Ny"),
@@ -331,12 +482,7 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         rule_title: f.rule.title_sv(),
         severity: f.severity.id(),
         severity_label: f.severity.label_sv(),
-        severity_rank: match f.severity {
-            Severity::Critical => 4,
-            Severity::High => 3,
-            Severity::Medium => 2,
-            Severity::Low => 1,
-        },
+        severity_rank: severity_rank(f.severity),
         classification: f
             .classification
             .iter()
@@ -368,7 +514,7 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
         group: f.group.clone(),
         role: f.role.clone(),
         scope: f.scope.clone(),
-        change: change_for(report, &f.id),
+        change: change_of.get(f.id.as_str()).map(|c| c.to_string()),
         use_state: match &f.usage {
             Some(Some(u)) if u.used() => "used",
             Some(Some(_)) => "unused",
@@ -404,6 +550,16 @@ fn row(report: &Report, f: &Finding, aggregate_of: &BTreeMap<&str, &str>) -> Row
                 approved_by: u.exception.approved_by.clone(),
                 expires: u.exception.expires.to_string(),
             }),
+    }
+}
+
+/// The rank a severity sorts by: 4 for critical down to 1 for low.
+fn severity_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Critical => 4,
+        Severity::High => 3,
+        Severity::Medium => 2,
+        Severity::Low => 1,
     }
 }
 
@@ -487,35 +643,34 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             }
         })
         .collect();
-    let findings: Vec<Row> = report
-        .findings
-        .iter()
-        .map(|f| row(report, f, &aggregate_of))
-        .collect();
+    let change_of = changes_by_finding(report);
+    let data = findings_data(report, &aggregate_of, &change_of);
     let none = BTreeMap::new();
+    let no_changes = HashMap::new();
     let resolved: Vec<Row> = report
         .resolved
         .iter()
-        .map(|f| row(report, f, &none))
+        .map(|f| row(report, f, &none, &no_changes))
         .collect();
     let excepted: Vec<Row> = report
         .excepted
         .iter()
-        .map(|f| row(report, f, &none))
+        .map(|f| row(report, f, &none, &no_changes))
         .collect();
     // Each cause's proposed change: the one that ends most of its rows.
     let cause_changes: BTreeMap<String, String> = aggregates
         .iter()
         .filter_map(|a| {
             let plan = report.plan.as_ref()?;
-            let best = plan
-                .changes
-                .iter()
-                .max_by_key(|c| c.fixes.iter().filter(|id| a.findings.contains(id)).count())?;
-            best.fixes
-                .iter()
-                .any(|id| a.findings.contains(id))
-                .then(|| (a.key.clone(), crate::plan::render::what(best)))
+            let rows: HashSet<&str> = a.findings.iter().map(String::as_str).collect();
+            let ending = |c: &crate::plan::Change| {
+                c.fixes
+                    .iter()
+                    .filter(|id| rows.contains(id.as_str()))
+                    .count()
+            };
+            let best = plan.changes.iter().max_by_key(|c| ending(c))?;
+            (ending(best) > 0).then(|| (a.key.clone(), crate::plan::render::what(best)))
         })
         .collect();
     // The plan's changes for the page's Markdown download, as JSON in an
@@ -576,7 +731,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             aggregates,
             cause_changes,
             plan_changes,
-            findings,
+            findings_data => Value::from_safe_string(data),
             resolved,
             excepted,
             warnings => &report.warnings,
@@ -663,14 +818,40 @@ mod tests {
         }
     }
 
-    fn row_of<'a>(html: &'a str, id: &str) -> &'a str {
+    /// The page's data block.
+    fn data_of(html: &str) -> serde_json::Value {
         let start = html
-            .find(&format!("data-finding=\"{id}\""))
+            .find("<script type=\"application/json\" id=\"fynd-data\">")
+            .expect("a data block");
+        let rest = &html[start..];
+        let body =
+            &rest[rest.find('>').expect("tag end") + 1..rest.find("</script>").expect("end")];
+        serde_json::from_str(body).expect("the data block is JSON")
+    }
+
+    /// The texts of one finding's row in the data block, by column.
+    fn row_of(html: &str, id: &str) -> BTreeMap<&'static str, String> {
+        let data = data_of(html);
+        let texts = data["s"].as_array().expect("texts");
+        let text = |v: &serde_json::Value| {
+            v.as_i64()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| texts.get(i))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let row = data["f"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r[0] == id)
             .unwrap_or_else(|| panic!("no row for {id}"));
-        let end = html[start..]
-            .find("</tr>")
-            .map_or(html.len(), |n| start + n);
-        &html[start..end]
+        DATA_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(k, column)| (*column, text(&row[k])))
+            .collect()
     }
 
     fn render_text(report: &Report) -> String {
@@ -680,7 +861,7 @@ mod tests {
     #[test]
     fn without_history_there_is_no_trend_and_no_status() {
         let html = render_text(&report());
-        assert!(html.contains("data-finding=\"aaaa000000000001\""));
+        assert_eq!(row_of(&html, "aaaa000000000001")["subject"], "anna");
         assert!(!html.contains("Utveckling över körningar"));
         assert!(!html.contains("id=\"f-status\""));
         assert!(!html.contains("Åtgärdade sedan förra körningen"));
@@ -747,8 +928,14 @@ mod tests {
         assert!(
             html.contains("Jämfört med körning 1 (per 2026-11-01): 1 ny, 1 kvarstår, 1 åtgärdade.")
         );
-        assert!(row_of(&html, "aaaa000000000001").contains("IMY: 72 h kvar"));
-        assert!(row_of(&html, "aaaa000000000002").contains("IMY: 18 dagar försenad"));
+        assert_eq!(
+            row_of(&html, "aaaa000000000001")["imy_clock"],
+            "IMY: 72 h kvar"
+        );
+        assert_eq!(
+            row_of(&html, "aaaa000000000002")["imy_clock"],
+            "IMY: 18 dagar försenad"
+        );
         let excepted = html
             .split("data-excepted=\"cccc000000000001\"")
             .nth(1)
@@ -767,13 +954,48 @@ mod tests {
         assert!(trend.contains("2026-11-01"), "{trend}");
         assert!(trend.contains("2026-11-22"));
         assert_eq!(trend.matches("<rect class=\"sev-").count(), 3);
-        assert!(row_of(&html, "aaaa000000000001").contains(">Ny</span>"));
-        assert!(row_of(&html, "aaaa000000000002").contains(">Kvarstår</span>"));
+        assert_eq!(row_of(&html, "aaaa000000000001")["status"], "new");
+        assert_eq!(row_of(&html, "aaaa000000000002")["status"], "persisting");
         assert!(html.contains("id=\"f-status\""));
         assert!(html.contains("data-resolved=\"bbbb000000000001\""));
         assert!(html.contains("data-excepted=\"cccc000000000001\""));
         // Resolved and excepted findings are not rows of the findings table.
-        assert_eq!(html.matches("data-finding=").count(), 2);
+        assert_eq!(data_of(&html)["f"].as_array().map(Vec::len), Some(2));
+    }
+
+    /// No text in the data block can end its element, and a message that
+    /// starts with its subject is carried as the rest of it.
+    #[test]
+    fn data_block_keeps_markup_inert_and_texts_once() {
+        let mut report = report();
+        report.findings[0].account = Some("</script><b>x".into());
+        report.findings[0].message = "</script><b>x har rollen Las".into();
+        let html = render_text(&report);
+        let block = html
+            .split("id=\"fynd-data\">")
+            .nth(1)
+            .and_then(|s| s.split("</script>").next())
+            .unwrap_or_default();
+        assert!(!block.contains('<'), "{block}");
+        let first = row_of(&html, "aaaa000000000001");
+        assert_eq!(first["subject"], "</script><b>x");
+        assert_eq!(first["message"], " har rollen Las");
+        assert_eq!(
+            row_of(&html, "aaaa000000000002")["message"],
+            " har rollen Las"
+        );
+        // The shared texts are kept once.
+        let data = data_of(&html);
+        let texts: Vec<&str> = data["s"]
+            .as_array()
+            .expect("texts")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        assert_eq!(
+            texts.iter().filter(|t| **t == "SG-Statdb-VO-Las").count(),
+            1
+        );
     }
 
     #[test]

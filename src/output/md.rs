@@ -59,7 +59,28 @@ struct Count {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    write(report, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes the summary to `out`.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let text = text(report).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn text(report: &Report) -> Result<String, String> {
     let aggregates = view::aggregates(report);
+    // The findings a common cause sums up.
+    let summed_up: std::collections::HashSet<&str> = aggregates
+        .iter()
+        .flat_map(|a| a.findings.iter().map(String::as_str))
+        .collect();
     let sources: Vec<SourceSummary> = report
         .sources
         .iter()
@@ -88,7 +109,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                 .sum();
             let single: Vec<&&Finding> = fs
                 .iter()
-                .filter(|f| !aggregates.iter().any(|a| a.findings.contains(&f.id)))
+                .filter(|f| !summed_up.contains(f.id.as_str()))
                 .collect();
             let room = WORST_PER_SOURCE.saturating_sub(worst.len()).max(3);
             worst.extend(single.iter().take(room).map(|f| Line {
@@ -162,11 +183,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             exception_notes => view::exception_notes(report),
         })
         .map_err(|e| format!("cannot render Markdown: {e}"))?;
-    let mut out = text.into_bytes();
-    if out.last() != Some(&b'\n') {
-        out.push(b'\n');
-    }
-    Ok(out)
+    Ok(text)
 }
 
 #[cfg(test)]

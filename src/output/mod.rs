@@ -1,5 +1,8 @@
-//! Outputs: each format renders a [`Report`] to bytes; writing them to a
-//! file (atomically, owner-only) or to standard output happens in one place.
+//! Outputs: the last stage of the pipeline. Each format writes a
+//! [`Report`] to a writer, finding by finding where it lists findings (no
+//! format builds one tree of all findings in memory); sending that writer
+//! to a file (atomically, owner-only), a device or a pipe, or standard
+//! output happens in one place.
 
 pub mod csv;
 pub mod html;
@@ -8,7 +11,7 @@ pub mod sarif;
 pub mod table;
 pub mod view;
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use crate::report::Report;
@@ -56,34 +59,61 @@ pub fn render(report: &Report, format: Format, color: bool) -> Result<Vec<u8>, S
 
 /// Renders a report; `style` only affects the table.
 pub fn render_styled(report: &Report, format: Format, style: Style) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    write_styled(
+        report,
+        format,
+        style,
+        crate::cli::CsvStyle::Standard,
+        &mut out,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes a report to `out`; `style` only affects the table, `csv_style`
+/// only the CSV. An error is the writer's, or (as [`io::ErrorKind::Other`])
+/// a format's that could not render.
+pub fn write_styled(
+    report: &Report,
+    format: Format,
+    style: Style,
+    csv_style: crate::cli::CsvStyle,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
-        Format::Table => {
-            Ok(table::render_filtered(report, style.color, style.width, style.only).into_bytes())
-        }
-        Format::Json => {
-            let mut out = serde_json::to_vec_pretty(&report.to_json())
-                .map_err(|e| format!("cannot render JSON: {e}"))?;
-            out.push(b'\n');
-            Ok(out)
-        }
-        Format::Csv => csv::render(report),
-        Format::Sarif => sarif::render(report),
-        Format::Html => html::render(report),
-        Format::Md => md::render(report),
+        Format::Table => out.write_all(
+            table::render_filtered(report, style.color, style.width, style.only).as_bytes(),
+        ),
+        Format::Json => report.write_json(out),
+        Format::Csv => csv::write(report, csv_style, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Html => out.write_all(&html::render(report).map_err(io::Error::other)?),
+        Format::Md => md::write(report, out),
     }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder
 /// that is renamed into place: readers see the old file or the whole new
 /// one, never a part. The file is created owner-only (0600).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |out| out.write_all(bytes))
+}
+
+/// What [`write_atomic`] does, with the content written by `write` into a
+/// buffered writer as it comes: the whole file is never in memory.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     // A device or a pipe (`--output /dev/null`, `/dev/stdout`, a FIFO) is
     // written to, never replaced: renaming a file over `/dev/null` as
     // root would turn the device into a file for every other program.
     if let Ok(meta) = std::fs::metadata(path) {
         if !meta.is_file() && !meta.is_dir() {
-            let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
-            out.write_all(bytes)?;
+            let file = std::fs::OpenOptions::new().write(true).open(path)?;
+            let mut out = BufWriter::with_capacity(1 << 16, file);
+            write(&mut out)?;
             return out.flush();
         }
     }
@@ -96,8 +126,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // Elsewhere the folder's access control list decides who reads it.
     #[cfg(unix)]
     builder.permissions(owner_only());
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    let tmp = builder.tempfile_in(dir)?;
+    {
+        let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
+        write(&mut out)?;
+        out.flush()?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -115,6 +115,8 @@ fn physical_location(report: &Report, f: &Finding) -> Option<Value> {
     Some(physical)
 }
 
+/// A result as a tree: what [`Written`] writes, kept to check it against.
+#[cfg(test)]
 fn result(report: &Report, f: &Finding) -> Value {
     let rule_index = Rule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
     let mut logical = vec![json!({
@@ -160,6 +162,7 @@ fn result(report: &Report, f: &Finding) -> Value {
 
 /// `result` with the evidence of use as a property, when the audit read
 /// access logs.
+#[cfg(test)]
 fn result_with_use(report: &Report, f: &Finding) -> Value {
     let mut r = result(report, f);
     if let Some(usage) = &f.usage {
@@ -211,48 +214,173 @@ fn rules(report: &Report) -> Vec<Value> {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result_with_use(report, f))
-        .collect();
-    let artifacts: Vec<Value> = report
-        .policy_files
-        .iter()
-        .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
-        .chain(
+    let mut out = Vec::new();
+    write(report, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes the SARIF log to `out`, result by result.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    serde::Serialize::serialize(&Log(report), &mut ser).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// The log: `$schema`, `version` and its one run.
+struct Log<'a>(&'a Report);
+
+/// The run, key by key, its results one at a time.
+struct Run<'a>(&'a Report);
+
+/// The results, each built and written before the next.
+struct Results<'a>(&'a Report);
+
+impl serde::Serialize for Log<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut log = s.serialize_map(None)?;
+        log.serialize_entry("$schema", SCHEMA_URI)?;
+        log.serialize_entry("version", "2.1.0")?;
+        log.serialize_entry("runs", &[Run(self.0)])?;
+        log.end()
+    }
+}
+
+impl serde::Serialize for Run<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let report = self.0;
+        let artifacts: Vec<Value> =
             report
-                .inputs
+                .policy_files
                 .iter()
-                .map(|i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]})),
-        )
-        .collect();
-    let log = json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+                .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
+                .chain(report.inputs.iter().map(
+                    |i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]}),
+                ))
+                .collect();
+        let mut run = s.serialize_map(None)?;
+        run.serialize_entry(
+            "tool",
+            &json!({"driver": {
                 "name": "behorig",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "language": "sv-SE",
                 "rules": rules(report),
-            }},
-            "invocations": [{"executionSuccessful": true}],
-            "language": "sv-SE",
-            "artifacts": artifacts,
-            "results": results,
-            "properties": {
+            }}),
+        )?;
+        run.serialize_entry("invocations", &json!([{"executionSuccessful": true}]))?;
+        run.serialize_entry("language", "sv-SE")?;
+        run.serialize_entry("artifacts", &artifacts)?;
+        run.serialize_entry("results", &Results(report))?;
+        run.serialize_entry(
+            "properties",
+            &json!({
                 "as_of": report.as_of.to_string(),
                 "accounts": report.accounts,
                 "groups": report.groups,
-            },
-        }],
-    });
-    let mut out =
-        serde_json::to_vec_pretty(&log).map_err(|e| format!("cannot render SARIF: {e}"))?;
-    out.push(b'\n');
-    Ok(out)
+            }),
+        )?;
+        run.end()
+    }
+}
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        s.collect_seq(report.findings.iter().map(|f| Written(report, f)))
+    }
+}
+
+/// One result as [`result_with_use`] makes it, written field by field
+/// without building it.
+struct Written<'a>(&'a Report, &'a Finding);
+
+/// A map of one entry.
+struct One<'a, V>(&'a str, V);
+
+impl<V: serde::Serialize> serde::Serialize for One<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, &self.1)?;
+        map.end()
+    }
+}
+
+/// The location of a result: its logical locations, and the physical one
+/// when there is one.
+struct Location<'a>(&'a Report, &'a Finding);
+
+impl serde::Serialize for Location<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Location(report, f) = *self;
+        let mut logical = vec![json!({
+            "name": f.data_source,
+            "kind": "module",
+        })];
+        let subject = view::subject(f);
+        if !subject.is_empty() {
+            logical.push(json!({
+                "name": subject,
+                "fullyQualifiedName": format!("{}/{}", f.data_source, subject),
+                "kind": "object",
+            }));
+        }
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("logicalLocations", &logical)?;
+        if let Some(physical) = physical_location(report, f) {
+            map.serialize_entry("physicalLocation", &physical)?;
+        }
+        map.end()
+    }
+}
+
+/// The properties of a result.
+struct Properties<'a>(&'a Finding);
+
+impl serde::Serialize for Properties<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let f = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &f.id)?;
+        map.serialize_entry("severity", f.severity.id())?;
+        map.serialize_entry("security-severity", security_severity(f.severity))?;
+        map.serialize_entry("classification", &f.classification)?;
+        map.serialize_entry("data_source", &f.data_source)?;
+        map.serialize_entry("account", &f.account)?;
+        map.serialize_entry("group", &f.group)?;
+        map.serialize_entry("accounts", &f.accounts)?;
+        map.serialize_entry("role", &f.role)?;
+        map.serialize_entry("scope", &f.scope)?;
+        map.serialize_entry("via", &f.via)?;
+        map.serialize_entry("status", &f.status)?;
+        map.serialize_entry("first_seen", &f.first_seen)?;
+        if let Some(usage) = &f.usage {
+            map.serialize_entry("use", usage)?;
+        }
+        map.end()
+    }
+}
+
+impl serde::Serialize for Written<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Written(report, f) = *self;
+        let rule_index = Rule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("ruleId", f.rule.id())?;
+        map.serialize_entry("ruleIndex", &rule_index)?;
+        map.serialize_entry("level", level(f.severity))?;
+        map.serialize_entry("message", &One("text", &f.message))?;
+        map.serialize_entry("locations", &[Location(report, f)])?;
+        map.serialize_entry("partialFingerprints", &One("behorigFindingId/v1", &f.id))?;
+        map.serialize_entry("properties", &Properties(f))?;
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +395,56 @@ mod tests {
         );
         assert_eq!(path_uri("C:\\data\\x.csv"), "C%3A/data/x.csv");
         assert_eq!(path_uri("/srv/a-b_c~d.toml"), "/srv/a-b_c~d.toml");
+    }
+
+    /// A result written field by field is, byte for byte, the tree.
+    #[test]
+    fn written_result_is_the_tree() {
+        let f = Finding {
+            id: "aaaa000000000001".into(),
+            rule: Rule::UnauthorizedAccess,
+            data_source: "statdb".into(),
+            account: Some("anna \"<b>\"".into()),
+            group: None,
+            accounts: Some(4),
+            role: Some("Läs".into()),
+            scope: Some("VO".into()),
+            via: vec!["SG-A".into(), "SG-B".into()],
+            severity: Severity::High,
+            classification: vec![
+                crate::findings::Classification::Imy,
+                crate::findings::Classification::LexSarah,
+            ],
+            message: "anna har rollen Läs\n".into(),
+            allow: None,
+            roles: Vec::new(),
+            grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
+            status: Some(crate::findings::Status::New),
+            first_seen: Some("2026-11-01T00:00:00".into()),
+            usage: Some(Some(crate::evidence::Usage {
+                events: 7,
+                records: 3,
+                first: Some("2026-10-01T08:00:00".into()),
+                last: None,
+                accounts_used: None,
+            })),
+            used_since_last_run: None,
+        };
+        let mut plain = f.clone();
+        plain.account = None;
+        plain.group = Some("Alla".into());
+        plain.grant = None;
+        plain.usage = None;
+        let mut no_subject = plain.clone();
+        no_subject.group = None;
+        no_subject.usage = Some(None);
+        let report = Report::default();
+        for f in [&f, &plain, &no_subject] {
+            let tree =
+                serde_json::to_string_pretty(&result_with_use(&report, f)).unwrap_or_default();
+            let written = serde_json::to_string_pretty(&Written(&report, f)).unwrap_or_default();
+            assert_eq!(written, tree);
+        }
     }
 
     #[test]

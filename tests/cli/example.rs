@@ -22,6 +22,34 @@ fn example_findings_golden() {
     crate::outputs::golden("norrvik.json", &String::from_utf8_lossy(&out.stdout));
 }
 
+/// Every format that lists findings writes them as it always has: the
+/// example's report in each is pinned byte for byte.
+#[test]
+fn example_outputs_golden() {
+    for (args, golden) in [
+        (&["--format", "csv"][..], "norrvik.csv"),
+        (
+            &["--format", "csv", "--csv-style", "excel"][..],
+            "norrvik-excel.csv",
+        ),
+        (&["--format", "sarif"][..], "norrvik.sarif"),
+        (&["--format", "md"][..], "norrvik.md"),
+    ] {
+        let out = example(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        crate::outputs::golden(golden, &String::from_utf8_lossy(&out.stdout));
+    }
+    // Written to a file, the report is the same bytes as on standard
+    // output.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (format, golden) in [("json", "norrvik.json"), ("sarif", "norrvik.sarif")] {
+        let path = dir.path().join(format!("granskning.{format}"));
+        let out = example(&["--format", format, "--output", &path.display().to_string()]);
+        assert_eq!(out.status.code(), Some(1));
+        crate::outputs::golden(golden, &std::fs::read_to_string(&path).expect("report"));
+    }
+}
+
 #[test]
 fn example_cases_are_found() {
     let out = example(&["--format", "json"]);
