@@ -9,11 +9,13 @@ use std::fmt::Write as _;
 
 use crate::cli::ExplainArgs;
 use crate::error::Error;
-use crate::evaluate::{condition_holds, Walker};
+use crate::evaluate::{
+    allows_tried, attribute_value, implicit_policy, Actual, AllowTried, Part, Walker,
+};
 use crate::findings::{Finding, Rule};
 use crate::intern::Sym;
 use crate::inventory::{Account, Expiry, Holder, Inventory};
-use crate::policy::{fill_template, Allow, Checks, Condition, Policy, Selector, Test};
+use crate::policy::{fill_template, Condition, Policy, Selector, Test};
 use crate::report::Report;
 
 pub fn run(args: ExplainArgs) -> Result<i32, Error> {
@@ -128,20 +130,13 @@ pub fn explain(
     report: &Report,
     finding: &Finding,
 ) -> String {
-    // Data sources that only role exports name get an empty policy, as in
-    // evaluation.
+    // Data sources that only role exports name get the policy evaluation
+    // gave them.
     let implicit: Vec<Policy> = report
         .sources
         .iter()
         .filter(|s| !policies.iter().any(|p| p.source.id == s.id))
-        .map(|s| Policy {
-            file: "(no policy)".into(),
-            source: s.clone(),
-            grants: Vec::new(),
-            allows: Vec::new(),
-            checks: Checks::default(),
-            severity: Default::default(),
-        })
+        .map(|s| implicit_policy(s.clone()))
         .collect();
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
     let walker = Walker::new(inventory, &all);
@@ -162,9 +157,7 @@ pub fn explain(
         (Rule::BroadGroup, _) => {
             broad_group(&mut out, inventory, &walker, policy, p_index, finding)
         }
-        (Rule::TooManyAccounts, _) => {
-            too_many(&mut out, inventory, &walker, policy, p_index, finding)
-        }
+        (Rule::TooManyAccounts, _) => too_many(&mut out, inventory, policy, report, finding),
         (_, Some(account_id)) => {
             let account = &inventory.accounts[account_id];
             account_section(&mut out, account, inventory.dn(account_id));
@@ -174,7 +167,6 @@ pub fn explain(
                 .collect(account_id, &state)
                 .remove(&p_index)
                 .unwrap_or_default();
-            let is_member = |name: &str| inventory.group(name).is_some_and(|g| state.reached(g));
             match finding.rule {
                 Rule::UnauthorizedAccess => {
                     let role = finding.role.clone().unwrap_or_default();
@@ -190,7 +182,8 @@ pub fn explain(
                             &format!("{role} på {scope}"),
                         );
                     }
-                    allows_tried(&mut out, policy, account, &role, &scope, &is_member);
+                    let tried = allows_tried(policy, inventory, account_id, &state, &role, &scope);
+                    allows_section(&mut out, policy, &tried, &role, &scope);
                 }
                 rule => {
                     account_rule(&mut out, policy, account, rule, finding, report);
@@ -329,21 +322,19 @@ fn condition_text(c: &Condition) -> String {
     format!("when.{} = {value}", c.attribute)
 }
 
-/// What the account has for an attribute, for "title is \"Ekonom\"".
-fn actual(account: &Account, attribute: &str) -> String {
-    let typed = match attribute {
-        "enabled" => account.enabled.map(|b| b.to_string()),
-        "expires" => account.expires.map(|e| match e {
-            Expiry::Never => "never".to_string(),
-            Expiry::At(t) => t.date().to_string(),
-        }),
-        "last_logon" => account.last_logon.map(|t| t.date().to_string()),
-        _ => None,
+/// What the account has for an attribute, for "title är \"Ekonom\"".
+fn actual(attribute: &str, value: &Actual) -> String {
+    let v = match value {
+        Actual::Missing => return format!("{attribute} saknas på kontot"),
+        Actual::Bool(b) => b.to_string(),
+        Actual::Expiry(Expiry::Never) => "never".to_string(),
+        Actual::Expiry(Expiry::At(t)) | Actual::Time(t) => t.date().to_string(),
+        Actual::Text(v) => format!("\"{v}\""),
+        Actual::Account(v) => format!("\"{v}\""),
+        Actual::Role(v) | Actual::Scope(v) => format!("\"{v}\""),
+        Actual::Groups(gs) => gs.join(", "),
     };
-    match typed.or_else(|| account.attrs.get(attribute).map(|v| format!("\"{v}\""))) {
-        Some(v) => format!("{attribute} är {v}"),
-        None => format!("{attribute} saknas på kontot"),
-    }
+    format!("{attribute} är {v}")
 }
 
 fn selector_text(key: &str, s: &Selector) -> String {
@@ -360,55 +351,111 @@ fn selector_text(key: &str, s: &Selector) -> String {
     }
 }
 
-/// Every allow of the policy for one access: whether it applies to the
-/// role and scope, and then each of its conditions with the account's
-/// value.
-fn allows_tried(
+/// Every allow of the policy tried on one access, as the matcher decided
+/// it: whether it applies to the role and scope, and then each of its
+/// conditions with the account's value.
+fn allows_section(
     out: &mut String,
     policy: &Policy,
-    account: &Account,
+    tried: &[AllowTried<'_>],
     role: &str,
     scope: &str,
-    is_member: &dyn Fn(&str) -> bool,
 ) {
     let file = policy.file.display();
     let _ = writeln!(out, "\nRegler som prövades för {role} på {scope}");
-    if policy.allows.is_empty() {
+    if tried.is_empty() {
         let _ = writeln!(
             out,
             "  {file} har inga [[allow]]: all behörighet till källan är otillåten"
         );
         return;
     }
-    for allow in &policy.allows {
+    for t in tried {
+        let allow = t.allow;
         let _ = writeln!(out, "\n  [[allow]] {} ({file}:{})", allow.id, allow.line);
-        if !allow.role.matches(role) {
-            let _ = writeln!(
-                out,
-                "    gäller inte rollen: {} (rollen är \"{role}\")",
-                selector_text("role", &allow.role)
-            );
-            continue;
-        }
-        if !allow.scope.matches(scope) {
-            let _ = writeln!(
-                out,
-                "    gäller inte omfattningen: {} (omfattningen är \"{scope}\")",
-                selector_text("scope", &allow.scope)
-            );
-            continue;
-        }
         let mut failed = 0;
-        conditions(
-            out,
-            &file.to_string(),
-            allow,
-            account,
-            role,
-            scope,
-            is_member,
-            &mut failed,
-        );
+        let mut conditions = 0;
+        for v in &t.parts {
+            let mark = if v.holds {
+                "ok   "
+            } else {
+                failed += 1;
+                "FEL  "
+            };
+            match v.part {
+                Part::Role => {
+                    if !v.holds {
+                        let _ = writeln!(
+                            out,
+                            "    gäller inte rollen: {} (rollen är \"{role}\")",
+                            selector_text("role", &allow.role)
+                        );
+                    }
+                }
+                Part::Scope => {
+                    if !v.holds {
+                        let _ = writeln!(
+                            out,
+                            "    gäller inte omfattningen: {} (omfattningen är \"{scope}\")",
+                            selector_text("scope", &allow.scope)
+                        );
+                    }
+                }
+                Part::Accounts => {
+                    conditions += 1;
+                    let _ = writeln!(
+                        out,
+                        "    {mark}accounts = [{}]: {}",
+                        quoted_list(&allow.accounts),
+                        if v.holds {
+                            "kontot finns i listan"
+                        } else {
+                            "kontot finns inte i listan"
+                        }
+                    );
+                }
+                Part::When(c) => {
+                    conditions += 1;
+                    let mut text = condition_text(c);
+                    if let Test::AnyOf(vs) = &c.test {
+                        if vs.iter().any(|v| v.contains('{')) {
+                            let filled: Vec<String> = vs
+                                .iter()
+                                .map(|v| format!("\"{}\"", fill_template(v, role, scope)))
+                                .collect();
+                            let _ = write!(text, " (här {})", filled.join(", "));
+                        }
+                    }
+                    let _ = writeln!(
+                        out,
+                        "    {mark}{file}:{}: {text}: {}",
+                        c.line,
+                        actual(&c.attribute, &v.actual)
+                    );
+                }
+                Part::MemberOf => {
+                    conditions += 1;
+                    let groups = match &v.actual {
+                        Actual::Groups(gs) if v.holds => format!("medlem i {}", gs.join(", ")),
+                        _ => "inte medlem i någon av dem".to_string(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {mark}member_of = [{}]: {groups}",
+                        quoted_list(&allow.member_of)
+                    );
+                }
+            }
+        }
+        if matches!(
+            t.first_failure().map(|v| v.part),
+            Some(Part::Role | Part::Scope)
+        ) {
+            continue;
+        }
+        if conditions == 0 {
+            let _ = writeln!(out, "    (inga villkor)");
+        }
         let _ = writeln!(
             out,
             "    => {}",
@@ -421,97 +468,12 @@ fn allows_tried(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conditions(
-    out: &mut String,
-    file: &str,
-    allow: &Allow,
-    account: &Account,
-    role: &str,
-    scope: &str,
-    is_member: &dyn Fn(&str) -> bool,
-    failed: &mut usize,
-) {
-    let mut mark = |ok: bool| {
-        if ok {
-            "ok   "
-        } else {
-            *failed += 1;
-            "FEL  "
-        }
-    };
-    if !allow.accounts.is_empty() {
-        let ok = allow
-            .accounts
-            .iter()
-            .any(|a| a.trim().to_lowercase() == account.id.to_lowercase());
-        let _ = writeln!(
-            out,
-            "    {}accounts = [{}]: {}",
-            mark(ok),
-            allow
-                .accounts
-                .iter()
-                .map(|a| format!("\"{a}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if ok {
-                "kontot finns i listan"
-            } else {
-                "kontot finns inte i listan"
-            }
-        );
-    }
-    for c in &allow.when {
-        let ok = condition_holds(account, &c.attribute, &c.test, role, scope);
-        let mut text = condition_text(c);
-        if let Test::AnyOf(vs) = &c.test {
-            if vs.iter().any(|v| v.contains('{')) {
-                let filled: Vec<String> = vs
-                    .iter()
-                    .map(|v| format!("\"{}\"", fill_template(v, role, scope)))
-                    .collect();
-                let _ = write!(text, " (här {})", filled.join(", "));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "    {}{}:{}: {text}: {}",
-            mark(ok),
-            file,
-            c.line,
-            actual(account, &c.attribute)
-        );
-    }
-    if !allow.member_of.is_empty() {
-        let hits: Vec<&String> = allow.member_of.iter().filter(|g| is_member(g)).collect();
-        let ok = !hits.is_empty();
-        let _ = writeln!(
-            out,
-            "    {}member_of = [{}]: {}",
-            mark(ok),
-            allow
-                .member_of
-                .iter()
-                .map(|g| format!("\"{g}\""))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if ok {
-                format!(
-                    "medlem i {}",
-                    hits.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                "inte medlem i någon av dem".to_string()
-            }
-        );
-    }
-    if allow.accounts.is_empty() && allow.when.is_empty() && allow.member_of.is_empty() {
-        let _ = writeln!(out, "    (inga villkor)");
-    }
+fn quoted_list(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The check behind an account-level rule.
@@ -536,7 +498,7 @@ fn account_rule(
             let _ = writeln!(
                 out,
                 "  {} — granskningen gäller per {}, och [checks] expired_accounts = true i {}",
-                actual(account, "expires"),
+                actual("expires", &attribute_value(account, "expires")),
                 report.as_of,
                 policy.file.display()
             );
@@ -545,7 +507,7 @@ fn account_rule(
             let _ = writeln!(
                 out,
                 "  {} — gränsen är {} dagar före {} ([checks] inactive_days i {})",
-                actual(account, "last_logon"),
+                actual("last_logon", &attribute_value(account, "last_logon")),
                 policy.checks.inactive_days.unwrap_or(0),
                 report.as_of,
                 policy.file.display()
@@ -640,12 +602,13 @@ fn broad_group(
     }
 }
 
+/// The accounts a `too-many-accounts` finding counts: those evaluation
+/// found the allow to cover.
 fn too_many(
     out: &mut String,
     inventory: &Inventory,
-    walker: &Walker<'_>,
     policy: &Policy,
-    p_index: usize,
+    report: &Report,
     finding: &Finding,
 ) {
     let Some(allow) = policy
@@ -663,21 +626,14 @@ fn too_many(
         allow.line,
         allow.max_accounts.unwrap_or(0)
     );
-    let mut state = walker.state();
-    let mut covered: BTreeSet<String> = BTreeSet::new();
-    for (account_id, account) in inventory.accounts.iter().enumerate() {
-        walker.walk(account_id, &mut state);
-        let accesses = walker
-            .collect(account_id, &state)
-            .remove(&p_index)
-            .unwrap_or_default();
-        let is_member = |name: &str| inventory.group(name).is_some_and(|g| state.reached(g));
-        if accesses.keys().any(|(role, scope)| {
-            crate::evaluate::first_failure(allow, account, role, scope, &is_member).is_none()
-        }) {
-            covered.insert(account.id.to_string());
-        }
-    }
+    let covered: BTreeSet<&str> = report
+        .members
+        .get(&finding.id)
+        .into_iter()
+        .flatten()
+        .filter_map(|&a| inventory.accounts.get(a))
+        .map(|a| &*a.id)
+        .collect();
     let _ = writeln!(out, "  {} konton omfattas av regeln:", covered.len());
     for a in covered {
         let _ = writeln!(out, "    {a}");

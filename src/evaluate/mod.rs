@@ -20,6 +20,7 @@ use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
 
 pub use access::{Access, AccessMap, GrantSource, Hit, WalkState, Walker};
 use compiled::CompiledPolicy;
+pub use compiled::{attribute_value, Actual, Part};
 
 /// What evaluation produced.
 #[derive(Debug, Default)]
@@ -208,48 +209,93 @@ pub fn condition_holds(
     }
 }
 
-/// The first condition of an allow that an account fails for an access, or
-/// `None` when the allow covers the access.
-pub fn first_failure<'a>(
-    allow: &'a Allow,
-    account: &Account,
-    role: &str,
-    scope: &str,
-    is_member: &dyn Fn(&str) -> bool,
-) -> Option<Failure<'a>> {
-    if !allow.role.matches(role) {
-        return Some(Failure::Role);
-    }
-    if !allow.scope.matches(scope) {
-        return Some(Failure::Scope);
-    }
-    if !allow.accounts.is_empty()
-        && !allow
-            .accounts
-            .iter()
-            .any(|a| a.trim().to_lowercase() == account.id.to_lowercase())
-    {
-        return Some(Failure::Accounts);
-    }
-    for c in &allow.when {
-        if !condition_holds(account, &c.attribute, &c.test, role, scope) {
-            return Some(Failure::When(c));
-        }
-    }
-    if !allow.member_of.is_empty() && !allow.member_of.iter().any(|g| is_member(g)) {
-        return Some(Failure::MemberOf);
-    }
-    None
+/// One part of an allow tried on an access, with whether it holds and
+/// what the account has.
+#[derive(Debug, Clone)]
+pub struct Verdict<'p> {
+    pub part: Part<'p>,
+    pub holds: bool,
+    pub actual: Actual,
 }
 
-/// Why an allow does not cover an access.
-#[derive(Debug)]
-pub enum Failure<'a> {
-    Role,
-    Scope,
-    Accounts,
-    When(&'a crate::policy::Condition),
-    MemberOf,
+/// One allow of a policy tried on one access of an account: its parts in
+/// the order the matcher tries them. After a role or scope that does not
+/// match, nothing else of the allow applies and no more parts are listed.
+#[derive(Debug, Clone)]
+pub struct AllowTried<'p> {
+    pub allow: &'p Allow,
+    pub parts: Vec<Verdict<'p>>,
+}
+
+impl AllowTried<'_> {
+    /// Whether the allow covers the access.
+    pub fn covers(&self) -> bool {
+        self.parts.iter().all(|v| v.holds)
+    }
+
+    /// The first part that fails, if any.
+    pub fn first_failure(&self) -> Option<&Verdict<'_>> {
+        self.parts.iter().find(|v| !v.holds)
+    }
+}
+
+/// Every allow of `policy` tried on (role, scope) for the account whose
+/// walk is in `state`, decided by the same matcher as the evaluation.
+pub fn allows_tried<'p>(
+    policy: &'p Policy,
+    inventory: &Inventory,
+    account_id: usize,
+    state: &WalkState,
+    role: &str,
+    scope: &str,
+) -> Vec<AllowTried<'p>> {
+    let compiled = CompiledPolicy::new(policy, inventory);
+    let account = &inventory.accounts[account_id];
+    let lower_id = account.id.to_lowercase();
+    let (role, scope) = (Sym::new(role), Sym::new(scope));
+    compiled
+        .allows
+        .iter()
+        .map(|allow| {
+            let mut parts = Vec::new();
+            allow.check(account, &lower_id, role, scope, state, |part, holds| {
+                parts.push(Verdict {
+                    part,
+                    holds,
+                    actual: allow.actual(part, account, role, scope, state),
+                });
+                if !holds && matches!(part, Part::Role | Part::Scope) {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            });
+            AllowTried {
+                allow: allow.allow(),
+                parts,
+            }
+        })
+        .collect()
+}
+
+/// The policy evaluation assumes for a data source that role exports name
+/// but no policy describes: no allows, no checks, so that everything on it
+/// is unauthorized.
+pub fn implicit_policy(source: SourceMeta) -> Policy {
+    Policy {
+        file: "(no policy)".into(),
+        source,
+        grants: Vec::new(),
+        allows: Vec::new(),
+        checks: Checks {
+            disabled_accounts: false,
+            expired_accounts: false,
+            inactive_days: None,
+            broad_groups: Vec::new(),
+            separation_of_duties: Vec::new(),
+        },
+        severity: BTreeMap::new(),
+    }
 }
 
 /// Checks every policy against the inventory as of `as_of`.
@@ -291,20 +337,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             role_labels: Default::default(),
         };
         evaluation.implicit_sources.push(meta.clone());
-        implicit.push(Policy {
-            file: "(no policy)".into(),
-            source: meta,
-            grants: Vec::new(),
-            allows: Vec::new(),
-            checks: Checks {
-                disabled_accounts: false,
-                expired_accounts: false,
-                inactive_days: None,
-                broad_groups: Vec::new(),
-                separation_of_duties: Vec::new(),
-            },
-            severity: BTreeMap::new(),
-        });
+        implicit.push(implicit_policy(meta));
     }
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
 
