@@ -23,6 +23,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod rules;
 pub mod schema;
 pub mod sources;
 pub mod state;
