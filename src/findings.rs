@@ -67,6 +67,38 @@ impl fmt::Display for Severity {
     }
 }
 
+/// The threshold of `--fail-on` (and `fail_on` under `[audit]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    At(Severity),
+    Never,
+}
+
+impl FailOn {
+    pub fn from_id(s: &str) -> Option<FailOn> {
+        if s == "never" {
+            Some(FailOn::Never)
+        } else {
+            Severity::from_id(s).map(FailOn::At)
+        }
+    }
+
+    /// Whether a finding of this severity makes the run fail.
+    pub fn trips(self, severity: Severity) -> bool {
+        match self {
+            FailOn::At(level) => severity >= level,
+            FailOn::Never => false,
+        }
+    }
+}
+
+/// Which report a draft is: to IMY or under lex Sarah.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DraftKind {
+    Imy,
+    LexSarah,
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
 )]
