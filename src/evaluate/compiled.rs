@@ -27,9 +27,9 @@ enum Value {
 }
 
 enum Cond<'p> {
-    /// Equals one of the values; `None` when no account has the attribute.
-    Equals(Option<Sym>, Vec<Value>),
-    Regex(Option<Sym>, &'p Regex),
+    /// The attribute (by its interned name) equals one of the values.
+    Equals(Sym, Vec<Value>),
+    Regex(Sym, &'p Regex),
     Other,
 }
 
@@ -102,7 +102,7 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
     if !plain(&c.attribute) {
         return Cond::Other;
     }
-    let attr = Sym::find(&c.attribute);
+    let attr = Sym::new(&c.attribute);
     match &c.test {
         Test::AnyOf(templates) => Cond::Equals(
             attr,
@@ -233,7 +233,7 @@ impl<'p> CompiledAllow<'p> {
         }
         for (c, cond) in &self.conds {
             let holds = match cond {
-                Cond::Equals(attr, values) => match attr.and_then(|a| account.attrs.get_sym(a)) {
+                Cond::Equals(attr, values) => match account.attrs.get_sym(*attr) {
                     None => false,
                     Some(value) => values.iter().any(|v| match v {
                         Value::Fixed(s) => *s == value,
@@ -245,8 +245,9 @@ impl<'p> CompiledAllow<'p> {
                         }
                     }),
                 },
-                Cond::Regex(attr, re) => attr
-                    .and_then(|a| account.attrs.get_sym(a))
+                Cond::Regex(attr, re) => account
+                    .attrs
+                    .get_sym(*attr)
                     .is_some_and(|v| re.is_match(v.as_str())),
                 Cond::Other => super::condition_holds(
                     account,

@@ -3,7 +3,10 @@
 //! Effective access is computed once per account by a breadth-first walk up
 //! the group graph, so the path kept for every grant is a shortest one and
 //! membership cycles (legal in Active Directory) end the walk instead of
-//! looping. Every policy is then checked against the accesses found.
+//! looping. Each access is then decided by the one matcher
+//! (`CompiledAllow::check` in `compiled.rs`, which `explain` uses too), and
+//! the checks of the rules ([`crate::rules`]) run on every account's
+//! accesses and on every source.
 
 mod access;
 mod compiled;

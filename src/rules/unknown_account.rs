@@ -24,9 +24,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
     let policy = cx.policy;
     let inventory = cx.inventory;
     let mut seen: HashSet<String> = HashSet::new();
-    let Some(source) = Sym::find(&policy.source.id) else {
-        return;
-    };
+    let source = Sym::new(&policy.source.id);
     for grant in &inventory.grants {
         if grant.data_source != source {
             continue;
