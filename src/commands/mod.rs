@@ -269,20 +269,8 @@ pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, 
             crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
     }
     attach_evidence(&mut report, &loaded.inventory, inputs)?;
-    release(loaded);
+    crate::discard(loaded);
     Ok(report)
-}
-
-/// Frees what an audit read on a thread of its own: a large inventory
-/// freed piece by piece takes longer than its evaluation did, and the
-/// report can be written meanwhile (a process that exits first leaves
-/// the rest to the operating system).
-fn release(loaded: Loaded) {
-    // When no thread can be started the closure, and with it the
-    // inventory, is freed here.
-    let _ = std::thread::Builder::new()
-        .name("release".into())
-        .spawn(move || drop(loaded));
 }
 
 /// The as-of date-time of a run: now when no `--as-of` was given, else the
