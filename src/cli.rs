@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::findings::Severity;
+pub use crate::findings::{DraftKind, FailOn};
 use crate::output::Format;
 use crate::ui::{ColorChoice, Verbosity};
 
@@ -118,12 +118,6 @@ pub struct ExplainArgs {
     /// record ids appear nowhere else.
     #[arg(long)]
     pub show_records: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DraftKind {
-    Imy,
-    LexSarah,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -292,30 +286,6 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
     FailOn::from_id(s).ok_or_else(|| {
         format!("`{s}` is not a level: expected one of critical, high, medium, low, never")
     })
-}
-
-/// The threshold of `--fail-on`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    At(Severity),
-    Never,
-}
-
-impl FailOn {
-    pub fn from_id(s: &str) -> Option<FailOn> {
-        if s == "never" {
-            Some(FailOn::Never)
-        } else {
-            Severity::from_id(s).map(FailOn::At)
-        }
-    }
-
-    pub fn trips(self, severity: Severity) -> bool {
-        match self {
-            FailOn::At(level) => severity >= level,
-            FailOn::Never => false,
-        }
-    }
 }
 
 /// Validated inputs of an audit.

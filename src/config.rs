@@ -281,7 +281,7 @@ impl Config {
                 .collect();
             config.audit.fail_on_used = r.bool(t, "fail_on_used", ctx).unwrap_or(false);
             if let Some(v) = &config.audit.fail_on {
-                if crate::cli::FailOn::from_id(v).is_none() {
+                if crate::findings::FailOn::from_id(v).is_none() {
                     r.error_help(
                         diag::item_span(t, "fail_on"),
                         format!("unknown `fail_on` value `{v}`"),

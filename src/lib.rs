@@ -23,6 +23,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod rules;
 pub mod schema;
 pub mod sources;
 pub mod state;
@@ -47,4 +48,48 @@ macro_rules! say {
 pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+}
+
+/// Whether the process ends as soon as its command has: set by the
+/// `behorig` binary, never by a program that uses the library.
+static ENDS_WITH_COMMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Tells the library that the process ends when its command does, so that
+/// [`discard`] can leave large inputs to the operating system.
+pub fn ends_with_command() {
+    ENDS_WITH_COMMAND.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Gives up a value the command no longer needs. In the binary, whose
+/// process ends right after the command, it is not freed piece by piece
+/// (freeing a large inventory takes longer than evaluating it did; the
+/// operating system takes the memory back at exit); in a program that uses
+/// the library it is dropped as usual.
+pub fn discard<T>(value: T) {
+    if ENDS_WITH_COMMAND.load(std::sync::atomic::Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        drop(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static DROPPED: AtomicBool = AtomicBool::new(false);
+
+    struct Noted;
+
+    impl Drop for Noted {
+        fn drop(&mut self) {
+            DROPPED.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_program_using_the_library_gets_discarded_values_freed() {
+        super::discard(Noted);
+        assert!(DROPPED.load(Ordering::SeqCst));
+    }
 }

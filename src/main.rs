@@ -11,6 +11,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = behorig::cli::Cli::parse();
+    // The process ends with the command: what it read need not be freed.
+    behorig::ends_with_command();
     let code = match behorig::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

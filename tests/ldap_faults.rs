@@ -14,11 +14,8 @@ use common::*;
 fn audit(config: &Path, url: &str, report: &Path) -> std::process::Output {
     let config = config.to_string_lossy().into_owned();
     let report = report.to_string_lossy().into_owned();
-    behorig(
-        &[
-            "audit", "--config", &config, "--as-of", AS_OF, "--format", "json", "--ldap", url,
-            "--output", &report,
-        ],
+    common::audit(
+        &["--config", &config, "--ldap", url, "--output", &report],
         &[],
     )
 }

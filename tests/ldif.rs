@@ -19,11 +19,9 @@ fn audit_ldif(ldif: &str, extra: &[&str]) -> std::process::Output {
     write(&path, ldif);
     let path = path.to_string_lossy().into_owned();
     let roles = roles_csv().to_string_lossy().into_owned();
-    let mut args = vec![
-        "audit", "--as-of", AS_OF, "--format", "json", "--ldif", &path, "--csv", &roles,
-    ];
+    let mut args = vec!["--ldif", &path, "--csv", &roles];
     args.extend_from_slice(extra);
-    behorig(&args, &[])
+    audit(&args, &[])
 }
 
 #[test]
@@ -208,20 +206,11 @@ fn a_folder_given_as_the_export_is_an_error_naming_it() {
 fn extra_attributes_are_readable_in_policies() {
     // A policy that allows by an attribute outside the contract's table.
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    write(
-        &policies.join("x.toml"),
-        r#"[source]
-id = "x"
-name = "X"
-controller = "Socialnämnden"
-activity = "socialtjanst"
-confidentiality = "OSL 26 kap. 1 §"
-data_categories = ["halsa"]
-data_subject_groups = ["barn"]
-scopes = ["A"]
-
+    let policies = policy_dir(
+        dir.path(),
+        "x.toml",
+        &(social_source("x", "X")
+            + r#"
 [[grant]]
 group = '^G$'
 role = "Las"
@@ -232,20 +221,15 @@ id = "kostnadsstalle"
 role = "Las"
 scope = "A"
 when.extensionattribute7 = "4711"
-"#,
+"#),
     );
     let ldif = "dn: CN=a,DC=x\nobjectClass: user\nsAMAccountName: a\nextensionAttribute7: 4711\nuserAccountControl: 512\n\n\
                 dn: CN=b,DC=x\nobjectClass: user\nsAMAccountName: b\nextensionAttribute7: 9999\nuserAccountControl: 512\n\n\
                 dn: CN=G,DC=x\nobjectClass: group\ncn: G\nmember: CN=a,DC=x\nmember: CN=b,DC=x\n";
     let path = dir.path().join("x.ldif");
     write(&path, ldif);
-    let o = behorig(
+    let o = audit(
         &[
-            "audit",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
             "--policies",
             &policies.to_string_lossy(),
             "--ldif",

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use behorig::evaluate::{evaluate, Walker};
+use behorig::evaluate::{allows_tried, evaluate, Walker};
 use behorig::findings::Rule;
 use behorig::inventory::{Inventory, Origin};
 use behorig::policy::{parse_policy, Policy};
@@ -102,6 +102,57 @@ fn policy(grants: &[(usize, usize)], allows: &[(usize, Option<usize>)]) -> Polic
     parse_policy(Path::new("p.toml"), &text).expect("valid generated policy")
 }
 
+/// An allow of every kind the matcher knows, for `explain_agrees_with_the_audit`:
+/// (role, scope, kind, k).
+type AllowSpec = (usize, Option<usize>, usize, usize);
+
+fn allow_spec() -> impl Strategy<Value = AllowSpec> {
+    (
+        0..3usize,
+        prop::option::of(0..3usize),
+        0..8usize,
+        0..12usize,
+    )
+}
+
+/// A policy whose allows use every kind of condition: templates, fixed
+/// values, regexes, typed booleans, group membership and account lists,
+/// written with the spacing and case a person might use.
+fn varied_policy(grants: &[(usize, usize)], allows: &[AllowSpec]) -> Policy {
+    let mut text = String::from(
+        "[source]\nid = \"s\"\nactivity = \"socialtjanst\"\ndata_categories = [\"halsa\"]\nscopes = [\"IFO\", \"VO\", \"GA\"]\n",
+    );
+    for (g, scope) in grants {
+        text.push_str(&format!(
+            "[[grant]]\ngroup = '^G{g}$'\nrole = \"R{}\"\nscope = \"{}\"\n",
+            g % 2,
+            DEPARTMENTS[*scope % 3]
+        ));
+    }
+    for (i, &(role, scope, kind, k)) in allows.iter().enumerate() {
+        text.push_str(&format!("[[allow]]\nid = \"a{i}\"\n"));
+        match role {
+            0 => text.push_str("role = \"R0\"\n"),
+            1 => text.push_str("role = [\" R1 \"]\n"),
+            _ => text.push_str("role = \"*\"\n"),
+        }
+        if let Some(s) = scope {
+            text.push_str(&format!("scope = \"{}\"\n", DEPARTMENTS[s]));
+        }
+        match kind {
+            0 => text.push_str("when.department = \"{scope}\"\n"),
+            1 => text.push_str(&format!("when.department = \" {} \"\n", DEPARTMENTS[k % 3])),
+            2 => text.push_str("when.department = { regex = '^(IFO|VO)$' }\n"),
+            3 => text.push_str(&format!("member_of = [\"G{}\"]\n", k % GROUPS)),
+            4 => text.push_str(&format!("accounts = [\"a{k}\", \" A{} \"]\n", k + 1)),
+            5 => text.push_str(&format!("when.enabled = {}\n", k % 2 == 0)),
+            6 => text.push_str("when.title = \"{role}-{scope}\"\n"),
+            _ => {}
+        }
+    }
+    parse_policy(Path::new("p.toml"), &text).expect("valid generated policy")
+}
+
 fn ids(policies: &[Policy], inv: &Inventory, rule: Option<Rule>) -> BTreeSet<String> {
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
     evaluate(policies, inv, as_of)
@@ -133,6 +184,68 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// For every access of every account, the audit flags it exactly when
+    /// every allow of the source, as `explain` shows them, names a
+    /// condition that fails; a flagged access never has an allow that
+    /// covers it, and an access that is not flagged has one.
+    #[test]
+    fn explain_agrees_with_the_audit(
+        org in org(),
+        enabled in prop::collection::vec(any::<bool>(), 12),
+        titles in prop::collection::vec((0..2usize, 0..3usize), 12),
+        grants in prop::collection::vec((0..GROUPS, 0..3usize), 1..6),
+        allows in prop::collection::vec(allow_spec(), 0..5),
+    ) {
+        let mut inv = build(&org);
+        for (i, account) in inv.accounts.iter_mut().enumerate() {
+            account.enabled = Some(enabled[i % enabled.len()]);
+            let (r, s) = titles[i % titles.len()];
+            account.attrs.insert("title", format!("R{r}-{}", DEPARTMENTS[s]));
+        }
+        let policy = varied_policy(&grants, &allows);
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let flagged: BTreeSet<(String, String, String)> = evaluate(std::slice::from_ref(&policy), &inv, as_of)
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == Rule::UnauthorizedAccess)
+            .map(|f| (
+                f.account.unwrap_or_default(),
+                f.role.unwrap_or_default(),
+                f.scope.unwrap_or_default(),
+            ))
+            .collect();
+        let refs = [&policy];
+        let walker = Walker::new(&inv, &refs);
+        let mut state = walker.state();
+        let mut seen = 0;
+        for a in 0..inv.accounts.len() {
+            walker.walk(a, &mut state);
+            let accesses = walker.collect(a, &state).remove(&0).unwrap_or_default();
+            for (role, scope) in accesses.keys() {
+                let tried = allows_tried(&policy, &inv, a, &state, role, scope);
+                prop_assert_eq!(tried.len(), policy.allows.len());
+                let key = (inv.accounts[a].id.to_string(), role.clone(), scope.clone());
+                let is_flagged = flagged.contains(&key);
+                if is_flagged {
+                    seen += 1;
+                    for t in &tried {
+                        prop_assert!(
+                            t.first_failure().is_some(),
+                            "{:?} is flagged, but explain shows allow {} covering it", key, t.allow.id
+                        );
+                    }
+                } else {
+                    prop_assert!(
+                        tried.iter().any(|t| t.first_failure().is_none()),
+                        "{:?} is not flagged, but explain names a failure for every allow", key
+                    );
+                }
+            }
+        }
+        // Every finding is about an access explain looked at.
+        prop_assert_eq!(seen, flagged.len());
     }
 
     #[test]

@@ -222,19 +222,9 @@ fn config(samba: &Samba, dir: &Path, base: &str, policies: &Path) -> PathBuf {
 
 fn audit(config: &Path, extra: &[&str]) -> Output {
     let config = config.to_string_lossy().into_owned();
-    let mut args = vec![
-        "audit",
-        "--config",
-        &config,
-        "--as-of",
-        AS_OF,
-        "--format",
-        "json",
-        "--ldap",
-        "ldaps://127.0.0.1:636",
-    ];
+    let mut args = vec!["--config", &config, "--ldap", "ldaps://127.0.0.1:636"];
     args.extend_from_slice(extra);
-    behorig(&args, &[("BEHORIG_TEST_AD_PW", ADMIN_PW)])
+    common::audit(&args, &[("BEHORIG_TEST_AD_PW", ADMIN_PW)])
 }
 
 #[test]
@@ -254,16 +244,10 @@ fn the_example_organisation_in_ad_gives_the_csv_findings() {
     assert_same(&csv_baseline(), &findings_and_summary(&o));
 }
 
-const AD_POLICY: &str = r#"[source]
-id = "ad"
-name = "AD-fall"
-controller = "Socialnämnden"
-activity = "socialtjanst"
-confidentiality = "OSL 26 kap. 1 §"
-data_categories = ["halsa"]
-data_subject_groups = ["barn"]
-scopes = ["A"]
-
+/// The policy of the directory's hard cases.
+fn ad_policy() -> String {
+    social_source("ad", "AD-fall")
+        + r#"
 [[grant]]
 group = '^SG-Stor$'
 role = "Las"
@@ -300,16 +284,15 @@ when.department = "IFO"
 disabled_accounts = true
 expired_accounts = true
 inactive_days = 90
-"#;
+"#
+}
 
 #[test]
 fn ad_attributes_large_groups_cycles_and_primary_groups() {
     let _serial = one_at_a_time();
     let samba = samba();
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir(&policies).unwrap();
-    write(&policies.join("ad.toml"), AD_POLICY);
+    let policies = policy_dir(dir.path(), "ad.toml", &ad_policy());
     let config = config(samba, dir.path(), DOMAIN, &policies);
     let o = audit(&config, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -314,16 +314,10 @@ fn time_limit_script(_: &Search) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
     (vec![result(0x65, 3, "time limit exceeded")], None)
 }
 
-const POLICY: &str = r#"[source]
-id = "fake"
-name = "Fake"
-controller = "Socialnämnden"
-activity = "socialtjanst"
-confidentiality = "OSL 26 kap. 1 §"
-data_categories = ["halsa"]
-data_subject_groups = ["barn"]
-scopes = ["A"]
-
+/// The policy of the scripted server's directory.
+fn policy() -> String {
+    social_source("fake", "Fake")
+        + r#"
 [[grant]]
 group = '^Big$'
 role = "Las"
@@ -334,41 +328,56 @@ id = "alla"
 role = "Las"
 scope = "*"
 max_accounts = 1
-"#;
+"#
+}
 
 fn audit(dir: &Path, port: u16) -> Output {
-    audit_with(dir, port, POLICY)
+    audit_with(dir, port, &policy())
 }
 
 fn audit_with(dir: &Path, port: u16, policy: &str) -> Output {
-    let policies = dir.join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    write(&policies.join("fake.toml"), policy);
+    audit_fake(
+        dir,
+        &format!("ldap://127.0.0.1:{port}"),
+        policy,
+        "page_size = 1000\ntimeout_s = 5",
+        &[("FAKE_PW", SVC_PASSWORD)],
+    )
+    .0
+}
+
+/// An audit of a scripted server at `url` with `policy`, `[ldap]`
+/// settings beside the fixed ones (`ldap_extra`) and `env`; returns the
+/// run and where its report was to go.
+fn audit_fake(
+    dir: &Path,
+    url: &str,
+    policy: &str,
+    ldap_extra: &str,
+    env: &[(&str, &str)],
+) -> (Output, std::path::PathBuf) {
+    let policies = policy_dir(dir, "fake.toml", policy);
     let config = dir.join("behorig.toml");
     write(
         &config,
         &format!(
-            "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\npage_size = 1000\ntimeout_s = 5\n",
+            "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\n{ldap_extra}\n",
             policies.display()
         ),
     );
     let report = dir.join("report.json");
-    behorig(
+    let o = common::audit(
         &[
-            "audit",
             "--config",
             &config.to_string_lossy(),
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
             "--ldap",
-            &format!("ldap://127.0.0.1:{port}"),
+            url,
             "--output",
             &report.to_string_lossy(),
         ],
-        &[("FAKE_PW", SVC_PASSWORD)],
-    )
+        env,
+    );
+    (o, report)
 }
 
 #[test]
@@ -438,7 +447,7 @@ fn an_unreadable_entry_fails_closed() {
 #[test]
 fn an_audit_asks_only_for_the_attributes_it_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = POLICY.replace("max_accounts = 1", "when.extensionAttribute7 = \"Ja\"");
+    let policy = policy().replace("max_accounts = 1", "when.extensionAttribute7 = \"Ja\"");
     let o = audit_with(dir.path(), serve(recording_script), &policy);
     assert!(
         o.status.code() == Some(0) || o.status.code() == Some(1),
@@ -655,32 +664,13 @@ fn empty_message(mut s: TcpStream) {
 /// asserts it failed closed within `within`; returns stderr.
 fn fails_closed(port: u16, ldap_extra: &str, within: std::time::Duration) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
-    write(&policies.join("fake.toml"), POLICY);
-    let config = dir.path().join("behorig.toml");
-    write(
-        &config,
-        &format!(
-            "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\n{ldap_extra}\n",
-            policies.display()
-        ),
-    );
-    let report = dir.path().join("report.json");
     let url = format!("ldap://127.0.0.1:{port}");
     let started = std::time::Instant::now();
-    let o = behorig(
-        &[
-            "audit",
-            "--config",
-            &config.to_string_lossy(),
-            "--as-of",
-            AS_OF,
-            "--ldap",
-            &url,
-            "--output",
-            &report.to_string_lossy(),
-        ],
+    let (o, report) = audit_fake(
+        dir.path(),
+        &url,
+        &policy(),
+        ldap_extra,
         &[("FAKE_PW", SVC_PASSWORD)],
     );
     let err = stderr(&o);
@@ -796,30 +786,7 @@ fn set_up_mistakes_exit_2() {
     ];
     for (url, extra, env, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let policies = dir.path().join("policies");
-        std::fs::create_dir_all(&policies).unwrap();
-        write(&policies.join("fake.toml"), POLICY);
-        let config = dir.path().join("behorig.toml");
-        write(
-            &config,
-            &format!(
-                "[audit]\npolicies = \"{}\"\n\n[ldap]\nbind_dn = \"CN=svc,DC=fake\"\npassword_env = \"FAKE_PW\"\nbase_dn = \"DC=fake\"\n{extra}\n",
-                policies.display()
-            ),
-        );
-        let report = dir.path().join("report.json");
-        let o = behorig(
-            &[
-                "audit",
-                "--config",
-                &config.to_string_lossy(),
-                "--ldap",
-                url,
-                "--output",
-                &report.to_string_lossy(),
-            ],
-            env,
-        );
+        let (o, report) = audit_fake(dir.path(), url, &policy(), extra, env);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{url} {extra}: {err}");
         assert!(err.contains(expected), "{url} {extra}: {err}");

@@ -22,13 +22,8 @@ fn audit(config: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> Outp
     let config = config.to_string_lossy().into_owned();
     let roles = roles_csv().to_string_lossy().into_owned();
     let mut args = vec![
-        "audit",
         "--config",
         &config,
-        "--as-of",
-        AS_OF,
-        "--format",
-        "json",
         "--policies",
         "policies",
         "--ldap",
@@ -37,7 +32,7 @@ fn audit(config: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> Outp
         &roles,
     ];
     args.extend_from_slice(extra);
-    behorig(&args, env)
+    common::audit(&args, env)
 }
 
 /// Asserts an audit failed closed: exit 3, the server named, no report,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::cli::{self, DraftArgs};
-use crate::draft::{self, DraftError, DraftInput, HistoryRun, Legal, Staff};
+use crate::draft::{self, DraftInput, HistoryRun, Legal, Staff};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
 use crate::state::{FileHash, RunInfo, State};
@@ -30,7 +30,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
             let dir = cli::policy_dir(i.policies.as_deref(), config.as_ref());
             let policies = policy::load_dir(&dir).map_err(Error::Policy)?;
             let sources: Vec<SourceMeta> = policies.into_iter().map(|p| p.source).collect();
-            let earlier = draft::input::read_findings(path).map_err(Error::Usage)?;
+            let earlier = draft::input::read_findings(path).map_err(Error::Findings)?;
             let (as_of, run_time) = (earlier.as_of, earlier.as_of_time);
             let runs: Vec<HistoryRun> = earlier
                 .runs
@@ -117,9 +117,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
         history: &runs,
         logs: logs.as_ref(),
     };
-    let text = draft::draft(args.kind, args.format, &input).map_err(|e| match e {
-        DraftError::Refused(m) | DraftError::Render(m) => Error::Usage(m),
-    })?;
+    let text = draft::draft(args.kind, args.format, &input)?;
     super::emit(args.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }
@@ -133,8 +131,7 @@ fn history(
     report: &mut crate::report::Report,
     as_of: chrono::NaiveDateTime,
 ) -> Result<Vec<HistoryRun>, Error> {
-    let fail = |e: crate::state::StateError| Error::Usage(e.0);
-    let mut state = State::open(path).map_err(fail)?;
+    let mut state = State::open(path)?;
     let run = RunInfo {
         ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         as_of,
@@ -146,8 +143,8 @@ fn history(
             .collect(),
         exceptions: None,
     };
-    let mut pending = state.begin().map_err(fail)?;
-    pending.record(report, &run).map_err(fail)?;
+    let mut pending = state.begin()?;
+    pending.record(report, &run)?;
     drop(pending);
     Ok(report
         .trend

@@ -21,8 +21,8 @@ pub fn run(args: HistoryArgs) -> Result<i32, Error> {
                 )
             })?,
     };
-    let mut state = State::open(&path).map_err(|e| Error::Usage(e.0))?;
-    let runs = state.runs().map_err(|e| Error::Usage(e.0))?;
+    let mut state = State::open(&path)?;
+    let runs = state.runs()?;
     let bytes = match args.format {
         HistoryFormat::Json => {
             let doc = json!({"runs": runs.iter().map(RunRow::to_json).collect::<Vec<Value>>()});

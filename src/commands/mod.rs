@@ -9,12 +9,12 @@ mod plan;
 
 use std::io::{IsTerminal, Write};
 
-use crate::cli::{self, AuditArgs, Cli, Command, FailOn, Inputs, PolicyCommand};
+use crate::cli::{self, AuditArgs, Cli, Command, Inputs, PolicyCommand};
 
 use crate::error::Error;
 use crate::evaluate;
 use crate::exceptions;
-use crate::findings::{Severity, Status};
+use crate::findings::{FailOn, Severity, Status};
 use crate::inventory::Inventory;
 use crate::output::{self, Format};
 use crate::policy::{self, Policy};
@@ -278,9 +278,7 @@ pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, 
         ));
     }
     attach_evidence(&mut report, &loaded.inventory, inputs)?;
-    // The command ends soon after; freeing a large inventory piece by piece
-    // would take longer than the evaluation did.
-    std::mem::forget(loaded);
+    crate::discard(loaded);
     Ok(report)
 }
 
@@ -362,7 +360,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     // A state file others can read or write is refused before anything
     // is read.
     if let Some(path) = state_path.as_deref() {
-        State::check_path(path).map_err(state_error)?;
+        State::check_path(path)?;
     }
     if args.fail_on_new_only && state_path.is_none() {
         return Err(Error::Usage(
@@ -392,10 +390,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         }
     }
     let exception_list = match &exceptions_path {
-        Some(path) => Some(
-            exceptions::load(path)
-                .map_err(|ds| Error::Usage(exceptions::format_diagnostics(&ds)))?,
-        ),
+        Some(path) => Some(exceptions::load(path).map_err(Error::Exceptions)?),
         None => None,
     };
 
@@ -428,7 +423,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     }
 
     let mut state = match &state_path {
-        Some(path) => Some(State::open_or_create(path).map_err(state_error)?),
+        Some(path) => Some(State::open_or_create(path)?),
         None => None,
     };
     let pending = match state.as_mut() {
@@ -446,8 +441,8 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
                     .as_ref()
                     .map(|p| FileHash::of(&p.display().to_string())),
             };
-            let mut pending = state.begin().map_err(state_error)?;
-            pending.record(&mut report, &run).map_err(state_error)?;
+            let mut pending = state.begin()?;
+            pending.record(&mut report, &run)?;
             Some(pending)
         }
         None => None,
@@ -467,7 +462,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     })?;
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
-        pending.commit().map_err(state_error)?;
+        pending.commit()?;
     }
     if args.format != Format::Table || args.output.is_some() {
         let mut extra = String::new();
@@ -495,10 +490,6 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .filter(|f| !fail_on_used || crate::evidence::used(f) == Some(true))
         .any(|f| fail_on.trips(f.severity));
     Ok(if tripped { 1 } else { 0 })
-}
-
-fn state_error(e: crate::state::StateError) -> Error {
-    Error::Usage(e.0)
 }
 
 /// Writes output to a file atomically, or to standard output.

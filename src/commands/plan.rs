@@ -15,8 +15,7 @@ pub fn run(mut args: PlanArgs) -> Result<i32, Error> {
             .and_then(|c| c.audit.exceptions.clone())
     });
     let exceptions = match &exceptions_path {
-        Some(path) => crate::exceptions::load(path)
-            .map_err(|ds| Error::Usage(crate::exceptions::format_diagnostics(&ds)))?,
+        Some(path) => crate::exceptions::load(path).map_err(Error::Exceptions)?,
         None => Vec::new(),
     };
     let loaded = super::load(&inputs)?;

@@ -1,14 +1,21 @@
-//! Allows compiled for the evaluation loop: roles, scopes, attribute names
-//! and fixed values as interned symbols, `member_of` as group ids, so that
-//! checking an access compares integers. Conditions this form does not
+//! The one matcher: whether an allow covers an access, decided by
+//! [`CompiledAllow::check`] for evaluation and `explain` alike.
+//!
+//! Allows are compiled for the evaluation loop: roles, scopes, attribute
+//! names and fixed values as interned symbols, `member_of` as group ids, so
+//! that checking an access compares integers. Conditions this form does not
 //! cover (typed attributes, mixed templates) fall back to
-//! [`condition_holds`](super::condition_holds), which defines the meaning.
+//! [`condition_holds`](super::condition_holds). Selector values and
+//! condition values are compared trimmed.
 
+use std::ops::ControlFlow;
+
+use chrono::NaiveDateTime;
 use regex::Regex;
 
 use super::access::WalkState;
 use crate::intern::Sym;
-use crate::inventory::{Account, GroupId, Inventory};
+use crate::inventory::{Account, Expiry, GroupId, Inventory};
 use crate::policy::{Allow, Condition, Policy, Selector, Test};
 
 enum Value {
@@ -20,19 +27,51 @@ enum Value {
 }
 
 enum Cond<'p> {
-    /// Equals one of the values; `None` when no account has the attribute.
-    Equals(Option<Sym>, Vec<Value>),
-    Regex(Option<Sym>, &'p Regex),
-    Other(&'p Condition),
+    /// The attribute (by its interned name) equals one of the values.
+    Equals(Sym, Vec<Value>),
+    Regex(Sym, &'p Regex),
+    Other,
+}
+
+/// One part of an allow, in the order [`CompiledAllow::check`] tries them.
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'p> {
+    Role,
+    Scope,
+    Accounts,
+    When(&'p Condition),
+    MemberOf,
+}
+
+/// What the account has for a part of an allow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Actual {
+    /// The access's role (for [`Part::Role`]).
+    Role(Sym),
+    /// The access's scope (for [`Part::Scope`]).
+    Scope(Sym),
+    /// The account's id (for [`Part::Accounts`]).
+    Account(Box<str>),
+    /// The attribute is not set on the account.
+    Missing,
+    Text(String),
+    Bool(bool),
+    Expiry(Expiry),
+    Time(NaiveDateTime),
+    /// The groups of `member_of` the account is a member of, directly or
+    /// through nesting (for [`Part::MemberOf`]).
+    Groups(Vec<String>),
 }
 
 pub struct CompiledAllow<'p> {
+    allow: &'p Allow,
     roles: Option<Vec<Sym>>,
     scopes: Option<Vec<Sym>>,
     accounts: Vec<String>,
-    conds: Vec<Cond<'p>>,
-    /// `None`: no membership condition; `Some(ids)`: member of any of them.
-    member_of: Option<Vec<GroupId>>,
+    conds: Vec<(&'p Condition, Cond<'p>)>,
+    /// `None`: no membership condition; `Some(groups)`: member of any of
+    /// them (the groups the inventory has, with their names).
+    member_of: Option<Vec<(GroupId, &'p str)>>,
 }
 
 pub struct CompiledPolicy<'p> {
@@ -61,9 +100,9 @@ fn plain(attribute: &str) -> bool {
 
 fn compile_condition(c: &Condition) -> Cond<'_> {
     if !plain(&c.attribute) {
-        return Cond::Other(c);
+        return Cond::Other;
     }
-    let attr = Sym::find(&c.attribute);
+    let attr = Sym::new(&c.attribute);
     match &c.test {
         Test::AnyOf(templates) => Cond::Equals(
             attr,
@@ -78,12 +117,13 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
                 .collect(),
         ),
         Test::Regex(re) => Cond::Regex(attr, re),
-        _ => Cond::Other(c),
+        _ => Cond::Other,
     }
 }
 
 fn compile_allow<'p>(allow: &'p Allow, inventory: &Inventory) -> CompiledAllow<'p> {
     CompiledAllow {
+        allow,
         roles: selector(&allow.role),
         scopes: selector(&allow.scope),
         accounts: allow
@@ -91,12 +131,16 @@ fn compile_allow<'p>(allow: &'p Allow, inventory: &Inventory) -> CompiledAllow<'
             .iter()
             .map(|a| a.trim().to_lowercase())
             .collect(),
-        conds: allow.when.iter().map(compile_condition).collect(),
+        conds: allow
+            .when
+            .iter()
+            .map(|c| (c, compile_condition(c)))
+            .collect(),
         member_of: (!allow.member_of.is_empty()).then(|| {
             allow
                 .member_of
                 .iter()
-                .filter_map(|g| inventory.group(g))
+                .filter_map(|g| inventory.group(g).map(|id| (id, g.as_str())))
                 .collect()
         }),
     }
@@ -125,9 +169,108 @@ impl<'p> CompiledPolicy<'p> {
     }
 }
 
-impl CompiledAllow<'_> {
-    /// Whether the allow covers (role, scope) for the account whose walk is
-    /// in `state`. `lower_id` is the account id in lower case.
+/// The account's value of an attribute, typed where the contract types it.
+pub fn attribute_value(account: &Account, attribute: &str) -> Actual {
+    let typed = match attribute {
+        "enabled" => Some(account.enabled.map(Actual::Bool)),
+        "expires" => Some(account.expires.map(Actual::Expiry)),
+        "last_logon" => Some(account.last_logon.map(Actual::Time)),
+        _ => None,
+    };
+    match typed {
+        Some(v) => v.unwrap_or(Actual::Missing),
+        None => match account.attr(attribute) {
+            Some(v) => Actual::Text(v.to_string()),
+            None => Actual::Missing,
+        },
+    }
+}
+
+impl<'p> CompiledAllow<'p> {
+    /// The allow as written in the policy.
+    pub fn allow(&self) -> &'p Allow {
+        self.allow
+    }
+
+    /// Decides the allow for (role, scope) of the account whose walk is in
+    /// `state`: tries its parts in order (role, scope, accounts, each
+    /// `when`, `member_of`) and tells `each` whether each one holds,
+    /// stopping when `each` breaks. The allow covers the access when every
+    /// part holds. `lower_id` is the account id in lower case.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn check<F>(
+        &self,
+        account: &Account,
+        lower_id: &str,
+        role: Sym,
+        scope: Sym,
+        state: &WalkState,
+        mut each: F,
+    ) where
+        F: FnMut(Part<'p>, bool) -> ControlFlow<()>,
+    {
+        if each(
+            Part::Role,
+            self.roles.as_ref().is_none_or(|r| r.contains(&role)),
+        )
+        .is_break()
+        {
+            return;
+        }
+        if each(
+            Part::Scope,
+            self.scopes.as_ref().is_none_or(|s| s.contains(&scope)),
+        )
+        .is_break()
+        {
+            return;
+        }
+        if !self.accounts.is_empty()
+            && each(Part::Accounts, self.accounts.iter().any(|a| a == lower_id)).is_break()
+        {
+            return;
+        }
+        for (c, cond) in &self.conds {
+            let holds = match cond {
+                Cond::Equals(attr, values) => match account.attrs.get_sym(*attr) {
+                    None => false,
+                    Some(value) => values.iter().any(|v| match v {
+                        Value::Fixed(s) => *s == value,
+                        Value::Scope => scope == value,
+                        Value::Role => role == value,
+                        Value::Mixed(t) => {
+                            crate::policy::fill_template(t, role.as_str(), scope.as_str()).trim()
+                                == value.as_str()
+                        }
+                    }),
+                },
+                Cond::Regex(attr, re) => account
+                    .attrs
+                    .get_sym(*attr)
+                    .is_some_and(|v| re.is_match(v.as_str())),
+                Cond::Other => super::condition_holds(
+                    account,
+                    &c.attribute,
+                    &c.test,
+                    role.as_str(),
+                    scope.as_str(),
+                ),
+            };
+            if each(Part::When(c), holds).is_break() {
+                return;
+            }
+        }
+        if let Some(groups) = &self.member_of {
+            let _ = each(
+                Part::MemberOf,
+                groups.iter().any(|&(g, _)| state.reached(g)),
+            );
+        }
+    }
+
+    /// Whether the allow covers the access (see [`check`](Self::check)).
+    #[inline]
     pub fn covers(
         &self,
         account: &Account,
@@ -136,49 +279,40 @@ impl CompiledAllow<'_> {
         scope: Sym,
         state: &WalkState,
     ) -> bool {
-        if self.roles.as_ref().is_some_and(|r| !r.contains(&role)) {
-            return false;
-        }
-        if self.scopes.as_ref().is_some_and(|s| !s.contains(&scope)) {
-            return false;
-        }
-        if !self.accounts.is_empty() && !self.accounts.iter().any(|a| a == lower_id) {
-            return false;
-        }
-        for cond in &self.conds {
-            let holds = match cond {
-                Cond::Equals(attr, values) => {
-                    let Some(value) = attr.and_then(|a| account.attrs.get_sym(a)) else {
-                        return false;
-                    };
-                    values.iter().any(|v| match v {
-                        Value::Fixed(s) => *s == value,
-                        Value::Scope => scope == value,
-                        Value::Role => role == value,
-                        Value::Mixed(t) => {
-                            crate::policy::fill_template(t, role.as_str(), scope.as_str()).trim()
-                                == value.as_str()
-                        }
-                    })
-                }
-                Cond::Regex(attr, re) => attr
-                    .and_then(|a| account.attrs.get_sym(a))
-                    .is_some_and(|v| re.is_match(v.as_str())),
-                Cond::Other(c) => super::condition_holds(
-                    account,
-                    &c.attribute,
-                    &c.test,
-                    role.as_str(),
-                    scope.as_str(),
-                ),
-            };
-            if !holds {
-                return false;
+        let mut covered = true;
+        self.check(account, lower_id, role, scope, state, |_, holds| {
+            if holds {
+                ControlFlow::Continue(())
+            } else {
+                covered = false;
+                ControlFlow::Break(())
             }
-        }
-        match &self.member_of {
-            None => true,
-            Some(groups) => groups.iter().any(|&g| state.reached(g)),
+        });
+        covered
+    }
+
+    /// What the account has for one part of the allow.
+    pub fn actual(
+        &self,
+        part: Part<'p>,
+        account: &Account,
+        role: Sym,
+        scope: Sym,
+        state: &WalkState,
+    ) -> Actual {
+        match part {
+            Part::Role => Actual::Role(role),
+            Part::Scope => Actual::Scope(scope),
+            Part::Accounts => Actual::Account(account.id.clone()),
+            Part::When(c) => attribute_value(account, &c.attribute),
+            Part::MemberOf => Actual::Groups(
+                self.member_of
+                    .iter()
+                    .flatten()
+                    .filter(|&&(g, _)| state.reached(g))
+                    .map(|&(_, name)| name.to_string())
+                    .collect(),
+            ),
         }
     }
 }

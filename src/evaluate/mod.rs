@@ -3,7 +3,10 @@
 //! Effective access is computed once per account by a breadth-first walk up
 //! the group graph, so the path kept for every grant is a shortest one and
 //! membership cycles (legal in Active Directory) end the walk instead of
-//! looping. Every policy is then checked against the accesses found.
+//! looping. Each access is then decided by the one matcher
+//! (`CompiledAllow::check` in `compiled.rs`, which `explain` uses too), and
+//! the checks of the rules ([`crate::rules`]) run on every account's
+//! accesses and on every source.
 
 mod access;
 mod compiled;
@@ -13,13 +16,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
-use crate::findings::{Classification, Finding, Rule, Severity};
+use crate::findings::Finding;
 use crate::intern::Sym;
-use crate::inventory::{Account, Holder, Inventory};
+use crate::inventory::{Account, Inventory};
 use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
+pub use crate::rules::{classify, default_severity};
+use crate::rules::{AccountCx, Check, Rule, SourceCx, SourceOut};
 
 pub use access::{Access, AccessMap, GrantSource, Hit, WalkState, Walker};
 use compiled::CompiledPolicy;
+pub use compiled::{attribute_value, Actual, Part};
 
 /// What evaluation produced.
 #[derive(Debug, Default)]
@@ -114,37 +120,6 @@ fn unread_conditions(policies: &[Policy], inventory: &Inventory) -> Vec<String> 
     warnings
 }
 
-/// Classification of a rule's finding on a source, per the contract.
-pub fn classify(rule: Rule, source: &SourceMeta) -> Vec<Classification> {
-    if rule.exposes_data() && source.holds_personal_data() {
-        if source.is_social_services() {
-            vec![Classification::Imy, Classification::LexSarah]
-        } else {
-            vec![Classification::Imy]
-        }
-    } else {
-        vec![Classification::Internal]
-    }
-}
-
-/// Severity of a rule's finding on a source, per the contract, before a
-/// policy's own override.
-pub fn default_severity(rule: Rule, source: &SourceMeta) -> Severity {
-    let imy = rule.exposes_data() && source.holds_personal_data();
-    if imy && source.is_sensitive() {
-        Severity::Critical
-    } else if imy {
-        Severity::High
-    } else if matches!(
-        rule,
-        Rule::SodConflict | Rule::TooManyAccounts | Rule::InactiveAccount
-    ) {
-        Severity::Medium
-    } else {
-        Severity::Low
-    }
-}
-
 /// Whether an account satisfies one `when` condition for an access.
 pub fn condition_holds(
     account: &Account,
@@ -208,48 +183,93 @@ pub fn condition_holds(
     }
 }
 
-/// The first condition of an allow that an account fails for an access, or
-/// `None` when the allow covers the access.
-pub fn first_failure<'a>(
-    allow: &'a Allow,
-    account: &Account,
-    role: &str,
-    scope: &str,
-    is_member: &dyn Fn(&str) -> bool,
-) -> Option<Failure<'a>> {
-    if !allow.role.matches(role) {
-        return Some(Failure::Role);
-    }
-    if !allow.scope.matches(scope) {
-        return Some(Failure::Scope);
-    }
-    if !allow.accounts.is_empty()
-        && !allow
-            .accounts
-            .iter()
-            .any(|a| a.trim().to_lowercase() == account.id.to_lowercase())
-    {
-        return Some(Failure::Accounts);
-    }
-    for c in &allow.when {
-        if !condition_holds(account, &c.attribute, &c.test, role, scope) {
-            return Some(Failure::When(c));
-        }
-    }
-    if !allow.member_of.is_empty() && !allow.member_of.iter().any(|g| is_member(g)) {
-        return Some(Failure::MemberOf);
-    }
-    None
+/// One part of an allow tried on an access, with whether it holds and
+/// what the account has.
+#[derive(Debug, Clone)]
+pub struct Verdict<'p> {
+    pub part: Part<'p>,
+    pub holds: bool,
+    pub actual: Actual,
 }
 
-/// Why an allow does not cover an access.
-#[derive(Debug)]
-pub enum Failure<'a> {
-    Role,
-    Scope,
-    Accounts,
-    When(&'a crate::policy::Condition),
-    MemberOf,
+/// One allow of a policy tried on one access of an account: its parts in
+/// the order the matcher tries them. After a role or scope that does not
+/// match, nothing else of the allow applies and no more parts are listed.
+#[derive(Debug, Clone)]
+pub struct AllowTried<'p> {
+    pub allow: &'p Allow,
+    pub parts: Vec<Verdict<'p>>,
+}
+
+impl AllowTried<'_> {
+    /// Whether the allow covers the access.
+    pub fn covers(&self) -> bool {
+        self.parts.iter().all(|v| v.holds)
+    }
+
+    /// The first part that fails, if any.
+    pub fn first_failure(&self) -> Option<&Verdict<'_>> {
+        self.parts.iter().find(|v| !v.holds)
+    }
+}
+
+/// Every allow of `policy` tried on (role, scope) for the account whose
+/// walk is in `state`, decided by the same matcher as the evaluation.
+pub fn allows_tried<'p>(
+    policy: &'p Policy,
+    inventory: &Inventory,
+    account_id: usize,
+    state: &WalkState,
+    role: &str,
+    scope: &str,
+) -> Vec<AllowTried<'p>> {
+    let compiled = CompiledPolicy::new(policy, inventory);
+    let account = &inventory.accounts[account_id];
+    let lower_id = account.id.to_lowercase();
+    let (role, scope) = (Sym::new(role), Sym::new(scope));
+    compiled
+        .allows
+        .iter()
+        .map(|allow| {
+            let mut parts = Vec::new();
+            allow.check(account, &lower_id, role, scope, state, |part, holds| {
+                parts.push(Verdict {
+                    part,
+                    holds,
+                    actual: allow.actual(part, account, role, scope, state),
+                });
+                if !holds && matches!(part, Part::Role | Part::Scope) {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            });
+            AllowTried {
+                allow: allow.allow(),
+                parts,
+            }
+        })
+        .collect()
+}
+
+/// The policy evaluation assumes for a data source that role exports name
+/// but no policy describes: no allows, no checks, so that everything on it
+/// is unauthorized.
+pub fn implicit_policy(source: SourceMeta) -> Policy {
+    Policy {
+        file: "(no policy)".into(),
+        source,
+        grants: Vec::new(),
+        allows: Vec::new(),
+        checks: Checks {
+            disabled_accounts: false,
+            expired_accounts: false,
+            inactive_days: None,
+            broad_groups: Vec::new(),
+            separation_of_duties: Vec::new(),
+        },
+        severity: BTreeMap::new(),
+    }
 }
 
 /// Checks every policy against the inventory as of `as_of`.
@@ -291,20 +311,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             role_labels: Default::default(),
         };
         evaluation.implicit_sources.push(meta.clone());
-        implicit.push(Policy {
-            file: "(no policy)".into(),
-            source: meta,
-            grants: Vec::new(),
-            allows: Vec::new(),
-            checks: Checks {
-                disabled_accounts: false,
-                expired_accounts: false,
-                inactive_days: None,
-                broad_groups: Vec::new(),
-                separation_of_duties: Vec::new(),
-            },
-            severity: BTreeMap::new(),
-        });
+        implicit.push(implicit_policy(meta));
     }
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
 
@@ -344,8 +351,16 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         crate::cores()
     };
     let chunk = inventory.accounts.len().div_ceil(threads).max(1);
+    let account_checks: Vec<AccountCheck> = Rule::ALL
+        .iter()
+        .filter_map(|r| match r.def().check {
+            Check::Account(f) => Some(f),
+            Check::Source(_) => None,
+        })
+        .collect();
     let ctx = Context {
         all: &all,
+        account_checks: &account_checks,
         compiled: &compiled,
         walker: &walker,
         inventory,
@@ -418,113 +433,43 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     every.sort_unstable();
     every.dedup();
     walker.count_under(&every);
+    let source_checks: Vec<SourceCheck> = Rule::ALL
+        .iter()
+        .filter_map(|r| match r.def().check {
+            Check::Source(f) => Some(f),
+            Check::Account(_) => None,
+        })
+        .collect();
     for (p_index, policy) in all.iter().enumerate() {
-        for (a_index, allow) in policy.allows.iter().enumerate() {
-            let count = under_allow[p_index][a_index] as u64;
-            if let Some(max) = allow.max_accounts {
-                if count > max {
-                    let role = allow.role.display();
-                    let scope = allow.scope.display();
-                    let mut f = finding(
-                        policy,
-                        Rule::TooManyAccounts,
-                        None,
-                        Some(role.clone()),
-                        Some(scope),
-                        None,
-                        Vec::new(),
-                        format!(
-                            "{count} konton omfattas av regeln `{}` (rad {}) för {}, men högst {max} är tillåtna",
-                            allow.id, allow.line, policy.source.name
-                        ),
-                        Some(&allow.id),
-                    );
-                    f.accounts = Some(count);
-                    f.allow = Some(allow.id.clone());
-                    f.grant = Some(format!("{}:{}", policy.file.display(), allow.line));
-                    let members = std::mem::take(&mut allow_members[p_index][a_index]);
-                    evaluation.members.insert(
-                        f.id.clone(),
-                        members.into_iter().map(|a| a as usize).collect(),
-                    );
-                    findings.push(f);
-                }
-            }
-        }
-        broad_groups(
+        let cx = SourceCx {
             policy,
             p_index,
-            &broad[p_index],
             inventory,
-            &walker,
-            &mut findings,
-        );
-        unknown_accounts(policy, inventory, &mut findings);
+            walker: &walker,
+            under_allow: &under_allow[p_index],
+            allow_members: &allow_members[p_index],
+            broad: &broad[p_index],
+        };
+        let mut out = SourceOut::default();
+        for check in &source_checks {
+            check(&cx, &mut out);
+        }
+        findings.append(&mut out.findings);
+        evaluation.members.extend(out.members);
     }
 
     evaluation.findings = findings;
     evaluation
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    policy: &Policy,
-    rule: Rule,
-    account: Option<&str>,
-    role: Option<String>,
-    scope: Option<String>,
-    group: Option<&str>,
-    via: Vec<String>,
-    message: String,
-    extra_key: Option<&str>,
-) -> Finding {
-    let source = &policy.source;
-    let fingerprint_account = account.or(extra_key);
-    Finding {
-        id: Finding::fingerprint(
-            rule,
-            &source.id,
-            fingerprint_account,
-            role.as_deref(),
-            scope.as_deref(),
-            group,
-        ),
-        rule,
-        data_source: source.id.clone(),
-        account: account.map(str::to_string),
-        group: group.map(str::to_string),
-        accounts: None,
-        role,
-        scope,
-        via,
-        severity: policy
-            .severity
-            .get(&rule)
-            .copied()
-            .unwrap_or_else(|| default_severity(rule, source)),
-        classification: classify(rule, source),
-        message,
-        allow: None,
-        roles: Vec::new(),
-        grant: None,
-        status: None,
-        first_seen: None,
-        usage: None,
-        used_since_last_run: None,
-    }
-}
-
-fn path_text(via: &[String]) -> String {
-    if via.is_empty() {
-        "direkt tilldelning".to_string()
-    } else {
-        via.join(" → ")
-    }
-}
+type AccountCheck = fn(&AccountCx<'_>, &mut Vec<Finding>);
+type SourceCheck = fn(&SourceCx<'_>, &mut SourceOut);
 
 /// What every account is checked against.
 struct Context<'a> {
     all: &'a [&'a Policy],
+    /// The checks of the rules that look at one account at a time.
+    account_checks: &'a [AccountCheck],
     compiled: &'a [CompiledPolicy<'a>],
     walker: &'a Walker<'a>,
     inventory: &'a Inventory,
@@ -549,6 +494,7 @@ fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut state = ctx.walker.state();
     let mut hits: Vec<Hit> = Vec::new();
     let mut counted: Vec<bool> = Vec::new();
+    let mut uncovered: Vec<u32> = Vec::new();
     let names_accounts = ctx.compiled.iter().any(|c| c.names_accounts);
     for account_id in range {
         let account = &ctx.inventory.accounts[account_id];
@@ -590,8 +536,10 @@ fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
                     idle_days,
                     as_of: ctx.as_of,
                 },
+                ctx.account_checks,
                 &hits[start..end],
                 &mut counted,
+                &mut uncovered,
                 &mut under_allow[p],
                 &mut members[p],
                 &mut findings,
@@ -616,20 +564,26 @@ struct Subject<'a> {
     as_of: NaiveDate,
 }
 
-/// `counted` is scratch space, reused from call to call.
+/// Decides every access of the account on the policy's source with the
+/// matcher, counts the accounts under each allow, and runs the account
+/// checks of every rule. `counted` and `uncovered` are scratch space,
+/// reused from call to call.
+#[allow(clippy::too_many_arguments)]
 fn check_account(
     s: &Subject<'_>,
+    checks: &[AccountCheck],
     hits: &[Hit],
     counted: &mut Vec<bool>,
+    uncovered: &mut Vec<u32>,
     under_allow: &mut [usize],
     members: &mut [Vec<u32>],
     findings: &mut Vec<Finding>,
 ) {
-    let (policy, account, walker) = (s.policy, s.account, s.walker);
-    let source = &policy.source;
+    let (policy, account) = (s.policy, s.account);
     counted.clear();
     counted.resize(policy.allows.len(), false);
-    for hit in hits {
+    uncovered.clear();
+    for (h, hit) in hits.iter().enumerate() {
         let mut covered = false;
         for (i, allow) in s.compiled.allows.iter().enumerate() {
             if allow.covers(account, s.lower_id, hit.role, hit.scope, s.state) {
@@ -637,42 +591,9 @@ fn check_account(
                 counted[i] = true;
             }
         }
-        if covered {
-            continue;
+        if !covered {
+            uncovered.push(h as u32);
         }
-        let (role, scope) = (hit.role.as_str(), hit.scope.as_str());
-        let via = walker.via_names(&s.state.path(hit.group));
-        let grant = walker
-            .grant_source(s.account_id, hit)
-            .map(|g| walker.grant_text(policy, g))
-            .unwrap_or_default();
-        let how = if via.is_empty() {
-            format!("tilldelning i rollexporten ({grant})")
-        } else {
-            via.join(" → ")
-        };
-        let mut f = finding(
-            policy,
-            Rule::UnauthorizedAccess,
-            Some(&account.id),
-            Some(role.to_string()),
-            Some(scope.to_string()),
-            None,
-            via,
-            format!(
-                "{} har rollen {role}{} i {} via {how}, men ingen regel i policyn tillåter det",
-                account.id,
-                if scope == "*" {
-                    String::new()
-                } else {
-                    format!(" på {scope}")
-                },
-                source.name,
-            ),
-            None,
-        );
-        f.grant = Some(grant);
-        findings.push(f);
     }
     for (i, &c) in counted.iter().enumerate() {
         if c {
@@ -682,203 +603,20 @@ fn check_account(
             }
         }
     }
-
-    let checks = &policy.checks;
-    let idle = match (checks.inactive_days, s.idle_days, account.last_logon) {
-        (Some(days), Some(idle), Some(last)) => {
-            (idle > i64::from(days)).then_some((idle, days, last))
-        }
-        _ => None,
-    };
-    let disabled = checks.disabled_accounts && account.enabled == Some(false);
-    let expired = checks.expired_accounts && account.is_expired(s.as_of);
-    let mut conflicting: Vec<String> = Vec::new();
-    for set in &s.compiled.sod {
-        let held = |r: &&Sym| hits.iter().any(|h| h.role == **r);
-        if set.iter().filter(held).count() >= 2 {
-            for r in set.iter().filter(held) {
-                let r = r.as_str();
-                if !conflicting.iter().any(|c| c == r) {
-                    conflicting.push(r.to_string());
-                }
-            }
-        }
-    }
-    if !disabled && !expired && idle.is_none() && conflicting.is_empty() {
-        return;
-    }
-
-    // Account-level rules point at the shortest path that gives any access.
-    let shortest = hits
-        .iter()
-        .min_by(|a, b| {
-            (a.depth, a.role.as_str(), a.scope.as_str()).cmp(&(
-                b.depth,
-                b.role.as_str(),
-                b.scope.as_str(),
-            ))
-        })
-        .map(|h| walker.via_names(&s.state.path(h.group)))
-        .unwrap_or_default();
-    if disabled {
-        findings.push(finding(
-            policy,
-            Rule::DisabledAccount,
-            Some(&account.id),
-            None,
-            None,
-            None,
-            shortest.clone(),
-            format!(
-                "Kontot {} är inaktiverat men har fortfarande behörighet till {} via {}",
-                account.id,
-                source.name,
-                path_text(&shortest)
-            ),
-            None,
-        ));
-    }
-    if expired {
-        let date = match account.expires {
-            Some(crate::inventory::Expiry::At(t)) => t.date().to_string(),
-            _ => String::new(),
-        };
-        findings.push(finding(
-            policy,
-            Rule::ExpiredAccount,
-            Some(&account.id),
-            None,
-            None,
-            None,
-            shortest.clone(),
-            format!(
-                "Kontot {} gick ut {date} men har fortfarande behörighet till {} via {}",
-                account.id,
-                source.name,
-                path_text(&shortest)
-            ),
-            None,
-        ));
-    }
-    if let Some((idle, days, last)) = idle {
-        findings.push(finding(
-            policy,
-            Rule::InactiveAccount,
-            Some(&account.id),
-            None,
-            None,
-            None,
-            shortest.clone(),
-            format!(
-                "Kontot {} loggade senast in {} ({idle} dagar sedan, gränsen är {days}) men har behörighet till {}",
-                account.id,
-                last.date(),
-                source.name
-            ),
-            None,
-        ));
-    }
-    if !conflicting.is_empty() {
-        let mut f = finding(
-            policy,
-            Rule::SodConflict,
-            Some(&account.id),
-            None,
-            None,
-            None,
-            shortest,
-            format!(
-                "{} har rollerna {} i {}, som inte får kombineras",
-                account.id,
-                conflicting.join(" och "),
-                source.name
-            ),
-            None,
-        );
-        f.roles = conflicting;
-        findings.push(f);
-    }
-}
-
-/// `broad-group` findings for the policy's catch-all groups (`groups`,
-/// the groups its `broad_groups` patterns match).
-fn broad_groups(
-    policy: &Policy,
-    p_index: usize,
-    groups: &[usize],
-    inventory: &Inventory,
-    walker: &Walker<'_>,
-    findings: &mut Vec<Finding>,
-) {
-    for &group_id in groups {
-        let group = &inventory.groups[group_id];
-        let Some((via, accesses)) = walker.group_reach(p_index, group_id) else {
-            continue;
-        };
-        let count = walker.accounts_under(group_id) as u64;
-        let roles: BTreeSet<&str> = accesses.iter().map(|(r, _)| r.as_str()).collect();
-        let scopes: BTreeSet<&str> = accesses.iter().map(|(_, s)| s.as_str()).collect();
-        let single = |set: &BTreeSet<&str>| {
-            if set.len() == 1 {
-                set.iter().next().map(|s| s.to_string())
-            } else {
-                None
-            }
-        };
-        let via = walker.via_names(&via);
-        let mut f = finding(
-            policy,
-            Rule::BroadGroup,
-            None,
-            single(&roles),
-            single(&scopes),
-            Some(&group.name),
-            via.clone(),
-            format!(
-                "Den allomfattande gruppen {} ger {count} konton behörighet ({}) till {} via {}",
-                group.name,
-                roles.iter().copied().collect::<Vec<_>>().join(", "),
-                policy.source.name,
-                via.join(" → ")
-            ),
-            None,
-        );
-        f.accounts = Some(count);
-        findings.push(f);
-    }
-}
-
-fn unknown_accounts(policy: &Policy, inventory: &Inventory, findings: &mut Vec<Finding>) {
-    let mut seen: HashMap<String, ()> = HashMap::new();
-    let Some(source) = Sym::find(&policy.source.id) else {
-        return;
-    };
-    for grant in &inventory.grants {
-        if grant.data_source != source {
-            continue;
-        }
-        let Holder::Account(name) = &grant.holder else {
-            continue;
-        };
-        if inventory.account(name).is_some() || seen.insert(name.to_lowercase(), ()).is_some() {
-            continue;
-        }
-        let mut f = finding(
-            policy,
-            Rule::UnknownAccount,
-            Some(name),
-            None,
-            None,
-            None,
-            Vec::new(),
-            format!(
-                "Rollexporten ({}) ger {name} rollen {} i {}, men kontot finns inte i katalogen",
-                grant.origin, grant.role, policy.source.name
-            ),
-            None,
-        );
-        f.grant = Some(grant.origin.to_string());
-        findings.push(f);
+    let cx = AccountCx::new(
+        policy,
+        s.walker,
+        s.state,
+        s.account_id,
+        account,
+        hits,
+        uncovered,
+        &s.compiled.sod,
+        s.idle_days,
+        s.as_of,
+    );
+    for check in checks {
+        check(&cx, findings);
     }
 }
 

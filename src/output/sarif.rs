@@ -44,44 +44,7 @@ fn pascal_case(id: &str) -> String {
 
 /// What the rule means and what to do about it, in Swedish.
 pub fn help_sv(rule: Rule) -> &'static str {
-    match rule {
-        Rule::UnauthorizedAccess => {
-            "Kontot har en behörighet som ingen allow-regel i datakällans policy täcker. \
-             Ta bort behörigheten, eller lägg till en allow-regel om behovet är dokumenterat. \
-             Klassas som möjlig personuppgiftsincident (IMY) när källan har personuppgifter, \
-             och som möjligt missförhållande (lex Sarah) inom socialtjänst och LSS."
-        }
-        Rule::TooManyAccounts => {
-            "Fler konton omfattas av en allow-regel än regelns max_accounts tillåter. \
-             Se över vilka som behöver behörigheten och minska kretsen, eller höj gränsen \
-             med en dokumenterad motivering."
-        }
-        Rule::DisabledAccount => {
-            "Ett inaktiverat konto har fortfarande behörighet till datakällan. \
-             Ta bort kontot ur grupperna och rollerna som ger åtkomst."
-        }
-        Rule::ExpiredAccount => {
-            "Ett konto vars giltighetstid har gått ut har fortfarande behörighet. \
-             Ta bort behörigheten eller förläng kontot om anställningen fortsätter."
-        }
-        Rule::InactiveAccount => {
-            "Kontot har inte loggat in på längre tid än policyns inactive_days men har behörighet. \
-             Kontrollera om behovet finns kvar och ta annars bort behörigheten."
-        }
-        Rule::BroadGroup => {
-            "Behörigheten ges genom en allomfattande grupp (till exempel Alla anställda eller \
-             Domain Users), så att alla dess medlemmar når datakällan. Ta bort den allomfattande \
-             gruppen ur behörighetsgruppen och tilldela behörighet per uppgift."
-        }
-        Rule::SodConflict => {
-            "Kontot har två roller som enligt policyn inte får kombineras (till exempel \
-             administration och läsning). Dela upp rollerna på olika konton."
-        }
-        Rule::UnknownAccount => {
-            "Verksamhetssystemets rollexport ger behörighet till ett konto som katalogen inte känner \
-             till. Ta bort rollen i verksamhetssystemet eller utred vem kontot tillhör."
-        }
-    }
+    rule.help_sv()
 }
 
 /// A file path as a relative or absolute URI reference: `/` separators and

@@ -207,13 +207,6 @@ pub enum Selector {
 }
 
 impl Selector {
-    pub fn matches(&self, value: &str) -> bool {
-        match self {
-            Selector::Any => true,
-            Selector::Values(vs) => vs.iter().any(|v| v == value || v == "*"),
-        }
-    }
-
     /// How the selector is written in reports: `*`, `Las` or `Las,Admin`.
     pub fn display(&self) -> String {
         match self {

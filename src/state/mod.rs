@@ -257,11 +257,7 @@ impl State {
                 path.display()
             ))
         })?;
-        let wait = std::env::var("BEHORIG_STATE_WAIT_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_WAIT);
+        let wait = hooks::lock_wait().unwrap_or(DEFAULT_WAIT);
         conn.busy_timeout(wait).map_err(|e| {
             StateError(format!(
                 "{}: cannot open the state file: {e}",
@@ -759,14 +755,7 @@ impl Pending<'_> {
 
     /// Makes the run part of the history.
     pub fn commit(self) -> Result<(), StateError> {
-        // Tests stop a run here, with everything written but not committed.
-        if let Some(ms) = std::env::var("BEHORIG_TEST_PAUSE_BEFORE_COMMIT_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            crate::say!("state: run written, not yet committed");
-            std::thread::sleep(Duration::from_millis(ms));
-        }
+        hooks::pause_before_commit();
         let path = self.path.clone();
         self.tx.commit().map_err(|e| {
             StateError(format!(
@@ -789,5 +778,43 @@ mod tests {
         );
         assert_eq!(redact("konton.csv"), "konton.csv");
         assert_eq!(redact("ldaps://dc1:636"), "ldaps://dc1:636");
+    }
+}
+
+/// What the tests steer a run with, read from the environment only in
+/// builds with the `test-hooks` feature (the tests' builds): release
+/// builds wait for the lock as long as [`DEFAULT_WAIT`] and never pause.
+mod hooks {
+    use std::time::Duration;
+
+    #[cfg(feature = "test-hooks")]
+    fn millis(name: &str) -> Option<Duration> {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+    }
+
+    /// `BEHORIG_STATE_WAIT_MS`: how long to wait for another run's lock.
+    pub fn lock_wait() -> Option<Duration> {
+        #[cfg(feature = "test-hooks")]
+        {
+            millis("BEHORIG_STATE_WAIT_MS")
+        }
+        #[cfg(not(feature = "test-hooks"))]
+        {
+            None
+        }
+    }
+
+    /// `BEHORIG_TEST_PAUSE_BEFORE_COMMIT_MS`: stops the run with
+    /// everything written but not committed, so that tests can kill it or
+    /// start another run there.
+    pub fn pause_before_commit() {
+        #[cfg(feature = "test-hooks")]
+        if let Some(pause) = millis("BEHORIG_TEST_PAUSE_BEFORE_COMMIT_MS") {
+            crate::say!("state: run written, not yet committed");
+            std::thread::sleep(pause);
+        }
     }
 }

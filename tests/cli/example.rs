@@ -86,3 +86,68 @@ fn audit_without_arguments_uses_behorig_toml() {
     assert!(text.contains("200 konton"), "{text}");
     assert!(text.contains("== Statistikdatabas (Combine) (statistikdatabas)"));
 }
+
+/// `explain` on every finding of the example agrees with the audit: it
+/// finds the finding, and for an unauthorized access names a failing
+/// condition in every allow of the source and no allow that covers it.
+#[test]
+fn explain_agrees_with_every_finding() {
+    let out = example(&["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = json["findings"].as_array().expect("findings");
+    assert!(findings.len() > 200, "{}", findings.len());
+    for f in findings {
+        let id = f["id"].as_str().expect("id");
+        let out = assert_cmd::Command::cargo_bin("behorig")
+            .expect("binary")
+            .current_dir(repo())
+            .env_remove("NO_COLOR")
+            .args(["explain", id, "--as-of", "2026-11-22"])
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.starts_with(&format!("Fynd {id}\n")), "{text}");
+        assert!(
+            text.contains(f["message"].as_str().expect("message")),
+            "{text}"
+        );
+        match f["rule"].as_str().expect("rule") {
+            "unauthorized-access" => {
+                let tried = text
+                    .split("\nRegler som prövades för ")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("no allows tried: {text}"));
+                let allows: Vec<&str> = tried.split("\n  [[allow]] ").skip(1).collect();
+                for allow in &allows {
+                    assert!(
+                        allow.contains("    FEL  ") || allow.contains("    gäller inte "),
+                        "{id}: an allow with no failing condition:\n{allow}"
+                    );
+                }
+                if allows.is_empty() {
+                    assert!(tried.contains("har inga [[allow]]"), "{text}");
+                }
+                assert!(!text.contains("=> täcker behörigheten"), "{text}");
+            }
+            "too-many-accounts" => {
+                let n = f["accounts"].as_u64().expect("accounts");
+                assert!(
+                    text.contains(&format!("  {n} konton omfattas av regeln:")),
+                    "{text}"
+                );
+            }
+            "disabled-account" | "expired-account" | "inactive-account" | "sod-conflict" => {
+                assert!(text.contains("\nVarför\n  "), "{text}");
+            }
+            "broad-group" => assert!(text.contains("är allomfattande"), "{text}"),
+            "unknown-account" => assert!(text.contains("finns inte i katalogen"), "{text}"),
+            rule => panic!("a rule this test does not know: {rule}"),
+        }
+    }
+}

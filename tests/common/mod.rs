@@ -294,6 +294,40 @@ pub fn behorig(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("behorig runs")
 }
 
+/// `behorig audit --as-of AS_OF --format json` with `args` and `env`: the
+/// audit every directory test runs, whatever the source.
+pub fn audit(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut all = vec!["audit", "--as-of", AS_OF, "--format", "json"];
+    all.extend_from_slice(args);
+    behorig(&all, env)
+}
+
+/// The `[source]` table the directory tests' policies start with: a
+/// social-services source of children's health data, its one scope `A`.
+pub fn social_source(id: &str, name: &str) -> String {
+    format!(
+        r#"[source]
+id = "{id}"
+name = "{name}"
+controller = "Socialnämnden"
+activity = "socialtjanst"
+confidentiality = "OSL 26 kap. 1 §"
+data_categories = ["halsa"]
+data_subject_groups = ["barn"]
+scopes = ["A"]
+"#
+    )
+}
+
+/// `dir/policies` holding one policy `file` with `text`; returns the
+/// folder.
+pub fn policy_dir(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).expect("create the policy folder");
+    write(&policies.join(file), text);
+    policies
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -312,7 +346,7 @@ pub fn findings_and_summary(o: &Output) -> serde_json::Value {
 
 /// The example organisation audited from its CSV exports.
 pub fn csv_baseline() -> serde_json::Value {
-    let o = behorig(&["audit", "--as-of", AS_OF, "--format", "json"], &[]);
+    let o = audit(&[], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     findings_and_summary(&o)
 }

@@ -1,0 +1,46 @@
+//! `disabled-account`: a disabled account still has access to a source
+//! (with `[checks] disabled_accounts`).
+
+use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject};
+use crate::findings::{Finding, Severity};
+
+pub const DEF: Def = Def {
+    id: "disabled-account",
+    title_sv: "Inaktiverat konto har behörighet",
+    exposes_data: true,
+    base_severity: Severity::Low,
+    help_sv: "Ett inaktiverat konto har fortfarande behörighet till datakällan. \
+              Ta bort kontot ur grupperna och rollerna som ger åtkomst.",
+    check: Check::Account(check),
+    explain: |out, cx| {
+        explain::account_rule(out, cx, |_| {
+            format!(
+                "kontot är inaktiverat (enabled = false) och [checks] disabled_accounts = true i {}",
+                cx.policy.file.display()
+            )
+        })
+    },
+};
+
+fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
+    if !(cx.policy.checks.disabled_accounts && cx.account.enabled == Some(false)) {
+        return;
+    }
+    let via = cx.shortest().to_vec();
+    let message = format!(
+        "Kontot {} är inaktiverat men har fortfarande behörighet till {} via {}",
+        cx.account.id,
+        cx.policy.source.name,
+        path_text(&via)
+    );
+    findings.push(finding(
+        cx.policy,
+        Rule::DisabledAccount,
+        Subject {
+            account: Some(&cx.account.id),
+            ..Subject::default()
+        },
+        via,
+        message,
+    ));
+}

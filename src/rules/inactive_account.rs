@@ -1,0 +1,55 @@
+//! `inactive-account`: an account that has not logged on for longer than
+//! the policy's `[checks] inactive_days` still has access.
+
+use super::{explain, finding, AccountCx, Check, Def, Rule, Subject};
+use crate::findings::{Finding, Severity};
+
+pub const DEF: Def = Def {
+    id: "inactive-account",
+    title_sv: "Konto utan inloggning har behörighet",
+    exposes_data: false,
+    base_severity: Severity::Medium,
+    help_sv: "Kontot har inte loggat in på längre tid än policyns inactive_days men har behörighet. \
+              Kontrollera om behovet finns kvar och ta annars bort behörigheten.",
+    check: Check::Account(check),
+    explain: |out, cx| {
+        explain::account_rule(out, cx, |account| {
+            format!(
+                "{} — gränsen är {} dagar före {} ([checks] inactive_days i {})",
+                explain::account_value(account, "last_logon"),
+                cx.policy.checks.inactive_days.unwrap_or(0),
+                cx.report.as_of,
+                cx.policy.file.display()
+            )
+        })
+    },
+};
+
+fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
+    let (Some(days), Some(idle), Some(last)) = (
+        cx.policy.checks.inactive_days,
+        cx.idle_days,
+        cx.account.last_logon,
+    ) else {
+        return;
+    };
+    if idle <= i64::from(days) {
+        return;
+    }
+    let message = format!(
+        "Kontot {} loggade senast in {} ({idle} dagar sedan, gränsen är {days}) men har behörighet till {}",
+        cx.account.id,
+        last.date(),
+        cx.policy.source.name
+    );
+    findings.push(finding(
+        cx.policy,
+        Rule::InactiveAccount,
+        Subject {
+            account: Some(&cx.account.id),
+            ..Subject::default()
+        },
+        cx.shortest().to_vec(),
+        message,
+    ));
+}

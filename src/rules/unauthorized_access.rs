@@ -1,0 +1,61 @@
+//! `unauthorized-access`: an account holds a role on a source that no
+//! allow of the source's policy covers (default deny).
+
+use super::{explain, finding, AccountCx, Check, Def, Rule, Subject};
+use crate::findings::{Finding, Severity};
+
+pub const DEF: Def = Def {
+    id: "unauthorized-access",
+    title_sv: "Behörighet som ingen regel tillåter",
+    exposes_data: true,
+    base_severity: Severity::Low,
+    help_sv: "Kontot har en behörighet som ingen allow-regel i datakällans policy täcker. \
+              Ta bort behörigheten, eller lägg till en allow-regel om behovet är dokumenterat. \
+              Klassas som möjlig personuppgiftsincident (IMY) när källan har personuppgifter, \
+              och som möjligt missförhållande (lex Sarah) inom socialtjänst och LSS.",
+    check: Check::Account(check),
+    explain: explain::access_tried,
+};
+
+/// One finding per access no allow covers.
+fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
+    let (policy, account, walker) = (cx.policy, cx.account, cx.walker);
+    for &i in cx.uncovered {
+        let hit = &cx.hits[i as usize];
+        let (role, scope) = (hit.role.as_str(), hit.scope.as_str());
+        let via = walker.via_names(&cx.state.path(hit.group));
+        let grant = walker
+            .grant_source(cx.account_id, hit)
+            .map(|g| walker.grant_text(policy, g))
+            .unwrap_or_default();
+        let how = if via.is_empty() {
+            format!("tilldelning i rollexporten ({grant})")
+        } else {
+            via.join(" → ")
+        };
+        let message = format!(
+            "{} har rollen {role}{} i {} via {how}, men ingen regel i policyn tillåter det",
+            account.id,
+            if scope == "*" {
+                String::new()
+            } else {
+                format!(" på {scope}")
+            },
+            policy.source.name,
+        );
+        let mut f = finding(
+            policy,
+            Rule::UnauthorizedAccess,
+            Subject {
+                account: Some(&account.id),
+                role: Some(role.to_string()),
+                scope: Some(scope.to_string()),
+                ..Subject::default()
+            },
+            via,
+            message,
+        );
+        f.grant = Some(grant);
+        findings.push(f);
+    }
+}
