@@ -136,48 +136,64 @@ impl LogSummary {
             }
         }
         let source = fold(source.trim()).into_owned();
-        let mut usage = Usage {
-            events: 0,
-            records: 0,
-            first: None,
-            last: None,
-            accounts_used: Some(0),
-        };
-        let (mut first, mut last) = (None::<NaiveDateTime>, None::<NaiveDateTime>);
-        let mut records: FxHashSet<u64> = FxHashSet::default();
-        let mut accounts_used = 0u64;
+        let mut tally = Tally::default();
         for (account, wanted_scopes) in &scopes {
             let Some(counters) = self.index.counters.get(&(source.clone(), account.clone())) else {
                 continue;
             };
-            let mut any = false;
-            for (scope, c) in counters {
+            tally.add_account(counters.iter().filter_map(|(scope, c)| {
                 let counts = match (wanted_scopes, scope) {
                     (None, _) | (_, RowScope::None) => true,
                     (Some(set), RowScope::Named(s)) => set.contains(s),
                     (Some(_), RowScope::Other) => false,
                 };
-                if !counts {
-                    continue;
-                }
-                any |= c.events > 0;
-                usage.events += c.events;
-                first = match (first, c.first) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                last = last.max(c.last);
-                records.extend(c.records.iter().copied());
-            }
-            if any {
-                accounts_used += 1;
-            }
+                counts.then_some(c)
+            }));
         }
-        usage.records = records.len() as u64;
-        usage.first = first.map(format_time);
-        usage.last = last.map(format_time);
-        usage.accounts_used = Some(accounts_used);
-        Some(usage)
+        Some(tally.usage(true))
+    }
+}
+
+/// Counters summed into one finding's (or one draft's) use: each counter
+/// holds rows no other counter holds, so events add up; records are
+/// distinct across counters and accounts.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    first: Option<NaiveDateTime>,
+    last: Option<NaiveDateTime>,
+    records: FxHashSet<u64>,
+    accounts_used: u64,
+}
+
+impl Tally {
+    /// Adds the counters of one account that count.
+    fn add_account<'c>(&mut self, counters: impl IntoIterator<Item = &'c Counter>) {
+        let mut any = false;
+        for c in counters {
+            any |= c.events > 0;
+            self.events += c.events;
+            self.first = match (self.first, c.first) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            self.last = self.last.max(c.last);
+            self.records.extend(c.records.iter().copied());
+        }
+        if any {
+            self.accounts_used += 1;
+        }
+    }
+
+    /// The use; `accounts_used` for findings about many accounts.
+    fn usage(self, accounts_used: bool) -> Usage {
+        Usage {
+            events: self.events,
+            records: self.records.len() as u64,
+            first: self.first.map(format_time),
+            last: self.last.map(format_time),
+            accounts_used: accounts_used.then_some(self.accounts_used),
+        }
     }
 }
 
@@ -510,46 +526,17 @@ pub fn attach(
             f.usage = Some(None);
             continue;
         }
-        let mut usage = Usage {
-            events: 0,
-            records: 0,
-            first: None,
-            last: None,
-            accounts_used: None,
-        };
-        let (mut first, mut last) = (None::<NaiveDateTime>, None::<NaiveDateTime>);
-        let mut records: FxHashSet<u64> = FxHashSet::default();
-        let mut accounts_used = 0u64;
+        let mut tally = Tally::default();
         for &account in &wanted.accounts {
             let Some(list) = by_account.get(&(account, wanted.source)) else {
                 continue;
             };
-            let mut any = false;
-            for (scope, c) in list {
-                if let Some(want) = wanted.scope {
-                    if *scope != NO_SCOPE && *scope != want {
-                        continue;
-                    }
-                }
-                any |= c.events > 0;
-                usage.events += c.events;
-                first = match (first, c.first) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                last = last.max(c.last);
-                records.extend(c.records.iter().copied());
-            }
-            if any {
-                accounts_used += 1;
-            }
+            tally.add_account(list.iter().filter_map(|(scope, c)| match wanted.scope {
+                Some(want) if *scope != NO_SCOPE && *scope != want => None,
+                _ => Some(*c),
+            }));
         }
-        usage.records = records.len() as u64;
-        usage.first = first.map(format_time);
-        usage.last = last.map(format_time);
-        if f.account.is_none() {
-            usage.accounts_used = Some(accounts_used);
-        }
+        let usage = tally.usage(f.account.is_none());
         f.usage = Some(Some(usage));
     }
     // The counters stay for totals over many findings (the drafts).

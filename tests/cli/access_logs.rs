@@ -11,21 +11,26 @@ use crate::common::*;
 const STATDB_LOG: &str = "fixtures/norrvik/statistikdatabas-logg.csv";
 const FILES_LOG: &str = "fixtures/norrvik/filserver-logg.csv";
 
-/// The example audited with both of its access logs (and `extra` flags).
-fn example_with_logs(extra: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
+/// `behorig COMMAND` in the repository on the example organisation's
+/// exports, with the access logs `logs`, then `extra`.
+fn on_example(command: &[&str], logs: &[&str], extra: &[&str]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("behorig").expect("binary");
+    cmd.current_dir(repo())
         .env_remove("NO_COLOR")
-        .arg("audit")
+        .args(command)
         .args(["--as-of", "2026-11-22", "--policies", "policies"])
         .args(["--csv", "fixtures/norrvik/konton.csv"])
         .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .args(["--access-log", STATDB_LOG, "--access-log", FILES_LOG])
-        .args(extra)
-        .output()
-        .expect("run")
+        .args(["--csv", "fixtures/norrvik/combine-roller.csv"]);
+    for log in logs {
+        cmd.args(["--access-log", log]);
+    }
+    cmd.args(extra).output().expect("run")
+}
+
+/// The example audited with both of its access logs (and `extra` flags).
+fn example_with_logs(extra: &[&str]) -> std::process::Output {
+    on_example(&["audit"], &[STATDB_LOG, FILES_LOG], extra)
 }
 
 /// One log row as the fixture has it: account, source, scope, record.
@@ -333,19 +338,7 @@ fn access_logs_under_audit_in_the_configuration_are_read() {
 
 /// `behorig` in the repository with the example's inputs and both logs.
 fn in_repo(command: &[&str], extra: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .env_remove("NO_COLOR")
-        .args(command)
-        .args(["--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv"])
-        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .args(["--access-log", STATDB_LOG, "--access-log", FILES_LOG])
-        .args(extra)
-        .output()
-        .expect("run")
+    on_example(command, &[STATDB_LOG, FILES_LOG], extra)
 }
 
 /// The record ids of the fixture logs found in `text`.
@@ -642,17 +635,9 @@ fn fail_on_used_fails_only_on_used_access() {
 }
 
 fn example_quiet(log: &str, extra: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv"])
-        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .args(["--access-log", log, "--format", "json"])
-        .args(extra)
-        .output()
-        .expect("run")
+    let mut args = vec!["--format", "json"];
+    args.extend(extra);
+    on_example(&["audit"], &[log], &args)
 }
 
 #[test]
@@ -775,17 +760,11 @@ fn drafts_answer_the_forms_question_with_the_logs() {
 
     // Logs that do not cover the source: the draft says so and keeps the
     // risk.
-    let out = assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args(["draft", "lex-sarah", "--source", "statistikdatabas"])
-        .args(["--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv"])
-        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .args(["--access-log", FILES_LOG])
-        .output()
-        .expect("run");
+    let out = on_example(
+        &["draft", "lex-sarah", "--source", "statistikdatabas"],
+        &[FILES_LOG],
+        &[],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("ingen åtkomstlogg för Statistikdatabas"),
@@ -855,17 +834,11 @@ fn a_draft_counts_each_log_row_once_across_an_accounts_findings() {
         records.len(),
         counted.len()
     );
-    let out = assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args(["draft", "lex-sarah", "--source", "statistikdatabas"])
-        .args(["--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv"])
-        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .args(["--access-log", log])
-        .output()
-        .expect("run");
+    let out = on_example(
+        &["draft", "lex-sarah", "--source", "statistikdatabas"],
+        &[log],
+        &[],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&expected), "{expected}\n{text}");
 }
