@@ -27,6 +27,7 @@ pub mod rules;
 pub mod schema;
 pub mod sources;
 pub mod state;
+#[cfg(feature = "synth")]
 pub mod synth;
 pub mod text;
 pub mod ui;
