@@ -21,6 +21,7 @@ use crate::findings::{Finding, Rule};
 use crate::intern::Sym;
 use crate::inventory::{AccountId, GroupId, Holder, Inventory};
 use crate::policy::Policy;
+use crate::rules::Remedy;
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -622,8 +623,8 @@ pub fn plan_except(
     for (i, f) in findings.iter().enumerate() {
         let policy = policy_of.get(f.data_source.as_str()).copied();
         let account = f.account.as_deref().and_then(|a| inventory.account(a));
-        match (f.rule, policy, account) {
-            (Rule::UnauthorizedAccess, Some(policy), Some(a)) => {
+        match (&f.rule.def().remedy, policy, account) {
+            (Remedy::CutAccess, Some(policy), Some(a)) => {
                 let role = Sym::new(f.role.as_deref().unwrap_or_default());
                 let scope = Sym::new(f.scope.as_deref().unwrap_or_default());
                 targets.push(Target {
@@ -633,11 +634,11 @@ pub fn plan_except(
                     access: Some((role, scope)),
                 });
             }
-            (Rule::UnauthorizedAccess, None, _) => {
+            (Remedy::CutAccess, None, _) => {
                 // A source no policy describes: the role export's rows.
                 direct.extend(rows_of(inventory, f, &findings[i].id));
             }
-            (Rule::BroadGroup, Some(policy), _) => {
+            (Remedy::CutGroup, Some(policy), _) => {
                 match f.group.as_deref().and_then(|g| inventory.group(g)) {
                     Some(g) => targets.push(Target {
                         finding: i,
@@ -651,7 +652,7 @@ pub fn plan_except(
                     }),
                 }
             }
-            (Rule::DisabledAccount | Rule::ExpiredAccount, Some(policy), Some(a)) => {
+            (Remedy::CutAllAccess, Some(policy), Some(a)) => {
                 baseline.barred.insert((a, policy));
                 targets.push(Target {
                     finding: i,
@@ -660,7 +661,7 @@ pub fn plan_except(
                     access: None,
                 });
             }
-            (Rule::UnknownAccount, _, _) => {
+            (Remedy::DisableAccount, _, _) => {
                 let name = f.account.clone().unwrap_or_default();
                 direct.push(Change {
                     action: Action::DisableAccount,
@@ -676,25 +677,17 @@ pub fn plan_except(
                     ..Change::blank()
                 });
             }
-            (Rule::SodConflict, _, _) => not_fixable.push(NotFixable {
+            (Remedy::Decision(why), _, _) => not_fixable.push(NotFixable {
                 finding: f.id.clone(),
-                why: format!(
-                    "vilken av rollerna {} kontot ska behålla är ett beslut för verksamheten",
-                    f.roles.join(" och ")
-                ),
+                why: why(f),
             }),
-            (Rule::TooManyAccounts, _, _) => not_fixable.push(NotFixable {
-                finding: f.id.clone(),
-                why: "alla konton under regeln är tillåtna var för sig: vilka som ska lämna är ett beslut för verksamheten".into(),
-            }),
-            (Rule::InactiveAccount, _, _) => not_fixable.push(NotFixable {
-                finding: f.id.clone(),
-                why: "kontot har inte loggat in på länge: om det ska inaktiveras eller behålla sin behörighet är ett beslut för chefen".into(),
-            }),
-            _ => not_fixable.push(NotFixable {
-                finding: f.id.clone(),
-                why: "kontot eller gruppen finns inte i det som lästes".into(),
-            }),
+            // The account, the group or the source's policy is not in
+            // what was read.
+            (Remedy::CutAccess | Remedy::CutGroup | Remedy::CutAllAccess, _, _) => not_fixable
+                .push(NotFixable {
+                    finding: f.id.clone(),
+                    why: "kontot eller gruppen finns inte i det som lästes".into(),
+                }),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject};
+use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::findings::Severity;
 
 pub const DEF: Def = Def {
@@ -18,6 +18,7 @@ pub const DEF: Def = Def {
               gruppen ur behörighetsgruppen och tilldela behörighet per uppgift.",
     check: Check::Source(check),
     explain: explain_text,
+    remedy: Remedy::CutGroup,
 };
 
 fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {

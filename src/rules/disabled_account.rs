@@ -1,7 +1,7 @@
 //! `disabled-account`: a disabled account still has access to a source
 //! (with `[checks] disabled_accounts`).
 
-use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject};
+use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject, Remedy};
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -20,6 +20,7 @@ pub const DEF: Def = Def {
             )
         })
     },
+    remedy: Remedy::CutAllAccess,
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {

@@ -1,7 +1,7 @@
 //! `expired-account`: an account whose validity has ended still has
 //! access to a source (with `[checks] expired_accounts`).
 
-use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject};
+use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject, Remedy};
 use crate::findings::{Finding, Severity};
 use crate::inventory::Expiry;
 
@@ -23,6 +23,7 @@ pub const DEF: Def = Def {
             )
         })
     },
+    remedy: Remedy::CutAllAccess,
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {

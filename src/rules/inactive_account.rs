@@ -1,7 +1,7 @@
 //! `inactive-account`: an account that has not logged on for longer than
 //! the policy's `[checks] inactive_days` still has access.
 
-use super::{explain, finding, AccountCx, Check, Def, Rule, Subject};
+use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -23,6 +23,9 @@ pub const DEF: Def = Def {
             )
         })
     },
+    remedy: Remedy::Decision(|_| {
+        "kontot har inte loggat in på länge: om det ska inaktiveras eller behålla sin behörighet är ett beslut för chefen".into()
+    }),
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {

@@ -1,8 +1,9 @@
 //! The rules: each is one module holding everything about it (its id and
 //! title, whether it exposes data, its severity when it does not, its SARIF
-//! help text, the check that finds it and the text `explain` gives for
-//! it), listed once in the table below. Evaluation runs the checks;
-//! outputs, SARIF and `explain` read the rest from here.
+//! help text, the check that finds it, the text `explain` gives for it and
+//! what the remediation plan does about it), listed once in the table
+//! below. Evaluation runs the checks; outputs, SARIF, `explain` and the
+//! plan read the rest from here.
 //!
 //! Adding a rule: write its module, add one line to `rules!` below, give
 //! it tests, and update the golden files and the README's rule table.
@@ -36,6 +37,26 @@ pub struct Def {
     pub check: Check,
     /// The evidence `explain` shows for one of its findings.
     pub explain: fn(&mut String, &explain::Context<'_>),
+    /// What the remediation plan does about one of its findings.
+    pub remedy: Remedy,
+}
+
+/// What the remediation plan (`behorig plan`) does about a rule's finding.
+pub enum Remedy {
+    /// End the account's access to the finding's role and scope: the
+    /// fewest memberships, nestings or role rows on its paths.
+    CutAccess,
+    /// End what the finding's group gives: its members or nestings.
+    CutGroup,
+    /// End every access the account has on the source (disabled and
+    /// expired accounts keep none).
+    CutAllAccess,
+    /// Disable the account, or take its role rows out of the system's
+    /// export (an account the directory does not know).
+    DisableAccount,
+    /// No change ends it by itself: the business decides. The text says
+    /// why, in Swedish, for the plan's `not_fixable`.
+    Decision(fn(&Finding) -> String),
 }
 
 /// Where in evaluation a rule's check runs.

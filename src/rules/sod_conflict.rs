@@ -1,7 +1,7 @@
 //! `sod-conflict`: an account holds two or more roles of one
 //! `[checks] separation_of_duties` set.
 
-use super::{explain, finding, AccountCx, Check, Def, Rule, Subject};
+use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
 use crate::findings::{Finding, Severity};
 use crate::intern::Sym;
 
@@ -22,6 +22,12 @@ pub const DEF: Def = Def {
             )
         })
     },
+    remedy: Remedy::Decision(|f| {
+        format!(
+            "vilken av rollerna {} kontot ska behålla är ett beslut för verksamheten",
+            f.roles.join(" och ")
+        )
+    }),
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {

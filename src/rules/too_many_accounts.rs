@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject};
+use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::findings::Severity;
 
 pub const DEF: Def = Def {
@@ -17,6 +17,9 @@ pub const DEF: Def = Def {
               med en dokumenterad motivering.",
     check: Check::Source(check),
     explain: explain_text,
+    remedy: Remedy::Decision(|_| {
+        "alla konton under regeln är tillåtna var för sig: vilka som ska lämna är ett beslut för verksamheten".into()
+    }),
 };
 
 fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {

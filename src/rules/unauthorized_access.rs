@@ -1,7 +1,7 @@
 //! `unauthorized-access`: an account holds a role on a source that no
 //! allow of the source's policy covers (default deny).
 
-use super::{explain, finding, AccountCx, Check, Def, Rule, Subject};
+use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -15,6 +15,7 @@ pub const DEF: Def = Def {
               och som möjligt missförhållande (lex Sarah) inom socialtjänst och LSS.",
     check: Check::Account(check),
     explain: explain::access_tried,
+    remedy: Remedy::CutAccess,
 };
 
 /// One finding per access no allow covers.

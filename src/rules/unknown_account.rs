@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject};
+use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::findings::Severity;
 use crate::intern::Sym;
 use crate::inventory::Holder;
@@ -18,6 +18,7 @@ pub const DEF: Def = Def {
               till. Ta bort rollen i verksamhetssystemet eller utred vem kontot tillhör.",
     check: Check::Source(check),
     explain: explain_text,
+    remedy: Remedy::DisableAccount,
 };
 
 fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
