@@ -158,6 +158,10 @@ pub struct Finding {
     /// Where the access comes from: the grant pattern or role export row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// The file and line of `grant`, as data (SARIF's location). Known
+    /// for the findings of a run, not for findings read back from JSON.
+    #[serde(skip)]
+    pub grant_at: Option<crate::inventory::Origin>,
     /// With `--state`: whether an earlier run found it too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,

@@ -336,6 +336,7 @@ mod tests {
             allow: Some("egen".into()),
             roles: vec!["Skriv".into(), "Admin".into()],
             grant: Some("policies/statdb.toml:9".into()),
+            grant_at: None,
             status: Some(Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
             usage: Some(Some(crate::evidence::Usage {

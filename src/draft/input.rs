@@ -185,6 +185,7 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             allow: f.allow,
             roles: f.roles,
             grant: f.grant,
+            grant_at: None,
             status: f.status,
             first_seen: f.first_seen,
             usage: f.usage,

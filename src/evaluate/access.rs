@@ -433,6 +433,18 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Where a grant is written, as data: the policy file and the
+    /// `[[grant]]` line, or the role-export row.
+    pub fn grant_origin(&self, policy: &Policy, source: &GrantSource) -> Origin {
+        match source {
+            GrantSource::Policy { rule } => Origin::new(
+                &policy.file.display().to_string(),
+                policy.grants.get(*rule as usize).map(|g| g.line),
+            ),
+            GrantSource::Export { origin } => *origin,
+        }
+    }
+
     /// The grants a group holds itself (not through its parents): policy
     /// index, role, scope and where each is written.
     pub fn own_grants(

@@ -771,6 +771,7 @@ mod tests {
             allow: None,
             roles: Vec::new(),
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
+            grant_at: None,
             status: None,
             first_seen: None,
             usage: None,

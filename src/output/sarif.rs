@@ -63,11 +63,14 @@ pub fn path_uri(path: &str) -> String {
 }
 
 fn physical_location(report: &Report, f: &Finding) -> Option<Value> {
-    let physical = match f.grant.as_deref().and_then(view::grant_location) {
-        Some((file, line)) => json!({
-            "artifactLocation": {"uri": path_uri(file)},
-            "region": {"startLine": line},
-        }),
+    let physical = match f.grant_at {
+        Some(at) => match at.line {
+            Some(line) => json!({
+                "artifactLocation": {"uri": path_uri(at.source.as_str())},
+                "region": {"startLine": line.get()},
+            }),
+            None => json!({"artifactLocation": {"uri": path_uri(at.source.as_str())}}),
+        },
         None => {
             let file = report
                 .source(&f.data_source)
@@ -382,6 +385,7 @@ mod tests {
             allow: None,
             roles: Vec::new(),
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
+            grant_at: None,
             status: Some(crate::findings::Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
             usage: Some(Some(crate::evidence::Usage {

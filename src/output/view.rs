@@ -246,31 +246,3 @@ pub fn exception_notes(report: &Report) -> Vec<String> {
         .map(|(at, covers, what)| format!("{at} {covers}: {what}"))
         .collect()
 }
-
-/// Splits a `grant` text (`file:line ...` or `file:line`) into the file and
-/// the line, when it starts that way.
-pub fn grant_location(grant: &str) -> Option<(&str, u64)> {
-    let head = grant.split(" (").next().unwrap_or(grant);
-    let (file, line) = head.rsplit_once(':')?;
-    let line: u64 = line.trim().parse().ok()?;
-    (!file.is_empty() && line > 0).then_some((file, line))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grant_locations() {
-        assert_eq!(
-            grant_location("policies/x.toml:14 ([[grant]] group = '^A:B$')"),
-            Some(("policies/x.toml", 14))
-        );
-        assert_eq!(
-            grant_location("fixtures/roller.csv:69"),
-            Some(("fixtures/roller.csv", 69))
-        );
-        assert_eq!(grant_location("policies/x.toml"), None);
-        assert_eq!(grant_location(":3"), None);
-    }
-}

@@ -219,6 +219,7 @@ pub fn finding(
         allow: None,
         roles: Vec::new(),
         grant: None,
+        grant_at: None,
         status: None,
         first_seen: None,
         usage: None,

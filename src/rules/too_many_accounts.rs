@@ -50,6 +50,10 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         f.accounts = Some(count);
         f.allow = Some(allow.id.clone());
         f.grant = Some(format!("{}:{}", policy.file.display(), allow.line));
+        f.grant_at = Some(crate::inventory::Origin::new(
+            &policy.file.display().to_string(),
+            Some(allow.line),
+        ));
         out.members.push((
             f.id.clone(),
             cx.allow_members[a_index]

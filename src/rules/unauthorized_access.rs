@@ -25,10 +25,11 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         let hit = &cx.hits[i as usize];
         let (role, scope) = (hit.role.as_str(), hit.scope.as_str());
         let via = walker.via_names(&cx.state.path(hit.group));
-        let grant = walker
-            .grant_source(cx.account_id, hit)
+        let source = walker.grant_source(cx.account_id, hit);
+        let grant = source
             .map(|g| walker.grant_text(policy, g))
             .unwrap_or_default();
+        let grant_at = source.map(|g| walker.grant_origin(policy, g));
         let how = if via.is_empty() {
             format!("tilldelning i rollexporten ({grant})")
         } else {
@@ -57,6 +58,7 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
             message,
         );
         f.grant = Some(grant);
+        f.grant_at = grant_at;
         findings.push(f);
     }
 }

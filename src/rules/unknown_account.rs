@@ -50,6 +50,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             ),
         );
         f.grant = Some(grant.origin.to_string());
+        f.grant_at = Some(grant.origin);
         out.findings.push(f);
     }
 }

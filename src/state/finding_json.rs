@@ -44,6 +44,7 @@ pub fn parse(text: &str) -> Option<Finding> {
         allow: opt_string(&v, "allow"),
         roles: strings(&v, "roles"),
         grant: opt_string(&v, "grant"),
+        grant_at: None,
         status: None,
         first_seen: None,
         usage: None,
