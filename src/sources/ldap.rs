@@ -40,10 +40,9 @@ mod kerberos;
 mod tls;
 
 const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
-/// The object classes of every entry the mapping can use: people, groups
-/// and AD's foreign security principals.
-/// The object classes of the entries a read maps: accounts (and the
-/// entries that name them), then groups.
+/// The object classes of the entries a read maps: accounts, contacts,
+/// computers and AD's foreign security principals (what a group can name
+/// as a member), then groups.
 const ACCOUNT_CLASSES: [&str; 4] = ["user", "person", "posixAccount", "foreignSecurityPrincipal"];
 const GROUP_CLASSES: [&str; 4] = ["group", "groupOfNames", "groupOfUniqueNames", "posixGroup"];
 
