@@ -7,11 +7,13 @@
 //! their dates and flags, the other splits their group cells, interns their
 //! attribute values and puts them into the inventory in file order.
 //!
-//! The reading itself (encoding, delimiter, preamble lines, line numbers,
-//! bounded rows, unclosed quotes, refused cells) and the header aliases are
-//! shared with the other CSV inputs, the access logs
-//! ([`access_log`](crate::sources::access_log)): [`read_path`] opens an
-//! export and hands its header and rows to a [`RowConsumer`].
+//! What an export is (its columns' meanings, its kind, its delimiter and
+//! preamble) is recognised in `recognise`; this module reads it. The
+//! reading itself (encoding, line numbers, bounded rows, unclosed quotes,
+//! refused cells) and the header aliases are shared with the other CSV
+//! inputs, the access logs ([`access_log`](crate::sources::access_log)):
+//! [`read_path`] opens an export and hands its header and rows to a
+//! [`RowConsumer`].
 
 use std::fs::File;
 use std::io::Read;
@@ -27,237 +29,10 @@ use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
 use crate::text::trim;
 
-/// What a column of a header means.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Column {
-    Account,
-    Group,
-    MemberGroup,
-    DataSource,
-    Role,
-    Scope,
-    Dn,
-    /// AD's `userAccountControl` (csvde writes it): enabled when the
-    /// ACCOUNTDISABLE bit (0x2) is clear.
-    UserAccountControl,
-    WellKnown(WellKnown),
-    /// Any other attribute, by its lower-case header.
-    Other(String),
-}
+mod recognise;
 
-const ALIASES: &[(&[&str], Column)] = &[
-    (
-        &[
-            "account",
-            "accountname",
-            "samaccountname",
-            "uid",
-            "username",
-            "user",
-            "userid",
-            "login",
-            "loginname",
-            "anvandarnamn",
-            "anvandare",
-            "anvandarid",
-            "anvandarkonto",
-            "konto",
-            "kontonamn",
-            "inloggningsnamn",
-        ],
-        Column::Account,
-    ),
-    (
-        &[
-            "group",
-            "groups",
-            "groupname",
-            "memberof",
-            "grupp",
-            "grupper",
-            "gruppnamn",
-            "medlemav",
-        ],
-        Column::Group,
-    ),
-    (
-        &[
-            "membergroup",
-            "nestedgroup",
-            "childgroup",
-            "medlemsgrupp",
-            "undergrupp",
-        ],
-        Column::MemberGroup,
-    ),
-    (
-        &[
-            "datasource",
-            "source",
-            "system",
-            "datakalla",
-            "kalla",
-            "verksamhetssystem",
-        ],
-        Column::DataSource,
-    ),
-    (
-        &[
-            "role",
-            "rolename",
-            "roll",
-            "rollnamn",
-            "behorighet",
-            "behorighetsroll",
-        ],
-        Column::Role,
-    ),
-    (
-        &[
-            "scope",
-            "omfattning",
-            "omrade",
-            "namnd",
-            "behorighetsomrade",
-        ],
-        Column::Scope,
-    ),
-    (&["dn", "distinguishedname"], Column::Dn),
-    (&["useraccountcontrol"], Column::UserAccountControl),
-    (
-        &[
-            "displayname",
-            "name",
-            "namn",
-            "fullname",
-            "fullstandigtnamn",
-            "cn",
-        ],
-        Column::WellKnown(WellKnown::DisplayName),
-    ),
-    (
-        &["department", "avdelning", "forvaltning", "departmentnumber"],
-        Column::WellKnown(WellKnown::Department),
-    ),
-    (
-        &[
-            "title",
-            "titel",
-            "befattning",
-            "yrkestitel",
-            "jobtitle",
-            "tjanstetitel",
-        ],
-        Column::WellKnown(WellKnown::Title),
-    ),
-    (
-        &["employeetype", "anstallningsform", "anstallningstyp"],
-        Column::WellKnown(WellKnown::EmployeeType),
-    ),
-    (
-        &[
-            "enabled",
-            "aktiv",
-            "aktiverad",
-            "active",
-            "aktivt",
-            "kontoaktivt",
-        ],
-        Column::WellKnown(WellKnown::Enabled),
-    ),
-    (
-        &[
-            "expires",
-            "accountexpires",
-            "accountexpirationdate",
-            "expirationdate",
-            "utgar",
-            "utgangsdatum",
-            "giltigtill",
-            "slutdatum",
-        ],
-        Column::WellKnown(WellKnown::Expires),
-    ),
-    (
-        &[
-            "lastlogon",
-            "lastlogondate",
-            "lastlogontimestamp",
-            "lastlogin",
-            "senasteinloggning",
-            "senastinloggad",
-        ],
-        Column::WellKnown(WellKnown::LastLogon),
-    ),
-];
-
-/// Folds a header to the form aliases are written in: lower case, Swedish
-/// letters without diacritics, no spaces, underscores, dashes or dots.
-pub(crate) fn fold_header(header: &str) -> String {
-    header
-        .trim()
-        .chars()
-        .flat_map(char::to_lowercase)
-        .filter_map(|c| match c {
-            'å' | 'ä' | 'á' | 'à' => Some('a'),
-            'ö' | 'ó' => Some('o'),
-            'é' | 'è' => Some('e'),
-            ' ' | '_' | '-' | '.' | '\u{feff}' => None,
-            c => Some(c),
-        })
-        .collect()
-}
-
-/// Headers of the e-mail address, stored as the attribute `mail` (the
-/// directory's name for it).
-const MAIL_ALIASES: &[&str] = &["mail", "email", "epost", "epostadress", "emailaddress"];
-
-/// What a header of an inventory export means, by the alias table.
-pub(crate) fn classify_header(header: &str) -> Column {
-    let folded = fold_header(header);
-    if MAIL_ALIASES.contains(&folded.as_str()) {
-        return Column::Other("mail".to_string());
-    }
-    ALIASES
-        .iter()
-        .find(|(names, _)| names.contains(&folded.as_str()))
-        .map(|(_, col)| col.clone())
-        .unwrap_or_else(|| Column::Other(header.trim().to_lowercase()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Accounts,
-    Nesting,
-    Grants,
-}
-
-/// Picks the delimiter that occurs most often outside quotes in the header.
-fn detect_delimiter(header_line: &str) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    for b in header_line.bytes() {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
-    }
-    let candidates = [b',', b';', b'\t'];
-    let (best, count) = counts
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, c)| (**c, usize::MAX - i))
-        .map(|(i, c)| (candidates[i], *c))
-        .unwrap_or((b',', 0));
-    if count == 0 {
-        b','
-    } else {
-        best
-    }
-}
+pub(crate) use recognise::{classify_header, fold_header, Column};
+use recognise::{detect_delimiter, preamble, Kind, Layout, Preamble};
 
 /// Finds a quoted field that never ends, which the CSV parser would read
 /// to the end of the file. Fed the file in chunks, it looks only at quote
@@ -481,49 +256,6 @@ impl std::fmt::Display for RowTooLong {
 }
 
 impl std::error::Error for RowTooLong {}
-
-/// Where the header starts: PowerShell's `#TYPE` line and Excel's `sep=`
-/// line come before it.
-struct Preamble {
-    /// Bytes before the header (after any BOM).
-    skip: usize,
-    lines: usize,
-    delimiter: Option<u8>,
-    header: String,
-}
-
-fn preamble(text: &[u8]) -> Preamble {
-    let mut skip = 0;
-    let mut lines = 0;
-    let mut delimiter = None;
-    loop {
-        let rest = &text[skip..];
-        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
-        let line = String::from_utf8_lossy(&rest[..end]);
-        let lower = line.trim().to_lowercase();
-        if lower.starts_with("#type") {
-        } else if let Some(sep) = lower.strip_prefix("sep=") {
-            delimiter = sep.bytes().next();
-        } else {
-            return Preamble {
-                skip,
-                lines,
-                delimiter,
-                header: line.trim_end_matches('\r').to_string(),
-            };
-        }
-        skip += (end + 1).min(rest.len());
-        lines += 1;
-        if end == rest.len() {
-            return Preamble {
-                skip,
-                lines,
-                delimiter,
-                header: String::new(),
-            };
-        }
-    }
-}
 
 const PREFIX: usize = 64 * 1024;
 
@@ -947,23 +679,6 @@ fn row_problem(row: &Row<'_>, ascii_export: bool) -> Option<(usize, CellProblem)
     None
 }
 
-/// What the columns of an export mean.
-struct Layout {
-    headers: ::csv::StringRecord,
-    columns: Vec<Column>,
-    /// The attribute name each column sets, interned once; `None` for a
-    /// column whose values are not kept as attributes.
-    names: Vec<Option<Sym>>,
-    account: Option<usize>,
-    group: Option<usize>,
-    member_group: Option<usize>,
-    data_source: Option<usize>,
-    role: Option<usize>,
-    scope: Option<usize>,
-    /// An `enabled` column, which wins over `userAccountControl`.
-    enabled_column: Option<usize>,
-}
-
 impl Layout {
     /// One cache of interned values per column.
     fn value_caches(&self) -> Vec<ValueCache> {
@@ -1093,92 +808,8 @@ fn read_inventory<R: Read + Send>(
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
     let name = records.name;
-    let line_offset = header_line - 1;
-    // Each meaning once; checked with a map, so that a header of many
-    // columns is read in time that grows with its length only.
-    let mut columns: Vec<Column> = Vec::with_capacity(headers.len());
-    let mut first_of: std::collections::HashMap<Column, usize> = std::collections::HashMap::new();
-    for (i, header) in headers.iter().enumerate() {
-        let column = classify_header(header);
-        if let Some(&first) = first_of.get(&column) {
-            match column {
-                // Exports often carry both `Name` and `DisplayName`: the
-                // first is the attribute, the second an ordinary column.
-                Column::WellKnown(_) | Column::Dn => {
-                    columns.push(Column::Other(header.trim().to_lowercase()));
-                    continue;
-                }
-                Column::Other(_) => {}
-                _ => {
-                    return Err(SourceError::new(
-                        format!("{name}:{header_line}"),
-                        format!(
-                            "the header has two `{}` columns (`{}` is the second)",
-                            &headers[first], &headers[i]
-                        ),
-                    )
-                    .with_help("keep one column per meaning, or rename the extra one"));
-                }
-            }
-        } else {
-            first_of.insert(column.clone(), i);
-        }
-        columns.push(column);
-    }
-    let find = |wanted: &Column| columns.iter().position(|c| c == wanted);
-    let (account, group, member_group) = (
-        find(&Column::Account),
-        find(&Column::Group),
-        find(&Column::MemberGroup),
-    );
-    let (data_source, role, scope) = (
-        find(&Column::DataSource),
-        find(&Column::Role),
-        find(&Column::Scope),
-    );
-    let names: Vec<Option<Sym>> = columns
-        .iter()
-        .map(|c| match c {
-            Column::Other(attr) if inventory.keeps(attr) => Some(Sym::new(attr)),
-            Column::WellKnown(
-                attr @ (WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType),
-            ) => Some(Sym::new(attr.name())),
-            _ => None,
-        })
-        .collect();
-    let enabled_column = find(&Column::WellKnown(WellKnown::Enabled));
-    let layout = Layout {
-        enabled_column,
-        headers,
-        columns,
-        names,
-        account,
-        group,
-        member_group,
-        data_source,
-        role,
-        scope,
-    };
-    let kind = if layout.data_source.is_some()
-        && layout.role.is_some()
-        && (layout.account.is_some() || layout.group.is_some())
-    {
-        Kind::Grants
-    } else if layout.group.is_some() && layout.member_group.is_some() && layout.account.is_none() {
-        Kind::Nesting
-    } else if layout.account.is_some() {
-        Kind::Accounts
-    } else {
-        let found: Vec<&str> = layout.headers.iter().collect();
-        return Err(SourceError::new(
-            format!("{name}:{}", line_offset + 1),
-            format!("unknown CSV layout: the header is `{}`", found.join(", ")),
-        )
-        .with_help(
-            "expected `account` with attribute columns (and `group`), or `group` + `member_group`, \
-             or `account`/`group` + `data_source` + `role` + `scope`",
-        ));
-    };
+    let (layout, kind) =
+        recognise::recognise(name, headers, header_line, |attr| inventory.keeps(attr))?;
 
     inventory.inputs.push(name.to_string());
     let rows = match kind {
