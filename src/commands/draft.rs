@@ -7,7 +7,7 @@ use crate::cli::{self, DraftArgs};
 use crate::draft::{self, DraftInput, HistoryRun, Legal, Staff};
 use crate::error::Error;
 use crate::policy::{self, SourceMeta};
-use crate::state::{FileHash, RunInfo, State};
+use crate::state::{RunInfo, State};
 
 pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
     args.output = super::output_target(args.output.as_deref())?;
@@ -132,17 +132,7 @@ fn history(
     as_of: chrono::NaiveDateTime,
 ) -> Result<Vec<HistoryRun>, Error> {
     let mut state = State::open(path)?;
-    let run = RunInfo {
-        ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        as_of,
-        inputs: report.inputs.clone(),
-        policies: report
-            .policy_files
-            .iter()
-            .map(|f| FileHash::of(f))
-            .collect(),
-        exceptions: None,
-    };
+    let run = RunInfo::now(report, as_of, None);
     let mut pending = state.begin()?;
     pending.record(report, &run)?;
     drop(pending);

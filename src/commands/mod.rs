@@ -20,7 +20,7 @@ use crate::output::{self, Format};
 use crate::policy::{self, Policy};
 use crate::report::Report;
 use crate::sources;
-use crate::state::{FileHash, RunInfo, State};
+use crate::state::{RunInfo, State};
 use crate::ui;
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
@@ -428,19 +428,11 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     };
     let pending = match state.as_mut() {
         Some(state) => {
-            let run = RunInfo {
-                ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                as_of: as_of_time(args.inputs.as_of.is_some(), inputs.as_of),
-                inputs: report.inputs.clone(),
-                policies: report
-                    .policy_files
-                    .iter()
-                    .map(|f| FileHash::of(f))
-                    .collect(),
-                exceptions: exceptions_path
-                    .as_ref()
-                    .map(|p| FileHash::of(&p.display().to_string())),
-            };
+            let run = RunInfo::now(
+                &report,
+                as_of_time(args.inputs.as_of.is_some(), inputs.as_of),
+                exceptions_path.as_deref(),
+            );
             let mut pending = state.begin()?;
             pending.record(&mut report, &run)?;
             Some(pending)

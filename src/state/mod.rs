@@ -121,6 +121,28 @@ pub struct RunInfo {
     pub exceptions: Option<FileHash>,
 }
 
+impl RunInfo {
+    /// The record of a run that ran now, of `report`'s inputs and policies,
+    /// as of `as_of`, with the exceptions file `exceptions`.
+    pub fn now(
+        report: &crate::report::Report,
+        as_of: NaiveDateTime,
+        exceptions: Option<&Path>,
+    ) -> RunInfo {
+        RunInfo {
+            ran_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            as_of,
+            inputs: report.inputs.clone(),
+            policies: report
+                .policy_files
+                .iter()
+                .map(|f| FileHash::of(f))
+                .collect(),
+            exceptions: exceptions.map(|p| FileHash::of(&p.display().to_string())),
+        }
+    }
+}
+
 /// One recorded run, as `history` lists it.
 #[derive(Debug, Clone)]
 pub struct RunRow {
