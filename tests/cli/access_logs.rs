@@ -530,13 +530,7 @@ fn the_table_shows_only_used_or_only_unused_findings() {
     }
 
     // Without access logs, or with another format, --only is a usage error.
-    let out = assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv", "--only", "used"])
-        .output()
-        .expect("run");
+    let out = on_example(&["audit"], &[], &["--only", "used"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--access-log"));
     let out = in_repo(&["audit"], &["--only", "used", "--format", "json"]);
@@ -589,13 +583,7 @@ fn csv_output_says_whether_the_access_was_used() {
     assert_eq!(rows, findings(&json).len());
 
     // Without access logs the columns are not there.
-    let out = assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args(["audit", "--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv", "--format", "csv"])
-        .output()
-        .expect("run");
+    let out = on_example(&["audit"], &[], &["--format", "csv"]);
     let header = String::from_utf8_lossy(&out.stdout);
     assert!(
         !header.lines().next().unwrap_or("").contains("used"),
@@ -885,22 +873,15 @@ fn accounts_named_with_their_domain_count_for_the_directorys_account() {
         .iter()
         .find(|f| f["account"] == "emma.nystrom" && f["scope"] == "VO")
         .expect("emma VO");
-    let out = assert_cmd::Command::cargo_bin("behorig")
-        .expect("binary")
-        .current_dir(repo())
-        .args([
+    let out = on_example(
+        &[
             "explain",
             emma["id"].as_str().expect("id"),
             "--show-records",
-        ])
-        .args(["--as-of", "2026-11-22", "--policies", "policies"])
-        .args(["--csv", "fixtures/norrvik/konton.csv"])
-        .args(["--csv", "fixtures/norrvik/gruppnastling.csv"])
-        .args(["--csv", "fixtures/norrvik/combine-roller.csv"])
-        .arg("--access-log")
-        .arg(&log)
-        .output()
-        .expect("run");
+        ],
+        &[log.to_str().expect("path")],
+        &[],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let expected: BTreeSet<String> = log_rows(STATDB_LOG)
         .into_iter()
