@@ -43,9 +43,9 @@ struct Measured {
     success: bool,
 }
 
-/// Runs `cmd` with stdout and stderr to files in `dir`, measuring the
-/// child alone (wait4 gives its own rusage, not the sum of all children).
-fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
+/// Starts `cmd` with stdout and stderr to files in `dir` named after
+/// `name`; its pid, and when it started.
+fn spawn_to_files(cmd: &mut Command, dir: &Path, name: &str) -> (libc::pid_t, Instant) {
     let stdout = std::fs::File::create(dir.join(format!("{name}.out"))).expect("stdout file");
     let stderr = std::fs::File::create(dir.join(format!("{name}.err"))).expect("stderr file");
     let start = Instant::now();
@@ -56,13 +56,13 @@ fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
     let pid = child.id() as libc::pid_t;
-    let mut status: libc::c_int = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; writes into values we own.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let elapsed = start.elapsed();
-    assert_eq!(rc, pid, "wait4 failed for {name}");
+    // Reaped with wait4 by the caller, for the child's own rusage.
     std::mem::forget(child);
+    (pid, start)
+}
+
+/// What wait4 gave for a child that ended.
+fn ended(elapsed: Duration, status: libc::c_int, usage: &libc::rusage) -> Measured {
     Measured {
         elapsed,
         peak_rss: (usage.ru_maxrss as u64) * 1024,
@@ -70,31 +70,30 @@ fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
     }
 }
 
+/// Runs `cmd` with stdout and stderr to files in `dir`, measuring the
+/// child alone (wait4 gives its own rusage, not the sum of all children).
+fn measure(cmd: &mut Command, dir: &Path, name: &str) -> Measured {
+    let (pid, start) = spawn_to_files(cmd, dir, name);
+    let mut status: libc::c_int = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; writes into values we own.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(rc, pid, "wait4 failed for {name}");
+    ended(elapsed, status, &usage)
+}
+
 /// [`measure`], but a child still running after `cap` is killed and
 /// `None` returned. Its end is looked for every millisecond.
 fn measure_capped(cmd: &mut Command, dir: &Path, name: &str, cap: Duration) -> Option<Measured> {
-    let stdout = std::fs::File::create(dir.join(format!("{name}.out"))).expect("stdout file");
-    let stderr = std::fs::File::create(dir.join(format!("{name}.err"))).expect("stderr file");
-    let start = Instant::now();
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    let pid = child.id() as libc::pid_t;
-    std::mem::forget(child);
+    let (pid, start) = spawn_to_files(cmd, dir, name);
     let mut status: libc::c_int = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
         // SAFETY: polls our own child; writes into values we own.
         let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if rc == pid {
-            return Some(Measured {
-                elapsed: start.elapsed(),
-                peak_rss: (usage.ru_maxrss as u64) * 1024,
-                success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
-            });
+            return Some(ended(start.elapsed(), status, &usage));
         }
         assert_eq!(rc, 0, "wait4 failed for {name}");
         if start.elapsed() > cap {
