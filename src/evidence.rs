@@ -443,15 +443,7 @@ pub fn attach(
     let mut counters: FxHashMap<(u32, u32, u32), Counter> = FxHashMap::default();
     let mut covered = vec![false; sources.len()];
     let mut unplaced = Unplaced::default();
-    // The inventory's accounts by the hash of their folded names: a set
-    // small enough to stay in cache, where the inventory's own index
-    // would reach into every account's record for each row. It only
-    // tells rows of unknown accounts apart, for the warning.
-    let known: FxHashSet<u64> = inventory
-        .accounts
-        .iter()
-        .map(|a| name_hash(&fold(a.id.trim())))
-        .collect();
+    let known = known_names(inventory);
     let mut summary = LogSummary {
         since: logs.since,
         ..LogSummary::default()
@@ -602,16 +594,20 @@ pub struct Event {
     pub record: String,
 }
 
-/// The events that count for `finding`, in log order: the only place
-/// record ids are given out.
-/// Whether the inventory has an account of the folded name.
-fn inventory_has(inventory: &Inventory, folded: &str) -> bool {
+/// The inventory's accounts by the hash of their folded names: a set
+/// small enough to stay in cache, where the inventory's own index would
+/// reach into every account's record for each row. It tells rows of
+/// accounts the audit does not know apart.
+fn known_names(inventory: &Inventory) -> FxHashSet<u64> {
     inventory
         .accounts
         .iter()
-        .any(|a| fold(a.id.trim()).as_ref() == folded)
+        .map(|a| name_hash(&fold(a.id.trim())))
+        .collect()
 }
 
+/// The events that count for `finding`, in log order: the only place
+/// record ids are given out.
 pub fn events_for(
     finding: &Finding,
     sources: &[String],
@@ -624,6 +620,7 @@ pub fn events_for(
         return Ok(Vec::new());
     };
     let since = logs.since.map(|d| d.and_time(chrono::NaiveTime::MIN));
+    let known = known_names(inventory);
     let mut events = Vec::new();
     for path in &logs.files {
         access_log::read_file(path, |e: &LogEvent<'_>| {
@@ -636,8 +633,7 @@ pub fn events_for(
             let folded = fold(e.account);
             let mine = matcher.accounts.contains_key(folded.as_ref())
                 || without_domain(&folded).is_some_and(|short| {
-                    matcher.accounts.contains_key(short)
-                        && !inventory_has(inventory, folded.as_ref())
+                    matcher.accounts.contains_key(short) && !known.contains(&name_hash(&folded))
                 });
             if !mine {
                 return;
