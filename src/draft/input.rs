@@ -99,30 +99,22 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             doc.run.as_of
         ))
     })?;
-    let as_of_time = match &doc.run.as_of_time {
-        None => None,
-        Some(t) => Some(
-            NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
-                at(format!(
-                    "`run.as_of_time` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
-                ))
-            })?,
-        ),
+    // A date-time the report writes, under its key.
+    let date_time = |key: &str, t: &Option<String>| -> Result<Option<NaiveDateTime>, String> {
+        t.as_deref()
+            .map(|t| {
+                NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+                    at(format!(
+                        "`{key}` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
+                    ))
+                })
+            })
+            .transpose()
     };
+    let as_of_time = date_time("run.as_of_time", &doc.run.as_of_time)?;
     let logs = match &doc.run.access_logs {
         None => None,
         Some(l) => {
-            let time = |key: &str, t: &Option<String>| -> Result<Option<NaiveDateTime>, String> {
-                t.as_deref()
-                    .map(|t| {
-                        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
-                            at(format!(
-                                "`run.access_logs.{key}` is `{t}`, not a date-time (YYYY-MM-DDTHH:MM:SS)"
-                            ))
-                        })
-                    })
-                    .transpose()
-            };
             let since = l
                 .since
                 .as_deref()
@@ -136,8 +128,8 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
                 .transpose()?;
             Some(crate::evidence::LogSummary::from_report(
                 since,
-                time("first", &l.first)?,
-                time("last", &l.last)?,
+                date_time("run.access_logs.first", &l.first)?,
+                date_time("run.access_logs.last", &l.last)?,
             ))
         }
     };
