@@ -162,6 +162,11 @@ pub struct Finding {
     /// for the findings of a run, not for findings read back from JSON.
     #[serde(skip)]
     pub grant_at: Option<crate::inventory::Origin>,
+    /// Why the finding holds, as evaluation decided it: what `explain`
+    /// shows. Known for the findings of a run, not for findings read back
+    /// from JSON.
+    #[serde(skip)]
+    pub reasons: Option<Box<crate::evaluate::Reasons>>,
     /// With `--state`: whether an earlier run found it too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,

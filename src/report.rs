@@ -337,6 +337,7 @@ mod tests {
             roles: vec!["Skriv".into(), "Admin".into()],
             grant: Some("policies/statdb.toml:9".into()),
             grant_at: None,
+            reasons: None,
             status: Some(Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
             usage: Some(Some(crate::evidence::Usage {

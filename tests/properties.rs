@@ -206,10 +206,29 @@ proptest! {
         }
         let policy = varied_policy(&grants, &allows);
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-        let flagged: BTreeSet<(String, String, String)> = evaluate(std::slice::from_ref(&policy), &inv, as_of)
+        let findings: Vec<_> = evaluate(std::slice::from_ref(&policy), &inv, as_of)
             .findings
             .into_iter()
             .filter(|f| f.rule == Rule::UnauthorizedAccess)
+            .collect();
+        // What explain shows for a finding is what evaluation recorded on
+        // it: every allow of the policy, each with a failing part.
+        for f in &findings {
+            let reasons = f.reasons.as_deref().expect("a finding of the run has its reasons");
+            prop_assert_eq!(reasons.allows.len(), policy.allows.len());
+            for t in &reasons.allows {
+                prop_assert!(
+                    t.first_failure().is_some(),
+                    "{} is flagged, but its reasons show allow {} covering it",
+                    f.id, policy.allows[t.allow].id
+                );
+            }
+            prop_assert_eq!(reasons.accesses.len(), 1);
+            prop_assert_eq!(Some(&reasons.accesses[0].role), f.role.as_ref());
+            prop_assert_eq!(Some(&reasons.accesses[0].scope), f.scope.as_ref());
+        }
+        let flagged: BTreeSet<(String, String, String)> = findings
+            .into_iter()
             .map(|f| (
                 f.account.unwrap_or_default(),
                 f.role.unwrap_or_default(),
@@ -233,7 +252,7 @@ proptest! {
                     for t in &tried {
                         prop_assert!(
                             t.first_failure().is_some(),
-                            "{:?} is flagged, but explain shows allow {} covering it", key, t.allow.id
+                            "{:?} is flagged, but the matcher shows allow {} covering it", key, policy.allows[t.allow].id
                         );
                     }
                 } else {

@@ -178,6 +178,7 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             roles: f.roles,
             grant: f.grant,
             grant_at: None,
+            reasons: None,
             status: f.status,
             first_seen: f.first_seen,
             usage: f.usage,

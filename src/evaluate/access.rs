@@ -14,6 +14,8 @@ use crate::intern::Sym;
 use crate::inventory::{AccountId, GroupId, Holder, Inventory, Origin};
 use crate::policy::Policy;
 
+use super::reasons::{AccessReason, Step};
+
 /// What gives an access: a `[[grant]]` of the policy or a role-export row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantSource {
@@ -410,27 +412,35 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A path of groups with where each membership on it is written: the
+    /// account's membership in the first group (`account` is `None` when
+    /// the path starts at a group), then each group's nesting in the next.
+    pub fn steps(&self, account: Option<AccountId>, via: &[GroupId]) -> Vec<Step> {
+        let _ = account;
+        via.iter()
+            .map(|&group| Step { group, from: None })
+            .collect()
+    }
+
+    /// A hit of the last walk of `account`, with its path and grant.
+    pub fn access_reason(&self, account: AccountId, state: &WalkState, hit: &Hit) -> AccessReason {
+        AccessReason {
+            role: hit.role.as_str().to_string(),
+            scope: hit.scope.as_str().to_string(),
+            path: self.steps(Some(account), &state.path(hit.group)),
+            grant: self.grant_source(account, hit).cloned(),
+        }
+    }
+
     pub fn via_names(&self, via: &[GroupId]) -> Vec<String> {
         via.iter()
             .map(|&g| self.inventory.groups[g].name.clone())
             .collect()
     }
 
-    /// Where a grant is written: the policy's `[[grant]]` line or the
-    /// role-export row.
+    /// Where a grant is written, as text (see [`grant_text`]).
     pub fn grant_text(&self, policy: &Policy, source: &GrantSource) -> String {
-        match source {
-            GrantSource::Policy { rule } => match policy.grants.get(*rule as usize) {
-                Some(g) => format!(
-                    "{}:{} ([[grant]] group = '{}')",
-                    policy.file.display(),
-                    g.line,
-                    g.pattern.as_str()
-                ),
-                None => policy.file.display().to_string(),
-            },
-            GrantSource::Export { origin } => origin.to_string(),
-        }
+        grant_text(policy, source)
     }
 
     /// Where a grant is written, as data: the policy file and the
@@ -471,5 +481,22 @@ impl<'a> Walker<'a> {
 
     pub fn policies(&self) -> &[&'a Policy] {
         self.policies
+    }
+}
+
+/// Where a grant is written: the policy's `[[grant]]` line or the
+/// role-export row.
+pub fn grant_text(policy: &Policy, source: &GrantSource) -> String {
+    match source {
+        GrantSource::Policy { rule } => match policy.grants.get(*rule as usize) {
+            Some(g) => format!(
+                "{}:{} ([[grant]] group = '{}')",
+                policy.file.display(),
+                g.line,
+                g.pattern.as_str()
+            ),
+            None => policy.file.display().to_string(),
+        },
+        GrantSource::Export { origin } => origin.to_string(),
     }
 }

@@ -34,12 +34,13 @@ enum Cond<'p> {
 }
 
 /// One part of an allow, in the order [`CompiledAllow::check`] tries them.
-#[derive(Debug, Clone, Copy)]
-pub enum Part<'p> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
     Role,
     Scope,
     Accounts,
-    When(&'p Condition),
+    /// A `when` condition, by its place in the allow's `when`.
+    When(u32),
     MemberOf,
 }
 
@@ -208,7 +209,7 @@ impl<'p> CompiledAllow<'p> {
         state: &WalkState,
         mut each: F,
     ) where
-        F: FnMut(Part<'p>, bool) -> ControlFlow<()>,
+        F: FnMut(Part, bool) -> ControlFlow<()>,
     {
         if each(
             Part::Role,
@@ -231,7 +232,7 @@ impl<'p> CompiledAllow<'p> {
         {
             return;
         }
-        for (c, cond) in &self.conds {
+        for (i, (c, cond)) in self.conds.iter().enumerate() {
             let holds = match cond {
                 Cond::Equals(attr, values) => match account.attrs.get_sym(*attr) {
                     None => false,
@@ -257,7 +258,7 @@ impl<'p> CompiledAllow<'p> {
                     scope.as_str(),
                 ),
             };
-            if each(Part::When(c), holds).is_break() {
+            if each(Part::When(i as u32), holds).is_break() {
                 return;
             }
         }
@@ -294,7 +295,7 @@ impl<'p> CompiledAllow<'p> {
     /// What the account has for one part of the allow.
     pub fn actual(
         &self,
-        part: Part<'p>,
+        part: Part,
         account: &Account,
         role: Sym,
         scope: Sym,
@@ -304,7 +305,10 @@ impl<'p> CompiledAllow<'p> {
             Part::Role => Actual::Role(role),
             Part::Scope => Actual::Scope(scope),
             Part::Accounts => Actual::Account(account.id.clone()),
-            Part::When(c) => attribute_value(account, &c.attribute),
+            Part::When(i) => match self.allow.when.get(i as usize) {
+                Some(c) => attribute_value(account, &c.attribute),
+                None => Actual::Missing,
+            },
             Part::MemberOf => Actual::Groups(
                 self.member_of
                     .iter()

@@ -10,6 +10,7 @@
 
 mod access;
 mod compiled;
+mod reasons;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,13 +20,15 @@ use chrono::NaiveDate;
 use crate::findings::Finding;
 use crate::intern::Sym;
 use crate::inventory::{Account, Inventory};
-use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
+use crate::policy::{Checks, Policy, SourceMeta, Test};
 pub use crate::rules::{classify, default_severity};
 use crate::rules::{AccountCx, Check, Rule, SourceCx, SourceOut};
 
-pub use access::{Access, AccessMap, GrantSource, Hit, WalkState, Walker};
+pub use access::{grant_text, Access, AccessMap, GrantSource, Hit, WalkState, Walker};
 use compiled::CompiledPolicy;
-pub use compiled::{attribute_value, Actual, Part};
+pub use compiled::{attribute_value, Actual, CompiledAllow, Part};
+pub(crate) use reasons::tried as tried_allows;
+pub use reasons::{AccessReason, AllowTried, Reasons, Step, Verdict};
 
 /// What evaluation produced.
 #[derive(Debug, Default)]
@@ -183,73 +186,28 @@ pub fn condition_holds(
     }
 }
 
-/// One part of an allow tried on an access, with whether it holds and
-/// what the account has.
-#[derive(Debug, Clone)]
-pub struct Verdict<'p> {
-    pub part: Part<'p>,
-    pub holds: bool,
-    pub actual: Actual,
-}
-
-/// One allow of a policy tried on one access of an account: its parts in
-/// the order the matcher tries them. After a role or scope that does not
-/// match, nothing else of the allow applies and no more parts are listed.
-#[derive(Debug, Clone)]
-pub struct AllowTried<'p> {
-    pub allow: &'p Allow,
-    pub parts: Vec<Verdict<'p>>,
-}
-
-impl AllowTried<'_> {
-    /// Whether the allow covers the access.
-    pub fn covers(&self) -> bool {
-        self.parts.iter().all(|v| v.holds)
-    }
-
-    /// The first part that fails, if any.
-    pub fn first_failure(&self) -> Option<&Verdict<'_>> {
-        self.parts.iter().find(|v| !v.holds)
-    }
-}
-
 /// Every allow of `policy` tried on (role, scope) for the account whose
-/// walk is in `state`, decided by the same matcher as the evaluation.
-pub fn allows_tried<'p>(
-    policy: &'p Policy,
+/// walk is in `state`, decided by the same matcher as the evaluation (for
+/// checks of the matcher; findings carry theirs in [`Reasons`]).
+pub fn allows_tried(
+    policy: &Policy,
     inventory: &Inventory,
     account_id: usize,
     state: &WalkState,
     role: &str,
     scope: &str,
-) -> Vec<AllowTried<'p>> {
+) -> Vec<AllowTried> {
     let compiled = CompiledPolicy::new(policy, inventory);
     let account = &inventory.accounts[account_id];
     let lower_id = account.id.to_lowercase();
-    let (role, scope) = (Sym::new(role), Sym::new(scope));
-    compiled
-        .allows
-        .iter()
-        .map(|allow| {
-            let mut parts = Vec::new();
-            allow.check(account, &lower_id, role, scope, state, |part, holds| {
-                parts.push(Verdict {
-                    part,
-                    holds,
-                    actual: allow.actual(part, account, role, scope, state),
-                });
-                if !holds && matches!(part, Part::Role | Part::Scope) {
-                    std::ops::ControlFlow::Break(())
-                } else {
-                    std::ops::ControlFlow::Continue(())
-                }
-            });
-            AllowTried {
-                allow: allow.allow(),
-                parts,
-            }
-        })
-        .collect()
+    reasons::tried(
+        &compiled.allows,
+        account,
+        &lower_id,
+        Sym::new(role),
+        Sym::new(scope),
+        state,
+    )
 }
 
 /// The policy evaluation assumes for a data source that role exports name
@@ -609,8 +567,10 @@ fn check_account(
         s.state,
         s.account_id,
         account,
+        s.lower_id,
         hits,
         uncovered,
+        &s.compiled.allows,
         &s.compiled.sod,
         s.idle_days,
         s.as_of,

@@ -772,6 +772,7 @@ mod tests {
             roles: Vec::new(),
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
             grant_at: None,
+            reasons: None,
             status: None,
             first_seen: None,
             usage: None,

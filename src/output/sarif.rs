@@ -386,6 +386,7 @@ mod tests {
             roles: Vec::new(),
             grant: Some("policies/statdb.toml:9 ([[grant]] group = 'x')".into()),
             grant_at: None,
+            reasons: None,
             status: Some(crate::findings::Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
             usage: Some(Some(crate::evidence::Usage {

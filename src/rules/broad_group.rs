@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
+use crate::evaluate::{AccessReason, Reasons};
 use crate::findings::Severity;
 
 pub const DEF: Def = Def {
@@ -38,6 +39,25 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 None
             }
         };
+        let reasons = Reasons {
+            accesses: accesses
+                .iter()
+                .map(|(role, scope)| AccessReason {
+                    role: role.clone(),
+                    scope: scope.clone(),
+                    path: walker.steps(None, &via),
+                    grant: None,
+                })
+                .collect(),
+            patterns: policy
+                .checks
+                .broad_groups
+                .iter()
+                .filter(|re| re.is_match(&group.name))
+                .map(|re| re.as_str().to_string())
+                .collect(),
+            ..Reasons::default()
+        };
         let via = walker.via_names(&via);
         let message = format!(
             "Den allomfattande gruppen {} ger {count} konton behörighet ({}) till {} via {}",
@@ -59,6 +79,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             message,
         );
         f.accounts = Some(count);
+        f.reasons = Some(Box::new(reasons));
         out.findings.push(f);
     }
 }
@@ -69,21 +90,12 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
     let Some(name) = cx.finding.group.as_deref() else {
         return;
     };
-    let Some(group) = cx.inventory.group(name) else {
-        return;
-    };
-    let patterns: Vec<&str> = cx
-        .policy
-        .checks
-        .broad_groups
-        .iter()
-        .filter(|re| re.is_match(name))
-        .map(|re| re.as_str())
-        .collect();
+    let reasons = cx.reasons;
     let _ = writeln!(
         out,
         "\nGruppen {name} är allomfattande: den matchar [checks] broad_groups {} i {}",
-        patterns
+        reasons
+            .patterns
             .iter()
             .map(|p| format!("'{p}'"))
             .collect::<Vec<_>>()
@@ -93,21 +105,31 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
     let _ = writeln!(
         out,
         "  {} konton är medlemmar, direkt eller via grupper i gruppen",
-        cx.walker.accounts_under(group)
+        cx.finding.accounts.unwrap_or(0)
     );
-    if let Some((via, reached)) = cx.walker.group_reach(cx.p_index, group) {
-        let names = cx.walker.via_names(&via);
-        let _ = writeln!(out, "\nVäg till behörigheten");
-        let mut indent = 4;
-        for (i, g) in names.iter().enumerate() {
-            if i == 0 {
-                let _ = writeln!(out, "  {g}");
-            } else {
-                let _ = writeln!(out, "{:indent$}└─ som är medlem i {g}", "");
-                indent += 3;
-            }
+    let Some(first) = reasons.accesses.first() else {
+        return;
+    };
+    let _ = writeln!(out, "\nVäg till behörigheten");
+    let mut indent = 4;
+    for (i, step) in first.path.iter().enumerate() {
+        let g = cx
+            .inventory
+            .groups
+            .get(step.group)
+            .map_or("?", |g| g.name.as_str());
+        let from = step.from.map(|o| format!(" ({o})")).unwrap_or_default();
+        if i == 0 {
+            let _ = writeln!(out, "  {g}");
+        } else {
+            let _ = writeln!(out, "{:indent$}└─ som är medlem i {g}{from}", "");
+            indent += 3;
         }
-        let accesses: Vec<String> = reached.iter().map(|(r, s)| format!("{r} på {s}")).collect();
-        let _ = writeln!(out, "{:indent$}└─ som ger {}", "", accesses.join(", "));
     }
+    let accesses: Vec<String> = reasons
+        .accesses
+        .iter()
+        .map(|a| format!("{} på {}", a.role, a.scope))
+        .collect();
+    let _ = writeln!(out, "{:indent$}└─ som ger {}", "", accesses.join(", "));
 }

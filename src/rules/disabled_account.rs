@@ -1,7 +1,7 @@
 //! `disabled-account`: a disabled account still has access to a source
 //! (with `[checks] disabled_accounts`).
 
-use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject, Remedy};
+use super::{explain, path_text, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -34,14 +34,5 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         cx.policy.source.name,
         path_text(&via)
     );
-    findings.push(finding(
-        cx.policy,
-        Rule::DisabledAccount,
-        Subject {
-            account: Some(&cx.account.id),
-            ..Subject::default()
-        },
-        via,
-        message,
-    ));
+    findings.push(cx.account_finding(Rule::DisabledAccount, via, message));
 }

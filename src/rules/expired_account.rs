@@ -1,7 +1,7 @@
 //! `expired-account`: an account whose validity has ended still has
 //! access to a source (with `[checks] expired_accounts`).
 
-use super::{explain, finding, path_text, AccountCx, Check, Def, Rule, Subject, Remedy};
+use super::{explain, path_text, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
 use crate::inventory::Expiry;
 
@@ -41,14 +41,5 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         cx.policy.source.name,
         path_text(&via)
     );
-    findings.push(finding(
-        cx.policy,
-        Rule::ExpiredAccount,
-        Subject {
-            account: Some(&cx.account.id),
-            ..Subject::default()
-        },
-        via,
-        message,
-    ));
+    findings.push(cx.account_finding(Rule::ExpiredAccount, via, message));
 }

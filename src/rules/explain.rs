@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::evaluate::{
-    allows_tried, attribute_value, implicit_policy, AccessMap, Actual, AllowTried, Part, WalkState,
-    Walker,
+    attribute_value, grant_text, implicit_policy, AccessReason, Actual, AllowTried, Part, Reasons,
 };
 use crate::findings::Finding;
 use crate::inventory::{Account, Expiry, Inventory};
@@ -17,15 +16,14 @@ use crate::report::Report;
 /// What a rule's explain text is written from.
 pub struct Context<'a> {
     pub policy: &'a Policy,
-    /// The policy's place among the policies the walker knows.
-    pub p_index: usize,
     pub inventory: &'a Inventory,
-    pub walker: &'a Walker<'a>,
     pub report: &'a Report,
     pub finding: &'a Finding,
+    /// Why the finding holds, as evaluation recorded it.
+    pub reasons: &'a Reasons,
 }
 
-/// The evidence for one finding, as text.
+/// The evidence for one finding of this run, as text.
 pub fn explain(
     policies: &[Policy],
     inventory: &Inventory,
@@ -40,35 +38,31 @@ pub fn explain(
         .filter(|s| !policies.iter().any(|p| p.source.id == s.id))
         .map(|s| implicit_policy(s.clone()))
         .collect();
-    let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
-    let walker = Walker::new(inventory, &all);
-    let p_index = all.iter().position(|p| p.source.id == finding.data_source);
+    let policy = policies
+        .iter()
+        .chain(implicit.iter())
+        .find(|p| p.source.id == finding.data_source);
 
     let mut out = String::new();
-    header(&mut out, finding, p_index.map(|i| all[i]));
-    let Some(p_index) = p_index else {
+    header(&mut out, finding, policy);
+    let Some(policy) = policy else {
         return out;
     };
+    let none = Reasons::default();
     let cx = Context {
-        policy: all[p_index],
-        p_index,
+        policy,
         inventory,
-        walker: &walker,
         report,
         finding,
+        reasons: finding.reasons.as_deref().unwrap_or(&none),
     };
     (finding.rule.def().explain)(&mut out, &cx);
     out
 }
 
-/// The finding's account, walked: its section, then `then` with its id,
-/// walk and accesses on the source; or a line saying the account is not
-/// in what was read.
-pub fn with_account(
-    out: &mut String,
-    cx: &Context<'_>,
-    then: impl FnOnce(&mut String, usize, &WalkState, &AccessMap),
-) {
+/// The finding's account: its section, then `then` with it; or a line
+/// saying the account is not in what was read.
+pub fn with_account(out: &mut String, cx: &Context<'_>, then: impl FnOnce(&mut String, &Account)) {
     let Some(account_id) = cx
         .finding
         .account
@@ -80,37 +74,22 @@ pub fn with_account(
     };
     let account = &cx.inventory.accounts[account_id];
     account_section(out, account, cx.inventory.dn(account_id));
-    let mut state = cx.walker.state();
-    cx.walker.walk(account_id, &mut state);
-    let accesses = cx
-        .walker
-        .collect(account_id, &state)
-        .remove(&cx.p_index)
-        .unwrap_or_default();
-    then(out, account_id, &state, &accesses);
+    then(out, account);
 }
 
 /// An account-level rule: the account, why the rule holds (`why`, given
 /// the account) and every access it has on the source with its path.
 pub fn account_rule(out: &mut String, cx: &Context<'_>, why: impl FnOnce(&Account) -> String) {
-    with_account(out, cx, |out, account_id, _, accesses| {
-        let account = &cx.inventory.accounts[account_id];
+    with_account(out, cx, |out, account| {
         let _ = writeln!(out, "\nVarför\n  {}", why(account));
         let _ = writeln!(
             out,
             "\nBehörigheter i {} och vägen till dem",
             cx.policy.source.name
         );
-        for ((role, scope), access) in accesses {
-            let _ = writeln!(out, "\n  {role} på {scope}:");
-            path(
-                out,
-                4,
-                &account.id,
-                &cx.walker.via_names(&access.via),
-                &cx.walker.grant_text(cx.policy, &access.grant),
-                &format!("{role} på {scope}"),
-            );
+        for access in &cx.reasons.accesses {
+            let _ = writeln!(out, "\n  {} på {}:", access.role, access.scope);
+            path(out, 4, cx, &account.id, access);
         }
     });
 }
@@ -118,23 +97,14 @@ pub fn account_rule(out: &mut String, cx: &Context<'_>, why: impl FnOnce(&Accoun
 /// An unauthorized access: its path, and every allow of the policy tried
 /// on it.
 pub fn access_tried(out: &mut String, cx: &Context<'_>) {
-    with_account(out, cx, |out, account_id, state, accesses| {
-        let account = &cx.inventory.accounts[account_id];
-        let role = cx.finding.role.clone().unwrap_or_default();
-        let scope = cx.finding.scope.clone().unwrap_or_default();
-        if let Some(access) = accesses.get(&(role.clone(), scope.clone())) {
+    with_account(out, cx, |out, account| {
+        let role = cx.finding.role.as_deref().unwrap_or_default();
+        let scope = cx.finding.scope.as_deref().unwrap_or_default();
+        if let Some(access) = cx.reasons.accesses.first() {
             let _ = writeln!(out, "\nVäg till behörigheten {role} på {scope}");
-            path(
-                out,
-                2,
-                &account.id,
-                &cx.walker.via_names(&access.via),
-                &cx.walker.grant_text(cx.policy, &access.grant),
-                &format!("{role} på {scope}"),
-            );
+            path(out, 2, cx, &account.id, access);
         }
-        let tried = allows_tried(cx.policy, cx.inventory, account_id, state, &role, &scope);
-        allows_section(out, cx.policy, &tried, &role, &scope);
+        allows_section(out, cx.policy, &cx.reasons.allows, role, scope);
     });
 }
 
@@ -213,32 +183,43 @@ fn account_section(out: &mut String, account: &Account, dn: Option<&str>) {
     }
 }
 
-/// The chain account → group → … → grant, one step a line, indented by
-/// `base` spaces.
-pub fn path(
-    out: &mut String,
-    base: usize,
-    account: &str,
-    via: &[String],
-    grant: &str,
-    access: &str,
-) {
+/// The chain account → group → … → grant of one access, one step a line,
+/// indented by `base` spaces, each membership with where it is written.
+pub fn path(out: &mut String, base: usize, cx: &Context<'_>, account: &str, access: &AccessReason) {
+    let grant = access
+        .grant
+        .as_ref()
+        .map(|g| grant_text(cx.policy, g))
+        .unwrap_or_default();
+    let what = format!("{} på {}", access.role, access.scope);
     let _ = writeln!(out, "{:base$}{account}", "");
     let mut indent = base + 2;
-    if via.is_empty() {
-        let _ = writeln!(out, "{:indent$}└─ tilldelas {access} direkt: {grant}", "");
+    if access.path.is_empty() {
+        let _ = writeln!(out, "{:indent$}└─ tilldelas {what} direkt: {grant}", "");
         return;
     }
-    for (i, group) in via.iter().enumerate() {
-        let what = if i == 0 {
+    for (i, step) in access.path.iter().enumerate() {
+        let member = if i == 0 {
             "är medlem i"
         } else {
             "som är medlem i"
         };
-        let _ = writeln!(out, "{:indent$}└─ {what} {group}", "");
+        let name = cx
+            .inventory
+            .groups
+            .get(step.group)
+            .map_or("?", |g| g.name.as_str());
+        match step.from {
+            Some(from) => {
+                let _ = writeln!(out, "{:indent$}└─ {member} {name} ({from})", "");
+            }
+            None => {
+                let _ = writeln!(out, "{:indent$}└─ {member} {name}", "");
+            }
+        }
         indent += 3;
     }
-    let _ = writeln!(out, "{:indent$}└─ som ger {access}: {grant}", "");
+    let _ = writeln!(out, "{:indent$}└─ som ger {what}: {grant}", "");
 }
 
 /// A `when` condition as it is written in the policy.
@@ -294,7 +275,7 @@ fn selector_text(key: &str, s: &Selector) -> String {
 fn allows_section(
     out: &mut String,
     policy: &Policy,
-    tried: &[AllowTried<'_>],
+    tried: &[AllowTried],
     role: &str,
     scope: &str,
 ) {
@@ -308,7 +289,9 @@ fn allows_section(
         return;
     }
     for t in tried {
-        let allow = t.allow;
+        let Some(allow) = policy.allows.get(t.allow) else {
+            continue;
+        };
         let _ = writeln!(out, "\n  [[allow]] {} ({file}:{})", allow.id, allow.line);
         let mut failed = 0;
         let mut conditions = 0;
@@ -351,7 +334,10 @@ fn allows_section(
                         }
                     );
                 }
-                Part::When(c) => {
+                Part::When(i) => {
+                    let Some(c) = allow.when.get(i as usize) else {
+                        continue;
+                    };
                     conditions += 1;
                     let mut text = condition_text(c);
                     if let Test::AnyOf(vs) = &c.test {

@@ -1,7 +1,7 @@
 //! `inactive-account`: an account that has not logged on for longer than
 //! the policy's `[checks] inactive_days` still has access.
 
-use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
+use super::{explain, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -45,14 +45,5 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         last.date(),
         cx.policy.source.name
     );
-    findings.push(finding(
-        cx.policy,
-        Rule::InactiveAccount,
-        Subject {
-            account: Some(&cx.account.id),
-            ..Subject::default()
-        },
-        cx.shortest().to_vec(),
-        message,
-    ));
+    findings.push(cx.account_finding(Rule::InactiveAccount, cx.shortest().to_vec(), message));
 }

@@ -14,7 +14,7 @@ use std::cell::OnceCell;
 
 use chrono::NaiveDate;
 
-use crate::evaluate::{Hit, WalkState, Walker};
+use crate::evaluate::{AccessReason, CompiledAllow, Hit, Reasons, WalkState, Walker};
 use crate::findings::{Classification, Finding, Severity};
 use crate::intern::Sym;
 use crate::inventory::{Account, Inventory};
@@ -220,6 +220,7 @@ pub fn finding(
         roles: Vec::new(),
         grant: None,
         grant_at: None,
+        reasons: None,
         status: None,
         first_seen: None,
         usage: None,
@@ -243,10 +244,14 @@ pub struct AccountCx<'a> {
     pub state: &'a WalkState,
     pub account_id: usize,
     pub account: &'a Account,
+    /// The account's id in lower case (where an allow names accounts).
+    lower_id: &'a str,
     /// Every access the account has on the source.
     pub hits: &'a [Hit],
     /// The accesses no allow of the policy covers (indices into `hits`).
     pub uncovered: &'a [u32],
+    /// The policy's allows, compiled for the matcher.
+    allows: &'a [CompiledAllow<'a>],
     /// `separation_of_duties`: each set's distinct roles.
     pub sod: &'a [Vec<Sym>],
     /// Days since the last logon, when it is known.
@@ -263,8 +268,10 @@ impl<'a> AccountCx<'a> {
         state: &'a WalkState,
         account_id: usize,
         account: &'a Account,
+        lower_id: &'a str,
         hits: &'a [Hit],
         uncovered: &'a [u32],
+        allows: &'a [CompiledAllow<'a>],
         sod: &'a [Vec<Sym>],
         idle_days: Option<i64>,
         as_of: NaiveDate,
@@ -275,13 +282,65 @@ impl<'a> AccountCx<'a> {
             state,
             account_id,
             account,
+            lower_id,
             hits,
             uncovered,
+            allows,
             sod,
             idle_days,
             as_of,
             shortest: OnceCell::new(),
         }
+    }
+
+    /// The reasons of a finding about one access: its path and grant, and
+    /// every allow of the policy as the matcher tried it.
+    pub fn access_reasons(&self, hit: &Hit) -> Reasons {
+        Reasons {
+            accesses: vec![self.walker.access_reason(self.account_id, self.state, hit)],
+            allows: crate::evaluate::tried_allows(
+                self.allows,
+                self.account,
+                self.lower_id,
+                hit.role,
+                hit.scope,
+                self.state,
+            ),
+            patterns: Vec::new(),
+        }
+    }
+
+    /// The reasons of a finding about the account on the source: every
+    /// access it has there, each with its path and grant, in role and
+    /// scope order.
+    pub fn account_reasons(&self) -> Reasons {
+        let mut accesses: Vec<AccessReason> = self
+            .hits
+            .iter()
+            .map(|h| self.walker.access_reason(self.account_id, self.state, h))
+            .collect();
+        accesses.sort_by(|a, b| (&a.role, &a.scope).cmp(&(&b.role, &b.scope)));
+        Reasons {
+            accesses,
+            ..Reasons::default()
+        }
+    }
+
+    /// A finding of `rule` about the account on the source, with every
+    /// access it has there as its reasons.
+    pub fn account_finding(&self, rule: Rule, via: Vec<String>, message: String) -> Finding {
+        let mut f = finding(
+            self.policy,
+            rule,
+            Subject {
+                account: Some(&self.account.id),
+                ..Subject::default()
+            },
+            via,
+            message,
+        );
+        f.reasons = Some(Box::new(self.account_reasons()));
+        f
     }
 
     /// The group path of the shortest way the account reaches any access

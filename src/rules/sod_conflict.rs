@@ -1,7 +1,7 @@
 //! `sod-conflict`: an account holds two or more roles of one
 //! `[checks] separation_of_duties` set.
 
-use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
+use super::{explain, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
 use crate::intern::Sym;
 
@@ -52,16 +52,7 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         conflicting.join(" och "),
         cx.policy.source.name
     );
-    let mut f = finding(
-        cx.policy,
-        Rule::SodConflict,
-        Subject {
-            account: Some(&cx.account.id),
-            ..Subject::default()
-        },
-        cx.shortest().to_vec(),
-        message,
-    );
+    let mut f = cx.account_finding(Rule::SodConflict, cx.shortest().to_vec(), message);
     f.roles = conflicting;
     findings.push(f);
 }

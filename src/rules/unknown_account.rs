@@ -1,13 +1,14 @@
 //! `unknown-account`: a role export gives a role on the source to an
 //! account the directory does not have.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::findings::Severity;
 use crate::intern::Sym;
-use crate::inventory::Holder;
+use crate::evaluate::{grant_text, AccessReason, GrantSource, Reasons};
+use crate::inventory::{DirectGrant, Holder};
 
 pub const DEF: Def = Def {
     id: "unknown-account",
@@ -24,8 +25,11 @@ pub const DEF: Def = Def {
 fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
     let policy = cx.policy;
     let inventory = cx.inventory;
-    let mut seen: HashSet<String> = HashSet::new();
     let source = Sym::new(&policy.source.id);
+    // Each unknown account once, in the order the exports first name it,
+    // with every row that names it.
+    let mut order: Vec<(&str, &DirectGrant, Vec<AccessReason>)> = Vec::new();
+    let mut place: HashMap<String, usize> = HashMap::new();
     for grant in &inventory.grants {
         if grant.data_source != source {
             continue;
@@ -33,9 +37,27 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         let Holder::Account(name) = &grant.holder else {
             continue;
         };
-        if inventory.account(name).is_some() || !seen.insert(name.to_lowercase()) {
+        if inventory.account(name).is_some() {
             continue;
         }
+        let row = AccessReason {
+            role: grant.role.as_str().to_string(),
+            scope: grant.scope.map_or("*", Sym::as_str).to_string(),
+            path: Vec::new(),
+            grant: Some(GrantSource::Export {
+                origin: grant.origin,
+            }),
+        };
+        let key = name.trim().to_lowercase();
+        match place.get(&key) {
+            Some(&i) => order[i].2.push(row),
+            None => {
+                place.insert(key, order.len());
+                order.push((name, grant, vec![row]));
+            }
+        }
+    }
+    for (name, grant, rows) in order {
         let mut f = finding(
             policy,
             Rule::UnknownAccount,
@@ -51,6 +73,10 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         );
         f.grant = Some(grant.origin.to_string());
         f.grant_at = Some(grant.origin);
+        f.reasons = Some(Box::new(Reasons {
+            accesses: rows,
+            ..Reasons::default()
+        }));
         out.findings.push(f);
     }
 }
@@ -62,20 +88,11 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
         out,
         "\nKontot {name} finns inte i katalogen, men rollexporten ger det behörighet:"
     );
-    for g in &cx.inventory.grants {
-        if g.data_source.as_str() != cx.finding.data_source {
-            continue;
-        }
-        if let Holder::Account(a) = &g.holder {
-            if a.trim().to_lowercase() == name.to_lowercase() {
-                let _ = writeln!(
-                    out,
-                    "  {}: {} på {}",
-                    g.origin,
-                    g.role,
-                    g.scope.map_or("*", Sym::as_str)
-                );
-            }
-        }
+    for row in &cx.reasons.accesses {
+        let at = match &row.grant {
+            Some(g) => grant_text(cx.policy, g),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "  {at}: {} på {}", row.role, row.scope);
     }
 }

@@ -45,6 +45,7 @@ pub fn parse(text: &str) -> Option<Finding> {
         roles: strings(&v, "roles"),
         grant: opt_string(&v, "grant"),
         grant_at: None,
+        reasons: None,
         status: None,
         first_seen: None,
         usage: None,
