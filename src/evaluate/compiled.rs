@@ -157,7 +157,7 @@ impl<'p> CompiledPolicy<'p> {
                 .collect(),
             sod: policy
                 .checks
-                .separation_of_duties
+                .role_sets(&crate::rules::SEPARATION_OF_DUTIES)
                 .iter()
                 .map(|set| {
                     let distinct: std::collections::BTreeSet<&str> =

@@ -219,13 +219,7 @@ pub fn implicit_policy(source: SourceMeta) -> Policy {
         source,
         grants: Vec::new(),
         allows: Vec::new(),
-        checks: Checks {
-            disabled_accounts: false,
-            expired_accounts: false,
-            inactive_days: None,
-            broad_groups: Vec::new(),
-            separation_of_duties: Vec::new(),
-        },
+        checks: Checks::none(),
         severity: BTreeMap::new(),
     }
 }
@@ -374,7 +368,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
         .iter()
         .map(|p| {
             let mut groups: Vec<usize> = Vec::new();
-            for re in &p.checks.broad_groups {
+            for re in p.checks.patterns(&crate::rules::BROAD_GROUPS) {
                 let matched = by_pattern.entry(re.as_str()).or_insert_with(|| {
                     (0..inventory.groups.len())
                         .filter(|&g| re.is_match(&inventory.groups[g].name))

@@ -272,23 +272,94 @@ pub fn fill_template(template: &str, role: &str, scope: &str) -> String {
     template.replace("{scope}", scope).replace("{role}", role)
 }
 
-#[derive(Debug, Clone)]
-pub struct Checks {
-    pub disabled_accounts: bool,
-    pub expired_accounts: bool,
-    pub inactive_days: Option<u32>,
-    pub broad_groups: Vec<Regex>,
-    pub separation_of_duties: Vec<Vec<String>>,
+/// A key of `[checks]`: declared by the rule that reads it
+/// ([`crate::rules::Def::settings`]); the policy parser reads and checks
+/// every declared key by its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub kind: SettingKind,
 }
 
-impl Default for Checks {
-    fn default() -> Self {
-        Checks {
-            disabled_accounts: true,
-            expired_accounts: true,
-            inactive_days: None,
-            broad_groups: Vec::new(),
-            separation_of_duties: Vec::new(),
+/// What a `[checks]` key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// `true` or `false`; the value when the policy does not say.
+    Flag(bool),
+    /// A whole number of days, at least 1; no value when the policy does
+    /// not say.
+    Days,
+    /// A list of regular expressions.
+    Patterns,
+    /// A list of role lists, each naming at least two different roles.
+    RoleSets,
+}
+
+/// The value of a `[checks]` key as the policy writes it.
+#[derive(Debug, Clone)]
+pub enum CheckValue {
+    Flag(bool),
+    Days(u32),
+    Patterns(Vec<Regex>),
+    RoleSets(Vec<Vec<String>>),
+}
+
+/// A policy's `[checks]`: the values it gives, by key. A key the policy
+/// leaves out has its kind's default.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    values: BTreeMap<&'static str, CheckValue>,
+}
+
+impl Checks {
+    /// Checks where every flag is off and nothing is set: the policy of a
+    /// data source only role exports name.
+    pub fn none() -> Checks {
+        let mut checks = Checks::default();
+        for rule in Rule::ALL {
+            for s in rule.def().settings {
+                if let SettingKind::Flag(_) = s.kind {
+                    checks.set(s, CheckValue::Flag(false));
+                }
+            }
+        }
+        checks
+    }
+
+    pub fn set(&mut self, setting: &Setting, value: CheckValue) {
+        self.values.insert(setting.key, value);
+    }
+
+    /// A flag's value, or its default.
+    pub fn flag(&self, setting: &Setting) -> bool {
+        match (self.values.get(setting.key), setting.kind) {
+            (Some(CheckValue::Flag(b)), _) => *b,
+            (_, SettingKind::Flag(default)) => default,
+            _ => false,
+        }
+    }
+
+    /// A number of days, if the policy gives one.
+    pub fn days(&self, setting: &Setting) -> Option<u32> {
+        match self.values.get(setting.key) {
+            Some(CheckValue::Days(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// A list of patterns; empty when the policy gives none.
+    pub fn patterns(&self, setting: &Setting) -> &[Regex] {
+        match self.values.get(setting.key) {
+            Some(CheckValue::Patterns(p)) => p,
+            _ => &[],
+        }
+    }
+
+    /// A list of role lists; empty when the policy gives none.
+    pub fn role_sets(&self, setting: &Setting) -> &[Vec<String>] {
+        match self.values.get(setting.key) {
+            Some(CheckValue::RoleSets(r)) => r,
+            _ => &[],
         }
     }
 }

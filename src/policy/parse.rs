@@ -11,7 +11,10 @@ use rustc_hash::FxHashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use super::vocabulary::{self, Term};
-use super::{Allow, Checks, Condition, GrantRule, Policy, Selector, SourceMeta, Test};
+use super::{
+    Allow, CheckValue, Checks, Condition, GrantRule, Policy, Selector, Setting, SettingKind,
+    SourceMeta, Test,
+};
 use crate::diag::{self, Diagnostic, TomlReader};
 use crate::findings::{Rule, Severity};
 
@@ -38,13 +41,6 @@ const ALLOW_KEYS: &[&str] = &[
     "member_of",
     "accounts",
     "max_accounts",
-];
-const CHECK_KEYS: &[&str] = &[
-    "disabled_accounts",
-    "expired_accounts",
-    "inactive_days",
-    "broad_groups",
-    "separation_of_duties",
 ];
 
 /// Patterns in policies are compiled with a bounded size so that a hostile
@@ -607,64 +603,79 @@ fn parse_condition(r: &mut TomlReader<'_>, wt: &dyn TableLike, key: &str) -> Opt
     })
 }
 
+/// Every `[checks]` key some rule declares, read by its kind.
 fn parse_checks(r: &mut TomlReader<'_>, t: &dyn TableLike) -> Checks {
-    r.check_keys(t, CHECK_KEYS, "[checks]");
+    let settings: Vec<&'static Setting> = Rule::ALL
+        .iter()
+        .flat_map(|rule| rule.def().settings.iter())
+        .collect();
+    let keys: Vec<&str> = settings.iter().map(|s| s.key).collect();
+    r.check_keys(t, &keys, "[checks]");
     let ctx = "[checks]";
     let mut checks = Checks::default();
-    if let Some(b) = r.bool(t, "disabled_accounts", ctx) {
-        checks.disabled_accounts = b;
-    }
-    if let Some(b) = r.bool(t, "expired_accounts", ctx) {
-        checks.expired_accounts = b;
-    }
-    checks.inactive_days = r
-        .integer(t, "inactive_days", ctx, 1)
-        .map(|n| n.min(i64::from(u32::MAX)) as u32);
-    for p in r.string_list(t, "broad_groups", ctx).unwrap_or_default() {
-        if let Some(re) = compile_regex(r, &p.value, p.span, "`broad_groups`") {
-            checks.broad_groups.push(re);
-        }
-    }
-    if let Some(item) = t.get("separation_of_duties") {
-        let span = diag::item_span(t, "separation_of_duties");
-        let help = Some("write a list of role lists: [[\"Admin\", \"Las\"]]");
-        match item.as_array() {
-            Some(array) => {
-                for set in array.iter() {
-                    let roles: Option<Vec<String>> = set.as_array().and_then(|a| {
-                        a.iter()
-                            .map(|v| v.as_str().map(str::to_string))
-                            .collect::<Option<Vec<_>>>()
-                    });
-                    match roles {
-                        Some(roles) => {
-                            let distinct: BTreeSet<&String> = roles.iter().collect();
-                            if distinct.len() < 2 {
-                                r.error_help(
-                                    set.span(),
-                                    "a separation of duties needs at least two different roles",
-                                    help,
-                                );
-                            } else {
-                                checks.separation_of_duties.push(roles);
-                            }
-                        }
-                        None => r.error_help(
-                            set.span(),
-                            "`separation_of_duties` must list lists of role names",
-                            help,
-                        ),
-                    }
-                }
-            }
-            None => r.error_help(
-                span,
-                "`separation_of_duties` must be a list of role lists",
-                help,
-            ),
+    for setting in settings {
+        let key = setting.key;
+        let value = match setting.kind {
+            SettingKind::Flag(_) => r.bool(t, key, ctx).map(CheckValue::Flag),
+            SettingKind::Days => r
+                .integer(t, key, ctx, 1)
+                .map(|n| CheckValue::Days(n.min(i64::from(u32::MAX)) as u32)),
+            SettingKind::Patterns => r.string_list(t, key, ctx).map(|list| {
+                let what = format!("`{key}`");
+                CheckValue::Patterns(
+                    list.into_iter()
+                        .filter_map(|p| compile_regex(r, &p.value, p.span, &what))
+                        .collect(),
+                )
+            }),
+            SettingKind::RoleSets => role_sets(r, t, key).map(CheckValue::RoleSets),
+        };
+        if let Some(value) = value {
+            checks.set(setting, value);
         }
     }
     checks
+}
+
+/// A list of role lists (`[["Admin", "Las"]]`), each of at least two
+/// different roles; `None` when the key is absent.
+fn role_sets(r: &mut TomlReader<'_>, t: &dyn TableLike, key: &str) -> Option<Vec<Vec<String>>> {
+    let item = t.get(key)?;
+    let span = diag::item_span(t, key);
+    let help = Some("write a list of role lists: [[\"Admin\", \"Las\"]]");
+    let mut sets = Vec::new();
+    match item.as_array() {
+        Some(array) => {
+            for set in array.iter() {
+                let roles: Option<Vec<String>> = set.as_array().and_then(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                });
+                match roles {
+                    Some(roles) => {
+                        let distinct: BTreeSet<&String> = roles.iter().collect();
+                        if distinct.len() < 2 {
+                            r.error_help(
+                                set.span(),
+                                "a separation of duties needs at least two different roles",
+                                help,
+                            );
+                        } else {
+                            sets.push(roles);
+                        }
+                    }
+                    None => r.error_help(
+                        set.span(),
+                        format!("`{key}` must list lists of role names"),
+                        help,
+                    ),
+                }
+            }
+        }
+        None => r.error_help(span, format!("`{key}` must be a list of role lists"), help),
+    }
+    Some(sets)
 }
 
 fn parse_severity(r: &mut TomlReader<'_>, t: &dyn TableLike) -> BTreeMap<Rule, Severity> {

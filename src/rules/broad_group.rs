@@ -8,6 +8,13 @@ use std::fmt::Write as _;
 use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::evaluate::{AccessReason, Reasons};
 use crate::findings::Severity;
+use crate::policy::{Setting, SettingKind};
+
+/// `[checks] broad_groups`: the names of the catch-all groups, as regular expressions.
+pub const BROAD_GROUPS: Setting = Setting {
+    key: "broad_groups",
+    kind: SettingKind::Patterns,
+};
 
 pub const DEF: Def = Def {
     id: "broad-group",
@@ -17,6 +24,7 @@ pub const DEF: Def = Def {
     help_sv: "Behörigheten ges genom en allomfattande grupp (till exempel Alla anställda eller \
               Domain Users), så att alla dess medlemmar når datakällan. Ta bort den allomfattande \
               gruppen ur behörighetsgruppen och tilldela behörighet per uppgift.",
+    settings: &[BROAD_GROUPS],
     check: Check::Source(check),
     explain: explain_text,
     remedy: Remedy::CutGroup,
@@ -51,7 +59,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 .collect(),
             patterns: policy
                 .checks
-                .broad_groups
+                .patterns(&BROAD_GROUPS)
                 .iter()
                 .filter(|re| re.is_match(&group.name))
                 .map(|re| re.as_str().to_string())

@@ -3,6 +3,13 @@
 
 use super::{explain, path_text, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
+use crate::policy::{Setting, SettingKind};
+
+/// `[checks] disabled_accounts`: whether a disabled account with access is a finding.
+pub const DISABLED_ACCOUNTS: Setting = Setting {
+    key: "disabled_accounts",
+    kind: SettingKind::Flag(true),
+};
 
 pub const DEF: Def = Def {
     id: "disabled-account",
@@ -11,6 +18,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Low,
     help_sv: "Ett inaktiverat konto har fortfarande behörighet till datakällan. \
               Ta bort kontot ur grupperna och rollerna som ger åtkomst.",
+    settings: &[DISABLED_ACCOUNTS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |_| {
@@ -24,7 +32,7 @@ pub const DEF: Def = Def {
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
-    if !(cx.policy.checks.disabled_accounts && cx.account.enabled == Some(false)) {
+    if !(cx.policy.checks.flag(&DISABLED_ACCOUNTS) && cx.account.enabled == Some(false)) {
         return;
     }
     let via = cx.shortest().to_vec();

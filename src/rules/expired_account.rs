@@ -3,7 +3,14 @@
 
 use super::{explain, path_text, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
+use crate::policy::{Setting, SettingKind};
 use crate::inventory::Expiry;
+
+/// `[checks] expired_accounts`: whether an expired account with access is a finding.
+pub const EXPIRED_ACCOUNTS: Setting = Setting {
+    key: "expired_accounts",
+    kind: SettingKind::Flag(true),
+};
 
 pub const DEF: Def = Def {
     id: "expired-account",
@@ -12,6 +19,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Low,
     help_sv: "Ett konto vars giltighetstid har gått ut har fortfarande behörighet. \
               Ta bort behörigheten eller förläng kontot om anställningen fortsätter.",
+    settings: &[EXPIRED_ACCOUNTS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |account| {
@@ -27,7 +35,7 @@ pub const DEF: Def = Def {
 };
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
-    if !(cx.policy.checks.expired_accounts && cx.account.is_expired(cx.as_of)) {
+    if !(cx.policy.checks.flag(&EXPIRED_ACCOUNTS) && cx.account.is_expired(cx.as_of)) {
         return;
     }
     let date = match cx.account.expires {

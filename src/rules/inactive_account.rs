@@ -3,6 +3,13 @@
 
 use super::{explain, AccountCx, Check, Def, Remedy, Rule};
 use crate::findings::{Finding, Severity};
+use crate::policy::{Setting, SettingKind};
+
+/// `[checks] inactive_days`: days without a logon after which an account with access is a finding.
+pub const INACTIVE_DAYS: Setting = Setting {
+    key: "inactive_days",
+    kind: SettingKind::Days,
+};
 
 pub const DEF: Def = Def {
     id: "inactive-account",
@@ -11,13 +18,14 @@ pub const DEF: Def = Def {
     base_severity: Severity::Medium,
     help_sv: "Kontot har inte loggat in på längre tid än policyns inactive_days men har behörighet. \
               Kontrollera om behovet finns kvar och ta annars bort behörigheten.",
+    settings: &[INACTIVE_DAYS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |account| {
             format!(
                 "{} — gränsen är {} dagar före {} ([checks] inactive_days i {})",
                 explain::account_value(account, "last_logon"),
-                cx.policy.checks.inactive_days.unwrap_or(0),
+                cx.policy.checks.days(&INACTIVE_DAYS).unwrap_or(0),
                 cx.report.as_of,
                 cx.policy.file.display()
             )
@@ -30,7 +38,7 @@ pub const DEF: Def = Def {
 
 fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
     let (Some(days), Some(idle), Some(last)) = (
-        cx.policy.checks.inactive_days,
+        cx.policy.checks.days(&INACTIVE_DAYS),
         cx.idle_days,
         cx.account.last_logon,
     ) else {

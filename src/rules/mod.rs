@@ -5,8 +5,10 @@
 //! below. Evaluation runs the checks; outputs, SARIF, `explain` and the
 //! plan read the rest from here.
 //!
-//! Adding a rule: write its module, add one line to `rules!` below, give
-//! it tests, and update the golden files and the README's rule table.
+//! Adding a rule: write its module (with the `[checks]` keys it reads, if
+//! any, as [`Setting`]s in its `settings`), add one line to `rules!`
+//! below, give it tests, and update the golden files and the README's
+//! rule table.
 
 pub mod explain;
 
@@ -18,7 +20,7 @@ use crate::evaluate::{AccessReason, CompiledAllow, Hit, Reasons, WalkState, Walk
 use crate::findings::{Classification, Finding, Severity};
 use crate::intern::Sym;
 use crate::inventory::{Account, Inventory};
-use crate::policy::{Policy, SourceMeta};
+use crate::policy::{Policy, Setting, SourceMeta};
 
 /// Everything about one rule.
 pub struct Def {
@@ -33,6 +35,9 @@ pub struct Def {
     pub base_severity: Severity,
     /// What the rule means and what to do about it, in Swedish (SARIF).
     pub help_sv: &'static str,
+    /// The `[checks]` keys the rule reads; the policy parser reads and
+    /// checks them by their kind.
+    pub settings: &'static [Setting],
     /// How evaluation finds it.
     pub check: Check,
     /// The evidence `explain` shows for one of its findings.
@@ -93,6 +98,10 @@ macro_rules! rules {
         }
     };
 }
+
+/// The `[checks]` keys evaluation itself reads, beside their rules.
+pub use broad_group::BROAD_GROUPS;
+pub use sod_conflict::SEPARATION_OF_DUTIES;
 
 rules! {
     UnauthorizedAccess => unauthorized_access,

@@ -15,6 +15,7 @@ pub const DEF: Def = Def {
     help_sv: "Fler konton omfattas av en allow-regel än regelns max_accounts tillåter. \
               Se över vilka som behöver behörigheten och minska kretsen, eller höj gränsen \
               med en dokumenterad motivering.",
+    settings: &[],
     check: Check::Source(check),
     explain: explain_text,
     remedy: Remedy::Decision(|_| {

@@ -13,6 +13,7 @@ pub const DEF: Def = Def {
               Ta bort behörigheten, eller lägg till en allow-regel om behovet är dokumenterat. \
               Klassas som möjlig personuppgiftsincident (IMY) när källan har personuppgifter, \
               och som möjligt missförhållande (lex Sarah) inom socialtjänst och LSS.",
+    settings: &[],
     check: Check::Account(check),
     explain: explain::access_tried,
     remedy: Remedy::CutAccess,

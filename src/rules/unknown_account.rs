@@ -17,6 +17,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Low,
     help_sv: "Verksamhetssystemets rollexport ger behörighet till ett konto som katalogen inte känner \
               till. Ta bort rollen i verksamhetssystemet eller utred vem kontot tillhör.",
+    settings: &[],
     check: Check::Source(check),
     explain: explain_text,
     remedy: Remedy::DisableAccount,
