@@ -814,7 +814,14 @@ fn read_inventory<R: Read + Send>(
     inventory.inputs.push(name.to_string());
     let rows = match kind {
         Kind::Accounts => {
-            inventory.reserve_accounts(lines);
+            // A membership export (account and group, one row each) names
+            // accounts other exports describe: room for one account a row
+            // would be many times too much.
+            let memberships_only =
+                layout.group.is_some() && layout.account.is_some() && layout.columns.len() == 2;
+            if !memberships_only {
+                inventory.reserve_accounts(lines);
+            }
             read_accounts(records, &layout, inventory)?
         }
         Kind::Grants => {
