@@ -61,13 +61,13 @@ fn a_group_with_a_million_members_is_evaluated() {
     let origin = Origin::new("limits", None);
     let all = inv.intern_group("Alla anställda");
     let access = inv.intern_group("SG-Las");
-    inv.add_nesting(access, all);
+    inv.add_nesting(access, all, origin);
     let n = 1_000_000;
     inv.reserve_accounts(n);
     for i in 0..n {
         let a = inv.account_id(&format!("u{i}"), &origin);
         inv.accounts[a].attrs.insert("department", "IFO");
-        inv.add_membership(a, all);
+        inv.add_membership(a, all, origin);
     }
     inv.finish();
     let policy = parse_policy(
@@ -114,7 +114,7 @@ fn a_policy_with_thousands_of_allows_is_evaluated() {
         inv.accounts[a]
             .attrs
             .insert("title", format!("Titel {}", i * 3));
-        inv.add_membership(a, groups[i % 2]);
+        inv.add_membership(a, groups[i % 2], origin);
     }
     inv.finish();
     let evaluation = behorig::evaluate::evaluate(&[policy], &inv, as_of());

@@ -39,7 +39,7 @@ fn build(org: &Org) -> Inventory {
         .collect();
     for &(child, parent) in &org.nesting {
         if child != parent {
-            inv.add_nesting(ids[parent], ids[child]);
+            inv.add_nesting(ids[parent], ids[child], origin);
         }
     }
     for (i, (dept, groups)) in org.accounts.iter().enumerate() {
@@ -48,7 +48,7 @@ fn build(org: &Org) -> Inventory {
             .attrs
             .insert("department", DEPARTMENTS[*dept]);
         for &g in groups {
-            inv.add_membership(a, ids[g]);
+            inv.add_memberships(a, &[ids[g]], origin);
         }
     }
     inv.finish();
@@ -58,7 +58,7 @@ fn build(org: &Org) -> Inventory {
 /// Every group an account reaches with its distance, by naive relaxation.
 fn naive_reach(inv: &Inventory, account: usize) -> Vec<Option<usize>> {
     let mut dist: Vec<Option<usize>> = vec![None; inv.groups.len()];
-    for &g in &inv.accounts[account].groups {
+    for &g in inv.accounts[account].groups() {
         dist[g as usize] = Some(1);
     }
     loop {
@@ -301,15 +301,15 @@ fn a_million_level_nesting_chain_is_walked_without_recursion() {
     let n = 1_000_000;
     let mut prev = inv.intern_group("G0");
     let a = inv.account_id("anna", &origin);
-    inv.add_membership(a, prev);
+    inv.add_memberships(a, &[prev], origin);
     for i in 1..n {
         let g = inv.intern_group(&format!("G{i}"));
-        inv.add_nesting(g, prev);
+        inv.add_nesting(g, prev, origin);
         prev = g;
     }
     // The top of the chain closes a cycle back to the bottom.
     let bottom = inv.group("G0").expect("G0");
-    inv.add_nesting(bottom, prev);
+    inv.add_nesting(bottom, prev, origin);
     inv.finish();
     let p = parse_policy(
         Path::new("p.toml"),

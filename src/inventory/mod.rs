@@ -68,11 +68,38 @@ pub struct Account {
     pub enabled: Option<bool>,
     pub expires: Option<Expiry>,
     pub last_logon: Option<NaiveDateTime>,
-    /// Groups the account is a direct member of (ids as 32 bits: a
-    /// million accounts have millions of memberships).
-    pub groups: Box<[u32]>,
+    /// The groups the account is a direct member of (ids as 32 bits: a
+    /// million accounts have millions of memberships), then, when `from`
+    /// is [`MembershipsFrom::Marked`], one mark per group and the source of the
+    /// marked lines (see [`Account::groups`]).
+    memberships: Box<[u32]>,
+    /// Where the account's memberships came from.
+    from: MembershipsFrom,
     pub origin: Origin,
 }
+
+/// Where every direct membership of an account came from, when it is the
+/// same for all of them (as it is for all but a few accounts), or that
+/// each has a mark of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MembershipsFrom {
+    /// The account's own record: its row's group cell, its entry's
+    /// primary group.
+    Own,
+    /// The group's directory entry (its `member` or `memberUid` values).
+    Entry,
+    /// A mark per membership, after the groups: [`OWN`], [`ENTRY`],
+    /// [`ELSEWHERE`] or a line of the source kept last.
+    Marked,
+}
+
+/// A membership's mark: the account's own record.
+const OWN: u32 = 0;
+/// A membership's mark: the group's directory entry.
+const ENTRY: u32 = u32::MAX;
+/// A membership's mark: an origin kept in [`Inventory::elsewhere`] (a
+/// second source of rows for the account, or a source without lines).
+const ELSEWHERE: u32 = u32::MAX - 1;
 
 impl Account {
     /// An account with nothing known about it but its id and origin.
@@ -84,7 +111,8 @@ impl Account {
             enabled: None,
             expires: None,
             last_logon: None,
-            groups: Box::default(),
+            memberships: Box::default(),
+            from: MembershipsFrom::Own,
             origin,
         }
     }
@@ -100,6 +128,91 @@ impl Account {
 
     pub fn is_expired(&self, as_of: NaiveDate) -> bool {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
+    }
+
+    /// The groups the account is a direct member of; after
+    /// [`Inventory::finish`], in group order.
+    pub fn groups(&self) -> &[u32] {
+        &self.memberships[..self.group_count()]
+    }
+
+    fn group_count(&self) -> usize {
+        match self.from {
+            MembershipsFrom::Marked => self.memberships.len() / 2,
+            MembershipsFrom::Own | MembershipsFrom::Entry => self.memberships.len(),
+        }
+    }
+
+    /// The mark of the membership at `index` of the groups.
+    fn mark(&self, index: usize) -> u32 {
+        match self.from {
+            MembershipsFrom::Own => OWN,
+            MembershipsFrom::Entry => ENTRY,
+            MembershipsFrom::Marked => self.memberships[self.group_count() + index],
+        }
+    }
+
+    /// The source whose lines the marks give.
+    fn marked_source(&self) -> Option<Sym> {
+        match self.from {
+            MembershipsFrom::Marked => self.memberships.last().map(|&s| Sym::from_raw(s)),
+            MembershipsFrom::Own | MembershipsFrom::Entry => None,
+        }
+    }
+
+    /// The groups with their marks, and the source of the marked lines.
+    fn marked(&self) -> (Vec<(u32, u32)>, Option<Sym>) {
+        let pairs = (0..self.group_count())
+            .map(|i| (self.memberships[i], self.mark(i)))
+            .collect();
+        (pairs, self.marked_source())
+    }
+
+    /// Stores groups with their marks: without marks when they are all
+    /// the same [`OWN`] or [`ENTRY`].
+    fn set_marked(&mut self, pairs: &[(u32, u32)], source: Option<Sym>) {
+        let uniform = match pairs.first() {
+            None => Some(MembershipsFrom::Own),
+            Some(&(_, first)) if pairs.iter().all(|&(_, m)| m == first) => match first {
+                OWN => Some(MembershipsFrom::Own),
+                ENTRY => Some(MembershipsFrom::Entry),
+                _ => None,
+            },
+            Some(_) => None,
+        };
+        let mut data: Vec<u32> = Vec::with_capacity(match uniform {
+            Some(_) => pairs.len(),
+            None => 2 * pairs.len() + 1,
+        });
+        data.extend(pairs.iter().map(|&(g, _)| g));
+        match uniform {
+            Some(from) => self.from = from,
+            None => {
+                data.extend(pairs.iter().map(|&(_, m)| m));
+                data.push(source.map_or(0, Sym::to_raw));
+                self.from = MembershipsFrom::Marked;
+            }
+        }
+        self.memberships = data.into_boxed_slice();
+    }
+
+    /// Leaves the account out of `group`: for what-if copies of an
+    /// inventory (the remediation plan's).
+    pub(crate) fn leave_group(&mut self, group: u32) {
+        let (mut pairs, source) = self.marked();
+        pairs.retain(|&(g, _)| g != group);
+        self.set_marked(&pairs, source);
+    }
+
+    /// Makes the account a member of `group`, keeping the groups in
+    /// order: for what-if copies of an inventory (the remediation plan's).
+    pub(crate) fn join_group(&mut self, group: u32) {
+        let (mut pairs, source) = self.marked();
+        if !pairs.iter().any(|&(g, _)| g == group) {
+            pairs.push((group, OWN));
+            pairs.sort_unstable();
+        }
+        self.set_marked(&pairs, source);
     }
 }
 
@@ -122,6 +235,10 @@ pub struct Group {
     /// The directory entry's group class (`group`, `groupOfNames`,
     /// `groupOfUniqueNames` or `posixGroup`), where a directory said.
     pub object_class: Option<&'static str>,
+    /// The group's directory entry (the first, if sources have several),
+    /// where a directory said: the origin of the memberships and
+    /// nestings its member values give.
+    pub origin: Option<Origin>,
 }
 
 /// Who a role-export row gives a role to.
@@ -164,6 +281,10 @@ pub struct Inventory {
     /// Memberships added but not yet in the accounts' lists:
     /// (account, group), in the order they came.
     pending: Vec<(u32, u32)>,
+    /// Origins of memberships no mark tells: (account, group).
+    elsewhere: FxHashMap<(u32, u32), Origin>,
+    /// Origins of nestings: (parent, child).
+    nestings: FxHashMap<(u32, u32), Origin>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
     /// What the sources noticed and the run must say (entries audited
@@ -304,42 +425,118 @@ impl Inventory {
             owner: None,
             member_attr: None,
             object_class: None,
+            origin: None,
         });
         self.group_index.insert(k.into_owned(), id);
         id
     }
 
-    /// Makes `account` a direct member of `group`. Memberships are
-    /// collected and put in the accounts' lists by
+    /// Makes `account` a direct member of `group`, as the group's
+    /// directory entry at `entry` says (a `member` or `memberUid` value).
+    /// Memberships are collected and put in the accounts' lists by
     /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
     /// calls), account by account: cheaper than growing scattered lists
     /// one membership at a time while reading.
-    pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
+    pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
+        let known = &mut self.groups[group].origin;
+        match known {
+            None => *known = Some(entry),
+            Some(first) if *first != entry => {
+                // A second entry for the group: its memberships keep
+                // their own origin.
+                return self.add_memberships(account, &[group], entry);
+            }
+            Some(_) => {}
+        }
         self.pending.push((account as u32, group as u32));
     }
 
     /// Makes `account` a direct member of each of `groups` at once, as a
-    /// row of an account export does: no collecting, the account is at
-    /// hand. Ids are stored as 32 bits: an inventory of four billion
-    /// accounts or groups would not fit in memory.
-    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId]) {
+    /// row at `at` says (a row of an account or membership export, an
+    /// entry's primary group): no collecting, the account is at hand. Ids
+    /// are stored as 32 bits: an inventory of four billion accounts or
+    /// groups would not fit in memory.
+    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
         self.flush_memberships();
-        self.extend_groups(account, groups.iter().map(|&g| g as u32));
+        let acc = &self.accounts[account];
+        let (mark, source) = if at == acc.origin {
+            (OWN, None)
+        } else {
+            match at.line.map(NonZeroU32::get) {
+                Some(line)
+                    if line < ELSEWHERE
+                        && acc.marked_source().is_none_or(|source| source == at.source) =>
+                {
+                    (line, Some(at.source))
+                }
+                _ => {
+                    for &g in groups {
+                        if !acc.groups().contains(&(g as u32)) {
+                            self.elsewhere
+                                .entry((account as u32, g as u32))
+                                .or_insert(at);
+                        }
+                    }
+                    (ELSEWHERE, None)
+                }
+            }
+        };
+        self.extend_groups(account, groups.iter().map(|&g| g as u32), mark, source);
     }
 
-    /// Adds groups to an account's list, leaving out those it has.
-    fn extend_groups(&mut self, account: AccountId, groups: impl ExactSizeIterator<Item = u32>) {
-        let list = &mut self.accounts[account].groups;
-        let mut grown = Vec::with_capacity(list.len() + groups.len());
-        grown.extend_from_slice(list);
-        for g in groups {
-            if !grown.contains(&g) {
-                grown.push(g);
+    /// Adds groups of one mark to an account's list, leaving out those it
+    /// has; `source` is that of a mark that is a line.
+    fn extend_groups(
+        &mut self,
+        account: AccountId,
+        groups: impl ExactSizeIterator<Item = u32>,
+        mark: u32,
+        source: Option<Sym>,
+    ) {
+        let acc = &mut self.accounts[account];
+        if acc.memberships.is_empty() {
+            match mark {
+                OWN => acc.from = MembershipsFrom::Own,
+                ENTRY => acc.from = MembershipsFrom::Entry,
+                _ => {}
             }
         }
-        if grown.len() != list.len() {
-            *list = grown.into_boxed_slice();
+        let uniform = matches!(
+            (acc.from, mark),
+            (MembershipsFrom::Own, OWN) | (MembershipsFrom::Entry, ENTRY)
+        );
+        if uniform {
+            let list = &mut acc.memberships;
+            let mut grown = Vec::with_capacity(list.len() + groups.len());
+            grown.extend_from_slice(list);
+            for g in groups {
+                if !grown.contains(&g) {
+                    grown.push(g);
+                }
+            }
+            if grown.len() != list.len() {
+                *list = grown.into_boxed_slice();
+            }
+            return;
         }
+        let count = acc.group_count();
+        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
+        data.extend_from_slice(acc.groups());
+        for g in groups {
+            if !data.contains(&g) {
+                data.push(g);
+            }
+        }
+        let added = data.len() - count;
+        if added == 0 {
+            return;
+        }
+        data.extend((0..count).map(|i| acc.mark(i)));
+        data.extend(std::iter::repeat_n(mark, added));
+        let source = source.or_else(|| acc.marked_source());
+        data.push(source.map_or(0, Sym::to_raw));
+        acc.memberships = data.into_boxed_slice();
+        acc.from = MembershipsFrom::Marked;
     }
 
     /// Puts the memberships added since the last flush into the accounts'
@@ -368,17 +565,67 @@ impl Inventory {
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
             if !groups.is_empty() {
-                self.extend_groups(a, groups.iter().copied());
+                self.extend_groups(a, groups.iter().copied(), ENTRY, None);
             }
         }
     }
 
-    /// Makes `child` a member of `parent`.
-    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId) {
+    /// Makes `child` a member of `parent`, as the row or entry at `at`
+    /// says.
+    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId, at: Origin) {
         if !self.groups[child].parents.contains(&parent) {
             self.groups[child].parents.push(parent);
             self.groups[parent].children.push(child);
+            self.nestings.insert((parent as u32, child as u32), at);
         }
+    }
+
+    /// Where the inventory learnt that `account` is a direct member of
+    /// `group`: the row of an export (its file and line), the account's
+    /// own row or entry, or the group's directory entry (an LDIF file and
+    /// line; a server, the entry then being the group's DN). `None` if the
+    /// account is not a direct member.
+    pub fn membership_origin(&self, account: AccountId, group: GroupId) -> Option<Origin> {
+        let acc = self.accounts.get(account)?;
+        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        match acc.mark(index) {
+            OWN => Some(acc.origin),
+            ENTRY => self.groups.get(group)?.origin,
+            ELSEWHERE => self.elsewhere.get(&(account as u32, group as u32)).copied(),
+            line => Some(Origin {
+                source: acc.marked_source()?,
+                line: NonZeroU32::new(line),
+            }),
+        }
+    }
+
+    /// Where a direct membership was read, as a report tells it: the
+    /// file and line, or, from a server, the server and the DN of the
+    /// entry that gives it (the group's, or the account's own for a
+    /// primary group).
+    pub fn membership_location(&self, account: AccountId, group: GroupId) -> Option<String> {
+        let origin = self.membership_origin(account, group)?;
+        if origin.line.is_some() {
+            return Some(origin.to_string());
+        }
+        let acc = &self.accounts[account];
+        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        let dn = match acc.mark(index) {
+            OWN => self.dn(account),
+            ENTRY => self.groups[group].dn.as_deref(),
+            _ => None,
+        };
+        Some(match dn {
+            Some(dn) => format!("{origin} {dn}"),
+            None => origin.to_string(),
+        })
+    }
+
+    /// Where the inventory learnt that `child` is a member of `parent`:
+    /// the row of a nesting export, or the parent's directory entry.
+    /// `None` if it is not a direct member.
+    pub fn nesting_origin(&self, parent: GroupId, child: GroupId) -> Option<Origin> {
+        self.nestings.get(&(parent as u32, child as u32)).copied()
     }
 
     /// Numbers groups in name order and sorts every adjacency list, so that
@@ -413,11 +660,34 @@ impl Inventory {
             group.children.sort_unstable();
         }
         for account in &mut self.accounts {
-            for g in &mut account.groups {
-                *g = new_id[*g as usize] as u32;
+            match account.from {
+                MembershipsFrom::Own | MembershipsFrom::Entry => {
+                    for g in account.memberships.iter_mut() {
+                        *g = new_id[*g as usize] as u32;
+                    }
+                    account.memberships.sort_unstable();
+                }
+                MembershipsFrom::Marked => {
+                    let (mut pairs, source) = account.marked();
+                    for (g, _) in &mut pairs {
+                        *g = new_id[*g as usize] as u32;
+                    }
+                    pairs.sort_unstable();
+                    account.set_marked(&pairs, source);
+                }
             }
-            account.groups.sort_unstable();
         }
+        let renumber = |map: &mut FxHashMap<(u32, u32), Origin>, both: bool| {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|((a, g), origin)| {
+                    let a = if both { new_id[a as usize] as u32 } else { a };
+                    ((a, new_id[g as usize] as u32), origin)
+                })
+                .collect();
+        };
+        renumber(&mut self.elsewhere, false);
+        renumber(&mut self.nestings, true);
         for id in self.group_index.values_mut() {
             *id = new_id[*id];
         }
@@ -438,7 +708,7 @@ impl Inventory {
         self.accounts
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.groups.contains(&g))
+            .filter(|(_, a)| a.groups().contains(&g))
             .map(|(i, _)| i)
             .collect()
     }

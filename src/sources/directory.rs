@@ -719,6 +719,7 @@ impl<'m> Builder<'m> {
             };
             check_name(&entry, "cn", group_name)?;
             let id = inventory.intern_group(group_name);
+            inventory.groups[id].origin.get_or_insert(entry.origin);
             if let Some(sid) = sid_of(&entry) {
                 self.group_by_sid.insert(sid, id);
             }
@@ -762,8 +763,8 @@ impl<'m> Builder<'m> {
             let mut dns = Vec::new();
             for (text, node) in values.into_iter().zip(resolved) {
                 match node {
-                    Some(Node::Account(a)) => inventory.add_membership(a, id),
-                    Some(Node::Group(g)) => inventory.add_nesting(id, g),
+                    Some(Node::Account(a)) => inventory.add_membership(a, id, entry.origin),
+                    Some(Node::Group(g)) => inventory.add_nesting(id, g, entry.origin),
                     Some(Node::NonAccount(n)) => self.note_non_account(n, id, inventory),
                     Some(Node::Skipped) => {}
                     None => dns.push(text),
@@ -904,7 +905,7 @@ impl<'m> Builder<'m> {
             let group = pending.group;
             for uid in pending.uids {
                 let account = inventory.account_id(&uid, &pending.origin);
-                inventory.add_membership(account, group);
+                inventory.add_membership(account, group, pending.origin);
             }
             for value in pending.dns {
                 normalize_dn_into(&value, &mut key);
@@ -912,8 +913,8 @@ impl<'m> Builder<'m> {
                     continue;
                 }
                 match self.by_dn.get(&self.digest.of(&key)).copied() {
-                    Some(Node::Account(a)) => inventory.add_membership(a, group),
-                    Some(Node::Group(g)) => inventory.add_nesting(group, g),
+                    Some(Node::Account(a)) => inventory.add_membership(a, group, pending.origin),
+                    Some(Node::Group(g)) => inventory.add_nesting(group, g, pending.origin),
                     Some(Node::NonAccount(n)) => {
                         if let Some((dn, kind)) = self.non_accounts.get(n as usize) {
                             inventory
@@ -928,7 +929,7 @@ impl<'m> Builder<'m> {
                         // else as its DN, so its access is still reported.
                         let shown = self.foreign.get(key.as_str()).cloned().unwrap_or(value);
                         let account = inventory.account_id(&shown, &pending.origin);
-                        inventory.add_membership(account, group);
+                        inventory.add_membership(account, group, pending.origin);
                     }
                 }
             }
@@ -952,7 +953,9 @@ impl<'m> Builder<'m> {
                     }
                 });
             if let Some(group) = group {
-                inventory.add_membership(account, group);
+                // Given by the account's own entry.
+                let own = inventory.accounts[account].origin;
+                inventory.add_memberships(account, &[group], own);
             }
         }
         inventory.flush_memberships();
@@ -1180,8 +1183,56 @@ mod tests {
         assert!(inv.account("cn=Borta,ou=G,dc=x").is_some());
         for i in (0..n).step_by(997) {
             let a = inv.account(&format!("u{i}")).unwrap();
-            assert_eq!(*inv.accounts[a].groups, [g as u32], "u{i}");
+            assert_eq!(*inv.accounts[a].groups(), [g as u32], "u{i}");
         }
         assert!(inv.groups[g].children.is_empty(), "not a member of itself");
+    }
+
+    #[test]
+    fn memberships_from_a_server_name_the_entry_that_gives_them() {
+        let server = Origin::new("ldaps://dc.kommun.se", None);
+        let at = |dn: &str, attrs: &[(&str, &str)]| {
+            let mut e = entry(dn, attrs);
+            e.origin = server;
+            e
+        };
+        let anna = at(
+            "CN=Anna,OU=U,DC=x",
+            &[
+                ("objectclass", "user"),
+                ("samaccountname", "anna"),
+                ("objectsid", "S-1-5-21-1-2-3-1104"),
+                ("primarygroupid", "513"),
+            ],
+        );
+        let users = at(
+            "CN=Domain Users,DC=x",
+            &[
+                ("objectclass", "group"),
+                ("cn", "Domain Users"),
+                ("objectsid", "S-1-5-21-1-2-3-513"),
+            ],
+        );
+        let las = at(
+            "CN=SG-Las,DC=x",
+            &[
+                ("objectclass", "group"),
+                ("cn", "SG-Las"),
+                ("member", "CN=Anna,OU=U,DC=x"),
+            ],
+        );
+        let mut inv = Inventory::new();
+        add_entries(vec![anna, users, las], &Mapping::default(), &mut inv).unwrap();
+        inv.finish();
+        let a = inv.account("anna").unwrap();
+        let location = |group| inv.membership_location(a, inv.group(group).unwrap());
+        assert_eq!(
+            location("SG-Las").as_deref(),
+            Some("ldaps://dc.kommun.se CN=SG-Las,DC=x")
+        );
+        assert_eq!(
+            location("Domain Users").as_deref(),
+            Some("ldaps://dc.kommun.se CN=Anna,OU=U,DC=x")
+        );
     }
 }

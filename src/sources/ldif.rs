@@ -903,4 +903,51 @@ mod tests {
             let _ = parse("t", s);
         }
     }
+
+    #[test]
+    fn a_membership_comes_from_the_group_entry() {
+        let text = "\
+dn: uid=anna,ou=p,dc=x
+objectClass: inetOrgPerson
+uid: anna
+
+dn: cn=SG-Las,ou=g,dc=x
+objectClass: groupOfNames
+cn: SG-Las
+member: uid=anna,ou=p,dc=x
+member: cn=SG-IFO,ou=g,dc=x
+
+dn: cn=SG-IFO,ou=g,dc=x
+objectClass: groupOfNames
+cn: SG-IFO
+member: uid=anna,ou=p,dc=x
+member: uid=bo,ou=p,dc=x
+
+dn: uid=bo,ou=p,dc=x
+objectClass: inetOrgPerson
+uid: bo
+";
+        let mut inventory = Inventory::new();
+        let entries = parse("katalog.ldif", text.as_bytes()).unwrap();
+        directory::add_entries(entries, &Mapping::from_config(None), &mut inventory).unwrap();
+        inventory.finish();
+        let a = |name| inventory.account(name).unwrap();
+        let g = |name| inventory.group(name).unwrap();
+        let at = |account, group| {
+            inventory
+                .membership_origin(a(account), g(group))
+                .map(|o| o.to_string())
+        };
+        assert_eq!(at("anna", "SG-Las").as_deref(), Some("katalog.ldif:5"));
+        assert_eq!(at("anna", "SG-IFO").as_deref(), Some("katalog.ldif:11"));
+        // A member read before its entry is resolved at the end, from
+        // the same group entry.
+        assert_eq!(at("bo", "SG-IFO").as_deref(), Some("katalog.ldif:11"));
+        assert_eq!(at("bo", "SG-Las"), None);
+        let nesting = inventory.nesting_origin(g("SG-Las"), g("SG-IFO"));
+        assert_eq!(
+            nesting.map(|o| o.to_string()).as_deref(),
+            Some("katalog.ldif:5")
+        );
+    }
 }

@@ -909,6 +909,7 @@ fn read_nesting<R: Read>(
     inventory: &mut Inventory,
 ) -> Result<(), SourceError> {
     let name = records.name;
+    let file = Sym::new(name);
     while let Some((line, row)) = records.next_row()? {
         let parent = row.get(layout.group);
         if parent.is_empty() {
@@ -917,7 +918,7 @@ fn read_nesting<R: Read>(
         let parent = inventory.intern_group(parent);
         for child in split_groups(row.get(layout.member_group)) {
             let child = inventory.intern_group(child);
-            inventory.add_nesting(parent, child);
+            inventory.add_nesting(parent, child, Origin::at(file, Some(line)));
         }
     }
     Ok(())
@@ -1033,7 +1034,7 @@ fn read_accounts<R: Read + Send>(
                 for name in split_groups(&text[row.groups]) {
                     groups.push(inventory.intern_group(name));
                 }
-                inventory.add_memberships(account_id, &groups);
+                inventory.add_memberships(account_id, &groups, origin);
             }
         }
         drop(receiver);
@@ -1433,7 +1434,7 @@ mod tests {
         assert_eq!(inventory.accounts[4999].origin.to_string(), "k.csv:5001");
         let u0 = &inventory.accounts[inventory.account("u0").unwrap()];
         let names: Vec<&str> = u0
-            .groups
+            .groups()
             .iter()
             .map(|&g| inventory.groups[g as usize].name.as_str())
             .collect();
@@ -1442,5 +1443,92 @@ mod tests {
             inventory.members(inventory.group("alla").unwrap()).len(),
             5000
         );
+    }
+
+    /// Where a membership was read, as the user sees it.
+    fn membership_at(inventory: &Inventory, account: &str, group: &str) -> Option<String> {
+        let account = inventory.account(account)?;
+        let group = inventory.group(group)?;
+        inventory
+            .membership_origin(account, group)
+            .map(|o| o.to_string())
+    }
+
+    #[test]
+    fn a_membership_in_a_group_cell_comes_from_the_account_row() {
+        let mut inventory = Inventory::new();
+        let text = "account,group
+anna,SG-A;SG-B
+bo,SG-B
+";
+        read_bytes("konton.csv", text.as_bytes(), &mut inventory).unwrap();
+        inventory.finish();
+        assert_eq!(
+            membership_at(&inventory, "anna", "SG-B").as_deref(),
+            Some("konton.csv:2")
+        );
+        assert_eq!(
+            membership_at(&inventory, "bo", "SG-B").as_deref(),
+            Some("konton.csv:3")
+        );
+        assert_eq!(membership_at(&inventory, "bo", "SG-A"), None);
+    }
+
+    #[test]
+    fn a_membership_export_row_is_the_origin_of_its_membership() {
+        let mut inventory = Inventory::new();
+        let accounts = "account,department
+anna,IFO
+bo,VO
+";
+        read_bytes("konton.csv", accounts.as_bytes(), &mut inventory).unwrap();
+        let memberships = "account,group
+bo,SG-A
+anna,SG-B
+anna,SG-A
+cecilia,SG-A
+";
+        read_bytes("medlemskap.csv", memberships.as_bytes(), &mut inventory).unwrap();
+        // A cell of a later account export adds a third source.
+        let more = "account,group
+anna,SG-C
+";
+        read_bytes("fler.csv", more.as_bytes(), &mut inventory).unwrap();
+        inventory.finish();
+        let at = |account, group| membership_at(&inventory, account, group);
+        assert_eq!(at("bo", "SG-A").as_deref(), Some("medlemskap.csv:2"));
+        assert_eq!(at("anna", "SG-B").as_deref(), Some("medlemskap.csv:3"));
+        assert_eq!(at("anna", "SG-A").as_deref(), Some("medlemskap.csv:4"));
+        assert_eq!(at("anna", "SG-C").as_deref(), Some("fler.csv:2"));
+        // An account the membership export made is its row's.
+        assert_eq!(at("cecilia", "SG-A").as_deref(), Some("medlemskap.csv:5"));
+        // The groups are in name order after `finish`; the origins follow.
+        let anna = &inventory.accounts[inventory.account("anna").unwrap()];
+        let names: Vec<&str> = anna
+            .groups()
+            .iter()
+            .map(|&g| inventory.groups[g as usize].name.as_str())
+            .collect();
+        assert_eq!(names, ["SG-A", "SG-B", "SG-C"]);
+    }
+
+    #[test]
+    fn a_nesting_export_row_is_the_origin_of_its_nesting() {
+        let mut inventory = Inventory::new();
+        let text = "group,member_group
+SG-Las,SG-IFO;SG-VO
+SG-Alla,SG-Las
+";
+        read_bytes("nastling.csv", text.as_bytes(), &mut inventory).unwrap();
+        inventory.finish();
+        let g = |name| inventory.group(name).unwrap();
+        let at = |parent, child| {
+            inventory
+                .nesting_origin(g(parent), g(child))
+                .map(|o| o.to_string())
+        };
+        assert_eq!(at("SG-Las", "SG-VO").as_deref(), Some("nastling.csv:2"));
+        assert_eq!(at("SG-Alla", "SG-Las").as_deref(), Some("nastling.csv:3"));
+        assert_eq!(at("SG-Las", "SG-Alla"), None);
     }
 }
