@@ -1,6 +1,8 @@
 //! The inventory: accounts, groups and role-export grants merged from every
 //! source, with interned ids, and the group graph that effective access is
-//! computed over. Sources only add to it; evaluation only reads it.
+//! computed over. Sources fill an [`InventoryBuilder`]; its `finish`
+//! gives the [`Inventory`] that evaluation reads, which takes no more
+//! memberships.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -278,9 +280,6 @@ pub struct Inventory {
     group_spellings: FxHashMap<Box<str>, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
-    /// Memberships added but not yet in the accounts' lists:
-    /// (account, group), in the order they came.
-    pending: Vec<(u32, u32)>,
     /// Origins of memberships no mark tells: (account, group).
     elsewhere: FxHashMap<(u32, u32), Origin>,
     /// Origins of nestings: (parent, child).
@@ -294,6 +293,47 @@ pub struct Inventory {
     /// Directory entries that cannot log on (contacts, computers), with
     /// the groups they are members of: warned about when such a group
     /// gives access.
+    pub non_accounts: Vec<(String, GroupId)>,
+}
+
+/// What sources fill, in any order, and [`InventoryBuilder::finish`]
+/// turns into the [`Inventory`] evaluation reads: memberships are put in
+/// the accounts' lists, and groups numbered in name order, once, at the
+/// end, and cannot be added after.
+///
+/// A finished inventory takes no memberships:
+///
+/// ```compile_fail
+/// use behorig::inventory::{InventoryBuilder, Origin};
+/// let mut builder = InventoryBuilder::new();
+/// let group = builder.intern_group("SG-Las");
+/// let account = builder.account_id("anna", &Origin::new("t", None));
+/// let mut inventory = builder.finish();
+/// inventory.add_memberships(account, &[group], Origin::new("t", None));
+/// ```
+///
+/// and a builder is not read before it is finished:
+///
+/// ```compile_fail
+/// use behorig::inventory::{Inventory, InventoryBuilder};
+/// fn evaluate(_: &Inventory) {}
+/// evaluate(&InventoryBuilder::new());
+/// ```
+#[derive(Debug, Default)]
+pub struct InventoryBuilder {
+    /// The accounts and groups so far, their memberships not all in the
+    /// accounts' lists yet.
+    inventory: Inventory,
+    /// Memberships added but not yet in the accounts' lists:
+    /// (account, group), in the order they came.
+    pending: Vec<(u32, u32)>,
+    pub grants: Vec<DirectGrant>,
+    /// Descriptions of what was read (file paths, servers), for reports.
+    pub inputs: Vec<String>,
+    /// What the sources noticed and the run must say.
+    pub warnings: Vec<String>,
+    /// Directory entries that cannot log on, with the groups they are
+    /// members of.
     pub non_accounts: Vec<(String, GroupId)>,
     /// The attributes, beyond the well-known ones, that sources keep:
     /// those the policies' conditions read. `None` keeps every attribute.
@@ -324,10 +364,6 @@ fn account_hash(accounts: &[Account], id: &u32) -> u64 {
 }
 
 impl Inventory {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     pub fn account(&self, name: &str) -> Option<AccountId> {
         let k = key(name);
         self.find_account(&k, hash_key(&k))
@@ -345,45 +381,9 @@ impl Inventory {
         self.group_index.get(key(name).as_ref()).copied()
     }
 
-    /// The account of this name, created empty if it is new.
-    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
-        let id = self.account_id(name, origin);
-        &mut self.accounts[id]
-    }
-
     /// The DN of an account, if its source gave one.
     pub fn dn(&self, account: AccountId) -> Option<&str> {
         self.dns.get(&(account as u32)).map(|dn| &**dn)
-    }
-
-    pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
-        self.dns.insert(account as u32, dn);
-    }
-
-    /// Whether sources keep the attribute `name` (lower case) on accounts.
-    pub fn keeps(&self, name: &str) -> bool {
-        match &self.keep {
-            None => true,
-            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
-        }
-    }
-
-    /// The id of the account of this name, created empty if it is new.
-    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
-        let k = key(name);
-        let hash = hash_key(&k);
-        let id = match self.find_account(&k, hash) {
-            Some(id) => id,
-            None => {
-                let id = self.accounts.len();
-                self.accounts.push(Account::new(trim(name).into(), *origin));
-                let accounts = &self.accounts;
-                self.account_index
-                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
-                id
-            }
-        };
-        id
     }
 
     /// The id of the group of this name, created if it is new.
@@ -429,155 +429,6 @@ impl Inventory {
         });
         self.group_index.insert(k.into_owned(), id);
         id
-    }
-
-    /// Makes `account` a direct member of `group`, as the group's
-    /// directory entry at `entry` says (a `member` or `memberUid` value).
-    /// Memberships are collected and put in the accounts' lists by
-    /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
-    /// calls), account by account: cheaper than growing scattered lists
-    /// one membership at a time while reading.
-    pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
-        let known = &mut self.groups[group].origin;
-        match known {
-            None => *known = Some(entry),
-            Some(first) if *first != entry => {
-                // A second entry for the group: its memberships keep
-                // their own origin.
-                return self.add_memberships(account, &[group], entry);
-            }
-            Some(_) => {}
-        }
-        self.pending.push((account as u32, group as u32));
-    }
-
-    /// Makes `account` a direct member of each of `groups` at once, as a
-    /// row at `at` says (a row of an account or membership export, an
-    /// entry's primary group): no collecting, the account is at hand. Ids
-    /// are stored as 32 bits: an inventory of four billion accounts or
-    /// groups would not fit in memory.
-    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
-        self.flush_memberships();
-        let acc = &self.accounts[account];
-        let (mark, source) = if at == acc.origin {
-            (OWN, None)
-        } else {
-            match at.line.map(NonZeroU32::get) {
-                Some(line)
-                    if line < ELSEWHERE
-                        && acc.marked_source().is_none_or(|source| source == at.source) =>
-                {
-                    (line, Some(at.source))
-                }
-                _ => {
-                    for &g in groups {
-                        if !acc.groups().contains(&(g as u32)) {
-                            self.elsewhere
-                                .entry((account as u32, g as u32))
-                                .or_insert(at);
-                        }
-                    }
-                    (ELSEWHERE, None)
-                }
-            }
-        };
-        self.extend_groups(account, groups.iter().map(|&g| g as u32), mark, source);
-    }
-
-    /// Adds groups of one mark to an account's list, leaving out those it
-    /// has; `source` is that of a mark that is a line.
-    fn extend_groups(
-        &mut self,
-        account: AccountId,
-        groups: impl ExactSizeIterator<Item = u32>,
-        mark: u32,
-        source: Option<Sym>,
-    ) {
-        let acc = &mut self.accounts[account];
-        if acc.memberships.is_empty() {
-            match mark {
-                OWN => acc.from = MembershipsFrom::Own,
-                ENTRY => acc.from = MembershipsFrom::Entry,
-                _ => {}
-            }
-        }
-        let uniform = matches!(
-            (acc.from, mark),
-            (MembershipsFrom::Own, OWN) | (MembershipsFrom::Entry, ENTRY)
-        );
-        if uniform {
-            let list = &mut acc.memberships;
-            let mut grown = Vec::with_capacity(list.len() + groups.len());
-            grown.extend_from_slice(list);
-            for g in groups {
-                if !grown.contains(&g) {
-                    grown.push(g);
-                }
-            }
-            if grown.len() != list.len() {
-                *list = grown.into_boxed_slice();
-            }
-            return;
-        }
-        let count = acc.group_count();
-        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
-        data.extend_from_slice(acc.groups());
-        for g in groups {
-            if !data.contains(&g) {
-                data.push(g);
-            }
-        }
-        let added = data.len() - count;
-        if added == 0 {
-            return;
-        }
-        data.extend((0..count).map(|i| acc.mark(i)));
-        data.extend(std::iter::repeat_n(mark, added));
-        let source = source.or_else(|| acc.marked_source());
-        data.push(source.map_or(0, Sym::to_raw));
-        acc.memberships = data.into_boxed_slice();
-        acc.from = MembershipsFrom::Marked;
-    }
-
-    /// Puts the memberships added since the last flush into the accounts'
-    /// lists, keeping each account's groups in the order they came and
-    /// leaving out repeats.
-    pub fn flush_memberships(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending);
-        // A counting sort by account.
-        let mut start = vec![0usize; self.accounts.len() + 1];
-        for &(a, _) in &pending {
-            start[a as usize + 1] += 1;
-        }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
-        let mut next = start.clone();
-        let mut by_account = vec![0u32; pending.len()];
-        for &(a, g) in &pending {
-            by_account[next[a as usize]] = g;
-            next[a as usize] += 1;
-        }
-        drop(pending);
-        for (a, bounds) in start.windows(2).enumerate() {
-            let groups = &by_account[bounds[0]..bounds[1]];
-            if !groups.is_empty() {
-                self.extend_groups(a, groups.iter().copied(), ENTRY, None);
-            }
-        }
-    }
-
-    /// Makes `child` a member of `parent`, as the row or entry at `at`
-    /// says.
-    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId, at: Origin) {
-        if !self.groups[child].parents.contains(&parent) {
-            self.groups[child].parents.push(parent);
-            self.groups[parent].children.push(child);
-            self.nestings.insert((parent as u32, child as u32), at);
-        }
     }
 
     /// Where the inventory learnt that `account` is a direct member of
@@ -628,13 +479,269 @@ impl Inventory {
         self.nestings.get(&(parent as u32, child as u32)).copied()
     }
 
+    /// The accounts that are direct members of a group, in account order:
+    /// a scan of every account, as only reports need it.
+    pub fn members(&self, group: GroupId) -> Vec<AccountId> {
+        let g = group as u32;
+        self.accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.groups().contains(&g))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+impl InventoryBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder keeping, beyond the well-known attributes, those of
+    /// `keep` (`None`: every attribute).
+    pub fn keeping(keep: Option<Vec<String>>) -> Self {
+        InventoryBuilder {
+            keep,
+            ..Self::default()
+        }
+    }
+
+    pub fn account(&self, name: &str) -> Option<AccountId> {
+        self.inventory.account(name)
+    }
+
+    pub fn group(&self, name: &str) -> Option<GroupId> {
+        self.inventory.group(name)
+    }
+
+    pub fn dn(&self, account: AccountId) -> Option<&str> {
+        self.inventory.dn(account)
+    }
+
+    /// The accounts so far, their groups not yet all in.
+    pub fn accounts(&self) -> &[Account] {
+        &self.inventory.accounts
+    }
+
+    /// The groups so far.
+    pub fn groups(&self) -> &[Group] {
+        &self.inventory.groups
+    }
+
+    /// An account's attributes and flags, to set them.
+    pub fn edit_account(&mut self, account: AccountId) -> &mut Account {
+        &mut self.inventory.accounts[account]
+    }
+
+    /// A group's directory details, to set them.
+    pub fn edit_group(&mut self, group: GroupId) -> &mut Group {
+        &mut self.inventory.groups[group]
+    }
+
+    /// The id of the group of this name, created if it is new.
+    pub fn intern_group(&mut self, name: &str) -> GroupId {
+        self.inventory.intern_group(name)
+    }
+
+    /// The account of this name, created empty if it is new.
+    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
+        let id = self.account_id(name, origin);
+        &mut self.inventory.accounts[id]
+    }
+
+    pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
+        self.inventory.dns.insert(account as u32, dn);
+    }
+
+    /// Whether sources keep the attribute `name` (lower case) on accounts.
+    pub fn keeps(&self, name: &str) -> bool {
+        match &self.keep {
+            None => true,
+            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
+
+    /// The id of the account of this name, created empty if it is new.
+    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
+        let k = key(name);
+        let hash = hash_key(&k);
+        let id = match self.inventory.find_account(&k, hash) {
+            Some(id) => id,
+            None => {
+                let id = self.inventory.accounts.len();
+                self.inventory
+                    .accounts
+                    .push(Account::new(trim(name).into(), *origin));
+                let accounts = &self.inventory.accounts;
+                self.inventory
+                    .account_index
+                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
+                id
+            }
+        };
+        id
+    }
+
+    /// Makes `account` a direct member of `group`, as the group's
+    /// directory entry at `entry` says (a `member` or `memberUid` value).
+    /// Memberships are collected and put in the accounts' lists by
+    /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
+    /// calls), account by account: cheaper than growing scattered lists
+    /// one membership at a time while reading.
+    pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
+        let known = &mut self.inventory.groups[group].origin;
+        match known {
+            None => *known = Some(entry),
+            Some(first) if *first != entry => {
+                // A second entry for the group: its memberships keep
+                // their own origin.
+                return self.add_memberships(account, &[group], entry);
+            }
+            Some(_) => {}
+        }
+        self.pending.push((account as u32, group as u32));
+    }
+
+    /// Makes `account` a direct member of each of `groups` at once, as a
+    /// row at `at` says (a row of an account or membership export, an
+    /// entry's primary group): no collecting, the account is at hand. Ids
+    /// are stored as 32 bits: an inventory of four billion accounts or
+    /// groups would not fit in memory.
+    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
+        self.flush_memberships();
+        let acc = &self.inventory.accounts[account];
+        let (mark, source) = if at == acc.origin {
+            (OWN, None)
+        } else {
+            match at.line.map(NonZeroU32::get) {
+                Some(line)
+                    if line < ELSEWHERE
+                        && acc.marked_source().is_none_or(|source| source == at.source) =>
+                {
+                    (line, Some(at.source))
+                }
+                _ => {
+                    for &g in groups {
+                        if !acc.groups().contains(&(g as u32)) {
+                            self.inventory
+                                .elsewhere
+                                .entry((account as u32, g as u32))
+                                .or_insert(at);
+                        }
+                    }
+                    (ELSEWHERE, None)
+                }
+            }
+        };
+        self.extend_groups(account, groups.iter().map(|&g| g as u32), mark, source);
+    }
+
+    /// Adds groups of one mark to an account's list, leaving out those it
+    /// has; `source` is that of a mark that is a line.
+    fn extend_groups(
+        &mut self,
+        account: AccountId,
+        groups: impl ExactSizeIterator<Item = u32>,
+        mark: u32,
+        source: Option<Sym>,
+    ) {
+        let acc = &mut self.inventory.accounts[account];
+        if acc.memberships.is_empty() {
+            match mark {
+                OWN => acc.from = MembershipsFrom::Own,
+                ENTRY => acc.from = MembershipsFrom::Entry,
+                _ => {}
+            }
+        }
+        let uniform = matches!(
+            (acc.from, mark),
+            (MembershipsFrom::Own, OWN) | (MembershipsFrom::Entry, ENTRY)
+        );
+        if uniform {
+            let list = &mut acc.memberships;
+            let mut grown = Vec::with_capacity(list.len() + groups.len());
+            grown.extend_from_slice(list);
+            for g in groups {
+                if !grown.contains(&g) {
+                    grown.push(g);
+                }
+            }
+            if grown.len() != list.len() {
+                *list = grown.into_boxed_slice();
+            }
+            return;
+        }
+        let count = acc.group_count();
+        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
+        data.extend_from_slice(acc.groups());
+        for g in groups {
+            if !data.contains(&g) {
+                data.push(g);
+            }
+        }
+        let added = data.len() - count;
+        if added == 0 {
+            return;
+        }
+        data.extend((0..count).map(|i| acc.mark(i)));
+        data.extend(std::iter::repeat_n(mark, added));
+        let source = source.or_else(|| acc.marked_source());
+        data.push(source.map_or(0, Sym::to_raw));
+        acc.memberships = data.into_boxed_slice();
+        acc.from = MembershipsFrom::Marked;
+    }
+
+    /// Puts the memberships added since the last flush into the accounts'
+    /// lists, keeping each account's groups in the order they came and
+    /// leaving out repeats.
+    fn flush_memberships(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        // A counting sort by account.
+        let mut start = vec![0usize; self.inventory.accounts.len() + 1];
+        for &(a, _) in &pending {
+            start[a as usize + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut by_account = vec![0u32; pending.len()];
+        for &(a, g) in &pending {
+            by_account[next[a as usize]] = g;
+            next[a as usize] += 1;
+        }
+        drop(pending);
+        for (a, bounds) in start.windows(2).enumerate() {
+            let groups = &by_account[bounds[0]..bounds[1]];
+            if !groups.is_empty() {
+                self.extend_groups(a, groups.iter().copied(), ENTRY, None);
+            }
+        }
+    }
+
+    /// Makes `child` a member of `parent`, as the row or entry at `at`
+    /// says.
+    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId, at: Origin) {
+        if !self.inventory.groups[child].parents.contains(&parent) {
+            self.inventory.groups[child].parents.push(parent);
+            self.inventory.groups[parent].children.push(child);
+            self.inventory
+                .nestings
+                .insert((parent as u32, child as u32), at);
+        }
+    }
+
     /// Numbers groups in name order and sorts every adjacency list, so that
     /// traversal order, and so the path kept among equally short ones, does
     /// not depend on the order of the input.
-    pub fn finish(&mut self) {
+    pub fn finish(mut self) -> Inventory {
         self.flush_memberships();
-        let mut order: Vec<GroupId> = (0..self.groups.len()).collect();
+        let mut order: Vec<GroupId> = (0..self.inventory.groups.len()).collect();
         let names: Vec<String> = self
+            .inventory
             .groups
             .iter()
             .map(|g| key(&g.name).into_owned())
@@ -644,22 +751,22 @@ impl Inventory {
         for (new, &old) in order.iter().enumerate() {
             new_id[old] = new;
         }
-        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.groups)
+        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.inventory.groups)
             .into_iter()
             .map(Some)
             .collect();
-        self.groups = order
+        self.inventory.groups = order
             .iter()
             .filter_map(|&old| old_groups[old].take())
             .collect();
-        for group in &mut self.groups {
+        for group in &mut self.inventory.groups {
             for g in group.parents.iter_mut().chain(group.children.iter_mut()) {
                 *g = new_id[*g];
             }
             group.parents.sort_unstable();
             group.children.sort_unstable();
         }
-        for account in &mut self.accounts {
+        for account in &mut self.inventory.accounts {
             match account.from {
                 MembershipsFrom::Own | MembershipsFrom::Entry => {
                     for g in account.memberships.iter_mut() {
@@ -686,12 +793,12 @@ impl Inventory {
                 })
                 .collect();
         };
-        renumber(&mut self.elsewhere, false);
-        renumber(&mut self.nestings, true);
-        for id in self.group_index.values_mut() {
+        renumber(&mut self.inventory.elsewhere, false);
+        renumber(&mut self.inventory.nestings, true);
+        for id in self.inventory.group_index.values_mut() {
             *id = new_id[*id];
         }
-        for id in self.group_spellings.values_mut() {
+        for id in self.inventory.group_spellings.values_mut() {
             *id = new_id[*id];
         }
         for grant in &mut self.grants {
@@ -699,24 +806,26 @@ impl Inventory {
                 *g = new_id[*g];
             }
         }
-    }
-
-    /// The accounts that are direct members of a group, in account order:
-    /// a scan of every account, as only reports need it.
-    pub fn members(&self, group: GroupId) -> Vec<AccountId> {
-        let g = group as u32;
-        self.accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.groups().contains(&g))
-            .map(|(i, _)| i)
-            .collect()
+        let non_accounts = self
+            .non_accounts
+            .into_iter()
+            .map(|(what, g)| (what, new_id[g]))
+            .collect();
+        Inventory {
+            grants: self.grants,
+            inputs: self.inputs,
+            warnings: self.warnings,
+            non_accounts,
+            ..self.inventory
+        }
     }
 
     /// Makes room for `n` more accounts.
     pub fn reserve_accounts(&mut self, n: usize) {
-        self.accounts.reserve(n);
-        let accounts = &self.accounts;
-        self.account_index.reserve(n, |i| account_hash(accounts, i));
+        self.inventory.accounts.reserve(n);
+        let accounts = &self.inventory.accounts;
+        self.inventory
+            .account_index
+            .reserve(n, |i| account_hash(accounts, i));
     }
 }

@@ -1430,10 +1430,10 @@ mod tests {
         let nesting = dir.path().join("nesting.csv");
         std::fs::write(&nesting, "group,member_group\nSG-Alla,SG-Ctrl\n").unwrap();
         let policies = crate::policy::load_dir(&policies).unwrap();
-        let mut inventory = Inventory::new();
+        let mut inventory = crate::inventory::InventoryBuilder::new();
         crate::sources::csv::read_file(&csv, &mut inventory).unwrap();
         crate::sources::csv::read_file(&nesting, &mut inventory).unwrap();
-        inventory.finish();
+        let inventory = inventory.finish();
         (dir, policies, inventory)
     }
 
