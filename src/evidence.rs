@@ -283,7 +283,7 @@ fn accounts_under(inventory: &Inventory, group: usize) -> Vec<usize> {
         .accounts
         .iter()
         .enumerate()
-        .filter(|(_, a)| a.groups.iter().any(|&g| reached[g as usize]))
+        .filter(|(_, a)| a.groups().iter().any(|&g| reached[g as usize]))
         .map(|(i, _)| i)
         .collect()
 }

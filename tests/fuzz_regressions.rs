@@ -14,7 +14,7 @@ fn every_recorded_crash_is_handled() {
         let name = path.display().to_string();
         match path.extension().and_then(|e| e.to_str()) {
             Some("csv") => {
-                let mut inventory = behorig::inventory::Inventory::new();
+                let mut inventory = behorig::inventory::InventoryBuilder::new();
                 let _ = behorig::sources::csv::read_bytes(&name, &bytes, &mut inventory);
             }
             Some("toml") => {

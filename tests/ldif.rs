@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use behorig::inventory::Inventory;
+use behorig::inventory::{Inventory, InventoryBuilder};
 use behorig::sources::directory::{self, Mapping};
 use behorig::sources::ldif;
 use common::*;
@@ -124,20 +124,18 @@ fn shown(inventory: &Inventory) -> String {
 
 /// The export read from a file, one entry at a time.
 fn streamed(path: &Path) -> Inventory {
-    let mut inventory = Inventory::new();
+    let mut inventory = InventoryBuilder::new();
     ldif::read_file(path, &Mapping::from_config(None), &mut inventory).expect("read");
-    inventory.finish();
-    inventory
+    inventory.finish()
 }
 
 /// The same file parsed whole, then mapped.
 fn parsed_whole(path: &Path) -> Inventory {
     let bytes = std::fs::read(path).expect("read");
     let entries = ldif::parse(&path.display().to_string(), &bytes).expect("parsed");
-    let mut inventory = Inventory::new();
+    let mut inventory = InventoryBuilder::new();
     directory::add_entries(entries, &Mapping::from_config(None), &mut inventory).expect("mapped");
-    inventory.finish();
-    inventory
+    inventory.finish()
 }
 
 #[test]
@@ -195,7 +193,7 @@ fn a_folded_crlf_export_with_comments_gives_the_same_findings_as_csv() {
 #[test]
 fn a_folder_given_as_the_export_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut inventory = Inventory::new();
+    let mut inventory = InventoryBuilder::new();
     let err = ldif::read_file(dir.path(), &Mapping::from_config(None), &mut inventory)
         .expect_err("a folder is not an export");
     assert_eq!(err.location, dir.path().display().to_string());

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use behorig::findings::Rule;
-use behorig::inventory::{Inventory, Origin};
+use behorig::inventory::{InventoryBuilder, Origin};
 use behorig::policy::parse_policy;
 use chrono::NaiveDate;
 
@@ -57,19 +57,19 @@ fn a_csv_field_of_tens_of_megabytes_is_read() {
 
 #[test]
 fn a_group_with_a_million_members_is_evaluated() {
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     let origin = Origin::new("limits", None);
     let all = inv.intern_group("Alla anställda");
     let access = inv.intern_group("SG-Las");
-    inv.add_nesting(access, all);
+    inv.add_nesting(access, all, origin);
     let n = 1_000_000;
     inv.reserve_accounts(n);
     for i in 0..n {
         let a = inv.account_id(&format!("u{i}"), &origin);
-        inv.accounts[a].attrs.insert("department", "IFO");
-        inv.add_membership(a, all);
+        inv.edit_account(a).attrs.insert("department", "IFO");
+        inv.add_membership(a, all, origin);
     }
-    inv.finish();
+    let inv = inv.finish();
     let policy = parse_policy(
         Path::new("p.toml"),
         "[source]\nid = \"s\"\ndata_categories = [\"halsa\"]\n[[grant]]\ngroup = '^SG-Las$'\nrole = \"Las\"\n\
@@ -105,18 +105,18 @@ fn a_policy_with_thousands_of_allows_is_evaluated() {
     }
     let policy = parse_policy(Path::new("p.toml"), &text).expect("policy");
     assert_eq!(policy.allows.len(), 5000);
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     let origin = Origin::new("limits", None);
     let groups = [inv.intern_group("G-IFO"), inv.intern_group("G-VO")];
     for i in 0..2000 {
         let a = inv.account_id(&format!("u{i}"), &origin);
-        inv.accounts[a].attrs.insert("department", "IFO");
-        inv.accounts[a]
+        inv.edit_account(a).attrs.insert("department", "IFO");
+        inv.edit_account(a)
             .attrs
             .insert("title", format!("Titel {}", i * 3));
-        inv.add_membership(a, groups[i % 2]);
+        inv.add_membership(a, groups[i % 2], origin);
     }
-    inv.finish();
+    let inv = inv.finish();
     let evaluation = behorig::evaluate::evaluate(&[policy], &inv, as_of());
     // Accounts in G-VO are never allowed (their department is IFO); those
     // in G-IFO are allowed when some allow names their title (i*3 < 5000).
@@ -155,13 +155,13 @@ fn an_ldif_value_of_tens_of_megabytes_is_read() {
     }
     text.push_str("\n\ndn: uid=bo,ou=people,dc=ex,dc=se\nobjectClass: inetOrgPerson\nuid: bo\ncn: Bo\nsn: B\n");
     let entries = ldif::parse("big.ldif", text.as_bytes()).expect("parsed");
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     directory::add_entries(entries, &directory::Mapping::from_config(None), &mut inv)
         .expect("mapped");
-    assert_eq!(inv.accounts.len(), 2);
+    assert_eq!(inv.accounts().len(), 2);
     let anna = inv.account("anna").expect("anna");
     assert_eq!(
-        inv.accounts[anna].attrs.get("description").map(str::len),
+        inv.accounts()[anna].attrs.get("description").map(str::len),
         Some(big.len())
     );
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use behorig::evaluate::{allows_tried, evaluate, Walker};
 use behorig::findings::Rule;
-use behorig::inventory::{Inventory, Origin};
+use behorig::inventory::{Inventory, InventoryBuilder, Origin};
 use behorig::policy::{parse_policy, Policy};
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -32,33 +32,32 @@ fn org() -> impl Strategy<Value = Org> {
 const DEPARTMENTS: [&str; 3] = ["IFO", "VO", "GA"];
 
 fn build(org: &Org) -> Inventory {
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     let origin = Origin::new("prop", None);
     let ids: Vec<usize> = (0..GROUPS)
         .map(|g| inv.intern_group(&format!("G{g}")))
         .collect();
     for &(child, parent) in &org.nesting {
         if child != parent {
-            inv.add_nesting(ids[parent], ids[child]);
+            inv.add_nesting(ids[parent], ids[child], origin);
         }
     }
     for (i, (dept, groups)) in org.accounts.iter().enumerate() {
         let a = inv.account_id(&format!("a{i}"), &origin);
-        inv.accounts[a]
+        inv.edit_account(a)
             .attrs
             .insert("department", DEPARTMENTS[*dept]);
         for &g in groups {
-            inv.add_membership(a, ids[g]);
+            inv.add_memberships(a, &[ids[g]], origin);
         }
     }
-    inv.finish();
-    inv
+    inv.finish()
 }
 
 /// Every group an account reaches with its distance, by naive relaxation.
 fn naive_reach(inv: &Inventory, account: usize) -> Vec<Option<usize>> {
     let mut dist: Vec<Option<usize>> = vec![None; inv.groups.len()];
-    for &g in &inv.accounts[account].groups {
+    for &g in inv.accounts[account].groups() {
         dist[g as usize] = Some(1);
     }
     loop {
@@ -315,21 +314,21 @@ proptest! {
 
 #[test]
 fn a_million_level_nesting_chain_is_walked_without_recursion() {
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     let origin = Origin::new("chain", None);
     let n = 1_000_000;
     let mut prev = inv.intern_group("G0");
     let a = inv.account_id("anna", &origin);
-    inv.add_membership(a, prev);
+    inv.add_memberships(a, &[prev], origin);
     for i in 1..n {
         let g = inv.intern_group(&format!("G{i}"));
-        inv.add_nesting(g, prev);
+        inv.add_nesting(g, prev, origin);
         prev = g;
     }
     // The top of the chain closes a cycle back to the bottom.
     let bottom = inv.group("G0").expect("G0");
-    inv.add_nesting(bottom, prev);
-    inv.finish();
+    inv.add_nesting(bottom, prev, origin);
+    let inv = inv.finish();
     let p = parse_policy(
         Path::new("p.toml"),
         &format!(

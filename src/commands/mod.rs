@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::evaluate;
 use crate::exceptions;
 use crate::findings::{FailOn, Severity, Status};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, InventoryBuilder};
 use crate::output::{self, Format};
 use crate::policy::{self, Policy};
 use crate::report::Report;
@@ -93,8 +93,7 @@ fn policy_check(
 /// Reads every source of an audit into one inventory, keeping the
 /// attributes in `keep` beyond the well-known ones (all if `None`).
 pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inventory, Error> {
-    let mut inventory = Inventory::new();
-    inventory.keep = keep;
+    let mut inventory = InventoryBuilder::keeping(keep);
     ui::note(format_args!("policies: {}", inputs.policies.display()));
     for path in &inputs.csv {
         let read = Read::start(&inventory);
@@ -113,15 +112,14 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
         sources::ldap::read(url, ldap_config, &mapping, &mut inventory)?;
         read.done(&inventory, &crate::state::redact(url));
     }
-    if inventory.accounts.is_empty() && inventory.grants.is_empty() {
+    if inventory.accounts().is_empty() && inventory.grants.is_empty() {
         return Err(Error::Source(sources::SourceError::new(
             inventory.inputs.join(", "),
             "no accounts and no role grants were read",
         )
         .with_help("an audit of nothing would report nothing: check that the exports are the right files")));
     }
-    inventory.finish();
-    Ok(inventory)
+    Ok(inventory.finish())
 }
 
 /// For `-v`: what one source added to the inventory, and how long it took.
@@ -133,20 +131,20 @@ struct Read {
 }
 
 impl Read {
-    fn start(inventory: &Inventory) -> Read {
+    fn start(inventory: &InventoryBuilder) -> Read {
         Read {
             started: std::time::Instant::now(),
-            accounts: inventory.accounts.len(),
-            groups: inventory.groups.len(),
+            accounts: inventory.accounts().len(),
+            groups: inventory.groups().len(),
             grants: inventory.grants.len(),
         }
     }
 
-    fn done(self, inventory: &Inventory, from: &str) {
+    fn done(self, inventory: &InventoryBuilder, from: &str) {
         ui::note(format_args!(
             "read {from}: {} accounts, {} groups, {} role grants in {:.0?}",
-            inventory.accounts.len().saturating_sub(self.accounts),
-            inventory.groups.len().saturating_sub(self.groups),
+            inventory.accounts().len().saturating_sub(self.accounts),
+            inventory.groups().len().saturating_sub(self.groups),
             inventory.grants.len().saturating_sub(self.grants),
             self.started.elapsed()
         ));

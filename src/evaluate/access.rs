@@ -214,7 +214,7 @@ impl<'a> Walker<'a> {
             state.generation = 1;
         }
         state.order.clear();
-        for &g in &self.inventory.accounts[account].groups {
+        for &g in self.inventory.accounts[account].groups() {
             let g = g as usize;
             if state.stamp[g] != state.generation {
                 state.stamp[g] = state.generation;
@@ -397,7 +397,7 @@ impl<'a> Walker<'a> {
             let mut counts = [0usize; 64];
             for account in &self.inventory.accounts {
                 let mut reached = 0u64;
-                for &g in account.groups.iter() {
+                for &g in account.groups().iter() {
                     reached |= mask[g as usize];
                 }
                 while reached != 0 {

@@ -577,10 +577,10 @@ fn check_account(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{Inventory, Origin};
+    use crate::inventory::{InventoryBuilder, Origin};
 
     fn account() -> Account {
-        let mut inv = Inventory::new();
+        let mut inv = InventoryBuilder::new();
         let origin = Origin::new("t", None);
         let a = inv.account_mut("anna", &origin);
         a.enabled = Some(false);

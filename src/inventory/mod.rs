@@ -1,6 +1,8 @@
 //! The inventory: accounts, groups and role-export grants merged from every
 //! source, with interned ids, and the group graph that effective access is
-//! computed over. Sources only add to it; evaluation only reads it.
+//! computed over. Sources fill an [`InventoryBuilder`]; its `finish`
+//! gives the [`Inventory`] that evaluation reads, which takes no more
+//! memberships.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -68,11 +70,38 @@ pub struct Account {
     pub enabled: Option<bool>,
     pub expires: Option<Expiry>,
     pub last_logon: Option<NaiveDateTime>,
-    /// Groups the account is a direct member of (ids as 32 bits: a
-    /// million accounts have millions of memberships).
-    pub groups: Box<[u32]>,
+    /// The groups the account is a direct member of (ids as 32 bits: a
+    /// million accounts have millions of memberships), then, when `from`
+    /// is [`MembershipsFrom::Marked`], one mark per group and the source of the
+    /// marked lines (see [`Account::groups`]).
+    memberships: Box<[u32]>,
+    /// Where the account's memberships came from.
+    from: MembershipsFrom,
     pub origin: Origin,
 }
+
+/// Where every direct membership of an account came from, when it is the
+/// same for all of them (as it is for all but a few accounts), or that
+/// each has a mark of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MembershipsFrom {
+    /// The account's own record: its row's group cell, its entry's
+    /// primary group.
+    Own,
+    /// The group's directory entry (its `member` or `memberUid` values).
+    Entry,
+    /// A mark per membership, after the groups: [`OWN`], [`ENTRY`],
+    /// [`ELSEWHERE`] or a line of the source kept last.
+    Marked,
+}
+
+/// A membership's mark: the account's own record.
+const OWN: u32 = 0;
+/// A membership's mark: the group's directory entry.
+const ENTRY: u32 = u32::MAX;
+/// A membership's mark: an origin kept in [`Inventory::elsewhere`] (a
+/// second source of rows for the account, or a source without lines).
+const ELSEWHERE: u32 = u32::MAX - 1;
 
 impl Account {
     /// An account with nothing known about it but its id and origin.
@@ -84,7 +113,8 @@ impl Account {
             enabled: None,
             expires: None,
             last_logon: None,
-            groups: Box::default(),
+            memberships: Box::default(),
+            from: MembershipsFrom::Own,
             origin,
         }
     }
@@ -100,6 +130,91 @@ impl Account {
 
     pub fn is_expired(&self, as_of: NaiveDate) -> bool {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
+    }
+
+    /// The groups the account is a direct member of; after
+    /// [`Inventory::finish`], in group order.
+    pub fn groups(&self) -> &[u32] {
+        &self.memberships[..self.group_count()]
+    }
+
+    fn group_count(&self) -> usize {
+        match self.from {
+            MembershipsFrom::Marked => self.memberships.len() / 2,
+            MembershipsFrom::Own | MembershipsFrom::Entry => self.memberships.len(),
+        }
+    }
+
+    /// The mark of the membership at `index` of the groups.
+    fn mark(&self, index: usize) -> u32 {
+        match self.from {
+            MembershipsFrom::Own => OWN,
+            MembershipsFrom::Entry => ENTRY,
+            MembershipsFrom::Marked => self.memberships[self.group_count() + index],
+        }
+    }
+
+    /// The source whose lines the marks give.
+    fn marked_source(&self) -> Option<Sym> {
+        match self.from {
+            MembershipsFrom::Marked => self.memberships.last().map(|&s| Sym::from_raw(s)),
+            MembershipsFrom::Own | MembershipsFrom::Entry => None,
+        }
+    }
+
+    /// The groups with their marks, and the source of the marked lines.
+    fn marked(&self) -> (Vec<(u32, u32)>, Option<Sym>) {
+        let pairs = (0..self.group_count())
+            .map(|i| (self.memberships[i], self.mark(i)))
+            .collect();
+        (pairs, self.marked_source())
+    }
+
+    /// Stores groups with their marks: without marks when they are all
+    /// the same [`OWN`] or [`ENTRY`].
+    fn set_marked(&mut self, pairs: &[(u32, u32)], source: Option<Sym>) {
+        let uniform = match pairs.first() {
+            None => Some(MembershipsFrom::Own),
+            Some(&(_, first)) if pairs.iter().all(|&(_, m)| m == first) => match first {
+                OWN => Some(MembershipsFrom::Own),
+                ENTRY => Some(MembershipsFrom::Entry),
+                _ => None,
+            },
+            Some(_) => None,
+        };
+        let mut data: Vec<u32> = Vec::with_capacity(match uniform {
+            Some(_) => pairs.len(),
+            None => 2 * pairs.len() + 1,
+        });
+        data.extend(pairs.iter().map(|&(g, _)| g));
+        match uniform {
+            Some(from) => self.from = from,
+            None => {
+                data.extend(pairs.iter().map(|&(_, m)| m));
+                data.push(source.map_or(0, Sym::to_raw));
+                self.from = MembershipsFrom::Marked;
+            }
+        }
+        self.memberships = data.into_boxed_slice();
+    }
+
+    /// Leaves the account out of `group`: for what-if copies of an
+    /// inventory (the remediation plan's).
+    pub(crate) fn leave_group(&mut self, group: u32) {
+        let (mut pairs, source) = self.marked();
+        pairs.retain(|&(g, _)| g != group);
+        self.set_marked(&pairs, source);
+    }
+
+    /// Makes the account a member of `group`, keeping the groups in
+    /// order: for what-if copies of an inventory (the remediation plan's).
+    pub(crate) fn join_group(&mut self, group: u32) {
+        let (mut pairs, source) = self.marked();
+        if !pairs.iter().any(|&(g, _)| g == group) {
+            pairs.push((group, OWN));
+            pairs.sort_unstable();
+        }
+        self.set_marked(&pairs, source);
     }
 }
 
@@ -122,6 +237,10 @@ pub struct Group {
     /// The directory entry's group class (`group`, `groupOfNames`,
     /// `groupOfUniqueNames` or `posixGroup`), where a directory said.
     pub object_class: Option<&'static str>,
+    /// The group's directory entry (the first, if sources have several),
+    /// where a directory said: the origin of the memberships and
+    /// nestings its member values give.
+    pub origin: Option<Origin>,
 }
 
 /// Who a role-export row gives a role to.
@@ -161,9 +280,10 @@ pub struct Inventory {
     group_spellings: FxHashMap<Box<str>, GroupId>,
     /// Reused for lower-casing names on lookup.
     key_buffer: String,
-    /// Memberships added but not yet in the accounts' lists:
-    /// (account, group), in the order they came.
-    pending: Vec<(u32, u32)>,
+    /// Origins of memberships no mark tells: (account, group).
+    elsewhere: FxHashMap<(u32, u32), Origin>,
+    /// Origins of nestings: (parent, child).
+    nestings: FxHashMap<(u32, u32), Origin>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
     /// What the sources noticed and the run must say (entries audited
@@ -173,6 +293,47 @@ pub struct Inventory {
     /// Directory entries that cannot log on (contacts, computers), with
     /// the groups they are members of: warned about when such a group
     /// gives access.
+    pub non_accounts: Vec<(String, GroupId)>,
+}
+
+/// What sources fill, in any order, and [`InventoryBuilder::finish`]
+/// turns into the [`Inventory`] evaluation reads: memberships are put in
+/// the accounts' lists, and groups numbered in name order, once, at the
+/// end, and cannot be added after.
+///
+/// A finished inventory takes no memberships:
+///
+/// ```compile_fail
+/// use behorig::inventory::{InventoryBuilder, Origin};
+/// let mut builder = InventoryBuilder::new();
+/// let group = builder.intern_group("SG-Las");
+/// let account = builder.account_id("anna", &Origin::new("t", None));
+/// let mut inventory = builder.finish();
+/// inventory.add_memberships(account, &[group], Origin::new("t", None));
+/// ```
+///
+/// and a builder is not read before it is finished:
+///
+/// ```compile_fail
+/// use behorig::inventory::{Inventory, InventoryBuilder};
+/// fn evaluate(_: &Inventory) {}
+/// evaluate(&InventoryBuilder::new());
+/// ```
+#[derive(Debug, Default)]
+pub struct InventoryBuilder {
+    /// The accounts and groups so far, their memberships not all in the
+    /// accounts' lists yet.
+    inventory: Inventory,
+    /// Memberships added but not yet in the accounts' lists:
+    /// (account, group), in the order they came.
+    pending: Vec<(u32, u32)>,
+    pub grants: Vec<DirectGrant>,
+    /// Descriptions of what was read (file paths, servers), for reports.
+    pub inputs: Vec<String>,
+    /// What the sources noticed and the run must say.
+    pub warnings: Vec<String>,
+    /// Directory entries that cannot log on, with the groups they are
+    /// members of.
     pub non_accounts: Vec<(String, GroupId)>,
     /// The attributes, beyond the well-known ones, that sources keep:
     /// those the policies' conditions read. `None` keeps every attribute.
@@ -203,10 +364,6 @@ fn account_hash(accounts: &[Account], id: &u32) -> u64 {
 }
 
 impl Inventory {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     pub fn account(&self, name: &str) -> Option<AccountId> {
         let k = key(name);
         self.find_account(&k, hash_key(&k))
@@ -224,45 +381,9 @@ impl Inventory {
         self.group_index.get(key(name).as_ref()).copied()
     }
 
-    /// The account of this name, created empty if it is new.
-    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
-        let id = self.account_id(name, origin);
-        &mut self.accounts[id]
-    }
-
     /// The DN of an account, if its source gave one.
     pub fn dn(&self, account: AccountId) -> Option<&str> {
         self.dns.get(&(account as u32)).map(|dn| &**dn)
-    }
-
-    pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
-        self.dns.insert(account as u32, dn);
-    }
-
-    /// Whether sources keep the attribute `name` (lower case) on accounts.
-    pub fn keeps(&self, name: &str) -> bool {
-        match &self.keep {
-            None => true,
-            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
-        }
-    }
-
-    /// The id of the account of this name, created empty if it is new.
-    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
-        let k = key(name);
-        let hash = hash_key(&k);
-        let id = match self.find_account(&k, hash) {
-            Some(id) => id,
-            None => {
-                let id = self.accounts.len();
-                self.accounts.push(Account::new(trim(name).into(), *origin));
-                let accounts = &self.accounts;
-                self.account_index
-                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
-                id
-            }
-        };
-        id
     }
 
     /// The id of the group of this name, created if it is new.
@@ -304,54 +425,282 @@ impl Inventory {
             owner: None,
             member_attr: None,
             object_class: None,
+            origin: None,
         });
         self.group_index.insert(k.into_owned(), id);
         id
     }
 
-    /// Makes `account` a direct member of `group`. Memberships are
-    /// collected and put in the accounts' lists by
+    /// Where the inventory learnt that `account` is a direct member of
+    /// `group`: the row of an export (its file and line), the account's
+    /// own row or entry, or the group's directory entry (an LDIF file and
+    /// line; a server, the entry then being the group's DN). `None` if the
+    /// account is not a direct member.
+    pub fn membership_origin(&self, account: AccountId, group: GroupId) -> Option<Origin> {
+        let acc = self.accounts.get(account)?;
+        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        match acc.mark(index) {
+            OWN => Some(acc.origin),
+            ENTRY => self.groups.get(group)?.origin,
+            ELSEWHERE => self.elsewhere.get(&(account as u32, group as u32)).copied(),
+            line => Some(Origin {
+                source: acc.marked_source()?,
+                line: NonZeroU32::new(line),
+            }),
+        }
+    }
+
+    /// Where a direct membership was read, as a report tells it: the
+    /// file and line, or, from a server, the server and the DN of the
+    /// entry that gives it (the group's, or the account's own for a
+    /// primary group).
+    pub fn membership_location(&self, account: AccountId, group: GroupId) -> Option<String> {
+        let origin = self.membership_origin(account, group)?;
+        if origin.line.is_some() {
+            return Some(origin.to_string());
+        }
+        let acc = &self.accounts[account];
+        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        let dn = match acc.mark(index) {
+            OWN => self.dn(account),
+            ENTRY => self.groups[group].dn.as_deref(),
+            _ => None,
+        };
+        Some(match dn {
+            Some(dn) => format!("{origin} {dn}"),
+            None => origin.to_string(),
+        })
+    }
+
+    /// Where the inventory learnt that `child` is a member of `parent`:
+    /// the row of a nesting export, or the parent's directory entry.
+    /// `None` if it is not a direct member.
+    pub fn nesting_origin(&self, parent: GroupId, child: GroupId) -> Option<Origin> {
+        self.nestings.get(&(parent as u32, child as u32)).copied()
+    }
+
+    /// The accounts that are direct members of a group, in account order:
+    /// a scan of every account, as only reports need it.
+    pub fn members(&self, group: GroupId) -> Vec<AccountId> {
+        let g = group as u32;
+        self.accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.groups().contains(&g))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+impl InventoryBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder keeping, beyond the well-known attributes, those of
+    /// `keep` (`None`: every attribute).
+    pub fn keeping(keep: Option<Vec<String>>) -> Self {
+        InventoryBuilder {
+            keep,
+            ..Self::default()
+        }
+    }
+
+    pub fn account(&self, name: &str) -> Option<AccountId> {
+        self.inventory.account(name)
+    }
+
+    pub fn group(&self, name: &str) -> Option<GroupId> {
+        self.inventory.group(name)
+    }
+
+    pub fn dn(&self, account: AccountId) -> Option<&str> {
+        self.inventory.dn(account)
+    }
+
+    /// The accounts so far, their groups not yet all in.
+    pub fn accounts(&self) -> &[Account] {
+        &self.inventory.accounts
+    }
+
+    /// The groups so far.
+    pub fn groups(&self) -> &[Group] {
+        &self.inventory.groups
+    }
+
+    /// An account's attributes and flags, to set them.
+    pub fn edit_account(&mut self, account: AccountId) -> &mut Account {
+        &mut self.inventory.accounts[account]
+    }
+
+    /// A group's directory details, to set them.
+    pub fn edit_group(&mut self, group: GroupId) -> &mut Group {
+        &mut self.inventory.groups[group]
+    }
+
+    /// The id of the group of this name, created if it is new.
+    pub fn intern_group(&mut self, name: &str) -> GroupId {
+        self.inventory.intern_group(name)
+    }
+
+    /// The account of this name, created empty if it is new.
+    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
+        let id = self.account_id(name, origin);
+        &mut self.inventory.accounts[id]
+    }
+
+    pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
+        self.inventory.dns.insert(account as u32, dn);
+    }
+
+    /// Whether sources keep the attribute `name` (lower case) on accounts.
+    pub fn keeps(&self, name: &str) -> bool {
+        match &self.keep {
+            None => true,
+            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
+
+    /// The id of the account of this name, created empty if it is new.
+    pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
+        let k = key(name);
+        let hash = hash_key(&k);
+        let id = match self.inventory.find_account(&k, hash) {
+            Some(id) => id,
+            None => {
+                let id = self.inventory.accounts.len();
+                self.inventory
+                    .accounts
+                    .push(Account::new(trim(name).into(), *origin));
+                let accounts = &self.inventory.accounts;
+                self.inventory
+                    .account_index
+                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
+                id
+            }
+        };
+        id
+    }
+
+    /// Makes `account` a direct member of `group`, as the group's
+    /// directory entry at `entry` says (a `member` or `memberUid` value).
+    /// Memberships are collected and put in the accounts' lists by
     /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
     /// calls), account by account: cheaper than growing scattered lists
     /// one membership at a time while reading.
-    pub fn add_membership(&mut self, account: AccountId, group: GroupId) {
+    pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
+        let known = &mut self.inventory.groups[group].origin;
+        match known {
+            None => *known = Some(entry),
+            Some(first) if *first != entry => {
+                // A second entry for the group: its memberships keep
+                // their own origin.
+                return self.add_memberships(account, &[group], entry);
+            }
+            Some(_) => {}
+        }
         self.pending.push((account as u32, group as u32));
     }
 
     /// Makes `account` a direct member of each of `groups` at once, as a
-    /// row of an account export does: no collecting, the account is at
-    /// hand. Ids are stored as 32 bits: an inventory of four billion
-    /// accounts or groups would not fit in memory.
-    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId]) {
+    /// row at `at` says (a row of an account or membership export, an
+    /// entry's primary group): no collecting, the account is at hand. Ids
+    /// are stored as 32 bits: an inventory of four billion accounts or
+    /// groups would not fit in memory.
+    pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
         self.flush_memberships();
-        self.extend_groups(account, groups.iter().map(|&g| g as u32));
+        let acc = &self.inventory.accounts[account];
+        let (mark, source) = if at == acc.origin {
+            (OWN, None)
+        } else {
+            match at.line.map(NonZeroU32::get) {
+                Some(line)
+                    if line < ELSEWHERE
+                        && acc.marked_source().is_none_or(|source| source == at.source) =>
+                {
+                    (line, Some(at.source))
+                }
+                _ => {
+                    for &g in groups {
+                        if !acc.groups().contains(&(g as u32)) {
+                            self.inventory
+                                .elsewhere
+                                .entry((account as u32, g as u32))
+                                .or_insert(at);
+                        }
+                    }
+                    (ELSEWHERE, None)
+                }
+            }
+        };
+        self.extend_groups(account, groups.iter().map(|&g| g as u32), mark, source);
     }
 
-    /// Adds groups to an account's list, leaving out those it has.
-    fn extend_groups(&mut self, account: AccountId, groups: impl ExactSizeIterator<Item = u32>) {
-        let list = &mut self.accounts[account].groups;
-        let mut grown = Vec::with_capacity(list.len() + groups.len());
-        grown.extend_from_slice(list);
-        for g in groups {
-            if !grown.contains(&g) {
-                grown.push(g);
+    /// Adds groups of one mark to an account's list, leaving out those it
+    /// has; `source` is that of a mark that is a line.
+    fn extend_groups(
+        &mut self,
+        account: AccountId,
+        groups: impl ExactSizeIterator<Item = u32>,
+        mark: u32,
+        source: Option<Sym>,
+    ) {
+        let acc = &mut self.inventory.accounts[account];
+        if acc.memberships.is_empty() {
+            match mark {
+                OWN => acc.from = MembershipsFrom::Own,
+                ENTRY => acc.from = MembershipsFrom::Entry,
+                _ => {}
             }
         }
-        if grown.len() != list.len() {
-            *list = grown.into_boxed_slice();
+        let uniform = matches!(
+            (acc.from, mark),
+            (MembershipsFrom::Own, OWN) | (MembershipsFrom::Entry, ENTRY)
+        );
+        if uniform {
+            let list = &mut acc.memberships;
+            let mut grown = Vec::with_capacity(list.len() + groups.len());
+            grown.extend_from_slice(list);
+            for g in groups {
+                if !grown.contains(&g) {
+                    grown.push(g);
+                }
+            }
+            if grown.len() != list.len() {
+                *list = grown.into_boxed_slice();
+            }
+            return;
         }
+        let count = acc.group_count();
+        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
+        data.extend_from_slice(acc.groups());
+        for g in groups {
+            if !data.contains(&g) {
+                data.push(g);
+            }
+        }
+        let added = data.len() - count;
+        if added == 0 {
+            return;
+        }
+        data.extend((0..count).map(|i| acc.mark(i)));
+        data.extend(std::iter::repeat_n(mark, added));
+        let source = source.or_else(|| acc.marked_source());
+        data.push(source.map_or(0, Sym::to_raw));
+        acc.memberships = data.into_boxed_slice();
+        acc.from = MembershipsFrom::Marked;
     }
 
     /// Puts the memberships added since the last flush into the accounts'
     /// lists, keeping each account's groups in the order they came and
     /// leaving out repeats.
-    pub fn flush_memberships(&mut self) {
+    fn flush_memberships(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
         // A counting sort by account.
-        let mut start = vec![0usize; self.accounts.len() + 1];
+        let mut start = vec![0usize; self.inventory.accounts.len() + 1];
         for &(a, _) in &pending {
             start[a as usize + 1] += 1;
         }
@@ -368,26 +717,31 @@ impl Inventory {
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
             if !groups.is_empty() {
-                self.extend_groups(a, groups.iter().copied());
+                self.extend_groups(a, groups.iter().copied(), ENTRY, None);
             }
         }
     }
 
-    /// Makes `child` a member of `parent`.
-    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId) {
-        if !self.groups[child].parents.contains(&parent) {
-            self.groups[child].parents.push(parent);
-            self.groups[parent].children.push(child);
+    /// Makes `child` a member of `parent`, as the row or entry at `at`
+    /// says.
+    pub fn add_nesting(&mut self, parent: GroupId, child: GroupId, at: Origin) {
+        if !self.inventory.groups[child].parents.contains(&parent) {
+            self.inventory.groups[child].parents.push(parent);
+            self.inventory.groups[parent].children.push(child);
+            self.inventory
+                .nestings
+                .insert((parent as u32, child as u32), at);
         }
     }
 
     /// Numbers groups in name order and sorts every adjacency list, so that
     /// traversal order, and so the path kept among equally short ones, does
     /// not depend on the order of the input.
-    pub fn finish(&mut self) {
+    pub fn finish(mut self) -> Inventory {
         self.flush_memberships();
-        let mut order: Vec<GroupId> = (0..self.groups.len()).collect();
+        let mut order: Vec<GroupId> = (0..self.inventory.groups.len()).collect();
         let names: Vec<String> = self
+            .inventory
             .groups
             .iter()
             .map(|g| key(&g.name).into_owned())
@@ -397,31 +751,54 @@ impl Inventory {
         for (new, &old) in order.iter().enumerate() {
             new_id[old] = new;
         }
-        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.groups)
+        let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.inventory.groups)
             .into_iter()
             .map(Some)
             .collect();
-        self.groups = order
+        self.inventory.groups = order
             .iter()
             .filter_map(|&old| old_groups[old].take())
             .collect();
-        for group in &mut self.groups {
+        for group in &mut self.inventory.groups {
             for g in group.parents.iter_mut().chain(group.children.iter_mut()) {
                 *g = new_id[*g];
             }
             group.parents.sort_unstable();
             group.children.sort_unstable();
         }
-        for account in &mut self.accounts {
-            for g in &mut account.groups {
-                *g = new_id[*g as usize] as u32;
+        for account in &mut self.inventory.accounts {
+            match account.from {
+                MembershipsFrom::Own | MembershipsFrom::Entry => {
+                    for g in account.memberships.iter_mut() {
+                        *g = new_id[*g as usize] as u32;
+                    }
+                    account.memberships.sort_unstable();
+                }
+                MembershipsFrom::Marked => {
+                    let (mut pairs, source) = account.marked();
+                    for (g, _) in &mut pairs {
+                        *g = new_id[*g as usize] as u32;
+                    }
+                    pairs.sort_unstable();
+                    account.set_marked(&pairs, source);
+                }
             }
-            account.groups.sort_unstable();
         }
-        for id in self.group_index.values_mut() {
+        let renumber = |map: &mut FxHashMap<(u32, u32), Origin>, both: bool| {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|((a, g), origin)| {
+                    let a = if both { new_id[a as usize] as u32 } else { a };
+                    ((a, new_id[g as usize] as u32), origin)
+                })
+                .collect();
+        };
+        renumber(&mut self.inventory.elsewhere, false);
+        renumber(&mut self.inventory.nestings, true);
+        for id in self.inventory.group_index.values_mut() {
             *id = new_id[*id];
         }
-        for id in self.group_spellings.values_mut() {
+        for id in self.inventory.group_spellings.values_mut() {
             *id = new_id[*id];
         }
         for grant in &mut self.grants {
@@ -429,24 +806,26 @@ impl Inventory {
                 *g = new_id[*g];
             }
         }
-    }
-
-    /// The accounts that are direct members of a group, in account order:
-    /// a scan of every account, as only reports need it.
-    pub fn members(&self, group: GroupId) -> Vec<AccountId> {
-        let g = group as u32;
-        self.accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.groups.contains(&g))
-            .map(|(i, _)| i)
-            .collect()
+        let non_accounts = self
+            .non_accounts
+            .into_iter()
+            .map(|(what, g)| (what, new_id[g]))
+            .collect();
+        Inventory {
+            grants: self.grants,
+            inputs: self.inputs,
+            warnings: self.warnings,
+            non_accounts,
+            ..self.inventory
+        }
     }
 
     /// Makes room for `n` more accounts.
     pub fn reserve_accounts(&mut self, n: usize) {
-        self.accounts.reserve(n);
-        let accounts = &self.accounts;
-        self.account_index.reserve(n, |i| account_hash(accounts, i));
+        self.inventory.accounts.reserve(n);
+        let accounts = &self.inventory.accounts;
+        self.inventory
+            .account_index
+            .reserve(n, |i| account_hash(accounts, i));
     }
 }

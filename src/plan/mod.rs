@@ -276,7 +276,7 @@ impl<'a> Graph<'a> {
 
     fn groups_of(&self, account: AccountId) -> Vec<GroupId> {
         let mut out: Vec<GroupId> = self.inv.accounts[account]
-            .groups
+            .groups()
             .iter()
             .map(|&g| g as usize)
             .filter(|&g| !self.cut_members.contains(&(account, g)))
@@ -427,7 +427,7 @@ impl<'a> Graph<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(a, account)| {
-                    account.groups.iter().any(|&g| {
+                    account.groups().iter().any(|&g| {
                         groups.contains(&(g as usize))
                             && !self.cut_members.contains(&(*a, g as usize))
                     }) || added(*a)
@@ -1235,9 +1235,7 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
     for c in changes {
         match &c.edit {
             Edit::Membership { account, group } => {
-                let g = *group as u32;
-                let list = &mut copy.accounts[*account].groups;
-                *list = list.iter().copied().filter(|&x| x != g).collect();
+                copy.accounts[*account].leave_group(*group as u32);
             }
             Edit::Add { account, group } => {
                 let group = if c.creates_group {
@@ -1245,12 +1243,7 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
                 } else {
                     group
                 };
-                let mut list = copy.accounts[*account].groups.to_vec();
-                if !list.contains(&(*group as u32)) {
-                    list.push(*group as u32);
-                    list.sort_unstable();
-                }
-                copy.accounts[*account].groups = list.into_boxed_slice();
+                copy.accounts[*account].join_group(*group as u32);
             }
             Edit::Nesting { child, parent } => {
                 copy.groups[*child].parents.retain(|p| p != parent);
@@ -1437,10 +1430,10 @@ mod tests {
         let nesting = dir.path().join("nesting.csv");
         std::fs::write(&nesting, "group,member_group\nSG-Alla,SG-Ctrl\n").unwrap();
         let policies = crate::policy::load_dir(&policies).unwrap();
-        let mut inventory = Inventory::new();
+        let mut inventory = crate::inventory::InventoryBuilder::new();
         crate::sources::csv::read_file(&csv, &mut inventory).unwrap();
         crate::sources::csv::read_file(&nesting, &mut inventory).unwrap();
-        inventory.finish();
+        let inventory = inventory.finish();
         (dir, policies, inventory)
     }
 

@@ -10,7 +10,7 @@ use chrono::DateTime;
 
 use crate::config::LdapConfig;
 use crate::intern::{Attrs, Sym};
-use crate::inventory::{AccountId, GroupId, Inventory, Origin};
+use crate::inventory::{AccountId, GroupId, InventoryBuilder, Origin};
 use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
@@ -571,7 +571,7 @@ fn check_name(entry: &DirEntry, attr: &str, name: &str) -> Result<(), SourceErro
 pub fn add_entries(
     entries: Vec<DirEntry>,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let mut builder = Builder::new(mapping);
     for entry in entries {
@@ -691,7 +691,7 @@ impl<'m> Builder<'m> {
     pub fn add(
         &mut self,
         mut entry: DirEntry,
-        inventory: &mut Inventory,
+        inventory: &mut InventoryBuilder,
     ) -> Result<(), SourceError> {
         let mapping = self.mapping;
         normalize_dn_into(&entry.dn, &mut self.key);
@@ -719,6 +719,7 @@ impl<'m> Builder<'m> {
             };
             check_name(&entry, "cn", group_name)?;
             let id = inventory.intern_group(group_name);
+            inventory.edit_group(id).origin.get_or_insert(entry.origin);
             if let Some(sid) = sid_of(&entry) {
                 self.group_by_sid.insert(sid, id);
             }
@@ -762,8 +763,8 @@ impl<'m> Builder<'m> {
             let mut dns = Vec::new();
             for (text, node) in values.into_iter().zip(resolved) {
                 match node {
-                    Some(Node::Account(a)) => inventory.add_membership(a, id),
-                    Some(Node::Group(g)) => inventory.add_nesting(id, g),
+                    Some(Node::Account(a)) => inventory.add_membership(a, id, entry.origin),
+                    Some(Node::Group(g)) => inventory.add_nesting(id, g, entry.origin),
                     Some(Node::NonAccount(n)) => self.note_non_account(n, id, inventory),
                     Some(Node::Skipped) => {}
                     None => dns.push(text),
@@ -771,7 +772,7 @@ impl<'m> Builder<'m> {
             }
             let dn_key = self.key.clone();
             self.by_dn.insert(self.digest.of(&dn_key), Node::Group(id));
-            let group = &mut inventory.groups[id];
+            let group = inventory.edit_group(id);
             group.dn = Some(entry.dn);
             group.owner = owner;
             group.object_class = classes.group_class;
@@ -837,7 +838,7 @@ impl<'m> Builder<'m> {
             .map(|(name, _)| inventory.keeps(name))
             .collect();
         let account_id = inventory.account_id(&id, &entry.origin);
-        let account = &mut inventory.accounts[account_id];
+        let account = inventory.edit_account(account_id);
         // Text attributes are set at once, at the end.
         let mut updates: Vec<(Sym, Sym)> = Vec::new();
         for (attr, candidates) in mapping.well_known() {
@@ -889,7 +890,7 @@ impl<'m> Builder<'m> {
 
     /// Notes that the entry that cannot log on numbered `n` is a member
     /// of `group`.
-    fn note_non_account(&self, n: u32, group: GroupId, inventory: &mut Inventory) {
+    fn note_non_account(&self, n: u32, group: GroupId, inventory: &mut InventoryBuilder) {
         if let Some((dn, kind)) = self.non_accounts.get(n as usize) {
             inventory
                 .non_accounts
@@ -898,13 +899,13 @@ impl<'m> Builder<'m> {
     }
 
     /// Resolves memberships now that every entry has been added.
-    pub fn finish(self, inventory: &mut Inventory) -> Result<(), SourceError> {
+    pub fn finish(self, inventory: &mut InventoryBuilder) -> Result<(), SourceError> {
         let mut key = self.key;
         for pending in self.groups {
             let group = pending.group;
             for uid in pending.uids {
                 let account = inventory.account_id(&uid, &pending.origin);
-                inventory.add_membership(account, group);
+                inventory.add_membership(account, group, pending.origin);
             }
             for value in pending.dns {
                 normalize_dn_into(&value, &mut key);
@@ -912,8 +913,8 @@ impl<'m> Builder<'m> {
                     continue;
                 }
                 match self.by_dn.get(&self.digest.of(&key)).copied() {
-                    Some(Node::Account(a)) => inventory.add_membership(a, group),
-                    Some(Node::Group(g)) => inventory.add_nesting(group, g),
+                    Some(Node::Account(a)) => inventory.add_membership(a, group, pending.origin),
+                    Some(Node::Group(g)) => inventory.add_nesting(group, g, pending.origin),
                     Some(Node::NonAccount(n)) => {
                         if let Some((dn, kind)) = self.non_accounts.get(n as usize) {
                             inventory
@@ -928,7 +929,7 @@ impl<'m> Builder<'m> {
                         // else as its DN, so its access is still reported.
                         let shown = self.foreign.get(key.as_str()).cloned().unwrap_or(value);
                         let account = inventory.account_id(&shown, &pending.origin);
-                        inventory.add_membership(account, group);
+                        inventory.add_membership(account, group, pending.origin);
                     }
                 }
             }
@@ -952,10 +953,11 @@ impl<'m> Builder<'m> {
                     }
                 });
             if let Some(group) = group {
-                inventory.add_membership(account, group);
+                // Given by the account's own entry.
+                let own = inventory.accounts()[account].origin;
+                inventory.add_memberships(account, &[group], own);
             }
         }
-        inventory.flush_memberships();
         Ok(())
     }
 }
@@ -1048,22 +1050,22 @@ mod tests {
                 ],
             ),
         ];
-        let mut inv = Inventory::new();
+        let mut inv = InventoryBuilder::new();
         add_entries(entries, &Mapping::default(), &mut inv).unwrap();
-        let anna = &inv.accounts[inv.account("anna").unwrap()];
+        let anna = &inv.accounts()[inv.account("anna").unwrap()];
         assert_eq!(anna.enabled, Some(false));
         assert_eq!(anna.expires, Some(crate::inventory::Expiry::Never));
         assert!(anna.last_logon.is_some());
         assert_eq!(anna.attrs.get("mail"), Some("anna@x"));
-        let bo = &inv.accounts[inv.account("bo").unwrap()];
+        let bo = &inv.accounts()[inv.account("bo").unwrap()];
         assert_eq!(bo.enabled, Some(true));
         assert!(inv.account("PC1").is_none());
         let g1 = inv.group("G1").unwrap();
         let g2 = inv.group("G2").unwrap();
-        assert_eq!(inv.groups[g1].children, vec![g2]);
-        assert_eq!(inv.groups[g2].children, vec![g1]);
+        assert_eq!(inv.groups()[g1].children, vec![g2]);
+        assert_eq!(inv.groups()[g2].children, vec![g1]);
         let fsp = inv.account("S-1-5-21-9-9-9-1000").unwrap();
-        inv.finish();
+        let inv = inv.finish();
         let g1 = inv.group("G1").unwrap();
         assert!(inv.members(g1).contains(&fsp));
         assert_eq!(inv.accounts.len(), 3);
@@ -1098,14 +1100,14 @@ mod tests {
                 &[("objectclass", "person"), ("uid", "d")],
             ),
         ];
-        let mut inv = Inventory::new();
+        let mut inv = InventoryBuilder::new();
         add_entries(entries.clone(), &Mapping::default(), &mut inv).unwrap();
-        let c = &inv.accounts[0];
+        let c = &inv.accounts()[0];
         assert_eq!(c.display_name.as_deref(), Some("C C"));
         assert_eq!(c.attrs.get("department"), Some("IFO"));
         assert_eq!(c.enabled, Some(false));
         assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
-        inv.finish();
+        let inv = inv.finish();
         assert_eq!(inv.members(0), vec![0]);
         // No pwdAccountLockedTime: enabled.
         assert_eq!(inv.accounts[1].enabled, Some(true));
@@ -1114,9 +1116,9 @@ mod tests {
         config
             .attributes
             .insert("department".into(), "extensionAttribute1".into());
-        let mut inv = Inventory::new();
+        let mut inv = InventoryBuilder::new();
         add_entries(entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
-        assert_eq!(inv.accounts[0].attrs.get("department"), Some("x"));
+        assert_eq!(inv.accounts()[0].attrs.get("department"), Some("x"));
     }
 
     #[test]
@@ -1129,7 +1131,8 @@ mod tests {
                 ("useraccountcontrol", "lots"),
             ],
         )];
-        let err = add_entries(entries, &Mapping::default(), &mut Inventory::new()).unwrap_err();
+        let err =
+            add_entries(entries, &Mapping::default(), &mut InventoryBuilder::new()).unwrap_err();
         assert_eq!(err.location, "t:1");
         assert!(
             err.message.contains("userAccountControl")
@@ -1170,9 +1173,9 @@ mod tests {
                 &[("objectclass", "inetOrgPerson"), ("uid", &uid)],
             ));
         }
-        let mut inv = Inventory::new();
+        let mut inv = InventoryBuilder::new();
         add_entries(entries, &Mapping::default(), &mut inv).unwrap();
-        inv.finish();
+        let inv = inv.finish();
         let g = inv.group("Stor").unwrap();
         // Every account, and the DN no entry has, shown as itself.
         assert_eq!(inv.members(g).len(), n + 1);
@@ -1180,8 +1183,82 @@ mod tests {
         assert!(inv.account("cn=Borta,ou=G,dc=x").is_some());
         for i in (0..n).step_by(997) {
             let a = inv.account(&format!("u{i}")).unwrap();
-            assert_eq!(*inv.accounts[a].groups, [g as u32], "u{i}");
+            assert_eq!(*inv.accounts[a].groups(), [g as u32], "u{i}");
         }
         assert!(inv.groups[g].children.is_empty(), "not a member of itself");
+    }
+
+    #[test]
+    fn memberships_from_a_server_name_the_entry_that_gives_them() {
+        let server = Origin::new("ldaps://dc.kommun.se", None);
+        let at = |dn: &str, attrs: &[(&str, &str)]| {
+            let mut e = entry(dn, attrs);
+            e.origin = server;
+            e
+        };
+        let anna = at(
+            "CN=Anna,OU=U,DC=x",
+            &[
+                ("objectclass", "user"),
+                ("samaccountname", "anna"),
+                ("objectsid", "S-1-5-21-1-2-3-1104"),
+                ("primarygroupid", "513"),
+            ],
+        );
+        let users = at(
+            "CN=Domain Users,DC=x",
+            &[
+                ("objectclass", "group"),
+                ("cn", "Domain Users"),
+                ("objectsid", "S-1-5-21-1-2-3-513"),
+            ],
+        );
+        let las = at(
+            "CN=SG-Las,DC=x",
+            &[
+                ("objectclass", "group"),
+                ("cn", "SG-Las"),
+                ("member", "CN=Anna,OU=U,DC=x"),
+            ],
+        );
+        let mut inv = InventoryBuilder::new();
+        add_entries(vec![anna, users, las], &Mapping::default(), &mut inv).unwrap();
+        let inv = inv.finish();
+        let a = inv.account("anna").unwrap();
+        let location = |group| inv.membership_location(a, inv.group(group).unwrap());
+        assert_eq!(
+            location("SG-Las").as_deref(),
+            Some("ldaps://dc.kommun.se CN=SG-Las,DC=x")
+        );
+        assert_eq!(
+            location("Domain Users").as_deref(),
+            Some("ldaps://dc.kommun.se CN=Anna,OU=U,DC=x")
+        );
+    }
+
+    #[test]
+    fn a_contact_in_a_group_names_that_group_after_groups_are_renumbered() {
+        // Read first, `SG-Ö` comes last in name order.
+        let entries = vec![
+            entry("CN=C,DC=x", &[("objectclass", "contact"), ("cn", "C")]),
+            entry(
+                "CN=SG-Ö,DC=x",
+                &[
+                    ("objectclass", "group"),
+                    ("cn", "SG-Ö"),
+                    ("member", "CN=C,DC=x"),
+                ],
+            ),
+            entry("CN=SG-A,DC=x", &[("objectclass", "group"), ("cn", "SG-A")]),
+        ];
+        let mut inv = InventoryBuilder::new();
+        add_entries(entries, &Mapping::default(), &mut inv).unwrap();
+        let inv = inv.finish();
+        let named: Vec<(&str, &str)> = inv
+            .non_accounts
+            .iter()
+            .map(|(what, g)| (what.as_str(), inv.groups[*g].name.as_str()))
+            .collect();
+        assert_eq!(named, [("the contact `CN=C,DC=x`", "SG-Ö")]);
     }
 }

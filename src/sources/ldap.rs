@@ -31,7 +31,7 @@ use ldap3::{LdapConn, LdapConnSettings, LdapError, Scope};
 
 use crate::config::LdapConfig;
 use crate::error::Error;
-use crate::inventory::{Inventory, Origin};
+use crate::inventory::{InventoryBuilder, Origin};
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
@@ -335,7 +335,7 @@ pub fn read(
     url: &str,
     config: Option<&LdapConfig>,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), Error> {
     let config = effective(config);
     let server = server_name(url);
@@ -633,7 +633,7 @@ fn session(
     clock: Clock,
     panics: &PanicCapture,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let page_size = if config.page_size == 0 {
         1000
@@ -1117,7 +1117,7 @@ pub fn replay(
     chunk: usize,
     config: &LdapConfig,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), Error> {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
@@ -1366,6 +1366,7 @@ fn warn_if_shared(path: &std::path::Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Inventory;
 
     #[test]
     fn hosts_of_urls() {
@@ -1419,7 +1420,7 @@ mod tests {
             "ldap://dc1.example.se",
             Some(&config),
             &Mapping::default(),
-            &mut Inventory::new(),
+            &mut InventoryBuilder::new(),
         )
         .unwrap_err();
         assert_eq!(err.exit_code(), 2);
@@ -1659,7 +1660,7 @@ mod tests {
             timeout_s: 2,
             ..LdapConfig::default()
         };
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         replay(
             &answers.0,
             chunk,
@@ -1668,7 +1669,7 @@ mod tests {
             &mut inventory,
         )
         .map_err(|e| e.to_string())?;
-        inventory.finish();
+        let inventory = inventory.finish();
         Ok(inventory)
     }
 

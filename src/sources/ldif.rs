@@ -20,7 +20,7 @@
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use crate::inventory::{Inventory, Origin};
+use crate::inventory::{InventoryBuilder, Origin};
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
@@ -47,7 +47,7 @@ pub fn write_line(out: &mut impl std::io::Write, name: &str, value: &str) -> std
 pub fn read_file(
     path: &Path,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = path.display().to_string();
     let mut file = std::fs::File::open(path).map_err(|e| read_error(&name, &e))?;
@@ -145,7 +145,7 @@ fn read(
     name: &str,
     reader: impl BufRead,
     mapping: &Mapping,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let mut builder = directory::Builder::new(mapping);
     let mut entries = Entries::new(name, reader);
@@ -594,6 +594,7 @@ fn entry<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Inventory;
 
     /// What `write_line` writes, the reader reads back as it was.
     #[test]
@@ -743,10 +744,10 @@ mod tests {
 
     /// Streams `text` through a read buffer of `capacity` bytes.
     fn read_with(capacity: usize, text: &[u8]) -> Result<Inventory, SourceError> {
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         let reader = std::io::BufReader::with_capacity(capacity, text);
         read("t", reader, &Mapping::from_config(None), &mut inventory)?;
-        inventory.finish();
+        let inventory = inventory.finish();
         Ok(inventory)
     }
 
@@ -787,9 +788,9 @@ mod tests {
     fn any_read_buffer_reads_as_the_whole_bytes() {
         let text = EVERY_FORM.as_bytes();
         let whole = parse("t", text).unwrap();
-        let mut expected = Inventory::new();
+        let mut expected = InventoryBuilder::new();
         directory::add_entries(whole.clone(), &Mapping::from_config(None), &mut expected).unwrap();
-        expected.finish();
+        let expected = expected.finish();
         for capacity in CAPACITIES {
             let reader = std::io::BufReader::with_capacity(capacity, text);
             let streamed: Vec<DirEntry> =
@@ -877,7 +878,7 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         let reader = std::io::BufReader::with_capacity(16, BreaksOff(EVERY_FORM.as_bytes()));
         let err = read("t", reader, &Mapping::from_config(None), &mut inventory).unwrap_err();
         assert_eq!(err.location, "t");
@@ -902,5 +903,52 @@ mod tests {
         for s in samples {
             let _ = parse("t", s);
         }
+    }
+
+    #[test]
+    fn a_membership_comes_from_the_group_entry() {
+        let text = "\
+dn: uid=anna,ou=p,dc=x
+objectClass: inetOrgPerson
+uid: anna
+
+dn: cn=SG-Las,ou=g,dc=x
+objectClass: groupOfNames
+cn: SG-Las
+member: uid=anna,ou=p,dc=x
+member: cn=SG-IFO,ou=g,dc=x
+
+dn: cn=SG-IFO,ou=g,dc=x
+objectClass: groupOfNames
+cn: SG-IFO
+member: uid=anna,ou=p,dc=x
+member: uid=bo,ou=p,dc=x
+
+dn: uid=bo,ou=p,dc=x
+objectClass: inetOrgPerson
+uid: bo
+";
+        let mut inventory = InventoryBuilder::new();
+        let entries = parse("katalog.ldif", text.as_bytes()).unwrap();
+        directory::add_entries(entries, &Mapping::from_config(None), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        let a = |name| inventory.account(name).unwrap();
+        let g = |name| inventory.group(name).unwrap();
+        let at = |account, group| {
+            inventory
+                .membership_origin(a(account), g(group))
+                .map(|o| o.to_string())
+        };
+        assert_eq!(at("anna", "SG-Las").as_deref(), Some("katalog.ldif:5"));
+        assert_eq!(at("anna", "SG-IFO").as_deref(), Some("katalog.ldif:11"));
+        // A member read before its entry is resolved at the end, from
+        // the same group entry.
+        assert_eq!(at("bo", "SG-IFO").as_deref(), Some("katalog.ldif:11"));
+        assert_eq!(at("bo", "SG-Las"), None);
+        let nesting = inventory.nesting_origin(g("SG-Las"), g("SG-IFO"));
+        assert_eq!(
+            nesting.map(|o| o.to_string()).as_deref(),
+            Some("katalog.ldif:5")
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use behorig::inventory::{Expiry, Inventory};
+use behorig::inventory::{Expiry, Inventory, InventoryBuilder};
 
 pub const AS_OF: &str = "2026-11-22";
 pub const SVC_PASSWORD: &str = "Pw-behorig-7e1c2b9f";
@@ -27,13 +27,12 @@ pub fn bin() -> PathBuf {
 /// The example organisation's directory part (accounts, groups, nesting),
 /// read from its CSV export; the role export stays CSV.
 pub fn norrvik() -> Inventory {
-    let mut inv = Inventory::new();
+    let mut inv = InventoryBuilder::new();
     for f in ["konton.csv", "gruppnastling.csv"] {
         behorig::sources::csv::read_file(&repo().join("fixtures/norrvik").join(f), &mut inv)
             .expect("the example organisation reads");
     }
-    inv.finish();
-    inv
+    inv.finish()
 }
 
 /// Relative to the repository, where the binary runs, as the baseline

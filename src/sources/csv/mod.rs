@@ -23,7 +23,7 @@ use std::path::Path;
 use crate::intern::{Attrs, Sym};
 use chrono::NaiveDateTime;
 
-use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, Inventory, Origin};
+use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, InventoryBuilder, Origin};
 use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
@@ -267,12 +267,16 @@ pub const MAX_ROW_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads one CSV export into the inventory, streamed: its encoding is
 /// decided once, for the whole file, from its start (see [`Decoding`]).
-pub fn read_file(path: &Path, inventory: &mut Inventory) -> Result<(), SourceError> {
+pub fn read_file(path: &Path, inventory: &mut InventoryBuilder) -> Result<(), SourceError> {
     read_path(path, "--csv", InventoryReader { inventory })
 }
 
 /// Reads CSV bytes in any supported encoding; `name` is used in messages.
-pub fn read_bytes(name: &str, bytes: &[u8], inventory: &mut Inventory) -> Result<(), SourceError> {
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    inventory: &mut InventoryBuilder,
+) -> Result<(), SourceError> {
     read_stream(
         name,
         "--csv",
@@ -775,7 +779,7 @@ fn open_records<'n, R: Read>(
 /// Reads an inventory export (accounts, nesting or role grants, told by
 /// its header) into the inventory.
 struct InventoryReader<'i> {
-    inventory: &'i mut Inventory,
+    inventory: &'i mut InventoryBuilder,
 }
 
 impl RowConsumer for InventoryReader<'_> {
@@ -805,7 +809,7 @@ fn read_inventory<R: Read + Send>(
     headers: ::csv::StringRecord,
     header_line: usize,
     lines: usize,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
     let (layout, kind) =
@@ -839,7 +843,6 @@ fn read_inventory<R: Read + Send>(
             .warnings
             .push(format!("{name}: the export has a header but no rows"));
     }
-    inventory.flush_memberships();
     Ok(())
 }
 
@@ -864,7 +867,7 @@ fn control_in_name(name: &str, line: usize, column: &str, c: char) -> SourceErro
 fn read_grants<R: Read>(
     records: &mut Records<'_, R>,
     layout: &Layout,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
     let file = Sym::new(name);
@@ -913,9 +916,10 @@ fn read_grants<R: Read>(
 fn read_nesting<R: Read>(
     records: &mut Records<'_, R>,
     layout: &Layout,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
+    let file = Sym::new(name);
     while let Some((line, row)) = records.next_row()? {
         let parent = row.get(layout.group);
         if parent.is_empty() {
@@ -924,7 +928,7 @@ fn read_nesting<R: Read>(
         let parent = inventory.intern_group(parent);
         for child in split_groups(row.get(layout.member_group)) {
             let child = inventory.intern_group(child);
-            inventory.add_nesting(parent, child);
+            inventory.add_nesting(parent, child, Origin::at(file, Some(line)));
         }
     }
     Ok(())
@@ -974,7 +978,7 @@ const LISTS_KEPT: usize = 4096;
 fn read_accounts<R: Read + Send>(
     records: Records<'_, R>,
     layout: &Layout,
-    inventory: &mut Inventory,
+    inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
     let file = Sym::new(records.name);
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, SourceError>>(4);
@@ -999,7 +1003,7 @@ fn read_accounts<R: Read + Send>(
             for row in batch.rows {
                 let origin = Origin::at(file, Some(row.line));
                 let account_id = inventory.account_id(&text[row.id], &origin);
-                let acc = &mut inventory.accounts[account_id];
+                let acc = inventory.edit_account(account_id);
                 if let Some(name) = row.display_name {
                     acc.display_name = Some(text[name].into());
                 }
@@ -1040,7 +1044,7 @@ fn read_accounts<R: Read + Send>(
                 for name in split_groups(&text[row.groups]) {
                     groups.push(inventory.intern_group(name));
                 }
-                inventory.add_memberships(account_id, &groups);
+                inventory.add_memberships(account_id, &groups, origin);
             }
         }
         drop(receiver);
@@ -1209,6 +1213,7 @@ fn parse_accounts<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Inventory;
 
     #[test]
     fn detects_delimiters() {
@@ -1255,7 +1260,7 @@ mod tests {
     fn group_names_that_start_with_multibyte_letters() {
         // Found by fuzzing: a group cell whose third byte is inside a
         // character (here after Windows-1252 decoding).
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         let bytes = b"group,member_group\nAlla,\xad\xb8\xd2\xb6ersonal\n";
         assert!(read_bytes("x.csv", bytes, &mut inventory).is_ok());
         assert!(inventory.group("\u{ad}¸Ò¶ersonal").is_some());
@@ -1303,10 +1308,10 @@ mod tests {
         // 5,000 rows put the first byte beyond ASCII past the first 64 KiB.
         let file = export_ending_in(5000, b"", b"bjorn,Bj\xf6rn \xc5berg,VO\n");
         assert!(std::fs::metadata(file.path()).unwrap().len() > PREFIX as u64);
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         read_file(file.path(), &mut inventory).unwrap();
-        assert_eq!(inventory.accounts.len(), 5001);
-        let bjorn = &inventory.accounts[inventory.account("bjorn").unwrap()];
+        assert_eq!(inventory.accounts().len(), 5001);
+        let bjorn = &inventory.accounts()[inventory.account("bjorn").unwrap()];
         assert_eq!(bjorn.display_name.as_deref(), Some("Björn Åberg"));
         assert_eq!(bjorn.attr("department"), Some("VO"));
     }
@@ -1318,7 +1323,7 @@ mod tests {
             "anna,Anna Öberg,IFO\n".as_bytes(),
             b"bjorn,Bj\xf6rn,VO\n",
         );
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         let err = read_file(file.path(), &mut inventory).unwrap_err();
         let shown = err.to_string();
         // Header, Anna, 5,000 rows, then the Windows-1252 row.
@@ -1356,7 +1361,7 @@ mod tests {
                 text.push_str(&format!("u{i},{},{}{end}", fields[1], fields[2]));
             }
             let unclosed = unterminated_quote(&text, b',');
-            let mut inventory = Inventory::new();
+            let mut inventory = InventoryBuilder::new();
             let read = read_bytes("k.csv", text.as_bytes(), &mut inventory);
             if let Some(line) = unclosed {
                 let err = read.expect_err("an export with an unclosed quote was read");
@@ -1377,7 +1382,7 @@ mod tests {
             let enabled = if i == 2500 { "kanske" } else { "ja" };
             text.push_str(&format!("u{i},{enabled},G{}\n", i % 7));
         }
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         let err = read_bytes("konton.csv", text.as_bytes(), &mut inventory).unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("konton.csv:2502"), "{shown}");
@@ -1399,9 +1404,9 @@ mod tests {
         // u7 again, with a new title and no display name: the title
         // changes, the name and the department stay.
         text.push_str("u7;;;;Enhetschef\n");
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         read_bytes("k.csv", text.as_bytes(), &mut inventory).unwrap();
-        inventory.finish();
+        let inventory = inventory.finish();
         assert_eq!(inventory.accounts.len(), 3000);
         for i in [0, 1, 2, 1500, 2999] {
             let a = &inventory.accounts[inventory.account(&format!("u{i}")).unwrap()];
@@ -1432,15 +1437,15 @@ mod tests {
         }
         // The same account again, far from its first row: its groups add up.
         text.push_str("U0;G9\n");
-        let mut inventory = Inventory::new();
+        let mut inventory = InventoryBuilder::new();
         read_bytes("k.csv", text.as_bytes(), &mut inventory).unwrap();
-        inventory.finish();
+        let inventory = inventory.finish();
         assert_eq!(inventory.accounts.len(), 5000);
         assert_eq!(&*inventory.accounts[4999].id, "u4999");
         assert_eq!(inventory.accounts[4999].origin.to_string(), "k.csv:5001");
         let u0 = &inventory.accounts[inventory.account("u0").unwrap()];
         let names: Vec<&str> = u0
-            .groups
+            .groups()
             .iter()
             .map(|&g| inventory.groups[g as usize].name.as_str())
             .collect();
@@ -1449,5 +1454,92 @@ mod tests {
             inventory.members(inventory.group("alla").unwrap()).len(),
             5000
         );
+    }
+
+    /// Where a membership was read, as the user sees it.
+    fn membership_at(inventory: &Inventory, account: &str, group: &str) -> Option<String> {
+        let account = inventory.account(account)?;
+        let group = inventory.group(group)?;
+        inventory
+            .membership_origin(account, group)
+            .map(|o| o.to_string())
+    }
+
+    #[test]
+    fn a_membership_in_a_group_cell_comes_from_the_account_row() {
+        let mut inventory = InventoryBuilder::new();
+        let text = "account,group
+anna,SG-A;SG-B
+bo,SG-B
+";
+        read_bytes("konton.csv", text.as_bytes(), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        assert_eq!(
+            membership_at(&inventory, "anna", "SG-B").as_deref(),
+            Some("konton.csv:2")
+        );
+        assert_eq!(
+            membership_at(&inventory, "bo", "SG-B").as_deref(),
+            Some("konton.csv:3")
+        );
+        assert_eq!(membership_at(&inventory, "bo", "SG-A"), None);
+    }
+
+    #[test]
+    fn a_membership_export_row_is_the_origin_of_its_membership() {
+        let mut inventory = InventoryBuilder::new();
+        let accounts = "account,department
+anna,IFO
+bo,VO
+";
+        read_bytes("konton.csv", accounts.as_bytes(), &mut inventory).unwrap();
+        let memberships = "account,group
+bo,SG-A
+anna,SG-B
+anna,SG-A
+cecilia,SG-A
+";
+        read_bytes("medlemskap.csv", memberships.as_bytes(), &mut inventory).unwrap();
+        // A cell of a later account export adds a third source.
+        let more = "account,group
+anna,SG-C
+";
+        read_bytes("fler.csv", more.as_bytes(), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        let at = |account, group| membership_at(&inventory, account, group);
+        assert_eq!(at("bo", "SG-A").as_deref(), Some("medlemskap.csv:2"));
+        assert_eq!(at("anna", "SG-B").as_deref(), Some("medlemskap.csv:3"));
+        assert_eq!(at("anna", "SG-A").as_deref(), Some("medlemskap.csv:4"));
+        assert_eq!(at("anna", "SG-C").as_deref(), Some("fler.csv:2"));
+        // An account the membership export made is its row's.
+        assert_eq!(at("cecilia", "SG-A").as_deref(), Some("medlemskap.csv:5"));
+        // The groups are in name order after `finish`; the origins follow.
+        let anna = &inventory.accounts[inventory.account("anna").unwrap()];
+        let names: Vec<&str> = anna
+            .groups()
+            .iter()
+            .map(|&g| inventory.groups[g as usize].name.as_str())
+            .collect();
+        assert_eq!(names, ["SG-A", "SG-B", "SG-C"]);
+    }
+
+    #[test]
+    fn a_nesting_export_row_is_the_origin_of_its_nesting() {
+        let mut inventory = InventoryBuilder::new();
+        let text = "group,member_group
+SG-Las,SG-IFO;SG-VO
+SG-Alla,SG-Las
+";
+        read_bytes("nastling.csv", text.as_bytes(), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        let g = |name| inventory.group(name).unwrap();
+        let at = |parent, child| {
+            inventory
+                .nesting_origin(g(parent), g(child))
+                .map(|o| o.to_string())
+        };
+        assert_eq!(at("SG-Las", "SG-VO").as_deref(), Some("nastling.csv:2"));
+        assert_eq!(at("SG-Alla", "SG-Las").as_deref(), Some("nastling.csv:3"));
+        assert_eq!(at("SG-Las", "SG-Alla"), None);
     }
 }
