@@ -245,3 +245,45 @@ when.extensionattribute7 = "4711"
         .collect();
     assert_eq!(accounts, vec!["b"], "{}", stderr(&o));
 }
+
+/// `explain` on a finding read from LDIF names, for each membership on the
+/// path, the line of the group entry that lists it: the line the test
+/// finds in the export it wrote.
+#[test]
+fn explain_names_the_group_entry_of_each_membership() {
+    let ldif = format!(
+        "version: 1\n\n{}",
+        directory_ldif(&norrvik(), "dc=norrvik,dc=se", Flavor::OpenLdap)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.ldif");
+    write(&path, &ldif);
+    let path = path.to_string_lossy().into_owned();
+    let roles = roles_csv().to_string_lossy().into_owned();
+    let inputs = ["--ldif", path.as_str(), "--csv", roles.as_str()];
+    let o = audit(&inputs, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "unauthorized-access" && f["via"].as_array().is_some_and(|v| !v.is_empty())
+        })
+        .expect("an unauthorized access through a group");
+    let group = finding["via"][0].as_str().unwrap();
+    // The line of the group's entry in the export.
+    let line = ldif
+        .lines()
+        .position(|l| l.starts_with("dn: ") && l.contains(&format!("cn={group},")))
+        .map(|i| i + 1)
+        .expect("the group's entry");
+    let mut args = vec!["explain", finding["id"].as_str().unwrap(), "--as-of", AS_OF];
+    args.extend_from_slice(&inputs);
+    let out = behorig(&args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("└─ är medlem i {group} ({path}:{line})");
+    assert!(text.contains(&expected), "no `{expected}` in:\n{text}");
+}

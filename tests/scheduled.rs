@@ -735,9 +735,9 @@ fn explain_follows_two_levels_of_nesting() {
     assert_eq!(code, 0, "{err}");
     let expected_path = [
         "  cia.lund",
-        "    └─ är medlem i SG-Controllers",
-        "       └─ som är medlem i SG-Analys",
-        "          └─ som är medlem i SG-Statdb-Alla",
+        "    └─ är medlem i SG-Controllers (konton.csv:3)",
+        "       └─ som är medlem i SG-Analys (nest.csv:2)",
+        "          └─ som är medlem i SG-Statdb-Alla (nest.csv:3)",
         "             └─ som ger Las på VO: policies/statdb.toml:12 ([[grant]] group = '^SG-Statdb-Alla$')",
     ]
     .join("\n");
@@ -765,7 +765,7 @@ fn explain_shows_the_failed_title_condition() {
     assert_eq!(code, 0, "{err}");
     assert!(text.starts_with(&format!("Fynd {id}\n")), "{text}");
     assert!(
-        text.contains("  bo.ek\n    └─ är medlem i SG-Statdb-IFO-Las\n       └─ som ger Las på IFO: policies/statdb.toml:8"),
+        text.contains("  bo.ek\n    └─ är medlem i SG-Statdb-IFO-Las (konton.csv:3)\n       └─ som ger Las på IFO: policies/statdb.toml:8"),
         "{text}"
     );
     assert!(

@@ -416,9 +416,17 @@ impl<'a> Walker<'a> {
     /// account's membership in the first group (`account` is `None` when
     /// the path starts at a group), then each group's nesting in the next.
     pub fn steps(&self, account: Option<AccountId>, via: &[GroupId]) -> Vec<Step> {
-        let _ = account;
+        let inventory = self.inventory;
         via.iter()
-            .map(|&group| Step { group, from: None })
+            .enumerate()
+            .map(|(i, &group)| {
+                let from = match (i, account) {
+                    (0, Some(a)) => inventory.membership_location(a, group),
+                    (0, None) => None,
+                    _ => inventory.nesting_location(group, via[i - 1]),
+                };
+                Step { group, from }
+            })
             .collect()
     }
 

@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use super::access::{GrantSource, WalkState};
 use super::compiled::{Actual, CompiledAllow, Part};
 use crate::intern::Sym;
-use crate::inventory::{Account, GroupId, Origin};
+use crate::inventory::{Account, GroupId};
 
 /// The reasons of one finding.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,12 +43,13 @@ pub struct AccessReason {
 }
 
 /// One group of a path and where the membership that leads into it is
-/// written: the account's membership for the first group, the nesting of
-/// the previous group for the others.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// written (file:line, or the server and the DN of the entry): the
+/// account's membership for the first group, the nesting of the previous
+/// group for the others.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub group: GroupId,
-    pub from: Option<Origin>,
+    pub from: Option<String>,
 }
 
 /// One allow tried on one access: its parts in the order the matcher tries

@@ -479,6 +479,18 @@ impl Inventory {
         self.nestings.get(&(parent as u32, child as u32)).copied()
     }
 
+    /// Where a nesting was read, as a report tells it: the file and line,
+    /// or, from a server, the server and the DN of the parent's entry.
+    pub fn nesting_location(&self, parent: GroupId, child: GroupId) -> Option<String> {
+        let origin = self.nesting_origin(parent, child)?;
+        Some(
+            match (origin.line, self.groups.get(parent)?.dn.as_deref()) {
+                (None, Some(dn)) => format!("{origin} {dn}"),
+                _ => origin.to_string(),
+            },
+        )
+    }
+
     /// The accounts that are direct members of a group, in account order:
     /// a scan of every account, as only reports need it.
     pub fn members(&self, group: GroupId) -> Vec<AccountId> {

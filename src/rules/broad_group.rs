@@ -126,7 +126,7 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
             .groups
             .get(step.group)
             .map_or("?", |g| g.name.as_str());
-        let from = step.from.map(|o| format!(" ({o})")).unwrap_or_default();
+        let from = step.from.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
         if i == 0 {
             let _ = writeln!(out, "  {g}");
         } else {

@@ -209,7 +209,7 @@ pub fn path(out: &mut String, base: usize, cx: &Context<'_>, account: &str, acce
             .groups
             .get(step.group)
             .map_or("?", |g| g.name.as_str());
-        match step.from {
+        match &step.from {
             Some(from) => {
                 let _ = writeln!(out, "{:indent$}└─ {member} {name} ({from})", "");
             }
