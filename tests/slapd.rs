@@ -79,6 +79,42 @@ fn starttls_with_paging_past_the_size_limit_gives_the_csv_findings() {
     let o = audit(&config, &slapd.ldap_url(), &[], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_same(&csv_baseline(), &findings_and_summary(&o));
+
+    // `explain` names, for a membership read from the server, the server
+    // and the DN of the group entry that lists it.
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let finding = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["rule"] == "unauthorized-access" && f["via"].as_array().is_some_and(|v| !v.is_empty())
+        })
+        .expect("an unauthorized access through a group");
+    let group = finding["via"][0].as_str().expect("group");
+    let config = config.to_string_lossy().into_owned();
+    let roles = roles_csv().to_string_lossy().into_owned();
+    let url = slapd.ldap_url();
+    let id = finding["id"].as_str().expect("id");
+    let args = [
+        "explain",
+        id,
+        "--as-of",
+        AS_OF,
+        "--config",
+        &config,
+        "--policies",
+        "policies",
+        "--ldap",
+        &url,
+        "--csv",
+        &roles,
+    ];
+    let out = behorig(&args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("└─ är medlem i {group} ({url} cn={group},");
+    assert!(text.contains(&expected), "no `{expected}` in:\n{text}");
 }
 
 #[test]
