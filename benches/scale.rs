@@ -22,7 +22,10 @@
 //! `-- --runs N` sets the runs per measurement (default 5); `-- --csv-only`
 //! leaves out LDAP (the LDIF file is still read); `-- --log-rows N` sets
 //! the log's rows (0 leaves the log out). Needs slapd and ldap-utils
-//! (`scripts/test` installs them).
+//! (`scripts/test` installs them). `BEHORIG_BASELINE=PATH` measures an
+//! earlier build beside this one in the same runs: each row then has a
+//! `baseline` line with that build's time and memory and how much this
+//! build differs from it (in %).
 
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -189,12 +192,28 @@ fn behorig_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_behorig")))
 }
 
+/// An earlier build to measure beside this one, run for run
+/// (`BEHORIG_BASELINE`): the CSV, LDIF and LDAP rows then also say how
+/// the two compare.
+fn baseline_bin() -> Option<PathBuf> {
+    std::env::var_os("BEHORIG_BASELINE").map(PathBuf::from)
+}
+
 fn audit_command(w: &behorig::synth::Written, report: &Path) -> Command {
     audit_command_as(w, report, "json")
 }
 
 fn audit_command_as(w: &behorig::synth::Written, report: &Path, format: &str) -> Command {
-    let mut cmd = Command::new(behorig_bin());
+    audit_command_of(&behorig_bin(), w, report, format)
+}
+
+fn audit_command_of(
+    bin: &Path,
+    w: &behorig::synth::Written,
+    report: &Path,
+    format: &str,
+) -> Command {
+    let mut cmd = Command::new(bin);
     cmd.arg("audit")
         .arg("--policies")
         .arg(&w.policies)
@@ -458,11 +477,15 @@ struct SideBySide {
     audit: Duration,
     peak: u64,
     found: Vec<String>,
+    /// With `BEHORIG_BASELINE`: the earlier build's time and peak memory,
+    /// measured in the same runs.
+    baseline: Option<(Duration, u64)>,
 }
 
 /// Runs `limit` and the audit (`audit_command` with `args` added)
-/// alternately, `runs` times each; `name` names the report and the
-/// audit's output files in `dir`.
+/// alternately, `runs` times each, and the baseline build's audit after
+/// each when there is one; `name` names the report and the audit's output
+/// files in `dir`.
 fn side_by_side(
     w: &behorig::synth::Written,
     dir: &Path,
@@ -476,6 +499,9 @@ fn side_by_side(
     let mut limit_times = Vec::new();
     let mut audit_times = Vec::new();
     let mut peak = 0;
+    let baseline = baseline_bin();
+    let mut baseline_times = Vec::new();
+    let mut baseline_peak = 0;
     for _ in 0..runs {
         limit_times.push(limit());
         let _ = std::fs::remove_file(&report);
@@ -489,12 +515,22 @@ fn side_by_side(
         );
         audit_times.push(m.elapsed);
         peak = peak.max(m.peak_rss);
+        if let Some(bin) = &baseline {
+            let report = dir.join(format!("report-{name}-baseline.json"));
+            let mut cmd = audit_command_of(bin, w, &report, "json");
+            args(&mut cmd);
+            let m = measure(&mut cmd, dir, &format!("{output}-baseline"));
+            assert!(m.success, "the baseline's {name} audit failed");
+            baseline_times.push(m.elapsed);
+            baseline_peak = baseline_peak.max(m.peak_rss);
+        }
     }
     SideBySide {
         limit: median(limit_times),
         audit: median(audit_times),
         peak,
         found: finding_keys(&report),
+        baseline: baseline.map(|_| (median(baseline_times), baseline_peak)),
     }
 }
 
@@ -509,6 +545,7 @@ impl SideBySide {
             input,
             correct: self.found == expected,
             found: self.found,
+            baseline: self.baseline,
         }
     }
 }
@@ -522,6 +559,7 @@ struct Row {
     input: u64,
     correct: bool,
     found: Vec<String>,
+    baseline: Option<(Duration, u64)>,
 }
 
 fn print_rows(rows: &[Row], expected: usize) {
@@ -545,6 +583,18 @@ fn print_rows(rows: &[Row], expected: usize) {
                 format!("WRONG: {:?}", r.found)
             }
         );
+        if let Some((time, peak)) = r.baseline {
+            println!(
+                "  {:<22} {:>10} {:>11} {:>11.3} s {:>+6.1}% {:>10.1} MB {:>+8.1}%",
+                "",
+                "baseline",
+                "",
+                time.as_secs_f64(),
+                (r.audit.as_secs_f64() / time.as_secs_f64() - 1.0) * 100.0,
+                peak as f64 / 1e6,
+                (r.peak as f64 / peak as f64 - 1.0) * 100.0,
+            );
+        }
     }
 }
 
