@@ -48,6 +48,9 @@ pub struct Report {
     /// The accounts of each `too-many-accounts` finding (by id), from the
     /// evaluation, for the evidence stage; never output.
     pub members: BTreeMap<String, Vec<usize>>,
+    /// The policies evaluation made up for data sources that only role
+    /// exports name.
+    pub implicit: Vec<crate::policy::Policy>,
 }
 
 /// Where a run with `--state` stands in the history.

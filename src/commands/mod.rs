@@ -186,7 +186,7 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
     } = loaded;
     let evaluation = evaluate::evaluate(policies, inventory, as_of);
     let mut sources: Vec<_> = policies.iter().map(|p| p.source.clone()).collect();
-    sources.extend(evaluation.implicit_sources);
+    sources.extend(evaluation.implicit.iter().map(|p| p.source.clone()));
     let mut report = Report {
         as_of,
         inputs: inventory.inputs.clone(),
@@ -199,6 +199,7 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
         sources,
         findings: evaluation.findings,
         members: evaluation.members,
+        implicit: evaluation.implicit,
         warnings: inventory
             .warnings
             .iter()

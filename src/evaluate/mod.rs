@@ -36,9 +36,9 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Things the user should know that are not findings.
     pub warnings: Vec<String>,
-    /// Policies made up for data sources that role exports name but no
-    /// policy describes (everything on them is unauthorized).
-    pub implicit_sources: Vec<SourceMeta>,
+    /// The policies made up for data sources that role exports name but
+    /// no policy describes (everything on them is unauthorized).
+    pub implicit: Vec<Policy>,
     /// The accounts of each `too-many-accounts` finding (by finding id):
     /// those the allow covers, in account order.
     pub members: BTreeMap<String, Vec<usize>>,
@@ -262,7 +262,6 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             policy_file: None,
             role_labels: Default::default(),
         };
-        evaluation.implicit_sources.push(meta.clone());
         implicit.push(implicit_policy(meta));
     }
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
@@ -411,6 +410,9 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     }
 
     evaluation.findings = findings;
+    drop((compiled, walker));
+    drop(all);
+    evaluation.implicit = implicit;
     evaluation
 }
 

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::evaluate::{
-    attribute_value, grant_text, implicit_policy, AccessReason, Actual, AllowTried, Part, Reasons,
+    attribute_value, grant_text, AccessReason, Actual, AllowTried, Part, Reasons,
 };
 use crate::findings::Finding;
 use crate::inventory::{Account, Expiry, Inventory};
@@ -30,17 +30,11 @@ pub fn explain(
     report: &Report,
     finding: &Finding,
 ) -> String {
-    // Data sources that only role exports name get the policy evaluation
-    // gave them.
-    let implicit: Vec<Policy> = report
-        .sources
-        .iter()
-        .filter(|s| !policies.iter().any(|p| p.source.id == s.id))
-        .map(|s| implicit_policy(s.clone()))
-        .collect();
+    // Data sources that only role exports name have the policy evaluation
+    // made up for them.
     let policy = policies
         .iter()
-        .chain(implicit.iter())
+        .chain(report.implicit.iter())
         .find(|p| p.source.id == finding.data_source);
 
     let mut out = String::new();

@@ -249,3 +249,43 @@ fn role_export_for_a_source_without_policy_is_unauthorized() {
     assert!(keys(&json).contains(&"unauthorized-access treserva anna - Admin *".to_string()));
     assert!(stderr.contains("`treserva`"), "{stderr}");
 }
+
+/// A data source that only a role export names gets a made-up policy with
+/// no allows: its access is unauthorized, and `explain` shows that policy
+/// and the export row that gives the role.
+#[test]
+fn explain_a_finding_on_a_source_no_policy_describes() {
+    let env = Env::new();
+    let args = write_org(&env);
+    let roles = std::fs::read_to_string(env.dir.path().join("roles.csv")).expect("roles");
+    let line = roles.lines().count() + 1;
+    env.write("roles.csv", format!("{roles}bo,arkiv,Las,IFO\n"));
+    let (_, json, stderr) = audit_json(&env, &strs(&args));
+    assert!(
+        stderr.contains("`arkiv`, which no policy describes"),
+        "{stderr}"
+    );
+    let finding = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["data_source"] == "arkiv")
+        .expect("a finding on the source");
+    assert_eq!(finding["rule"], "unauthorized-access");
+    let out = env
+        .cmd()
+        .arg("explain")
+        .arg(finding["id"].as_str().expect("id"))
+        .args(&args)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for expected in [
+        "  Datakälla:    arkiv (arkiv), policy (no policy)".to_string(),
+        format!("└─ tilldelas Las på IFO direkt: roles.csv:{line}"),
+        "(no policy) har inga [[allow]]: all behörighet till källan är otillåten".to_string(),
+    ] {
+        assert!(text.contains(&expected), "no `{expected}` in:\n{text}");
+    }
+}
