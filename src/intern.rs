@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use rustc_hash::FxHashMap;
-use std::sync::{LazyLock, RwLock};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::{Arc, LazyLock, RwLock};
 
 /// An interned string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,62 +81,88 @@ impl fmt::Display for Sym {
 
 /// Attributes of an account: (name, value) pairs, names lower case.
 ///
-/// The list is interned like a [`Sym`]: accounts with the same attributes
-/// (a department, a title, an employment type) share one list, and an
-/// account holds only a reference to it. Changing an account's attributes
-/// gives it another list.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Attrs(&'static [(Sym, Sym)]);
+/// Accounts with the same attributes (a department, a title, an
+/// employment type) share one list when their source puts them in through
+/// [`AttrLists`], as the inventory's builder does: an account holds only a
+/// reference to it. Changing an account's attributes gives it another
+/// list.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Attrs(Option<Arc<[(Sym, Sym)]>>);
 
-/// The interned attribute lists. Past `MAX_LISTS` distinct lists (accounts
-/// whose attributes are all their own, an e-mail address say) new lists
-/// are stored without being remembered: sharing them would not pay.
-type List = &'static [(Sym, Sym)];
-static LISTS: LazyLock<std::sync::Mutex<rustc_hash::FxHashSet<List>>> =
-    LazyLock::new(Default::default);
+/// The attribute lists of an inventory being read, to share equal ones.
+/// Past `MAX_LISTS` distinct lists (accounts whose attributes are all their
+/// own, an e-mail address say) new lists are not remembered: sharing them
+/// would not pay.
+#[derive(Debug, Default)]
+pub struct AttrLists {
+    lists: FxHashSet<Arc<[(Sym, Sym)]>>,
+}
+
 const MAX_LISTS: usize = 1 << 16;
+
+impl AttrLists {
+    /// The attributes of this sorted list, shared with an equal one.
+    fn share(&mut self, list: Vec<(Sym, Sym)>) -> Attrs {
+        if list.is_empty() {
+            return Attrs::new();
+        }
+        if let Some(stored) = self.lists.get(list.as_slice()) {
+            return Attrs(Some(Arc::clone(stored)));
+        }
+        let stored: Arc<[(Sym, Sym)]> = list.into();
+        if self.lists.len() < MAX_LISTS {
+            self.lists.insert(Arc::clone(&stored));
+        }
+        Attrs(Some(stored))
+    }
+
+    /// The attributes of these pairs (see [`Attrs::from_pairs`]), shared.
+    pub fn of(&mut self, pairs: &[(Sym, Sym)]) -> Attrs {
+        self.share(Attrs::sorted(&[], pairs))
+    }
+
+    /// `attrs` with `updates` set on top, shared.
+    pub fn with(&mut self, attrs: &Attrs, updates: &[(Sym, Sym)]) -> Attrs {
+        if updates.is_empty() {
+            return attrs.clone();
+        }
+        self.share(Attrs::sorted(attrs.pairs(), updates))
+    }
+}
 
 impl Attrs {
     pub fn new() -> Self {
-        Attrs(&[])
+        Attrs(None)
     }
 
-    /// The list of these pairs, sorted by name; later pairs replace
+    /// `base` with `updates` on top, sorted by name; later pairs replace
     /// earlier ones of the same name.
-    pub fn from_pairs(pairs: &[(Sym, Sym)]) -> Attrs {
-        let mut list: Vec<(Sym, Sym)> = Vec::with_capacity(pairs.len());
-        for &(name, value) in pairs {
+    fn sorted(base: &[(Sym, Sym)], updates: &[(Sym, Sym)]) -> Vec<(Sym, Sym)> {
+        let mut list: Vec<(Sym, Sym)> = Vec::with_capacity(base.len() + updates.len());
+        for &(name, value) in base.iter().chain(updates) {
             match list.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = value,
                 None => list.push((name, value)),
             }
         }
         list.sort_unstable_by_key(|(n, _)| *n);
-        if list.is_empty() {
-            return Attrs::new();
-        }
-        let mut lists = LISTS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&stored) = lists.get(list.as_slice()) {
-            return Attrs(stored);
-        }
-        let stored: &'static [(Sym, Sym)] = Box::leak(list.into_boxed_slice());
-        if lists.len() < MAX_LISTS {
-            lists.insert(stored);
-        }
-        Attrs(stored)
+        list
     }
 
-    /// These attributes with `updates` set on top.
+    /// The pairs, sorted by name.
+    fn pairs(&self) -> &[(Sym, Sym)] {
+        self.0.as_deref().unwrap_or_default()
+    }
+
+    /// The list of these pairs, sorted by name; later pairs replace
+    /// earlier ones of the same name. Not shared with other accounts'.
+    pub fn from_pairs(pairs: &[(Sym, Sym)]) -> Attrs {
+        AttrLists::default().of(pairs)
+    }
+
+    /// These attributes with `updates` set on top (not shared).
     pub fn with(&self, updates: &[(Sym, Sym)]) -> Attrs {
-        if updates.is_empty() {
-            return *self;
-        }
-        if self.0.is_empty() {
-            return Attrs::from_pairs(updates);
-        }
-        let mut pairs = self.0.to_vec();
-        pairs.extend_from_slice(updates);
-        Attrs::from_pairs(&pairs)
+        AttrLists::default().with(self, updates)
     }
 
     /// Sets an attribute (its value trimmed), replacing an earlier value.
@@ -167,7 +193,10 @@ impl Attrs {
     }
 
     pub fn get_sym(&self, name: Sym) -> Option<Sym> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.pairs()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -175,17 +204,17 @@ impl Attrs {
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs().is_empty()
     }
 
     /// The attributes sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         let mut pairs: Vec<(&'static str, &'static str)> = self
-            .0
+            .pairs()
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
@@ -223,14 +252,20 @@ mod tests {
 
     #[test]
     fn equal_attributes_share_one_list() {
-        let mut a = Attrs::new();
-        a.insert("title", "Biträdande enhetschef");
-        a.insert("department", "IFO");
-        let mut b = Attrs::new();
-        b.insert("Department", "IFO");
-        b.insert("title", "Biträdande enhetschef");
+        let mut lists = AttrLists::default();
+        let (title, department) = (Attrs::name("title"), Attrs::name("Department"));
+        let a = lists.of(&[
+            (title, Sym::new("Biträdande enhetschef")),
+            (department, Sym::new("IFO")),
+        ]);
+        let ifo = lists.of(&[(department, Sym::new("IFO"))]);
+        let b = lists.with(&ifo, &[(title, Sym::new("Biträdande enhetschef"))]);
         assert_eq!(a, b);
-        assert!(std::ptr::eq(a.0, b.0));
+        let (Some(shared_a), Some(shared_b)) = (&a.0, &b.0) else {
+            panic!("both have attributes");
+        };
+        assert!(Arc::ptr_eq(shared_a, shared_b));
+        let mut b = b;
         b.insert("title", "Enhetschef");
         assert_ne!(a, b);
         assert_eq!(a.get("title"), Some("Biträdande enhetschef"));

@@ -3,7 +3,9 @@
 //!
 //! Allows are compiled for the evaluation loop: roles, scopes, attribute
 //! names and fixed values as interned symbols, `member_of` as group ids, so
-//! that checking an access compares integers. Conditions this form does not
+//! that checking an access compares integers. Attribute names and values
+//! are looked up, not interned: one that no account has is compiled as
+//! such ([`Cond::Unset`], [`Value::Absent`]) and matches nothing. Conditions this form does not
 //! cover (typed attributes, mixed templates) fall back to
 //! [`condition_holds`](super::condition_holds). Selector values and
 //! condition values are compared trimmed.
@@ -20,6 +22,8 @@ use crate::policy::{Allow, Condition, Policy, Selector, Test};
 
 enum Value {
     Fixed(Sym),
+    /// A fixed value no account has: it matches none.
+    Absent,
     Scope,
     Role,
     /// A template with other text around `{scope}`/`{role}`.
@@ -30,6 +34,8 @@ enum Cond<'p> {
     /// The attribute (by its interned name) equals one of the values.
     Equals(Sym, Vec<Value>),
     Regex(Sym, &'p Regex),
+    /// A plain attribute no account has: the condition holds for none.
+    Unset,
     Other,
 }
 
@@ -103,7 +109,12 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
     if !plain(&c.attribute) {
         return Cond::Other;
     }
-    let attr = Sym::new(&c.attribute);
+    let Some(attr) = Sym::find(&c.attribute) else {
+        return match &c.test {
+            Test::AnyOf(_) | Test::Regex(_) => Cond::Unset,
+            _ => Cond::Other,
+        };
+    };
     match &c.test {
         Test::AnyOf(templates) => Cond::Equals(
             attr,
@@ -113,7 +124,7 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
                     "{scope}" => Value::Scope,
                     "{role}" => Value::Role,
                     t if t.contains('{') => Value::Mixed(t.to_string()),
-                    t => Value::Fixed(Sym::new(t)),
+                    t => Sym::find(t).map_or(Value::Absent, Value::Fixed),
                 })
                 .collect(),
         ),
@@ -238,6 +249,7 @@ impl<'p> CompiledAllow<'p> {
                     None => false,
                     Some(value) => values.iter().any(|v| match v {
                         Value::Fixed(s) => *s == value,
+                        Value::Absent => false,
                         Value::Scope => scope == value,
                         Value::Role => role == value,
                         Value::Mixed(t) => {
@@ -250,6 +262,7 @@ impl<'p> CompiledAllow<'p> {
                     .attrs
                     .get_sym(*attr)
                     .is_some_and(|v| re.is_match(v.as_str())),
+                Cond::Unset => false,
                 Cond::Other => super::condition_holds(
                     account,
                     &c.attribute,
@@ -318,5 +331,53 @@ impl<'p> CompiledAllow<'p> {
                     .collect(),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::findings::Rule;
+    use crate::inventory::{InventoryBuilder, Origin};
+    use crate::policy::parse_policy;
+
+    /// The unauthorized accesses of the one account, a `Handläggare`,
+    /// under an allow for `when.<attribute> = value`.
+    fn flagged(attribute: &str, value: &str) -> usize {
+        let mut builder = InventoryBuilder::new();
+        let origin = Origin::new("konton.csv", Some(2));
+        let group = builder.intern_group("SG-Las");
+        let anna = builder.account_id("anna", &origin);
+        builder
+            .edit_account(anna)
+            .attrs
+            .insert("title", "Handläggare");
+        builder.add_memberships(anna, &[group], origin);
+        let inventory = builder.finish();
+        let policy = parse_policy(
+            Path::new("p.toml"),
+            &format!(
+                "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-Las$'\nrole = \"Las\"\n[[allow]]\nwhen.{attribute} = \"{value}\"\n"
+            ),
+        )
+        .expect("policy");
+        let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+        crate::evaluate::evaluate(&[policy], &inventory, as_of)
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::UnauthorizedAccess)
+            .count()
+    }
+
+    #[test]
+    fn a_value_no_account_has_matches_nothing_and_is_not_interned() {
+        assert_eq!(flagged("title", "Handläggare"), 0);
+        let absent = "Titel som ingen i katalogen har";
+        assert_eq!(flagged("title", absent), 1);
+        assert_eq!(crate::intern::Sym::find(absent), None);
+        // An attribute no account has.
+        assert_eq!(flagged("kostnadsstalle_som_saknas", "Handläggare"), 1);
+        assert_eq!(crate::intern::Sym::find("kostnadsstalle_som_saknas"), None);
     }
 }

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::intern::{Attrs, Sym};
+use crate::intern::{AttrLists, Attrs, Sym};
 use crate::text::trim;
 
 pub type AccountId = usize;
@@ -327,6 +327,8 @@ pub struct InventoryBuilder {
     /// Memberships added but not yet in the accounts' lists:
     /// (account, group), in the order they came.
     pending: Vec<(u32, u32)>,
+    /// The accounts' attribute lists, to share equal ones.
+    lists: AttrLists,
     pub grants: Vec<DirectGrant>,
     /// Descriptions of what was read (file paths, servers), for reports.
     pub inputs: Vec<String>,
@@ -543,6 +545,19 @@ impl InventoryBuilder {
     /// An account's attributes and flags, to set them.
     pub fn edit_account(&mut self, account: AccountId) -> &mut Account {
         &mut self.inventory.accounts[account]
+    }
+
+    /// The attribute list of these (name, value) pairs, names lower case,
+    /// shared with accounts that have the same.
+    pub fn attrs_of(&mut self, pairs: &[(Sym, Sym)]) -> Attrs {
+        self.lists.of(pairs)
+    }
+
+    /// Sets `updates` on an account's attributes, replacing values of the
+    /// same names.
+    pub fn update_attrs(&mut self, account: AccountId, updates: &[(Sym, Sym)]) {
+        let attrs = &mut self.inventory.accounts[account].attrs;
+        *attrs = self.lists.with(attrs, updates);
     }
 
     /// A group's directory details, to set them.

@@ -878,7 +878,7 @@ impl<'m> Builder<'m> {
             };
             updates.push((Attrs::name(&attr), Sym::new(text.trim())));
         }
-        account.attrs = account.attrs.with(&updates);
+        inventory.update_attrs(account_id, &updates);
         inventory.set_dn(account_id, dn.into_boxed_str());
         if let Some((sid, rid)) = primary {
             self.primaries.push((account_id, sid, rid));

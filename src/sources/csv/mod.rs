@@ -1023,20 +1023,21 @@ fn read_accounts<R: Read + Send>(
                     }
                 }
                 let updates = updates.as_slice();
-                acc.attrs = if acc.attrs.is_empty() {
-                    match lists.get(updates) {
-                        Some(&attrs) => attrs,
+                if acc.attrs.is_empty() {
+                    let attrs = match lists.get(updates) {
+                        Some(attrs) => attrs.clone(),
                         None => {
-                            let attrs = Attrs::from_pairs(updates);
+                            let attrs = inventory.attrs_of(updates);
                             if lists.len() < LISTS_KEPT {
-                                lists.insert(updates.into(), attrs);
+                                lists.insert(updates.into(), attrs.clone());
                             }
                             attrs
                         }
-                    }
+                    };
+                    inventory.edit_account(account_id).attrs = attrs;
                 } else {
-                    acc.attrs.with(updates)
-                };
+                    inventory.update_attrs(account_id, updates);
+                }
                 if let Some(dn) = row.dn {
                     inventory.set_dn(account_id, text[dn].into());
                 }
