@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 
 use crate::findings::Finding;
 use crate::intern::Sym;
-use crate::inventory::{Account, Inventory};
+use crate::inventory::{Account, AccountId, GroupId, Inventory};
 use crate::policy::{Allow, Checks, Policy, SourceMeta, Test};
 pub use crate::rules::{classify, default_severity};
 use crate::rules::{AccountCx, Check, Rule, SourceCx, SourceOut};
@@ -218,7 +218,7 @@ impl AllowTried<'_> {
 pub fn allows_tried<'p>(
     policy: &'p Policy,
     inventory: &Inventory,
-    account_id: usize,
+    account_id: AccountId,
     state: &WalkState,
     role: &str,
     scope: &str,
@@ -411,14 +411,15 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     // counted in one scan.
     // Policies repeat their patterns: each distinct one runs over the
     // group names once.
-    let mut by_pattern: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
-    let broad: Vec<Vec<usize>> = all
+    let mut by_pattern: rustc_hash::FxHashMap<&str, Vec<GroupId>> = Default::default();
+    let broad: Vec<Vec<GroupId>> = all
         .iter()
         .map(|p| {
-            let mut groups: Vec<usize> = Vec::new();
+            let mut groups: Vec<GroupId> = Vec::new();
             for re in &p.checks.broad_groups {
                 let matched = by_pattern.entry(re.as_str()).or_insert_with(|| {
                     (0..inventory.groups.len())
+                        .map(GroupId::at)
                         .filter(|&g| re.is_match(&inventory.groups[g].name))
                         .collect()
                 });
@@ -429,7 +430,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             groups
         })
         .collect();
-    let mut every: Vec<usize> = broad.iter().flatten().copied().collect();
+    let mut every: Vec<GroupId> = broad.iter().flatten().copied().collect();
     every.sort_unstable();
     every.dedup();
     walker.count_under(&every);
@@ -496,7 +497,7 @@ fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut counted: Vec<bool> = Vec::new();
     let mut uncovered: Vec<u32> = Vec::new();
     let names_accounts = ctx.compiled.iter().any(|c| c.names_accounts);
-    for account_id in range {
+    for account_id in range.map(AccountId::at) {
         let account = &ctx.inventory.accounts[account_id];
         ctx.walker.walk(account_id, &mut state);
         ctx.walker.hits(account_id, &state, &mut hits);
@@ -556,7 +557,7 @@ struct Subject<'a> {
     compiled: &'a CompiledPolicy<'a>,
     walker: &'a Walker<'a>,
     state: &'a WalkState,
-    account_id: usize,
+    account_id: AccountId,
     account: &'a Account,
     lower_id: &'a str,
     /// Days since the last logon, when it is known.
@@ -599,7 +600,7 @@ fn check_account(
         if c {
             under_allow[i] += 1;
             if policy.allows[i].max_accounts.is_some() {
-                members[i].push(s.account_id as u32);
+                members[i].push(s.account_id.index() as u32);
             }
         }
     }

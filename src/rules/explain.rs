@@ -10,7 +10,7 @@ use crate::evaluate::{
     Walker,
 };
 use crate::findings::Finding;
-use crate::inventory::{Account, Expiry, Inventory};
+use crate::inventory::{Account, AccountId, Expiry, Inventory};
 use crate::policy::{fill_template, Condition, Policy, Selector, Test};
 use crate::report::Report;
 
@@ -67,7 +67,7 @@ pub fn explain(
 pub fn with_account(
     out: &mut String,
     cx: &Context<'_>,
-    then: impl FnOnce(&mut String, usize, &WalkState, &AccessMap),
+    then: impl FnOnce(&mut String, AccountId, &WalkState, &AccessMap),
 ) {
     let Some(account_id) = cx
         .finding

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use crate::evaluate::{Hit, WalkState, Walker};
 use crate::findings::{Classification, Finding, Severity};
 use crate::intern::Sym;
-use crate::inventory::{Account, Inventory};
+use crate::inventory::{Account, AccountId, GroupId, Inventory};
 use crate::policy::{Policy, SourceMeta};
 
 /// Everything about one rule.
@@ -241,7 +241,7 @@ pub struct AccountCx<'a> {
     pub policy: &'a Policy,
     pub walker: &'a Walker<'a>,
     pub state: &'a WalkState,
-    pub account_id: usize,
+    pub account_id: AccountId,
     pub account: &'a Account,
     /// Every access the account has on the source.
     pub hits: &'a [Hit],
@@ -261,7 +261,7 @@ impl<'a> AccountCx<'a> {
         policy: &'a Policy,
         walker: &'a Walker<'a>,
         state: &'a WalkState,
-        account_id: usize,
+        account_id: AccountId,
         account: &'a Account,
         hits: &'a [Hit],
         uncovered: &'a [u32],
@@ -316,7 +316,7 @@ pub struct SourceCx<'a> {
     pub allow_members: &'a [Vec<u32>],
     /// The groups the policy's `broad_groups` patterns match, with the
     /// accounts under them counted.
-    pub broad: &'a [usize],
+    pub broad: &'a [GroupId],
 }
 
 /// What a source check produces.
