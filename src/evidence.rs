@@ -295,7 +295,7 @@ impl Matcher {
         findings: &[&Finding],
         sources: &[String],
         inventory: &Inventory,
-        members: &BTreeMap<String, Vec<usize>>,
+        members: &BTreeMap<String, Vec<AccountId>>,
     ) -> Matcher {
         let mut m = Matcher {
             accounts: FxHashMap::default(),
@@ -434,7 +434,7 @@ pub fn attach(
     findings: &mut [Finding],
     sources: &[String],
     inventory: &Inventory,
-    members: &BTreeMap<String, Vec<usize>>,
+    members: &BTreeMap<String, Vec<AccountId>>,
     logs: &LogInputs,
 ) -> Result<(LogSummary, Vec<String>), SourceError> {
     let refs: Vec<&Finding> = findings.iter().collect();
@@ -612,7 +612,7 @@ pub fn events_for(
     finding: &Finding,
     sources: &[String],
     inventory: &Inventory,
-    members: &BTreeMap<String, Vec<usize>>,
+    members: &BTreeMap<String, Vec<AccountId>>,
     logs: &LogInputs,
 ) -> Result<Vec<Event>, SourceError> {
     let matcher = Matcher::new(&[finding], sources, inventory, members);

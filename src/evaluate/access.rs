@@ -104,7 +104,7 @@ pub struct Walker<'a> {
     group_grants: Vec<Vec<GrantEntry>>,
     /// Role-export grants to accounts, sorted by account, each account's
     /// in the order of the export.
-    account_grants: Vec<(u32, GrantEntry)>,
+    account_grants: Vec<(AccountId, GrantEntry)>,
     /// One bit per account: whether `account_grants` has entries for it.
     has_grants: Vec<u64>,
     /// [`Walker::accounts_under`] of the groups asked about so far.
@@ -144,7 +144,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let mut account_grants: Vec<(u32, GrantEntry)> = Vec::new();
+        let mut account_grants: Vec<(AccountId, GrantEntry)> = Vec::new();
         let by_id: FxHashMap<&str, usize> = policies
             .iter()
             .enumerate()
@@ -169,7 +169,7 @@ impl<'a> Walker<'a> {
                     Holder::Account(name) => {
                         // Unknown accounts get only `unknown-account`.
                         if let Some(a) = inventory.account(name) {
-                            account_grants.push((a.index() as u32, entry));
+                            account_grants.push((a, entry));
                         }
                     }
                 }
@@ -179,8 +179,8 @@ impl<'a> Walker<'a> {
         account_grants.sort_by_key(|(a, _)| *a);
         account_grants.shrink_to_fit();
         let mut has_grants = vec![0u64; inventory.accounts.len().div_ceil(64)];
-        for &(a, _) in &account_grants {
-            has_grants[a as usize / 64] |= 1 << (a % 64);
+        for (a, _) in &account_grants {
+            has_grants[a.index() / 64] |= 1 << (a.index() % 64);
         }
         Walker {
             inventory,
@@ -272,7 +272,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The role-export entries of an account.
-    fn account_entries(&self, account: AccountId) -> &[(u32, GrantEntry)] {
+    fn account_entries(&self, account: AccountId) -> &[(AccountId, GrantEntry)] {
         if self
             .has_grants
             .get(account.index() / 64)
@@ -280,9 +280,8 @@ impl<'a> Walker<'a> {
         {
             return &[];
         }
-        let a = account.index() as u32;
-        let start = self.account_grants.partition_point(|(b, _)| *b < a);
-        let end = self.account_grants.partition_point(|(b, _)| *b <= a);
+        let start = self.account_grants.partition_point(|(b, _)| *b < account);
+        let end = self.account_grants.partition_point(|(b, _)| *b <= account);
         &self.account_grants[start..end]
     }
 

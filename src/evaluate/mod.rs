@@ -38,7 +38,7 @@ pub struct Evaluation {
     pub implicit_sources: Vec<SourceMeta>,
     /// The accounts of each `too-many-accounts` finding (by finding id):
     /// those the allow covers, in account order.
-    pub members: BTreeMap<String, Vec<usize>>,
+    pub members: BTreeMap<String, Vec<AccountId>>,
 }
 
 /// The account attributes every inventory may carry, by their contract
@@ -389,7 +389,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     // them beside a list grown the same way doubled the peak.
     let mut findings = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum::<usize>() + 64);
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    let mut allow_members: Vec<Vec<Vec<u32>>> = all
+    let mut allow_members: Vec<Vec<Vec<AccountId>>> = all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
@@ -481,13 +481,13 @@ struct Context<'a> {
 /// how many of them the allow covered.
 /// The findings of a range of accounts, how many accounts each allow
 /// covers, and which accounts the allows with `max_accounts` cover.
-type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<u32>>>);
+type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<AccountId>>>);
 
 fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> =
         ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    let mut members: Vec<Vec<Vec<u32>>> = ctx
+    let mut members: Vec<Vec<Vec<AccountId>>> = ctx
         .all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
@@ -577,7 +577,7 @@ fn check_account(
     counted: &mut Vec<bool>,
     uncovered: &mut Vec<u32>,
     under_allow: &mut [usize],
-    members: &mut [Vec<u32>],
+    members: &mut [Vec<AccountId>],
     findings: &mut Vec<Finding>,
 ) {
     let (policy, account) = (s.policy, s.account);
@@ -600,7 +600,7 @@ fn check_account(
         if c {
             under_allow[i] += 1;
             if policy.allows[i].max_accounts.is_some() {
-                members[i].push(s.account_id.index() as u32);
+                members[i].push(s.account_id);
             }
         }
     }

@@ -313,7 +313,7 @@ pub struct SourceCx<'a> {
     /// Per allow: how many accounts it covers.
     pub under_allow: &'a [usize],
     /// Per allow with `max_accounts`: the accounts it covers.
-    pub allow_members: &'a [Vec<u32>],
+    pub allow_members: &'a [Vec<AccountId>],
     /// The groups the policy's `broad_groups` patterns match, with the
     /// accounts under them counted.
     pub broad: &'a [GroupId],
@@ -324,7 +324,7 @@ pub struct SourceCx<'a> {
 pub struct SourceOut {
     pub findings: Vec<Finding>,
     /// The accounts of a finding (by finding id) that counts them.
-    pub members: Vec<(String, Vec<usize>)>,
+    pub members: Vec<(String, Vec<AccountId>)>,
 }
 
 #[cfg(test)]
