@@ -20,7 +20,7 @@ use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, Rule};
-use crate::inventory::Inventory;
+use crate::inventory::{AccountId, GroupId, Inventory};
 use crate::sources::access_log::{self, LogEvent};
 use crate::sources::SourceError;
 
@@ -267,14 +267,14 @@ fn fold(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The accounts under a group, directly or through nested groups.
-fn accounts_under(inventory: &Inventory, group: usize) -> Vec<usize> {
+fn accounts_under(inventory: &Inventory, group: GroupId) -> Vec<AccountId> {
     let mut reached = vec![false; inventory.groups.len()];
     let mut queue = vec![group];
-    reached[group] = true;
+    reached[group.index()] = true;
     while let Some(g) = queue.pop() {
         for &child in &inventory.groups[g].children {
-            if !reached[child] {
-                reached[child] = true;
+            if !reached[child.index()] {
+                reached[child.index()] = true;
                 queue.push(child);
             }
         }
@@ -283,8 +283,8 @@ fn accounts_under(inventory: &Inventory, group: usize) -> Vec<usize> {
         .accounts
         .iter()
         .enumerate()
-        .filter(|(_, a)| a.groups().iter().any(|&g| reached[g as usize]))
-        .map(|(i, _)| i)
+        .filter(|(_, a)| a.groups().any(|g| reached[g.index()]))
+        .map(|(i, _)| AccountId::at(i))
         .collect()
 }
 
@@ -295,7 +295,7 @@ impl Matcher {
         findings: &[&Finding],
         sources: &[String],
         inventory: &Inventory,
-        members: &BTreeMap<String, Vec<usize>>,
+        members: &BTreeMap<String, Vec<AccountId>>,
     ) -> Matcher {
         let mut m = Matcher {
             accounts: FxHashMap::default(),
@@ -309,7 +309,7 @@ impl Matcher {
             scopes: FxHashMap::default(),
             wanted: Vec::with_capacity(findings.len()),
         };
-        let mut under: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        let mut under: FxHashMap<GroupId, Vec<AccountId>> = FxHashMap::default();
         for f in findings {
             let source = m.source(&f.data_source).unwrap_or(u32::MAX);
             let names: Vec<String> = match (&f.account, f.rule) {
@@ -434,7 +434,7 @@ pub fn attach(
     findings: &mut [Finding],
     sources: &[String],
     inventory: &Inventory,
-    members: &BTreeMap<String, Vec<usize>>,
+    members: &BTreeMap<String, Vec<AccountId>>,
     logs: &LogInputs,
 ) -> Result<(LogSummary, Vec<String>), SourceError> {
     let refs: Vec<&Finding> = findings.iter().collect();
@@ -612,7 +612,7 @@ pub fn events_for(
     finding: &Finding,
     sources: &[String],
     inventory: &Inventory,
-    members: &BTreeMap<String, Vec<usize>>,
+    members: &BTreeMap<String, Vec<AccountId>>,
     logs: &LogInputs,
 ) -> Result<Vec<Event>, SourceError> {
     let matcher = Matcher::new(&[finding], sources, inventory, members);

@@ -47,7 +47,7 @@ pub struct Report {
     pub logs: Option<crate::evidence::LogSummary>,
     /// The accounts of each `too-many-accounts` finding (by id), from the
     /// evaluation, for the evidence stage; never output.
-    pub members: BTreeMap<String, Vec<usize>>,
+    pub members: BTreeMap<String, Vec<crate::inventory::AccountId>>,
     /// The policies evaluation made up for data sources that only role
     /// exports name.
     pub implicit: Vec<crate::policy::Policy>,

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use behorig::inventory::{Inventory, InventoryBuilder};
+use behorig::inventory::{AccountId, Inventory, InventoryBuilder};
 use behorig::sources::directory::{self, Mapping};
 use behorig::sources::ldif;
 use common::*;
@@ -117,7 +117,7 @@ fn shown(inventory: &Inventory) -> String {
         .accounts
         .iter()
         .enumerate()
-        .map(|(id, a)| format!("{a:?} {:?}", inventory.dn(id)))
+        .map(|(id, a)| format!("{a:?} {:?}", inventory.dn(AccountId::at(id))))
         .collect();
     format!("{accounts:#?}\n{:#?}", inventory.groups)
 }

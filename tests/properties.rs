@@ -6,7 +6,7 @@ use std::path::Path;
 
 use behorig::evaluate::{allows_tried, evaluate, Walker};
 use behorig::findings::Rule;
-use behorig::inventory::{Inventory, InventoryBuilder, Origin};
+use behorig::inventory::{AccountId, GroupId, Inventory, InventoryBuilder, Origin};
 use behorig::policy::{parse_policy, Policy};
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -34,7 +34,7 @@ const DEPARTMENTS: [&str; 3] = ["IFO", "VO", "GA"];
 fn build(org: &Org) -> Inventory {
     let mut inv = InventoryBuilder::new();
     let origin = Origin::new("prop", None);
-    let ids: Vec<usize> = (0..GROUPS)
+    let ids: Vec<GroupId> = (0..GROUPS)
         .map(|g| inv.intern_group(&format!("G{g}")))
         .collect();
     for &(child, parent) in &org.nesting {
@@ -55,18 +55,18 @@ fn build(org: &Org) -> Inventory {
 }
 
 /// Every group an account reaches with its distance, by naive relaxation.
-fn naive_reach(inv: &Inventory, account: usize) -> Vec<Option<usize>> {
+fn naive_reach(inv: &Inventory, account: AccountId) -> Vec<Option<usize>> {
     let mut dist: Vec<Option<usize>> = vec![None; inv.groups.len()];
-    for &g in inv.accounts[account].groups() {
-        dist[g as usize] = Some(1);
+    for g in inv.accounts[account].groups() {
+        dist[g.index()] = Some(1);
     }
     loop {
         let mut changed = false;
         for g in 0..inv.groups.len() {
             let Some(d) = dist[g] else { continue };
             for &p in &inv.groups[g].parents {
-                if dist[p].is_none_or(|old| old > d + 1) {
-                    dist[p] = Some(d + 1);
+                if dist[p.index()].is_none_or(|old| old > d + 1) {
+                    dist[p.index()] = Some(d + 1);
                     changed = true;
                 }
             }
@@ -172,11 +172,12 @@ proptest! {
         let refs = [&p];
         let walker = Walker::new(&inv, &refs);
         let mut state = walker.state();
-        for a in 0..inv.accounts.len() {
+        for a in (0..inv.accounts.len()).map(AccountId::at) {
             walker.walk(a, &mut state);
             let naive = naive_reach(&inv, a);
             for (g, d) in naive.iter().enumerate() {
-                prop_assert_eq!(state.reached(g), d.is_some(), "group {}", g);
+                let g = GroupId::at(g);
+                prop_assert_eq!(state.reached(g), d.is_some(), "group {:?}", g);
                 if let Some(d) = d {
                     // The path kept is a shortest one.
                     prop_assert_eq!(state.path(g).len(), *d);
@@ -238,7 +239,7 @@ proptest! {
         let walker = Walker::new(&inv, &refs);
         let mut state = walker.state();
         let mut seen = 0;
-        for a in 0..inv.accounts.len() {
+        for a in (0..inv.accounts.len()).map(AccountId::at) {
             walker.walk(a, &mut state);
             let accesses = walker.collect(a, &state).remove(&0).unwrap_or_default();
             for (role, scope) in accesses.keys() {

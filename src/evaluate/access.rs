@@ -67,13 +67,13 @@ pub struct Hit {
     from_group: bool,
 }
 
-pub const NONE: usize = usize::MAX;
+pub const NONE: GroupId = GroupId::NONE;
 
 /// Scratch space for walks, reused from account to account.
 pub struct WalkState {
     stamp: Vec<u32>,
     generation: u32,
-    prev: Vec<usize>,
+    prev: Vec<GroupId>,
     depth: Vec<u32>,
     order: Vec<GroupId>,
 }
@@ -81,7 +81,7 @@ pub struct WalkState {
 impl WalkState {
     /// Whether the last walk reached this group.
     pub fn reached(&self, group: GroupId) -> bool {
-        self.stamp.get(group) == Some(&self.generation)
+        self.stamp.get(group.index()) == Some(&self.generation)
     }
 
     /// The groups from the account's own group up to `group`.
@@ -90,8 +90,8 @@ impl WalkState {
             return Vec::new();
         }
         let mut path = vec![group];
-        while self.prev[group] != NONE {
-            group = self.prev[group];
+        while self.prev[group.index()] != NONE {
+            group = self.prev[group.index()];
             path.push(group);
         }
         path.reverse();
@@ -106,7 +106,7 @@ pub struct Walker<'a> {
     group_grants: Vec<Vec<GrantEntry>>,
     /// Role-export grants to accounts, sorted by account, each account's
     /// in the order of the export.
-    account_grants: Vec<(u32, GrantEntry)>,
+    account_grants: Vec<(AccountId, GrantEntry)>,
     /// One bit per account: whether `account_grants` has entries for it.
     has_grants: Vec<u64>,
     /// [`Walker::accounts_under`] of the groups asked about so far.
@@ -146,7 +146,7 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        let mut account_grants: Vec<(u32, GrantEntry)> = Vec::new();
+        let mut account_grants: Vec<(AccountId, GrantEntry)> = Vec::new();
         let by_id: FxHashMap<&str, usize> = policies
             .iter()
             .enumerate()
@@ -167,11 +167,11 @@ impl<'a> Walker<'a> {
                     },
                 };
                 match &grant.holder {
-                    Holder::Group(g) => group_grants[*g].push(entry),
+                    Holder::Group(g) => group_grants[g.index()].push(entry),
                     Holder::Account(name) => {
                         // Unknown accounts get only `unknown-account`.
                         if let Some(a) = inventory.account(name) {
-                            account_grants.push((a as u32, entry));
+                            account_grants.push((a, entry));
                         }
                     }
                 }
@@ -181,8 +181,8 @@ impl<'a> Walker<'a> {
         account_grants.sort_by_key(|(a, _)| *a);
         account_grants.shrink_to_fit();
         let mut has_grants = vec![0u64; inventory.accounts.len().div_ceil(64)];
-        for &(a, _) in &account_grants {
-            has_grants[a as usize / 64] |= 1 << (a % 64);
+        for (a, _) in &account_grants {
+            has_grants[a.index() / 64] |= 1 << (a.index() % 64);
         }
         Walker {
             inventory,
@@ -214,12 +214,12 @@ impl<'a> Walker<'a> {
             state.generation = 1;
         }
         state.order.clear();
-        for &g in self.inventory.accounts[account].groups() {
-            let g = g as usize;
-            if state.stamp[g] != state.generation {
-                state.stamp[g] = state.generation;
-                state.prev[g] = NONE;
-                state.depth[g] = 1;
+        for g in self.inventory.accounts[account].groups() {
+            let i = g.index();
+            if state.stamp[i] != state.generation {
+                state.stamp[i] = state.generation;
+                state.prev[i] = NONE;
+                state.depth[i] = 1;
                 state.order.push(g);
             }
         }
@@ -229,10 +229,11 @@ impl<'a> Walker<'a> {
             let g = state.order[next];
             next += 1;
             for &parent in &self.inventory.groups[g].parents {
-                if state.stamp[parent] != state.generation {
-                    state.stamp[parent] = state.generation;
-                    state.prev[parent] = g;
-                    state.depth[parent] = state.depth[g] + 1;
+                let p = parent.index();
+                if state.stamp[p] != state.generation {
+                    state.stamp[p] = state.generation;
+                    state.prev[p] = g;
+                    state.depth[p] = state.depth[g.index()] + 1;
                     state.order.push(parent);
                 }
             }
@@ -255,13 +256,13 @@ impl<'a> Walker<'a> {
             });
         }
         for &g in &state.order {
-            for (i, entry) in self.group_grants[g].iter().enumerate() {
+            for (i, entry) in self.group_grants[g.index()].iter().enumerate() {
                 out.push(Hit {
                     policy: entry.policy,
                     role: entry.role,
                     scope: entry.scope,
                     group: g,
-                    depth: state.depth[g],
+                    depth: state.depth[g.index()],
                     entry: i as u32,
                     from_group: true,
                 });
@@ -273,24 +274,25 @@ impl<'a> Walker<'a> {
     }
 
     /// The role-export entries of an account.
-    fn account_entries(&self, account: AccountId) -> &[(u32, GrantEntry)] {
+    fn account_entries(&self, account: AccountId) -> &[(AccountId, GrantEntry)] {
         if self
             .has_grants
-            .get(account / 64)
-            .is_none_or(|bits| bits & (1 << (account % 64)) == 0)
+            .get(account.index() / 64)
+            .is_none_or(|bits| bits & (1 << (account.index() % 64)) == 0)
         {
             return &[];
         }
-        let a = account as u32;
-        let start = self.account_grants.partition_point(|(b, _)| *b < a);
-        let end = self.account_grants.partition_point(|(b, _)| *b <= a);
+        let start = self.account_grants.partition_point(|(b, _)| *b < account);
+        let end = self.account_grants.partition_point(|(b, _)| *b <= account);
         &self.account_grants[start..end]
     }
 
     /// Where a hit's grant is written.
     pub fn grant_source(&self, account: AccountId, hit: &Hit) -> Option<&GrantSource> {
         let entry = if hit.from_group {
-            self.group_grants.get(hit.group)?.get(hit.entry as usize)
+            self.group_grants
+                .get(hit.group.index())?
+                .get(hit.entry as usize)
         } else {
             self.account_entries(account)
                 .get(hit.entry as usize)
@@ -333,7 +335,7 @@ impl<'a> Walker<'a> {
         let mut first: Option<GroupId> = None;
         let mut reached = BTreeSet::new();
         while let Some(g) = queue.pop_front() {
-            for entry in self.group_grants[g]
+            for entry in self.group_grants[g.index()]
                 .iter()
                 .filter(|e| e.policy as usize == policy)
             {
@@ -383,12 +385,12 @@ impl<'a> Walker<'a> {
             let mut mask = vec![0u64; all.len()];
             for (bit, &top) in batch.iter().enumerate() {
                 let flag = 1u64 << bit;
-                mask[top] |= flag;
+                mask[top.index()] |= flag;
                 let mut queue = VecDeque::from([top]);
                 while let Some(g) = queue.pop_front() {
                     for &child in &all[g].children {
-                        if mask[child] & flag == 0 {
-                            mask[child] |= flag;
+                        if mask[child.index()] & flag == 0 {
+                            mask[child.index()] |= flag;
                             queue.push_back(child);
                         }
                     }
@@ -397,8 +399,8 @@ impl<'a> Walker<'a> {
             let mut counts = [0usize; 64];
             for account in &self.inventory.accounts {
                 let mut reached = 0u64;
-                for &g in account.groups().iter() {
-                    reached |= mask[g as usize];
+                for g in account.groups() {
+                    reached |= mask[g.index()];
                 }
                 while reached != 0 {
                     counts[reached.trailing_zeros() as usize] += 1;
@@ -470,7 +472,7 @@ impl<'a> Walker<'a> {
         group: GroupId,
     ) -> impl Iterator<Item = (usize, Sym, Sym, &GrantSource)> {
         self.group_grants
-            .get(group)
+            .get(group.index())
             .into_iter()
             .flatten()
             .map(|e| (e.policy as usize, e.role, e.scope, &e.source))

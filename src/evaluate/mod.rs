@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 
 use crate::findings::Finding;
 use crate::intern::Sym;
-use crate::inventory::{Account, Inventory};
+use crate::inventory::{Account, AccountId, GroupId, Inventory};
 use crate::policy::{Checks, Policy, SourceMeta, Test};
 pub use crate::rules::{classify, default_severity};
 use crate::rules::{AccountCx, Check, Rule, SourceCx, SourceOut};
@@ -41,7 +41,7 @@ pub struct Evaluation {
     pub implicit: Vec<Policy>,
     /// The accounts of each `too-many-accounts` finding (by finding id):
     /// those the allow covers, in account order.
-    pub members: BTreeMap<String, Vec<usize>>,
+    pub members: BTreeMap<String, Vec<AccountId>>,
 }
 
 /// The account attributes every inventory may carry, by their contract
@@ -192,7 +192,7 @@ pub fn condition_holds(
 pub fn allows_tried(
     policy: &Policy,
     inventory: &Inventory,
-    account_id: usize,
+    account_id: AccountId,
     state: &WalkState,
     role: &str,
     scope: &str,
@@ -340,7 +340,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     // them beside a list grown the same way doubled the peak.
     let mut findings = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum::<usize>() + 64);
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    let mut allow_members: Vec<Vec<Vec<u32>>> = all
+    let mut allow_members: Vec<Vec<Vec<AccountId>>> = all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
@@ -362,14 +362,15 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     // counted in one scan.
     // Policies repeat their patterns: each distinct one runs over the
     // group names once.
-    let mut by_pattern: rustc_hash::FxHashMap<&str, Vec<usize>> = Default::default();
-    let broad: Vec<Vec<usize>> = all
+    let mut by_pattern: rustc_hash::FxHashMap<&str, Vec<GroupId>> = Default::default();
+    let broad: Vec<Vec<GroupId>> = all
         .iter()
         .map(|p| {
-            let mut groups: Vec<usize> = Vec::new();
+            let mut groups: Vec<GroupId> = Vec::new();
             for re in p.checks.patterns(&crate::rules::BROAD_GROUPS) {
                 let matched = by_pattern.entry(re.as_str()).or_insert_with(|| {
                     (0..inventory.groups.len())
+                        .map(GroupId::at)
                         .filter(|&g| re.is_match(&inventory.groups[g].name))
                         .collect()
                 });
@@ -380,7 +381,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             groups
         })
         .collect();
-    let mut every: Vec<usize> = broad.iter().flatten().copied().collect();
+    let mut every: Vec<GroupId> = broad.iter().flatten().copied().collect();
     every.sort_unstable();
     every.dedup();
     walker.count_under(&every);
@@ -434,13 +435,13 @@ struct Context<'a> {
 /// how many of them the allow covered.
 /// The findings of a range of accounts, how many accounts each allow
 /// covers, and which accounts the allows with `max_accounts` cover.
-type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<u32>>>);
+type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<AccountId>>>);
 
 fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> =
         ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
-    let mut members: Vec<Vec<Vec<u32>>> = ctx
+    let mut members: Vec<Vec<Vec<AccountId>>> = ctx
         .all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
@@ -450,7 +451,7 @@ fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut counted: Vec<bool> = Vec::new();
     let mut uncovered: Vec<u32> = Vec::new();
     let names_accounts = ctx.compiled.iter().any(|c| c.names_accounts);
-    for account_id in range {
+    for account_id in range.map(AccountId::at) {
         let account = &ctx.inventory.accounts[account_id];
         ctx.walker.walk(account_id, &mut state);
         ctx.walker.hits(account_id, &state, &mut hits);
@@ -510,7 +511,7 @@ struct Subject<'a> {
     compiled: &'a CompiledPolicy<'a>,
     walker: &'a Walker<'a>,
     state: &'a WalkState,
-    account_id: usize,
+    account_id: AccountId,
     account: &'a Account,
     lower_id: &'a str,
     /// Days since the last logon, when it is known.
@@ -530,7 +531,7 @@ fn check_account(
     counted: &mut Vec<bool>,
     uncovered: &mut Vec<u32>,
     under_allow: &mut [usize],
-    members: &mut [Vec<u32>],
+    members: &mut [Vec<AccountId>],
     findings: &mut Vec<Finding>,
 ) {
     let (policy, account) = (s.policy, s.account);
@@ -553,7 +554,7 @@ fn check_account(
         if c {
             under_allow[i] += 1;
             if policy.allows[i].max_accounts.is_some() {
-                members[i].push(s.account_id as u32);
+                members[i].push(s.account_id);
             }
         }
     }

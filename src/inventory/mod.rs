@@ -15,8 +15,67 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::intern::{AttrLists, Attrs, Sym};
 use crate::text::trim;
 
-pub type AccountId = usize;
-pub type GroupId = usize;
+/// An account's number in its inventory: 32 bits, as groups' members
+/// are many (an inventory of four billion accounts would not fit in
+/// memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(u32);
+
+/// A group's number in its inventory (in name order once the inventory is
+/// finished): 32 bits, as accounts' lists of groups hold them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(u32);
+
+macro_rules! id {
+    ($id:ident, $item:ty) => {
+        impl $id {
+            /// The id of the item at `index` of the inventory's list.
+            pub fn at(index: usize) -> Self {
+                $id(u32::try_from(index).unwrap_or(u32::MAX))
+            }
+
+            /// The position of the item in the inventory's list.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::ops::Index<$id> for [$item] {
+            type Output = $item;
+            fn index(&self, id: $id) -> &$item {
+                &self[id.index()]
+            }
+        }
+
+        impl std::ops::IndexMut<$id> for [$item] {
+            fn index_mut(&mut self, id: $id) -> &mut $item {
+                &mut self[id.index()]
+            }
+        }
+
+        impl std::ops::Index<$id> for Vec<$item> {
+            type Output = $item;
+            fn index(&self, id: $id) -> &$item {
+                &self[id.index()]
+            }
+        }
+
+        impl std::ops::IndexMut<$id> for Vec<$item> {
+            fn index_mut(&mut self, id: $id) -> &mut $item {
+                &mut self[id.index()]
+            }
+        }
+    };
+}
+
+id!(AccountId, Account);
+id!(GroupId, Group);
+
+impl GroupId {
+    /// No group: where a path of groups has none (a grant to the account
+    /// itself).
+    pub const NONE: GroupId = GroupId(u32::MAX);
+}
 
 /// Where a record came from, for messages: a file and line, or a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +193,16 @@ impl Account {
 
     /// The groups the account is a direct member of; after
     /// [`Inventory::finish`], in group order.
-    pub fn groups(&self) -> &[u32] {
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = GroupId> + Clone + '_ {
+        self.group_numbers().iter().map(|&g| GroupId(g))
+    }
+
+    /// Whether the account is a direct member of `group`.
+    pub fn in_group(&self, group: GroupId) -> bool {
+        self.group_numbers().contains(&group.0)
+    }
+
+    fn group_numbers(&self) -> &[u32] {
         &self.memberships[..self.group_count()]
     }
 
@@ -200,18 +268,18 @@ impl Account {
 
     /// Leaves the account out of `group`: for what-if copies of an
     /// inventory (the remediation plan's).
-    pub(crate) fn leave_group(&mut self, group: u32) {
+    pub(crate) fn leave_group(&mut self, group: GroupId) {
         let (mut pairs, source) = self.marked();
-        pairs.retain(|&(g, _)| g != group);
+        pairs.retain(|&(g, _)| g != group.0);
         self.set_marked(&pairs, source);
     }
 
     /// Makes the account a member of `group`, keeping the groups in
     /// order: for what-if copies of an inventory (the remediation plan's).
-    pub(crate) fn join_group(&mut self, group: u32) {
+    pub(crate) fn join_group(&mut self, group: GroupId) {
         let (mut pairs, source) = self.marked();
-        if !pairs.iter().any(|&(g, _)| g == group) {
-            pairs.push((group, OWN));
+        if !pairs.iter().any(|&(g, _)| g == group.0) {
+            pairs.push((group.0, OWN));
             pairs.sort_unstable();
         }
         self.set_marked(&pairs, source);
@@ -376,7 +444,7 @@ impl Inventory {
         let accounts = &self.accounts;
         self.account_index
             .find(hash, |&id| key(&accounts[id as usize].id) == folded)
-            .map(|&id| id as usize)
+            .map(|&id| AccountId(id))
     }
 
     pub fn group(&self, name: &str) -> Option<GroupId> {
@@ -385,7 +453,7 @@ impl Inventory {
 
     /// The DN of an account, if its source gave one.
     pub fn dn(&self, account: AccountId) -> Option<&str> {
-        self.dns.get(&(account as u32)).map(|dn| &**dn)
+        self.dns.get(&account.0).map(|dn| &**dn)
     }
 
     /// The id of the group of this name, created if it is new.
@@ -418,7 +486,7 @@ impl Inventory {
             return id;
         }
         let k = key(name);
-        let id = self.groups.len();
+        let id = GroupId::at(self.groups.len());
         self.groups.push(Group {
             name: trim(name).to_string(),
             dn: None,
@@ -439,12 +507,12 @@ impl Inventory {
     /// line; a server, the entry then being the group's DN). `None` if the
     /// account is not a direct member.
     pub fn membership_origin(&self, account: AccountId, group: GroupId) -> Option<Origin> {
-        let acc = self.accounts.get(account)?;
-        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        let acc = self.accounts.get(account.index())?;
+        let index = acc.group_numbers().iter().position(|&g| g == group.0)?;
         match acc.mark(index) {
             OWN => Some(acc.origin),
-            ENTRY => self.groups.get(group)?.origin,
-            ELSEWHERE => self.elsewhere.get(&(account as u32, group as u32)).copied(),
+            ENTRY => self.groups.get(group.index())?.origin,
+            ELSEWHERE => self.elsewhere.get(&(account.0, group.0)).copied(),
             line => Some(Origin {
                 source: acc.marked_source()?,
                 line: NonZeroU32::new(line),
@@ -462,7 +530,7 @@ impl Inventory {
             return Some(origin.to_string());
         }
         let acc = &self.accounts[account];
-        let index = acc.groups().iter().position(|&g| g as usize == group)?;
+        let index = acc.group_numbers().iter().position(|&g| g == group.0)?;
         let dn = match acc.mark(index) {
             OWN => self.dn(account),
             ENTRY => self.groups[group].dn.as_deref(),
@@ -478,7 +546,7 @@ impl Inventory {
     /// the row of a nesting export, or the parent's directory entry.
     /// `None` if it is not a direct member.
     pub fn nesting_origin(&self, parent: GroupId, child: GroupId) -> Option<Origin> {
-        self.nestings.get(&(parent as u32, child as u32)).copied()
+        self.nestings.get(&(parent.0, child.0)).copied()
     }
 
     /// Where a nesting was read, as a report tells it: the file and line,
@@ -486,7 +554,7 @@ impl Inventory {
     pub fn nesting_location(&self, parent: GroupId, child: GroupId) -> Option<String> {
         let origin = self.nesting_origin(parent, child)?;
         Some(
-            match (origin.line, self.groups.get(parent)?.dn.as_deref()) {
+            match (origin.line, self.groups.get(parent.index())?.dn.as_deref()) {
                 (None, Some(dn)) => format!("{origin} {dn}"),
                 _ => origin.to_string(),
             },
@@ -496,12 +564,11 @@ impl Inventory {
     /// The accounts that are direct members of a group, in account order:
     /// a scan of every account, as only reports need it.
     pub fn members(&self, group: GroupId) -> Vec<AccountId> {
-        let g = group as u32;
         self.accounts
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.groups().contains(&g))
-            .map(|(i, _)| i)
+            .filter(|(_, a)| a.in_group(group))
+            .map(|(i, _)| AccountId::at(i))
             .collect()
     }
 }
@@ -577,7 +644,7 @@ impl InventoryBuilder {
     }
 
     pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {
-        self.inventory.dns.insert(account as u32, dn);
+        self.inventory.dns.insert(account.0, dn);
     }
 
     /// Whether sources keep the attribute `name` (lower case) on accounts.
@@ -595,14 +662,14 @@ impl InventoryBuilder {
         let id = match self.inventory.find_account(&k, hash) {
             Some(id) => id,
             None => {
-                let id = self.inventory.accounts.len();
+                let id = AccountId::at(self.inventory.accounts.len());
                 self.inventory
                     .accounts
                     .push(Account::new(trim(name).into(), *origin));
                 let accounts = &self.inventory.accounts;
                 self.inventory
                     .account_index
-                    .insert_unique(hash, id as u32, |i| account_hash(accounts, i));
+                    .insert_unique(hash, id.0, |i| account_hash(accounts, i));
                 id
             }
         };
@@ -626,7 +693,7 @@ impl InventoryBuilder {
             }
             Some(_) => {}
         }
-        self.pending.push((account as u32, group as u32));
+        self.pending.push((account.0, group.0));
     }
 
     /// Makes `account` a direct member of each of `groups` at once, as a
@@ -649,10 +716,10 @@ impl InventoryBuilder {
                 }
                 _ => {
                     for &g in groups {
-                        if !acc.groups().contains(&(g as u32)) {
+                        if !acc.in_group(g) {
                             self.inventory
                                 .elsewhere
-                                .entry((account as u32, g as u32))
+                                .entry((account.0, g.0))
                                 .or_insert(at);
                         }
                     }
@@ -660,7 +727,7 @@ impl InventoryBuilder {
                 }
             }
         };
-        self.extend_groups(account, groups.iter().map(|&g| g as u32), mark, source);
+        self.extend_groups(account, groups.iter().map(|g| g.0), mark, source);
     }
 
     /// Adds groups of one mark to an account's list, leaving out those it
@@ -700,7 +767,7 @@ impl InventoryBuilder {
         }
         let count = acc.group_count();
         let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
-        data.extend_from_slice(acc.groups());
+        data.extend_from_slice(acc.group_numbers());
         for g in groups {
             if !data.contains(&g) {
                 data.push(g);
@@ -744,7 +811,7 @@ impl InventoryBuilder {
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
             if !groups.is_empty() {
-                self.extend_groups(a, groups.iter().copied(), ENTRY, None);
+                self.extend_groups(AccountId::at(a), groups.iter().copied(), ENTRY, None);
             }
         }
     }
@@ -755,9 +822,7 @@ impl InventoryBuilder {
         if !self.inventory.groups[child].parents.contains(&parent) {
             self.inventory.groups[child].parents.push(parent);
             self.inventory.groups[parent].children.push(child);
-            self.inventory
-                .nestings
-                .insert((parent as u32, child as u32), at);
+            self.inventory.nestings.insert((parent.0, child.0), at);
         }
     }
 
@@ -766,18 +831,21 @@ impl InventoryBuilder {
     /// not depend on the order of the input.
     pub fn finish(mut self) -> Inventory {
         self.flush_memberships();
-        let mut order: Vec<GroupId> = (0..self.inventory.groups.len()).collect();
+        let mut order: Vec<usize> = (0..self.inventory.groups.len()).collect();
         let names: Vec<String> = self
             .inventory
             .groups
             .iter()
             .map(|g| key(&g.name).into_owned())
             .collect();
-        order.sort_by(|a, b| names[*a].cmp(&names[*b]).then(a.cmp(b)));
-        let mut new_id = vec![0; order.len()];
+        order.sort_by(|&a, &b| names[a].cmp(&names[b]).then(a.cmp(&b)));
+        // The new id of each group, by its old one.
+        let mut new_id = vec![GroupId(0); order.len()];
         for (new, &old) in order.iter().enumerate() {
-            new_id[old] = new;
+            new_id[old] = GroupId::at(new);
         }
+        let renumbered = |g: GroupId| new_id[g.index()];
+        let number = |g: u32| new_id[g as usize].0;
         let mut old_groups: Vec<Option<Group>> = std::mem::take(&mut self.inventory.groups)
             .into_iter()
             .map(Some)
@@ -788,7 +856,7 @@ impl InventoryBuilder {
             .collect();
         for group in &mut self.inventory.groups {
             for g in group.parents.iter_mut().chain(group.children.iter_mut()) {
-                *g = new_id[*g];
+                *g = renumbered(*g);
             }
             group.parents.sort_unstable();
             group.children.sort_unstable();
@@ -797,14 +865,14 @@ impl InventoryBuilder {
             match account.from {
                 MembershipsFrom::Own | MembershipsFrom::Entry => {
                     for g in account.memberships.iter_mut() {
-                        *g = new_id[*g as usize] as u32;
+                        *g = number(*g);
                     }
                     account.memberships.sort_unstable();
                 }
                 MembershipsFrom::Marked => {
                     let (mut pairs, source) = account.marked();
                     for (g, _) in &mut pairs {
-                        *g = new_id[*g as usize] as u32;
+                        *g = number(*g);
                     }
                     pairs.sort_unstable();
                     account.set_marked(&pairs, source);
@@ -815,28 +883,28 @@ impl InventoryBuilder {
             *map = std::mem::take(map)
                 .into_iter()
                 .map(|((a, g), origin)| {
-                    let a = if both { new_id[a as usize] as u32 } else { a };
-                    ((a, new_id[g as usize] as u32), origin)
+                    let a = if both { number(a) } else { a };
+                    ((a, number(g)), origin)
                 })
                 .collect();
         };
         renumber(&mut self.inventory.elsewhere, false);
         renumber(&mut self.inventory.nestings, true);
         for id in self.inventory.group_index.values_mut() {
-            *id = new_id[*id];
+            *id = renumbered(*id);
         }
         for id in self.inventory.group_spellings.values_mut() {
-            *id = new_id[*id];
+            *id = renumbered(*id);
         }
         for grant in &mut self.grants {
             if let Holder::Group(g) = &mut grant.holder {
-                *g = new_id[*g];
+                *g = renumbered(*g);
             }
         }
         let non_accounts = self
             .non_accounts
             .into_iter()
-            .map(|(what, g)| (what, new_id[g]))
+            .map(|(what, g)| (what, renumbered(g)))
             .collect();
         Inventory {
             grants: self.grants,

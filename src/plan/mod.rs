@@ -263,6 +263,7 @@ impl<'a> Graph<'a> {
 
     fn new_group(&self, group: GroupId) -> Option<&'a NewGroup> {
         group
+            .index()
             .checked_sub(self.inv.groups.len())
             .and_then(|i| self.new_groups.get(i))
     }
@@ -277,8 +278,6 @@ impl<'a> Graph<'a> {
     fn groups_of(&self, account: AccountId) -> Vec<GroupId> {
         let mut out: Vec<GroupId> = self.inv.accounts[account]
             .groups()
-            .iter()
-            .map(|&g| g as usize)
             .filter(|&g| !self.cut_members.contains(&(account, g)))
             .collect();
         out.extend(
@@ -291,7 +290,7 @@ impl<'a> Graph<'a> {
     }
 
     fn parents(&self, group: GroupId) -> Vec<GroupId> {
-        match self.inv.groups.get(group) {
+        match self.inv.groups.get(group.index()) {
             Some(g) => g
                 .parents
                 .iter()
@@ -426,11 +425,12 @@ impl<'a> Graph<'a> {
                 .accounts
                 .iter()
                 .enumerate()
+                .map(|(a, account)| (AccountId::at(a), account))
                 .filter(|(a, account)| {
-                    account.groups().iter().any(|&g| {
-                        groups.contains(&(g as usize))
-                            && !self.cut_members.contains(&(*a, g as usize))
-                    }) || added(*a)
+                    account
+                        .groups()
+                        .any(|g| groups.contains(&g) && !self.cut_members.contains(&(*a, g)))
+                        || added(*a)
                 })
                 .map(|(a, _)| a)
                 .collect()
@@ -493,6 +493,7 @@ fn new_groups(policies: &[Policy], inventory: &Inventory) -> Vec<NewGroup> {
                     }
                 }
                 let like = (0..inventory.groups.len())
+                    .map(GroupId::at)
                     .find(|&g| rule.matches(&inventory.groups[g].name).is_some());
                 out.push(NewGroup {
                     name,
@@ -600,6 +601,7 @@ pub fn plan_except(
         barred: HashSet::new(),
     };
     for (a, account) in inventory.accounts.iter().enumerate() {
+        let a = AccountId::at(a);
         let reach = empty.reach(a);
         let allowed: HashSet<Key> = reach
             .into_iter()
@@ -1015,20 +1017,22 @@ fn repair(graph: &Graph<'_>, base: &Baseline, account: AccountId, key: &Key) -> 
         return None;
     }
     let allowed = base.allowed.get(&account)?;
-    (0..graph.inv.groups.len() + graph.new_groups.len()).find(|&g| {
-        if !graph.own(g).iter().any(|(k, _)| k == key) {
-            return false;
-        }
-        let mut fine = true;
-        graph.walk(Start::Group(g), |h, _| {
-            if graph.own(h).iter().any(|(k, _)| !allowed.contains(k)) {
-                fine = false;
-                return true;
+    (0..graph.inv.groups.len() + graph.new_groups.len())
+        .map(GroupId::at)
+        .find(|&g| {
+            if !graph.own(g).iter().any(|(k, _)| k == key) {
+                return false;
             }
-            false
-        });
-        fine
-    })
+            let mut fine = true;
+            graph.walk(Start::Group(g), |h, _| {
+                if graph.own(h).iter().any(|(k, _)| !allowed.contains(k)) {
+                    fine = false;
+                    return true;
+                }
+                false
+            });
+            fine
+        })
 }
 
 /// Cuts one target's paths edge by edge, each cut losing no allowed
@@ -1235,7 +1239,7 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
     for c in changes {
         match &c.edit {
             Edit::Membership { account, group } => {
-                copy.accounts[*account].leave_group(*group as u32);
+                copy.accounts[*account].leave_group(*group);
             }
             Edit::Add { account, group } => {
                 let group = if c.creates_group {
@@ -1243,7 +1247,7 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
                 } else {
                     group
                 };
-                copy.accounts[*account].join_group(*group as u32);
+                copy.accounts[*account].join_group(*group);
             }
             Edit::Nesting { child, parent } => {
                 copy.groups[*child].parents.retain(|p| p != parent);
@@ -1260,7 +1264,7 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
 }
 
 /// One access by numbers: account, policy, role, scope.
-type AccessKey = (u32, u32, Sym, Sym);
+type AccessKey = (AccountId, u32, Sym, Sym);
 
 /// Every allowed access: the accesses the evaluator's walk finds that no
 /// `unauthorized-access` finding names.
@@ -1282,7 +1286,7 @@ fn allowed_accesses(
         .filter(|f| f.rule == Rule::UnauthorizedAccess)
         .filter_map(|f| {
             Some((
-                inventory.account(f.account.as_deref()?)? as u32,
+                inventory.account(f.account.as_deref()?)?,
                 *policy_of.get(f.data_source.as_str())?,
                 Sym::find(f.role.as_deref()?)?,
                 Sym::find(f.scope.as_deref()?)?,
@@ -1291,11 +1295,11 @@ fn allowed_accesses(
         .collect();
     let mut out = HashSet::new();
     let mut hits = Vec::new();
-    for a in 0..inventory.accounts.len() {
+    for a in (0..inventory.accounts.len()).map(AccountId::at) {
         walker.walk(a, &mut state);
         walker.hits(a, &state, &mut hits);
         for h in &hits {
-            let key = (a as u32, h.policy, h.role, h.scope);
+            let key = (a, h.policy, h.role, h.scope);
             if !unauthorized.contains(&key) {
                 out.insert(key);
             }
@@ -1391,7 +1395,7 @@ fn prove(
         return Err(Unproven(format!(
             "the changes would take away {} allowed access(es), the first {} {role} {scope} on {}",
             lost.len(),
-            inventory.accounts[a as usize].id,
+            inventory.accounts[a].id,
             policies[p as usize].source.id
         )));
     }

@@ -124,7 +124,7 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
         let g = cx
             .inventory
             .groups
-            .get(step.group)
+            .get(step.group.index())
             .map_or("?", |g| g.name.as_str());
         let from = step.from.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
         if i == 0 {

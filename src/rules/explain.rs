@@ -201,7 +201,7 @@ pub fn path(out: &mut String, base: usize, cx: &Context<'_>, account: &str, acce
         let name = cx
             .inventory
             .groups
-            .get(step.group)
+            .get(step.group.index())
             .map_or("?", |g| g.name.as_str());
         match &step.from {
             Some(from) => {

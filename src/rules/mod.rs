@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use crate::evaluate::{AccessReason, CompiledAllow, Hit, Reasons, WalkState, Walker};
 use crate::findings::{Classification, Finding, Severity};
 use crate::intern::Sym;
-use crate::inventory::{Account, Inventory};
+use crate::inventory::{Account, AccountId, GroupId, Inventory};
 use crate::policy::{Policy, Setting, SourceMeta};
 
 /// Everything about one rule.
@@ -251,7 +251,7 @@ pub struct AccountCx<'a> {
     pub policy: &'a Policy,
     pub walker: &'a Walker<'a>,
     pub state: &'a WalkState,
-    pub account_id: usize,
+    pub account_id: AccountId,
     pub account: &'a Account,
     /// The account's id in lower case (where an allow names accounts).
     lower_id: &'a str,
@@ -275,7 +275,7 @@ impl<'a> AccountCx<'a> {
         policy: &'a Policy,
         walker: &'a Walker<'a>,
         state: &'a WalkState,
-        account_id: usize,
+        account_id: AccountId,
         account: &'a Account,
         lower_id: &'a str,
         hits: &'a [Hit],
@@ -381,10 +381,10 @@ pub struct SourceCx<'a> {
     /// Per allow: how many accounts it covers.
     pub under_allow: &'a [usize],
     /// Per allow with `max_accounts`: the accounts it covers.
-    pub allow_members: &'a [Vec<u32>],
+    pub allow_members: &'a [Vec<AccountId>],
     /// The groups the policy's `broad_groups` patterns match, with the
     /// accounts under them counted.
-    pub broad: &'a [usize],
+    pub broad: &'a [GroupId],
 }
 
 /// What a source check produces.
@@ -392,7 +392,7 @@ pub struct SourceCx<'a> {
 pub struct SourceOut {
     pub findings: Vec<Finding>,
     /// The accounts of a finding (by finding id) that counts them.
-    pub members: Vec<(String, Vec<usize>)>,
+    pub members: Vec<(String, Vec<AccountId>)>,
 }
 
 #[cfg(test)]

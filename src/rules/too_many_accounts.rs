@@ -55,13 +55,8 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             &policy.file.display().to_string(),
             Some(allow.line),
         ));
-        out.members.push((
-            f.id.clone(),
-            cx.allow_members[a_index]
-                .iter()
-                .map(|&a| a as usize)
-                .collect(),
-        ));
+        out.members
+            .push((f.id.clone(), cx.allow_members[a_index].clone()));
         out.findings.push(f);
     }
 }
@@ -91,7 +86,7 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
         .get(&cx.finding.id)
         .into_iter()
         .flatten()
-        .filter_map(|&a| cx.inventory.accounts.get(a))
+        .filter_map(|&a| cx.inventory.accounts.get(a.index()))
         .map(|a| &*a.id)
         .collect();
     let _ = writeln!(out, "  {} konton omfattas av regeln:", covered.len());

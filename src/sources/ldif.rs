@@ -737,7 +737,12 @@ mod tests {
             .accounts
             .iter()
             .enumerate()
-            .map(|(id, a)| format!("{a:?} {:?}", inventory.dn(id)))
+            .map(|(id, a)| {
+                format!(
+                    "{a:?} {:?}",
+                    inventory.dn(crate::inventory::AccountId::at(id))
+                )
+            })
             .collect();
         format!("{accounts:#?}\n{:#?}", inventory.groups)
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use behorig::inventory::{Expiry, Inventory, InventoryBuilder};
+use behorig::inventory::{AccountId, Expiry, GroupId, Inventory, InventoryBuilder};
 
 pub const AS_OF: &str = "2026-11-22";
 pub const SVC_PASSWORD: &str = "Pw-behorig-7e1c2b9f";
@@ -111,7 +111,7 @@ pub fn directory_ldif_parts(
         }
         out.push('\n');
     }
-    let account_dn = |id: usize| -> String {
+    let account_dn = |id: AccountId| -> String {
         let a = &inv.accounts[id];
         if ad {
             format!("CN={},{people_ou}", rdn(&a.id))
@@ -119,12 +119,12 @@ pub fn directory_ldif_parts(
             format!("uid={},{people_ou}", rdn(&a.id))
         }
     };
-    let group_dn = |id: usize| -> String {
+    let group_dn = |id: GroupId| -> String {
         let prefix = if ad { "CN" } else { "cn" };
         format!("{prefix}={},{groups_ou}", rdn(&inv.groups[id].name))
     };
     for (i, a) in inv.accounts.iter().enumerate() {
-        attr(&mut out, "dn", &account_dn(i));
+        attr(&mut out, "dn", &account_dn(AccountId::at(i)));
         if ad {
             out.push_str("objectClass: user\n");
             attr(&mut out, "sAMAccountName", &a.id);
@@ -178,8 +178,8 @@ pub fn directory_ldif_parts(
         out.push('\n');
     }
     for (i, g) in inv.groups.iter().enumerate() {
-        let members = inv.members(i);
-        attr(&mut out, "dn", &group_dn(i));
+        let members = inv.members(GroupId::at(i));
+        attr(&mut out, "dn", &group_dn(GroupId::at(i)));
         attr(&mut out, "cn", &g.name);
         if ad {
             out.push_str("objectClass: group\n");
@@ -224,7 +224,7 @@ pub fn directory_ldif_parts(
             if g.children.is_empty() {
                 continue;
             }
-            attr(&mut modify, "dn", &group_dn(i));
+            attr(&mut modify, "dn", &group_dn(GroupId::at(i)));
             modify.push_str("changetype: modify\nadd: member\n");
             for &c in &g.children {
                 attr(&mut modify, "member", &group_dn(c));
@@ -260,7 +260,7 @@ pub fn allowed(inputs: &behorig::cli::Inputs) -> BTreeSet<Access> {
     let walker = behorig::evaluate::Walker::new(inv, &refs);
     let mut state = walker.state();
     let mut out = BTreeSet::new();
-    for a in 0..inv.accounts.len() {
+    for a in (0..inv.accounts.len()).map(AccountId::at) {
         walker.walk(a, &mut state);
         for (p, map) in walker.collect(a, &state) {
             for (role, scope) in map.keys() {

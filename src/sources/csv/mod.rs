@@ -1447,8 +1447,7 @@ mod tests {
         let u0 = &inventory.accounts[inventory.account("u0").unwrap()];
         let names: Vec<&str> = u0
             .groups()
-            .iter()
-            .map(|&g| inventory.groups[g as usize].name.as_str())
+            .map(|g| inventory.groups[g].name.as_str())
             .collect();
         assert_eq!(names, ["Alla", "G0", "G9"]);
         assert_eq!(
@@ -1518,8 +1517,7 @@ anna,SG-C
         let anna = &inventory.accounts[inventory.account("anna").unwrap()];
         let names: Vec<&str> = anna
             .groups()
-            .iter()
-            .map(|&g| inventory.groups[g as usize].name.as_str())
+            .map(|g| inventory.groups[g].name.as_str())
             .collect();
         assert_eq!(names, ["SG-A", "SG-B", "SG-C"]);
     }
