@@ -154,7 +154,7 @@ enum MembershipsFrom {
     /// The group's directory entry (its `member` or `memberUid` values).
     Entry,
     /// A mark per membership, after the groups: [`OWN`], [`ENTRY`],
-    /// [`ELSEWHERE`] or a line of the source kept last.
+    /// [`ELSEWHERE`] or a line of the account's `mark_source`.
     Marked,
 }
 
@@ -196,8 +196,8 @@ impl Account {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
     }
 
-    /// The groups the account is a direct member of; after
-    /// [`Inventory::finish`], in group order.
+    /// The groups the account is a direct member of; once the inventory
+    /// is finished ([`InventoryBuilder::finish`]), in group order.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = GroupId> + Clone + '_ {
         self.group_numbers().iter().map(|&g| GroupId(g))
     }
@@ -696,9 +696,9 @@ impl InventoryBuilder {
 
     /// Makes `account` a direct member of `group`, as the group's
     /// directory entry at `entry` says (a `member` or `memberUid` value).
-    /// Memberships are collected and put in the accounts' lists by
-    /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
-    /// calls), account by account: cheaper than growing scattered lists
+    /// Memberships are collected and put in the accounts' lists account by
+    /// account, before the next row's memberships or by
+    /// [`InventoryBuilder::finish`]: cheaper than growing scattered lists
     /// one membership at a time while reading.
     pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
         let known = &mut self.inventory.groups[group].origin;
