@@ -45,16 +45,6 @@ impl Sym {
         table.ids.get(text).map(|&id| Sym(id))
     }
 
-    /// The symbol's number, to store it among other numbers.
-    pub(crate) fn to_raw(self) -> u32 {
-        self.0
-    }
-
-    /// The symbol numbered `raw` by [`Sym::to_raw`].
-    pub(crate) fn from_raw(raw: u32) -> Sym {
-        Sym(raw)
-    }
-
     pub fn as_str(self) -> &'static str {
         let table = TABLE.read().unwrap_or_else(|e| e.into_inner());
         table.strings.get(self.0 as usize).copied().unwrap_or("")

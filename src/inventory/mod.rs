@@ -131,11 +131,15 @@ pub struct Account {
     pub last_logon: Option<NaiveDateTime>,
     /// The groups the account is a direct member of (ids as 32 bits: a
     /// million accounts have millions of memberships), then, when `from`
-    /// is [`MembershipsFrom::Marked`], one mark per group and the source of the
-    /// marked lines (see [`Account::groups`]).
+    /// is [`MembershipsFrom::Marked`], one mark per group (see
+    /// [`Account::groups`]).
     memberships: Box<[u32]>,
     /// Where the account's memberships came from.
     from: MembershipsFrom,
+    /// The source of the lines among the marks: 1 + its place in
+    /// [`Inventory::mark_sources`], 0 for none (in room the other fields
+    /// leave).
+    mark_source: u8,
     pub origin: Origin,
 }
 
@@ -150,7 +154,7 @@ enum MembershipsFrom {
     /// The group's directory entry (its `member` or `memberUid` values).
     Entry,
     /// A mark per membership, after the groups: [`OWN`], [`ENTRY`],
-    /// [`ELSEWHERE`] or a line of the source kept last.
+    /// [`ELSEWHERE`] or a line of the account's `mark_source`.
     Marked,
 }
 
@@ -174,6 +178,7 @@ impl Account {
             last_logon: None,
             memberships: Box::default(),
             from: MembershipsFrom::Own,
+            mark_source: 0,
             origin,
         }
     }
@@ -191,8 +196,8 @@ impl Account {
         matches!(self.expires, Some(Expiry::At(t)) if t.date() <= as_of)
     }
 
-    /// The groups the account is a direct member of; after
-    /// [`Inventory::finish`], in group order.
+    /// The groups the account is a direct member of; once the inventory
+    /// is finished ([`InventoryBuilder::finish`]), in group order.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = GroupId> + Clone + '_ {
         self.group_numbers().iter().map(|&g| GroupId(g))
     }
@@ -222,25 +227,16 @@ impl Account {
         }
     }
 
-    /// The source whose lines the marks give.
-    fn marked_source(&self) -> Option<Sym> {
-        match self.from {
-            MembershipsFrom::Marked => self.memberships.last().map(|&s| Sym::from_raw(s)),
-            MembershipsFrom::Own | MembershipsFrom::Entry => None,
-        }
-    }
-
-    /// The groups with their marks, and the source of the marked lines.
-    fn marked(&self) -> (Vec<(u32, u32)>, Option<Sym>) {
-        let pairs = (0..self.group_count())
+    /// The groups with their marks.
+    fn marked(&self) -> Vec<(u32, u32)> {
+        (0..self.group_count())
             .map(|i| (self.memberships[i], self.mark(i)))
-            .collect();
-        (pairs, self.marked_source())
+            .collect()
     }
 
     /// Stores groups with their marks: without marks when they are all
     /// the same [`OWN`] or [`ENTRY`].
-    fn set_marked(&mut self, pairs: &[(u32, u32)], source: Option<Sym>) {
+    fn set_marked(&mut self, pairs: &[(u32, u32)]) {
         let uniform = match pairs.first() {
             None => Some(MembershipsFrom::Own),
             Some(&(_, first)) if pairs.iter().all(|&(_, m)| m == first) => match first {
@@ -252,37 +248,66 @@ impl Account {
         };
         let mut data: Vec<u32> = Vec::with_capacity(match uniform {
             Some(_) => pairs.len(),
-            None => 2 * pairs.len() + 1,
+            None => 2 * pairs.len(),
         });
         data.extend(pairs.iter().map(|&(g, _)| g));
         match uniform {
             Some(from) => self.from = from,
             None => {
                 data.extend(pairs.iter().map(|&(_, m)| m));
-                data.push(source.map_or(0, Sym::to_raw));
                 self.from = MembershipsFrom::Marked;
             }
         }
         self.memberships = data.into_boxed_slice();
     }
 
+    /// Renumbers the groups (`number` gives a group's new number by its
+    /// old) and puts them, with their marks, in order.
+    fn renumber_groups(&mut self, number: impl Fn(u32) -> u32) {
+        let count = self.group_count();
+        for g in &mut self.memberships[..count] {
+            *g = number(*g);
+        }
+        match self.from {
+            MembershipsFrom::Own | MembershipsFrom::Entry => self.memberships.sort_unstable(),
+            // Insertion sort of both halves in place: accounts have few
+            // groups, and sorting a copy would allocate for each account.
+            MembershipsFrom::Marked if count <= 64 => {
+                let (groups, marks) = self.memberships.split_at_mut(count);
+                for i in 1..count {
+                    let mut j = i;
+                    while j > 0 && groups[j - 1] > groups[j] {
+                        groups.swap(j - 1, j);
+                        marks.swap(j - 1, j);
+                        j -= 1;
+                    }
+                }
+            }
+            MembershipsFrom::Marked => {
+                let mut pairs = self.marked();
+                pairs.sort_unstable();
+                self.set_marked(&pairs);
+            }
+        }
+    }
+
     /// Leaves the account out of `group`: for what-if copies of an
     /// inventory (the remediation plan's).
     pub(crate) fn leave_group(&mut self, group: GroupId) {
-        let (mut pairs, source) = self.marked();
+        let mut pairs = self.marked();
         pairs.retain(|&(g, _)| g != group.0);
-        self.set_marked(&pairs, source);
+        self.set_marked(&pairs);
     }
 
     /// Makes the account a member of `group`, keeping the groups in
     /// order: for what-if copies of an inventory (the remediation plan's).
     pub(crate) fn join_group(&mut self, group: GroupId) {
-        let (mut pairs, source) = self.marked();
+        let mut pairs = self.marked();
         if !pairs.iter().any(|&(g, _)| g == group.0) {
             pairs.push((group.0, OWN));
             pairs.sort_unstable();
         }
-        self.set_marked(&pairs, source);
+        self.set_marked(&pairs);
     }
 }
 
@@ -350,6 +375,9 @@ pub struct Inventory {
     key_buffer: String,
     /// Origins of memberships no mark tells: (account, group).
     elsewhere: FxHashMap<(u32, u32), Origin>,
+    /// The sources of the lines among accounts' marks (membership
+    /// exports): a few, told apart by an account's `mark_source`.
+    mark_sources: Vec<Sym>,
     /// Origins of nestings: (parent, child).
     nestings: FxHashMap<(u32, u32), Origin>,
     /// Descriptions of what was read (file paths, servers), for reports.
@@ -514,7 +542,9 @@ impl Inventory {
             ENTRY => self.groups.get(group.index())?.origin,
             ELSEWHERE => self.elsewhere.get(&(account.0, group.0)).copied(),
             line => Some(Origin {
-                source: acc.marked_source()?,
+                source: *self
+                    .mark_sources
+                    .get(usize::from(acc.mark_source).checked_sub(1)?)?,
                 line: NonZeroU32::new(line),
             }),
         }
@@ -678,9 +708,9 @@ impl InventoryBuilder {
 
     /// Makes `account` a direct member of `group`, as the group's
     /// directory entry at `entry` says (a `member` or `memberUid` value).
-    /// Memberships are collected and put in the accounts' lists by
-    /// [`Inventory::flush_memberships`] (which [`Inventory::finish`]
-    /// calls), account by account: cheaper than growing scattered lists
+    /// Memberships are collected and put in the accounts' lists account by
+    /// account, before the next row's memberships or by
+    /// [`InventoryBuilder::finish`]: cheaper than growing scattered lists
     /// one membership at a time while reading.
     pub fn add_membership(&mut self, account: AccountId, group: GroupId, entry: Origin) {
         let known = &mut self.inventory.groups[group].origin;
@@ -704,17 +734,20 @@ impl InventoryBuilder {
     pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
         self.flush_memberships();
         let acc = &self.inventory.accounts[account];
-        let (mark, source) = if at == acc.origin {
-            (OWN, None)
+        let (own, known) = (acc.origin, acc.mark_source);
+        let (mark, source) = if at == own {
+            (OWN, 0)
         } else {
-            match at.line.map(NonZeroU32::get) {
-                Some(line)
-                    if line < ELSEWHERE
-                        && acc.marked_source().is_none_or(|source| source == at.source) =>
-                {
-                    (line, Some(at.source))
-                }
+            let source = match known {
+                0 => self.mark_source(at.source),
+                known => (self.inventory.mark_sources.get(usize::from(known - 1))
+                    == Some(&at.source))
+                .then_some(known),
+            };
+            match (at.line.map(NonZeroU32::get), source) {
+                (Some(line), Some(source)) if line < ELSEWHERE => (line, source),
                 _ => {
+                    let acc = &self.inventory.accounts[account];
                     for &g in groups {
                         if !acc.in_group(g) {
                             self.inventory
@@ -723,21 +756,37 @@ impl InventoryBuilder {
                                 .or_insert(at);
                         }
                     }
-                    (ELSEWHERE, None)
+                    (ELSEWHERE, 0)
                 }
             }
         };
         self.extend_groups(account, groups.iter().map(|g| g.0), mark, source);
     }
 
+    /// The number an account keeps for `source` among the sources of
+    /// marked lines (see [`Account::mark_source`]); `None` past 255
+    /// sources.
+    fn mark_source(&mut self, source: Sym) -> Option<u8> {
+        let sources = &mut self.inventory.mark_sources;
+        let index = match sources.iter().position(|&s| s == source) {
+            Some(index) => index,
+            None => {
+                sources.push(source);
+                sources.len() - 1
+            }
+        };
+        u8::try_from(index + 1).ok()
+    }
+
     /// Adds groups of one mark to an account's list, leaving out those it
-    /// has; `source` is that of a mark that is a line.
+    /// has; `source`, if not 0, is the account's `mark_source` for a mark
+    /// that is a line.
     fn extend_groups(
         &mut self,
         account: AccountId,
         groups: impl ExactSizeIterator<Item = u32>,
         mark: u32,
-        source: Option<Sym>,
+        source: u8,
     ) {
         let acc = &mut self.inventory.accounts[account];
         if acc.memberships.is_empty() {
@@ -766,7 +815,7 @@ impl InventoryBuilder {
             return;
         }
         let count = acc.group_count();
-        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()) + 1);
+        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()));
         data.extend_from_slice(acc.group_numbers());
         for g in groups {
             if !data.contains(&g) {
@@ -779,8 +828,9 @@ impl InventoryBuilder {
         }
         data.extend((0..count).map(|i| acc.mark(i)));
         data.extend(std::iter::repeat_n(mark, added));
-        let source = source.or_else(|| acc.marked_source());
-        data.push(source.map_or(0, Sym::to_raw));
+        if source != 0 {
+            acc.mark_source = source;
+        }
         acc.memberships = data.into_boxed_slice();
         acc.from = MembershipsFrom::Marked;
     }
@@ -811,7 +861,7 @@ impl InventoryBuilder {
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
             if !groups.is_empty() {
-                self.extend_groups(AccountId::at(a), groups.iter().copied(), ENTRY, None);
+                self.extend_groups(AccountId::at(a), groups.iter().copied(), ENTRY, 0);
             }
         }
     }
@@ -862,22 +912,7 @@ impl InventoryBuilder {
             group.children.sort_unstable();
         }
         for account in &mut self.inventory.accounts {
-            match account.from {
-                MembershipsFrom::Own | MembershipsFrom::Entry => {
-                    for g in account.memberships.iter_mut() {
-                        *g = number(*g);
-                    }
-                    account.memberships.sort_unstable();
-                }
-                MembershipsFrom::Marked => {
-                    let (mut pairs, source) = account.marked();
-                    for (g, _) in &mut pairs {
-                        *g = number(*g);
-                    }
-                    pairs.sort_unstable();
-                    account.set_marked(&pairs, source);
-                }
-            }
+            account.renumber_groups(number);
         }
         let renumber = |map: &mut FxHashMap<(u32, u32), Origin>, both: bool| {
             *map = std::mem::take(map)
@@ -922,5 +957,38 @@ impl InventoryBuilder {
         self.inventory
             .account_index
             .reserve(n, |i| account_hash(accounts, i));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An account with `n` groups, each from its own row of a membership
+    /// export, in the reverse of name order.
+    fn exported(n: usize) -> Inventory {
+        let mut builder = InventoryBuilder::new();
+        let anna = builder.account_id("anna", &Origin::new("konton.csv", Some(2)));
+        let file = Sym::new("medlemskap.csv");
+        for i in (0..n).rev() {
+            let group = builder.intern_group(&format!("G{i:03}"));
+            builder.add_memberships(anna, &[group], Origin::at(file, Some(n - i + 1)));
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn groups_in_name_order_keep_their_rows() {
+        for n in [3, 64, 65, 200] {
+            let inventory = exported(n);
+            let anna = inventory.account("anna").expect("anna");
+            let groups: Vec<GroupId> = inventory.accounts[anna].groups().collect();
+            assert_eq!(groups.len(), n);
+            for (i, &g) in groups.iter().enumerate() {
+                assert_eq!(inventory.groups[g].name, format!("G{i:03}"));
+                let origin = inventory.membership_origin(anna, g).map(|o| o.to_string());
+                assert_eq!(origin, Some(format!("medlemskap.csv:{}", n - i + 1)), "{n}");
+            }
+        }
     }
 }
