@@ -272,9 +272,9 @@ pub fn fill_template(template: &str, role: &str, scope: &str) -> String {
     template.replace("{scope}", scope).replace("{role}", role)
 }
 
-/// A key of `[checks]`: declared by the rule that reads it
-/// ([`crate::rules::Def::settings`]); the policy parser reads and checks
-/// every declared key by its kind.
+/// A key of `[checks]`: declared by the rule that reads it, as a
+/// `static` ([`crate::rules::Def::settings`]); the policy parser reads and
+/// checks every declared key by its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
     pub key: &'static str,
@@ -304,11 +304,13 @@ pub enum CheckValue {
     RoleSets(Vec<Vec<String>>),
 }
 
-/// A policy's `[checks]`: the values it gives, by key. A key the policy
-/// leaves out has its kind's default.
+/// A policy's `[checks]`: the values it gives, by the rules' settings. A
+/// key the policy leaves out has its kind's default. Settings are
+/// `static`s, told apart by their address: a lookup is a few pointer
+/// compares, as the account checks ask for every account.
 #[derive(Debug, Clone, Default)]
 pub struct Checks {
-    values: BTreeMap<&'static str, CheckValue>,
+    values: Vec<(&'static Setting, CheckValue)>,
 }
 
 impl Checks {
@@ -317,7 +319,7 @@ impl Checks {
     pub fn none() -> Checks {
         let mut checks = Checks::default();
         for rule in Rule::ALL {
-            for s in rule.def().settings {
+            for &s in rule.def().settings {
                 if let SettingKind::Flag(_) = s.kind {
                     checks.set(s, CheckValue::Flag(false));
                 }
@@ -326,13 +328,27 @@ impl Checks {
         checks
     }
 
-    pub fn set(&mut self, setting: &Setting, value: CheckValue) {
-        self.values.insert(setting.key, value);
+    pub fn set(&mut self, setting: &'static Setting, value: CheckValue) {
+        match self
+            .values
+            .iter_mut()
+            .find(|(s, _)| std::ptr::eq(*s, setting))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((setting, value)),
+        }
+    }
+
+    fn get(&self, setting: &Setting) -> Option<&CheckValue> {
+        self.values
+            .iter()
+            .find(|(s, _)| std::ptr::eq(*s, setting))
+            .map(|(_, v)| v)
     }
 
     /// A flag's value, or its default.
     pub fn flag(&self, setting: &Setting) -> bool {
-        match (self.values.get(setting.key), setting.kind) {
+        match (self.get(setting), setting.kind) {
             (Some(CheckValue::Flag(b)), _) => *b,
             (_, SettingKind::Flag(default)) => default,
             _ => false,
@@ -341,7 +357,7 @@ impl Checks {
 
     /// A number of days, if the policy gives one.
     pub fn days(&self, setting: &Setting) -> Option<u32> {
-        match self.values.get(setting.key) {
+        match self.get(setting) {
             Some(CheckValue::Days(n)) => Some(*n),
             _ => None,
         }
@@ -349,7 +365,7 @@ impl Checks {
 
     /// A list of patterns; empty when the policy gives none.
     pub fn patterns(&self, setting: &Setting) -> &[Regex] {
-        match self.values.get(setting.key) {
+        match self.get(setting) {
             Some(CheckValue::Patterns(p)) => p,
             _ => &[],
         }
@@ -357,7 +373,7 @@ impl Checks {
 
     /// A list of role lists; empty when the policy gives none.
     pub fn role_sets(&self, setting: &Setting) -> &[Vec<String>] {
-        match self.values.get(setting.key) {
+        match self.get(setting) {
             Some(CheckValue::RoleSets(r)) => r,
             _ => &[],
         }

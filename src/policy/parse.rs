@@ -607,7 +607,7 @@ fn parse_condition(r: &mut TomlReader<'_>, wt: &dyn TableLike, key: &str) -> Opt
 fn parse_checks(r: &mut TomlReader<'_>, t: &dyn TableLike) -> Checks {
     let settings: Vec<&'static Setting> = Rule::ALL
         .iter()
-        .flat_map(|rule| rule.def().settings.iter())
+        .flat_map(|rule| rule.def().settings.iter().copied())
         .collect();
     let keys: Vec<&str> = settings.iter().map(|s| s.key).collect();
     r.check_keys(t, &keys, "[checks]");

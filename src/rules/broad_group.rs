@@ -11,7 +11,7 @@ use crate::findings::Severity;
 use crate::policy::{Setting, SettingKind};
 
 /// `[checks] broad_groups`: the names of the catch-all groups, as regular expressions.
-pub const BROAD_GROUPS: Setting = Setting {
+pub static BROAD_GROUPS: Setting = Setting {
     key: "broad_groups",
     kind: SettingKind::Patterns,
 };
@@ -24,7 +24,7 @@ pub const DEF: Def = Def {
     help_sv: "Behörigheten ges genom en allomfattande grupp (till exempel Alla anställda eller \
               Domain Users), så att alla dess medlemmar når datakällan. Ta bort den allomfattande \
               gruppen ur behörighetsgruppen och tilldela behörighet per uppgift.",
-    settings: &[BROAD_GROUPS],
+    settings: &[&BROAD_GROUPS],
     check: Check::Source(check),
     explain: explain_text,
     remedy: Remedy::CutGroup,

@@ -6,7 +6,7 @@ use crate::findings::{Finding, Severity};
 use crate::policy::{Setting, SettingKind};
 
 /// `[checks] disabled_accounts`: whether a disabled account with access is a finding.
-pub const DISABLED_ACCOUNTS: Setting = Setting {
+pub static DISABLED_ACCOUNTS: Setting = Setting {
     key: "disabled_accounts",
     kind: SettingKind::Flag(true),
 };
@@ -18,7 +18,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Low,
     help_sv: "Ett inaktiverat konto har fortfarande behörighet till datakällan. \
               Ta bort kontot ur grupperna och rollerna som ger åtkomst.",
-    settings: &[DISABLED_ACCOUNTS],
+    settings: &[&DISABLED_ACCOUNTS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |_| {

@@ -7,7 +7,7 @@ use crate::policy::{Setting, SettingKind};
 use crate::inventory::Expiry;
 
 /// `[checks] expired_accounts`: whether an expired account with access is a finding.
-pub const EXPIRED_ACCOUNTS: Setting = Setting {
+pub static EXPIRED_ACCOUNTS: Setting = Setting {
     key: "expired_accounts",
     kind: SettingKind::Flag(true),
 };
@@ -19,7 +19,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Low,
     help_sv: "Ett konto vars giltighetstid har gått ut har fortfarande behörighet. \
               Ta bort behörigheten eller förläng kontot om anställningen fortsätter.",
-    settings: &[EXPIRED_ACCOUNTS],
+    settings: &[&EXPIRED_ACCOUNTS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |account| {

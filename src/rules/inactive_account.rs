@@ -6,7 +6,7 @@ use crate::findings::{Finding, Severity};
 use crate::policy::{Setting, SettingKind};
 
 /// `[checks] inactive_days`: days without a logon after which an account with access is a finding.
-pub const INACTIVE_DAYS: Setting = Setting {
+pub static INACTIVE_DAYS: Setting = Setting {
     key: "inactive_days",
     kind: SettingKind::Days,
 };
@@ -18,7 +18,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Medium,
     help_sv: "Kontot har inte loggat in på längre tid än policyns inactive_days men har behörighet. \
               Kontrollera om behovet finns kvar och ta annars bort behörigheten.",
-    settings: &[INACTIVE_DAYS],
+    settings: &[&INACTIVE_DAYS],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |account| {

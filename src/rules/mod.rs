@@ -37,7 +37,7 @@ pub struct Def {
     pub help_sv: &'static str,
     /// The `[checks]` keys the rule reads; the policy parser reads and
     /// checks them by their kind.
-    pub settings: &'static [Setting],
+    pub settings: &'static [&'static Setting],
     /// How evaluation finds it.
     pub check: Check,
     /// The evidence `explain` shows for one of its findings.

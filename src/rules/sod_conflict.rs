@@ -7,7 +7,7 @@ use crate::policy::{Setting, SettingKind};
 use crate::intern::Sym;
 
 /// `[checks] separation_of_duties`: sets of roles that one account must not hold together.
-pub const SEPARATION_OF_DUTIES: Setting = Setting {
+pub static SEPARATION_OF_DUTIES: Setting = Setting {
     key: "separation_of_duties",
     kind: SettingKind::RoleSets,
 };
@@ -19,7 +19,7 @@ pub const DEF: Def = Def {
     base_severity: Severity::Medium,
     help_sv: "Kontot har två roller som enligt policyn inte får kombineras (till exempel \
               administration och läsning). Dela upp rollerna på olika konton.",
-    settings: &[SEPARATION_OF_DUTIES],
+    settings: &[&SEPARATION_OF_DUTIES],
     check: Check::Account(check),
     explain: |out, cx| {
         explain::account_rule(out, cx, |_| {

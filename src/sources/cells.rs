@@ -35,7 +35,7 @@ pub fn worth_a_look(bytes: &[u8]) -> bool {
 /// Whether a cell may be a .NET type name: the cheap test before
 /// [`dotnet_type`].
 pub fn may_be_type_name(field: &[u8]) -> bool {
-    field.len() >= 10 && matches!(field.first(), Some(b'S' | b'M'))
+    field.starts_with(b"System.") || field.starts_with(b"Microsoft.")
 }
 
 /// The .NET type name a cell holds, if it is one: what PowerShell's
@@ -45,12 +45,7 @@ pub fn may_be_type_name(field: &[u8]) -> bool {
 /// `System.Collections.Generic.List``1[System.String]`).
 pub fn dotnet_type(value: &str) -> Option<&str> {
     let value = value.trim();
-    if value.chars().any(char::is_whitespace) {
-        return None;
-    }
-    let system = value.starts_with("System.");
-    let microsoft = value.starts_with("Microsoft.");
-    if !(system || microsoft) {
+    if !may_be_type_name(value.as_bytes()) || value.chars().any(char::is_whitespace) {
         return None;
     }
     let collection = value.ends_with("[]")
