@@ -289,3 +289,45 @@ fn explain_a_finding_on_a_source_no_policy_describes() {
         assert!(text.contains(&expected), "no `{expected}` in:\n{text}");
     }
 }
+
+/// With memberships as their own export, `explain` names the row of that
+/// export for the account's membership and the row of the nesting export
+/// for each nesting on the path.
+#[test]
+fn explain_names_the_membership_export_row() {
+    let env = Env::new();
+    env.write("policies/statdb.toml", STATDB_POLICY);
+    env.write(
+        "accounts.csv",
+        "account,department,title\nbo,IFO,Ekonom\ncia,VO,Statistiker\n",
+    );
+    // cia's membership is on line 3, bo's on line 4.
+    env.write(
+        "members.csv",
+        "account,group\ncia,SG-Controllers\ncia,SG-Statdb-VO-Las\nbo,SG-Controllers\n",
+    );
+    env.write(
+        "nesting.csv",
+        "group,member_group\nSG-Statdb-Alla,SG-Controllers\n",
+    );
+    let args = args(&["accounts.csv", "members.csv", "nesting.csv"]);
+    let (_, json, stderr) = audit_json(&env, &strs(&args));
+    let bo = find(&json, "unauthorized-access", "bo");
+    assert_eq!(
+        bo["via"],
+        serde_json::json!(["SG-Controllers", "SG-Statdb-Alla"]),
+        "{stderr}"
+    );
+    let out = env
+        .cmd()
+        .arg("explain")
+        .arg(bo["id"].as_str().expect("id"))
+        .args(&args)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let expected = "  bo\n    └─ är medlem i SG-Controllers (members.csv:4)\n       \
+                    └─ som är medlem i SG-Statdb-Alla (nesting.csv:2)\n";
+    assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+}
