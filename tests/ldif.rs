@@ -264,14 +264,7 @@ fn explain_names_the_group_entry_of_each_membership() {
     let o = audit(&inputs, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["rule"] == "unauthorized-access" && f["via"].as_array().is_some_and(|v| !v.is_empty())
-        })
-        .expect("an unauthorized access through a group");
+    let finding = access_through_a_group(&report);
     let group = finding["via"][0].as_str().unwrap();
     // The line of the group's entry in the export.
     let line = ldif

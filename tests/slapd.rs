@@ -83,14 +83,7 @@ fn starttls_with_paging_past_the_size_limit_gives_the_csv_findings() {
     // `explain` names, for a membership read from the server, the server
     // and the DN of the group entry that lists it.
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    let finding = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| {
-            f["rule"] == "unauthorized-access" && f["via"].as_array().is_some_and(|v| !v.is_empty())
-        })
-        .expect("an unauthorized access through a group");
+    let finding = access_through_a_group(&report);
     let group = finding["via"][0].as_str().expect("group");
     let config = config.to_string_lossy().into_owned();
     let roles = roles_csv().to_string_lossy().into_owned();

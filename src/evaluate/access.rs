@@ -448,11 +448,6 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
-    /// Where a grant is written, as text (see [`grant_text`]).
-    pub fn grant_text(&self, policy: &Policy, source: &GrantSource) -> String {
-        grant_text(policy, source)
-    }
-
     /// Where a grant is written, as data: the policy file and the
     /// `[[grant]]` line, or the role-export row.
     pub fn grant_origin(&self, policy: &Policy, source: &GrantSource) -> Origin {

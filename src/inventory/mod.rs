@@ -452,6 +452,15 @@ fn key(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// Where something was read, as a report tells it: the file and line, or
+/// the server and the DN of the entry it was read from.
+fn located(origin: Origin, dn: Option<&str>) -> String {
+    match dn {
+        Some(dn) => format!("{origin} {dn}"),
+        None => origin.to_string(),
+    }
+}
+
 fn hash_key(key: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(key)
@@ -566,10 +575,7 @@ impl Inventory {
             ENTRY => self.groups[group].dn.as_deref(),
             _ => None,
         };
-        Some(match dn {
-            Some(dn) => format!("{origin} {dn}"),
-            None => origin.to_string(),
-        })
+        Some(located(origin, dn))
     }
 
     /// Where the inventory learnt that `child` is a member of `parent`:
@@ -583,12 +589,11 @@ impl Inventory {
     /// or, from a server, the server and the DN of the parent's entry.
     pub fn nesting_location(&self, parent: GroupId, child: GroupId) -> Option<String> {
         let origin = self.nesting_origin(parent, child)?;
-        Some(
-            match (origin.line, self.groups.get(parent.index())?.dn.as_deref()) {
-                (None, Some(dn)) => format!("{origin} {dn}"),
-                _ => origin.to_string(),
-            },
-        )
+        let dn = match origin.line {
+            Some(_) => None,
+            None => self.groups.get(parent.index())?.dn.as_deref(),
+        };
+        Some(located(origin, dn))
     }
 
     /// The accounts that are direct members of a group, in account order:

@@ -47,13 +47,14 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 None
             }
         };
+        let path = walker.steps(None, &via);
         let reasons = Reasons {
             accesses: accesses
                 .iter()
                 .map(|(role, scope)| AccessReason {
                     role: role.clone(),
                     scope: scope.clone(),
-                    path: walker.steps(None, &via),
+                    path: path.clone(),
                     grant: None,
                 })
                 .collect(),
@@ -121,16 +122,11 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
     let _ = writeln!(out, "\nVäg till behörigheten");
     let mut indent = 4;
     for (i, step) in first.path.iter().enumerate() {
-        let g = cx
-            .inventory
-            .groups
-            .get(step.group.index())
-            .map_or("?", |g| g.name.as_str());
-        let from = step.from.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
+        let step = explain::step_text(cx, step);
         if i == 0 {
-            let _ = writeln!(out, "  {g}");
+            let _ = writeln!(out, "  {step}");
         } else {
-            let _ = writeln!(out, "{:indent$}└─ som är medlem i {g}{from}", "");
+            let _ = writeln!(out, "{:indent$}└─ som är medlem i {step}", "");
             indent += 3;
         }
     }

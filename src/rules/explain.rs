@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::evaluate::{
-    attribute_value, grant_text, AccessReason, Actual, AllowTried, Part, Reasons,
+    attribute_value, grant_text, AccessReason, Actual, AllowTried, Part, Reasons, Step,
 };
 use crate::findings::Finding;
 use crate::inventory::{Account, Expiry, Inventory};
@@ -198,22 +198,24 @@ pub fn path(out: &mut String, base: usize, cx: &Context<'_>, account: &str, acce
         } else {
             "som är medlem i"
         };
-        let name = cx
-            .inventory
-            .groups
-            .get(step.group.index())
-            .map_or("?", |g| g.name.as_str());
-        match &step.from {
-            Some(from) => {
-                let _ = writeln!(out, "{:indent$}└─ {member} {name} ({from})", "");
-            }
-            None => {
-                let _ = writeln!(out, "{:indent$}└─ {member} {name}", "");
-            }
-        }
+        let _ = writeln!(out, "{:indent$}└─ {member} {}", "", step_text(cx, step));
         indent += 3;
     }
     let _ = writeln!(out, "{:indent$}└─ som ger {what}: {grant}", "");
+}
+
+/// A group of a path by its name, with where the membership that leads
+/// into it is written when that is known.
+pub fn step_text(cx: &Context<'_>, step: &Step) -> String {
+    let name = cx
+        .inventory
+        .groups
+        .get(step.group.index())
+        .map_or("?", |g| g.name.as_str());
+    match &step.from {
+        Some(from) => format!("{name} ({from})"),
+        None => name.to_string(),
+    }
 }
 
 /// A `when` condition as it is written in the policy.

@@ -2,6 +2,7 @@
 //! allow of the source's policy covers (default deny).
 
 use super::{explain, finding, AccountCx, Check, Def, Rule, Subject, Remedy};
+use crate::evaluate::grant_text;
 use crate::findings::{Finding, Severity};
 
 pub const DEF: Def = Def {
@@ -28,7 +29,7 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         let via = walker.via_names(&cx.state.path(hit.group));
         let source = walker.grant_source(cx.account_id, hit);
         let grant = source
-            .map(|g| walker.grant_text(policy, g))
+            .map(|g| grant_text(policy, g))
             .unwrap_or_default();
         let grant_at = source.map(|g| walker.grant_origin(policy, g));
         let how = if via.is_empty() {

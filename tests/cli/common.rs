@@ -60,6 +60,19 @@ pub fn audit_json(env: &Env, args: &[&str]) -> (i32, Value, String) {
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
+/// Runs `explain ID` with the audit's arguments: (exit code, stdout).
+pub fn explain(env: &Env, id: &str, args: &[String]) -> (i32, String) {
+    let out = env
+        .cmd()
+        .arg("explain")
+        .arg(id)
+        .args(args)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.code().unwrap_or(-1), text)
+}
+
 /// A finding reduced to what identifies it, for set comparisons.
 pub fn key(f: &Value) -> String {
     let s = |k: &str| f[k].as_str().unwrap_or("-").to_string();

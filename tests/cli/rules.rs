@@ -272,15 +272,8 @@ fn explain_a_finding_on_a_source_no_policy_describes() {
         .find(|f| f["data_source"] == "arkiv")
         .expect("a finding on the source");
     assert_eq!(finding["rule"], "unauthorized-access");
-    let out = env
-        .cmd()
-        .arg("explain")
-        .arg(finding["id"].as_str().expect("id"))
-        .args(&args)
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = explain(&env, finding["id"].as_str().expect("id"), &args);
+    assert_eq!(code, 0, "{text}");
     for expected in [
         "  Datakälla:    arkiv (arkiv), policy (no policy)".to_string(),
         format!("└─ tilldelas Las på IFO direkt: roles.csv:{line}"),
@@ -318,15 +311,8 @@ fn explain_names_the_membership_export_row() {
         serde_json::json!(["SG-Controllers", "SG-Statdb-Alla"]),
         "{stderr}"
     );
-    let out = env
-        .cmd()
-        .arg("explain")
-        .arg(bo["id"].as_str().expect("id"))
-        .args(&args)
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = explain(&env, bo["id"].as_str().expect("id"), &args);
+    assert_eq!(code, 0, "{text}");
     let expected = "  bo\n    └─ är medlem i SG-Controllers (members.csv:4)\n       \
                     └─ som är medlem i SG-Statdb-Alla (nesting.csv:2)\n";
     assert!(text.contains(expected), "no `{expected}` in:\n{text}");

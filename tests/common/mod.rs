@@ -283,6 +283,18 @@ pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write a test file");
 }
 
+/// The first unauthorized access of a JSON report that a group gives.
+pub fn access_through_a_group(report: &serde_json::Value) -> &serde_json::Value {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["rule"] == "unauthorized-access" && f["via"].as_array().is_some_and(|v| !v.is_empty())
+        })
+        .expect("an unauthorized access through a group")
+}
+
 /// Runs behorig with arguments and extra environment.
 pub fn behorig(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(bin());
