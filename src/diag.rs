@@ -70,6 +70,10 @@ pub struct TomlReader<'a> {
     pub text: &'a str,
     index: LineIndex,
     pub diagnostics: Vec<Diagnostic>,
+    /// The patterns compiled so far, by their text: files of one load
+    /// repeat them (the same catch-all groups in every policy), and the
+    /// copies share one compiled pattern.
+    pub patterns: rustc_hash::FxHashMap<String, regex::Regex>,
 }
 
 impl<'a> TomlReader<'a> {
@@ -79,6 +83,7 @@ impl<'a> TomlReader<'a> {
             text,
             index: LineIndex::new(text),
             diagnostics: Vec::new(),
+            patterns: Default::default(),
         }
     }
 

@@ -133,6 +133,14 @@ impl Classification {
     }
 }
 
+/// A file and, where known, a line: where a finding's grant is written.
+/// The file's name is shared by the findings of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub file: std::sync::Arc<str>,
+    pub line: Option<std::num::NonZeroU32>,
+}
+
 /// One finding. Field names and meanings are fixed by the contract's JSON.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -161,7 +169,7 @@ pub struct Finding {
     /// The file and line of `grant`, as data (SARIF's location). Known
     /// for the findings of a run, not for findings read back from JSON.
     #[serde(skip)]
-    pub grant_at: Option<crate::inventory::Origin>,
+    pub grant_at: Option<Place>,
     /// Why the finding holds, as evaluation decided it: what `explain`
     /// shows. Known for the findings of a run, not for findings read back
     /// from JSON.

@@ -1,71 +1,158 @@
-//! Interned strings: attribute names and values, roles and scopes are
-//! stored once per process and referred to by a 32-bit [`Sym`], so that an
-//! inventory of a million accounts stays small and comparisons in the
-//! evaluation loop are integer compares.
+//! Interned strings: attribute names and values, roles, scopes and the
+//! names of sources are stored once per inventory and referred to by a
+//! 32-bit [`Sym`], so that an inventory of a million accounts stays small
+//! and comparisons in the evaluation loop are integer compares.
 //!
-//! Interned text lives for the rest of the process (a command-line run).
+//! The [`Interner`] belongs to the inventory and goes with it. A `Sym`
+//! means something only to the interner that gave it: its text is read
+//! back through that interner ([`Interner::text`]), or through the
+//! [`Vocab`] of an evaluation, which adds the policies' own roles and
+//! scopes above the inventory's strings.
 
 use std::fmt;
+use std::hash::BuildHasher;
 
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::{Arc, LazyLock, RwLock};
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashSet};
+use std::sync::Arc;
 
-/// An interned string.
+/// An interned string: a number in its [`Interner`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
-#[derive(Default)]
-struct Table {
-    ids: FxHashMap<&'static str, u32>,
-    strings: Vec<&'static str>,
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sym({})", self.0)
+    }
 }
 
-static TABLE: LazyLock<RwLock<Table>> = LazyLock::new(|| RwLock::new(Table::default()));
+/// Strings, each stored once, by number.
+#[derive(Clone, Default)]
+pub struct Interner {
+    /// Every string, one after the other.
+    text: String,
+    /// Where each string ends in `text`; it starts where the one before
+    /// ends.
+    ends: Vec<usize>,
+    /// The strings' numbers, by their text.
+    ids: HashTable<u32>,
+}
 
-impl Sym {
+impl fmt::Debug for Interner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Interner({} strings)", self.ends.len())
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    FxBuildHasher.hash_one(text)
+}
+
+impl Interner {
+    pub fn new() -> Self {
+        Interner::default()
+    }
+
+    /// How many strings it holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn span(&self, id: u32) -> &str {
+        let i = id as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).copied().unwrap_or(0),
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or("")
+    }
+
     /// The symbol for `text`, interning it if it is new.
-    pub fn new(text: &str) -> Sym {
-        if let Some(sym) = Sym::find(text) {
-            return sym;
-        }
-        let mut table = TABLE.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = table.ids.get(text) {
+    pub fn intern(&mut self, text: &str) -> Sym {
+        let h = hash(text);
+        if let Some(&id) = self.ids.find(h, |&id| self.span(id) == text) {
             return Sym(id);
         }
-        let stored: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        let id = u32::try_from(table.strings.len()).unwrap_or(u32::MAX);
-        table.strings.push(stored);
-        table.ids.insert(stored, id);
+        let id = u32::try_from(self.ends.len()).unwrap_or(u32::MAX);
+        self.text.push_str(text);
+        self.ends.push(self.text.len());
+        let Interner { text, ends, ids } = self;
+        let span = |id: u32| {
+            let i = id as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            hash(&text[start..ends[i]])
+        };
+        ids.insert_unique(h, id, |&id| span(id));
         Sym(id)
     }
 
     /// The symbol for `text` if it was interned before.
-    pub fn find(text: &str) -> Option<Sym> {
-        let table = TABLE.read().unwrap_or_else(|e| e.into_inner());
-        table.ids.get(text).map(|&id| Sym(id))
+    pub fn find(&self, text: &str) -> Option<Sym> {
+        self.ids
+            .find(hash(text), |&id| self.span(id) == text)
+            .map(|&id| Sym(id))
     }
 
-    pub fn as_str(self) -> &'static str {
-        let table = TABLE.read().unwrap_or_else(|e| e.into_inner());
-        table.strings.get(self.0 as usize).copied().unwrap_or("")
-    }
-}
-
-impl From<&str> for Sym {
-    fn from(text: &str) -> Sym {
-        Sym::new(text)
+    /// The text of a symbol this interner gave ("" for another's).
+    pub fn text(&self, sym: Sym) -> &str {
+        self.span(sym.0)
     }
 }
 
-impl fmt::Debug for Sym {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
+/// The strings of one evaluation: the inventory's, and above them the
+/// roles and scopes that only the policies name. A role named by both has
+/// the inventory's symbol, so that a role compares equal to an attribute
+/// value of the same text (`when.title = "{role}"`).
+#[derive(Clone, Debug)]
+pub struct Vocab<'a> {
+    base: &'a Interner,
+    own: Interner,
 }
 
-impl fmt::Display for Sym {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl<'a> Vocab<'a> {
+    pub fn new(base: &'a Interner) -> Self {
+        Vocab {
+            base,
+            own: Interner::new(),
+        }
+    }
+
+    /// The inventory's strings.
+    pub fn base(&self) -> &'a Interner {
+        self.base
+    }
+
+    fn offset(&self) -> u32 {
+        u32::try_from(self.base.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The symbol for `text`, adding it above the inventory's if new.
+    pub fn intern(&mut self, text: &str) -> Sym {
+        match self.base.find(text) {
+            Some(sym) => sym,
+            None => Sym(self.offset().saturating_add(self.own.intern(text).0)),
+        }
+    }
+
+    /// The symbol for `text` if the inventory or this evaluation has it.
+    pub fn find(&self, text: &str) -> Option<Sym> {
+        self.base.find(text).or_else(|| {
+            self.own
+                .find(text)
+                .map(|s| Sym(self.offset().saturating_add(s.0)))
+        })
+    }
+
+    pub fn text(&self, sym: Sym) -> &str {
+        match sym.0.checked_sub(self.offset()) {
+            Some(own) => self.own.text(Sym(own)),
+            None => self.base.text(sym),
+        }
     }
 }
 
@@ -139,8 +226,8 @@ impl Attrs {
         list
     }
 
-    /// The pairs, sorted by name.
-    fn pairs(&self) -> &[(Sym, Sym)] {
+    /// The pairs, sorted by name's symbol.
+    pub fn pairs(&self) -> &[(Sym, Sym)] {
         self.0.as_deref().unwrap_or_default()
     }
 
@@ -155,33 +242,6 @@ impl Attrs {
         AttrLists::default().with(self, updates)
     }
 
-    /// Sets an attribute (its value trimmed), replacing an earlier value.
-    pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
-        self.insert_sym(Attrs::name(name.as_ref()), Sym::new(value.as_ref().trim()));
-    }
-
-    /// The interned lower-case form of an attribute name.
-    pub fn name(name: &str) -> Sym {
-        if name
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
-            Sym::new(&name.to_lowercase())
-        } else {
-            Sym::new(name)
-        }
-    }
-
-    /// Sets an attribute by interned name (lower case) and value.
-    pub fn insert_sym(&mut self, name: Sym, value: Sym) {
-        *self = self.with(&[(name, value)]);
-    }
-
-    pub fn get(&self, name: &str) -> Option<&'static str> {
-        let name = Sym::find(name)?;
-        self.get_sym(name).map(Sym::as_str)
-    }
-
     pub fn get_sym(&self, name: Sym) -> Option<Sym> {
         self.pairs()
             .iter()
@@ -189,8 +249,11 @@ impl Attrs {
             .map(|(_, v)| *v)
     }
 
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
+    /// The value of an attribute, by its lower-case name, read through
+    /// the interner of the inventory the attributes belong to.
+    pub fn get<'n>(&self, name: &str, names: &'n Interner) -> Option<&'n str> {
+        let name = names.find(name)?;
+        self.get_sym(name).map(|v| names.text(v))
     }
 
     pub fn len(&self) -> usize {
@@ -201,30 +264,37 @@ impl Attrs {
         self.pairs().is_empty()
     }
 
-    /// The attributes sorted by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-        let mut pairs: Vec<(&'static str, &'static str)> = self
+    /// The attributes as text, sorted by name.
+    pub fn texts<'n>(&self, names: &'n Interner) -> Vec<(&'n str, &'n str)> {
+        let mut pairs: Vec<(&str, &str)> = self
             .pairs()
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .map(|&(n, v)| (names.text(n), names.text(v)))
             .collect();
         pairs.sort();
-        pairs.into_iter()
+        pairs
     }
 }
 
 impl fmt::Debug for Attrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
+        f.debug_map()
+            .entries(self.pairs().iter().map(|(n, v)| (n, v)))
+            .finish()
     }
 }
 
-impl IntoIterator for &Attrs {
-    type Item = (&'static str, &'static str);
-    type IntoIter = std::vec::IntoIter<(&'static str, &'static str)>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter().collect::<Vec<_>>().into_iter()
+impl Interner {
+    /// The interned lower-case form of an attribute name.
+    pub fn attr_name(&mut self, name: &str) -> Sym {
+        if name
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            self.intern(&name.to_lowercase())
+        } else {
+            self.intern(name)
+        }
     }
 }
 
@@ -234,42 +304,89 @@ mod tests {
 
     #[test]
     fn interning_is_stable() {
-        let a = Sym::new("Statistiker");
-        assert_eq!(Sym::new("Statistiker"), a);
-        assert_eq!(a.as_str(), "Statistiker");
-        assert_ne!(Sym::new("statistiker"), a);
+        let mut names = Interner::new();
+        let a = names.intern("Statistiker");
+        assert_eq!(names.intern("Statistiker"), a);
+        assert_eq!(names.text(a), "Statistiker");
+        assert_ne!(names.intern("statistiker"), a);
+        assert_eq!(
+            names.find("statistiker").map(|s| names.text(s)),
+            Some("statistiker")
+        );
+        assert_eq!(names.find("Ekonom"), None);
+        let empty = names.intern("");
+        assert_eq!(names.text(empty), "");
+        assert_eq!(names.find(""), Some(empty));
+    }
+
+    #[test]
+    fn many_strings_survive_the_table_growing() {
+        let mut names = Interner::new();
+        let syms: Vec<Sym> = (0..10_000)
+            .map(|i| names.intern(&format!("konto{i}")))
+            .collect();
+        for (i, &s) in syms.iter().enumerate() {
+            assert_eq!(names.text(s), format!("konto{i}"));
+            assert_eq!(names.find(&format!("konto{i}")), Some(s));
+        }
+        assert_eq!(names.len(), 10_000);
+    }
+
+    #[test]
+    fn an_evaluation_adds_its_own_strings_above_the_inventory() {
+        let mut names = Interner::new();
+        let las = names.intern("Läs");
+        let mut vocab = Vocab::new(&names);
+        assert_eq!(
+            vocab.intern("Läs"),
+            las,
+            "a role the inventory has keeps its symbol"
+        );
+        let admin = vocab.intern("Admin");
+        assert_ne!(admin, las);
+        assert_eq!(vocab.text(admin), "Admin");
+        assert_eq!(vocab.text(las), "Läs");
+        assert_eq!(vocab.find("Admin"), Some(admin));
+        assert_eq!(vocab.intern("Admin"), admin);
+        assert_eq!(
+            names.find("Admin"),
+            None,
+            "the inventory's strings stay as they were"
+        );
     }
 
     #[test]
     fn equal_attributes_share_one_list() {
+        let mut names = Interner::new();
         let mut lists = AttrLists::default();
-        let (title, department) = (Attrs::name("title"), Attrs::name("Department"));
-        let a = lists.of(&[
-            (title, Sym::new("Biträdande enhetschef")),
-            (department, Sym::new("IFO")),
-        ]);
-        let ifo = lists.of(&[(department, Sym::new("IFO"))]);
-        let b = lists.with(&ifo, &[(title, Sym::new("Biträdande enhetschef"))]);
+        let (title, department) = (names.attr_name("title"), names.attr_name("Department"));
+        let (bitr, ifo) = (names.intern("Biträdande enhetschef"), names.intern("IFO"));
+        let a = lists.of(&[(title, bitr), (department, ifo)]);
+        let only_ifo = lists.of(&[(department, ifo)]);
+        let b = lists.with(&only_ifo, &[(title, bitr)]);
         assert_eq!(a, b);
         let (Some(shared_a), Some(shared_b)) = (&a.0, &b.0) else {
             panic!("both have attributes");
         };
         assert!(Arc::ptr_eq(shared_a, shared_b));
-        let mut b = b;
-        b.insert("title", "Enhetschef");
+        let chef = names.intern("Enhetschef");
+        let b = b.with(&[(title, chef)]);
         assert_ne!(a, b);
-        assert_eq!(a.get("title"), Some("Biträdande enhetschef"));
-        assert_eq!(b.get("title"), Some("Enhetschef"));
-        assert_eq!(b.get("department"), Some("IFO"));
+        assert_eq!(a.get("title", &names), Some("Biträdande enhetschef"));
+        assert_eq!(b.get("title", &names), Some("Enhetschef"));
+        assert_eq!(b.get("department", &names), Some("IFO"));
     }
 
     #[test]
     fn attrs_replace_and_find() {
-        let mut attrs = Attrs::new();
-        attrs.insert("Title", "Ekonom");
-        attrs.insert("title", "Statistiker");
-        assert_eq!(attrs.get("title"), Some("Statistiker"));
+        let mut names = Interner::new();
+        let (title, upper) = (names.attr_name("title"), names.attr_name("Title"));
+        assert_eq!(title, upper);
+        let (ekonom, stat) = (names.intern("Ekonom"), names.intern("Statistiker"));
+        let attrs = Attrs::new().with(&[(title, ekonom)]).with(&[(title, stat)]);
+        assert_eq!(attrs.get("title", &names), Some("Statistiker"));
         assert_eq!(attrs.len(), 1);
-        assert_eq!(attrs.get("department"), None);
+        assert_eq!(attrs.get("department", &names), None);
+        assert_eq!(attrs.texts(&names), vec![("title", "Statistiker")]);
     }
 }

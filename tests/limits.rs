@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use behorig::findings::Rule;
-use behorig::inventory::{InventoryBuilder, Origin};
+use behorig::inventory::InventoryBuilder;
 use behorig::policy::parse_policy;
 use chrono::NaiveDate;
 
@@ -58,7 +58,7 @@ fn a_csv_field_of_tens_of_megabytes_is_read() {
 #[test]
 fn a_group_with_a_million_members_is_evaluated() {
     let mut inv = InventoryBuilder::new();
-    let origin = Origin::new("limits", None);
+    let origin = inv.origin("limits", None);
     let all = inv.intern_group("Alla anställda");
     let access = inv.intern_group("SG-Las");
     inv.add_nesting(access, all, origin);
@@ -66,7 +66,7 @@ fn a_group_with_a_million_members_is_evaluated() {
     inv.reserve_accounts(n);
     for i in 0..n {
         let a = inv.account_id(&format!("u{i}"), &origin);
-        inv.edit_account(a).attrs.insert("department", "IFO");
+        inv.set_attr(a, "department", "IFO");
         inv.add_membership(a, all, origin);
     }
     let inv = inv.finish();
@@ -106,14 +106,12 @@ fn a_policy_with_thousands_of_allows_is_evaluated() {
     let policy = parse_policy(Path::new("p.toml"), &text).expect("policy");
     assert_eq!(policy.allows.len(), 5000);
     let mut inv = InventoryBuilder::new();
-    let origin = Origin::new("limits", None);
+    let origin = inv.origin("limits", None);
     let groups = [inv.intern_group("G-IFO"), inv.intern_group("G-VO")];
     for i in 0..2000 {
         let a = inv.account_id(&format!("u{i}"), &origin);
-        inv.edit_account(a).attrs.insert("department", "IFO");
-        inv.edit_account(a)
-            .attrs
-            .insert("title", format!("Titel {}", i * 3));
+        inv.set_attr(a, "department", "IFO");
+        inv.set_attr(a, "title", &format!("Titel {}", i * 3));
         inv.add_membership(a, groups[i % 2], origin);
     }
     let inv = inv.finish();
@@ -161,7 +159,10 @@ fn an_ldif_value_of_tens_of_megabytes_is_read() {
     assert_eq!(inv.accounts().len(), 2);
     let anna = inv.account("anna").expect("anna");
     assert_eq!(
-        inv.accounts()[anna].attrs.get("description").map(str::len),
+        inv.accounts()[anna]
+            .attrs
+            .get("description", inv.names())
+            .map(str::len),
         Some(big.len())
     );
 }

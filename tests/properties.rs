@@ -6,7 +6,7 @@ use std::path::Path;
 
 use behorig::evaluate::{allows_tried, evaluate, Walker};
 use behorig::findings::Rule;
-use behorig::inventory::{AccountId, GroupId, Inventory, InventoryBuilder, Origin};
+use behorig::inventory::{AccountId, GroupId, Inventory, InventoryBuilder};
 use behorig::policy::{parse_policy, Policy};
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -32,8 +32,16 @@ fn org() -> impl Strategy<Value = Org> {
 const DEPARTMENTS: [&str; 3] = ["IFO", "VO", "GA"];
 
 fn build(org: &Org) -> Inventory {
+    build_with(org, |_, _, _| {})
+}
+
+/// [`build`], `more` setting what else each account (by its number) has.
+fn build_with(
+    org: &Org,
+    mut more: impl FnMut(&mut InventoryBuilder, usize, AccountId),
+) -> Inventory {
     let mut inv = InventoryBuilder::new();
-    let origin = Origin::new("prop", None);
+    let origin = inv.origin("prop", None);
     let ids: Vec<GroupId> = (0..GROUPS)
         .map(|g| inv.intern_group(&format!("G{g}")))
         .collect();
@@ -44,9 +52,8 @@ fn build(org: &Org) -> Inventory {
     }
     for (i, (dept, groups)) in org.accounts.iter().enumerate() {
         let a = inv.account_id(&format!("a{i}"), &origin);
-        inv.edit_account(a)
-            .attrs
-            .insert("department", DEPARTMENTS[*dept]);
+        inv.set_attr(a, "department", DEPARTMENTS[*dept]);
+        more(&mut inv, i, a);
         for &g in groups {
             inv.add_memberships(a, &[ids[g]], origin);
         }
@@ -198,12 +205,11 @@ proptest! {
         grants in prop::collection::vec((0..GROUPS, 0..3usize), 1..6),
         allows in prop::collection::vec(allow_spec(), 0..5),
     ) {
-        let mut inv = build(&org);
-        for (i, account) in inv.accounts.iter_mut().enumerate() {
-            account.enabled = Some(enabled[i % enabled.len()]);
+        let inv = build_with(&org, |inv, i, a| {
+            inv.edit_account(a).enabled = Some(enabled[i % enabled.len()]);
             let (r, s) = titles[i % titles.len()];
-            account.attrs.insert("title", format!("R{r}-{}", DEPARTMENTS[s]));
-        }
+            inv.set_attr(a, "title", &format!("R{r}-{}", DEPARTMENTS[s]));
+        });
         let policy = varied_policy(&grants, &allows);
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
         let findings: Vec<_> = evaluate(std::slice::from_ref(&policy), &inv, as_of)
@@ -316,7 +322,7 @@ proptest! {
 #[test]
 fn a_million_level_nesting_chain_is_walked_without_recursion() {
     let mut inv = InventoryBuilder::new();
-    let origin = Origin::new("chain", None);
+    let origin = inv.origin("chain", None);
     let n = 1_000_000;
     let mut prev = inv.intern_group("G0");
     let a = inv.account_id("anna", &origin);

@@ -63,6 +63,7 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
             }
             // The run's time of day only when the audit is of today.
             let run_time = args.inputs.as_of.is_none().then_some(as_of_time);
+            let names = loaded.inventory.names();
             let staff: BTreeMap<String, Staff> = loaded
                 .inventory
                 .accounts
@@ -71,8 +72,8 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
                     (
                         a.id.to_string(),
                         Staff {
-                            title: a.attr("title").map(str::to_string),
-                            employment: a.attr("employee_type").map(str::to_string),
+                            title: a.attr("title", names).map(str::to_string),
+                            employment: a.attr("employee_type", names).map(str::to_string),
                         },
                     )
                 })

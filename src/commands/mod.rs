@@ -216,7 +216,7 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
             continue;
         }
         if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
-            let text = |attr: &str| account.attr(attr).map(str::to_string);
+            let text = |attr: &str| account.attr(attr, inventory.names()).map(str::to_string);
             report.people.insert(
                 name.to_string(),
                 crate::report::Person {
@@ -545,15 +545,15 @@ mod tests {
             logs: Default::default(),
         };
         let audit = load(&inputs).unwrap();
-        let anna = &audit.inventory.accounts[0];
-        assert_eq!(anna.attr("mail"), Some("anna@norrvik.se"));
-        assert_eq!(anna.attr("telefon"), None);
+        let (anna, names) = (&audit.inventory.accounts[0], audit.inventory.names());
+        assert_eq!(anna.attr("mail", names), Some("anna@norrvik.se"));
+        assert_eq!(anna.attr("telefon", names), None);
         // The allow reads `mail`, so it still covers anna's access.
         assert!(report_from(&audit, inputs.as_of).findings.is_empty());
 
         let shown = load_all(&inputs).unwrap();
         assert_eq!(
-            shown.inventory.accounts[0].attr("telefon"),
+            shown.inventory.accounts[0].attr("telefon", shown.inventory.names()),
             Some("0300-1234")
         );
     }

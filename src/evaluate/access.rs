@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap;
 
-use crate::intern::Sym;
+use std::sync::Arc;
+
+use crate::findings::Place;
+use crate::intern::{Interner, Sym, Vocab};
 use crate::inventory::{AccountId, GroupId, Holder, Inventory, Origin};
 use crate::policy::Policy;
 
@@ -111,28 +114,51 @@ pub struct Walker<'a> {
     has_grants: Vec<u64>,
     /// [`Walker::accounts_under`] of the groups asked about so far.
     under: std::sync::Mutex<FxHashMap<GroupId, usize>>,
+    /// The roles and scopes of the walk: the inventory's, and those only
+    /// the policies name.
+    vocab: Vocab<'a>,
+    /// The policies' files, by policy, and the role exports', by their
+    /// symbol: shared by the findings that point there.
+    policy_files: Vec<Arc<str>>,
+    export_files: FxHashMap<Sym, Arc<str>>,
 }
 
 impl<'a> Walker<'a> {
     pub fn new(inventory: &'a Inventory, policies: &'a [&'a Policy]) -> Self {
+        Walker::with_vocab(inventory, policies, Vocab::new(inventory.names()))
+    }
+
+    /// The walker of `policies`, its roles and scopes added to `vocab`
+    /// (which must be of this inventory).
+    pub fn with_vocab(
+        inventory: &'a Inventory,
+        policies: &'a [&'a Policy],
+        mut vocab: Vocab<'a>,
+    ) -> Self {
         let mut group_grants: Vec<Vec<GrantEntry>> = vec![Vec::new(); inventory.groups.len()];
         let expanded: Vec<Vec<Sym>> = policies
             .iter()
-            .map(|p| p.source.scopes.iter().map(|s| Sym::new(s.trim())).collect())
+            .map(|p| {
+                p.source
+                    .scopes
+                    .iter()
+                    .map(|s| vocab.intern(s.trim()))
+                    .collect()
+            })
             .collect();
-        let expand = |p: usize, scope: &str| -> Vec<Sym> {
+        let expand = |vocab: &mut Vocab<'a>, p: usize, scope: &str| -> Vec<Sym> {
             if scope == "*" && !expanded[p].is_empty() {
                 expanded[p].clone()
             } else {
-                vec![Sym::new(scope.trim())]
+                vec![vocab.intern(scope.trim())]
             }
         };
         for (g, group) in inventory.groups.iter().enumerate() {
             for (p, policy) in policies.iter().enumerate() {
                 for (rule_index, rule) in policy.grants.iter().enumerate() {
                     if let Some((role, scope)) = rule.matches(&group.name) {
-                        let role = Sym::new(role.trim());
-                        for scope in expand(p, &scope) {
+                        let role = vocab.intern(role.trim());
+                        for scope in expand(&mut vocab, p, &scope) {
                             group_grants[g].push(GrantEntry {
                                 policy: p as u32,
                                 role,
@@ -152,12 +178,17 @@ impl<'a> Walker<'a> {
             .enumerate()
             .map(|(i, p)| (p.source.id.as_str(), i))
             .collect();
+        let mut export_files: FxHashMap<Sym, Arc<str>> = FxHashMap::default();
         for grant in &inventory.grants {
-            let Some(&p) = by_id.get(grant.data_source.as_str()) else {
+            let Some(&p) = by_id.get(inventory.text(grant.data_source)) else {
                 continue;
             };
-            let role = Sym::new(grant.role.as_str().trim());
-            for scope in expand(p, grant.scope.map_or("*", Sym::as_str)) {
+            export_files
+                .entry(grant.origin.source)
+                .or_insert_with(|| Arc::from(inventory.text(grant.origin.source)));
+            let role = vocab.intern(inventory.text(grant.role).trim());
+            let scope = grant.scope.map_or("*", |s| inventory.text(s));
+            for scope in expand(&mut vocab, p, scope) {
                 let entry = GrantEntry {
                     policy: p as u32,
                     role,
@@ -191,7 +222,27 @@ impl<'a> Walker<'a> {
             account_grants,
             has_grants,
             under: Default::default(),
+            vocab,
+            policy_files: policies
+                .iter()
+                .map(|p| Arc::from(p.file.display().to_string()))
+                .collect(),
+            export_files,
         }
+    }
+
+    /// The text of a role or scope of the walk.
+    pub fn text(&self, sym: Sym) -> &str {
+        self.vocab.text(sym)
+    }
+
+    /// The roles and scopes of the walk.
+    pub fn vocab(&self) -> &Vocab<'a> {
+        &self.vocab
+    }
+
+    pub fn inventory(&self) -> &'a Inventory {
+        self.inventory
     }
 
     pub fn state(&self) -> WalkState {
@@ -312,8 +363,8 @@ impl<'a> Walker<'a> {
             };
             out.entry(hit.policy as usize).or_default().insert(
                 (
-                    hit.role.as_str().to_string(),
-                    hit.scope.as_str().to_string(),
+                    self.text(hit.role).to_string(),
+                    self.text(hit.scope).to_string(),
                 ),
                 Access {
                     via: state.path(hit.group),
@@ -341,8 +392,8 @@ impl<'a> Walker<'a> {
             {
                 first.get_or_insert(g);
                 reached.insert((
-                    entry.role.as_str().to_string(),
-                    entry.scope.as_str().to_string(),
+                    self.text(entry.role).to_string(),
+                    self.text(entry.scope).to_string(),
                 ));
             }
             for &parent in &self.inventory.groups[g].parents {
@@ -435,8 +486,8 @@ impl<'a> Walker<'a> {
     /// A hit of the last walk of `account`, with its path and grant.
     pub fn access_reason(&self, account: AccountId, state: &WalkState, hit: &Hit) -> AccessReason {
         AccessReason {
-            role: hit.role.as_str().to_string(),
-            scope: hit.scope.as_str().to_string(),
+            role: self.text(hit.role).to_string(),
+            scope: self.text(hit.scope).to_string(),
             path: self.steps(Some(account), &state.path(hit.group)),
             grant: self.grant_source(account, hit).cloned(),
         }
@@ -448,15 +499,34 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
+    /// The policy's file, as findings that point there share it.
+    pub fn policy_file(&self, policy: &Policy) -> Arc<str> {
+        self.policies
+            .iter()
+            .position(|p| std::ptr::eq(*p, policy))
+            .and_then(|i| self.policy_files.get(i))
+            .map_or_else(|| Arc::from(policy.file.display().to_string()), Arc::clone)
+    }
+
     /// Where a grant is written, as data: the policy file and the
     /// `[[grant]]` line, or the role-export row.
-    pub fn grant_origin(&self, policy: &Policy, source: &GrantSource) -> Origin {
+    pub fn grant_place(&self, policy: &Policy, source: &GrantSource) -> Place {
+        let line = |line: Option<usize>| {
+            line.and_then(|l| u32::try_from(l).ok())
+                .and_then(std::num::NonZeroU32::new)
+        };
         match source {
-            GrantSource::Policy { rule } => Origin::new(
-                &policy.file.display().to_string(),
-                policy.grants.get(*rule as usize).map(|g| g.line),
-            ),
-            GrantSource::Export { origin } => *origin,
+            GrantSource::Policy { rule } => Place {
+                file: self.policy_file(policy),
+                line: line(policy.grants.get(*rule as usize).map(|g| g.line)),
+            },
+            GrantSource::Export { origin } => Place {
+                file: self
+                    .export_files
+                    .get(&origin.source)
+                    .map_or_else(|| Arc::from(self.inventory.text(origin.source)), Arc::clone),
+                line: origin.line,
+            },
         }
     }
 
@@ -490,8 +560,8 @@ impl<'a> Walker<'a> {
 }
 
 /// Where a grant is written: the policy's `[[grant]]` line or the
-/// role-export row.
-pub fn grant_text(policy: &Policy, source: &GrantSource) -> String {
+/// role-export row (its file read through the inventory's `names`).
+pub fn grant_text(policy: &Policy, source: &GrantSource, names: &Interner) -> String {
     match source {
         GrantSource::Policy { rule } => match policy.grants.get(*rule as usize) {
             Some(g) => format!(
@@ -502,6 +572,6 @@ pub fn grant_text(policy: &Policy, source: &GrantSource) -> String {
             ),
             None => policy.file.display().to_string(),
         },
-        GrantSource::Export { origin } => origin.to_string(),
+        GrantSource::Export { origin } => origin.show(names).to_string(),
     }
 }

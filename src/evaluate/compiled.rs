@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 use regex::Regex;
 
 use super::access::WalkState;
-use crate::intern::Sym;
+use crate::intern::{Interner, Sym, Vocab};
 use crate::inventory::{Account, Expiry, GroupId, Inventory};
 use crate::policy::{Allow, Condition, Policy, Selector, Test};
 
@@ -54,9 +54,9 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Actual {
     /// The access's role (for [`Part::Role`]).
-    Role(Sym),
+    Role(String),
     /// The access's scope (for [`Part::Scope`]).
-    Scope(Sym),
+    Scope(String),
     /// The account's id (for [`Part::Accounts`]).
     Account(Box<str>),
     /// The attribute is not set on the account.
@@ -72,6 +72,8 @@ pub enum Actual {
 
 pub struct CompiledAllow<'p> {
     allow: &'p Allow,
+    /// The text of roles, scopes and attribute values.
+    vocab: &'p Vocab<'p>,
     roles: Option<Vec<Sym>>,
     scopes: Option<Vec<Sym>>,
     accounts: Vec<String>,
@@ -90,10 +92,13 @@ pub struct CompiledPolicy<'p> {
     pub names_accounts: bool,
 }
 
-fn selector(s: &Selector) -> Option<Vec<Sym>> {
+/// A selector's roles or scopes; one the evaluation has not seen, no
+/// access has, and it is left out (a selector of such values alone
+/// selects nothing).
+fn selector(s: &Selector, vocab: &Vocab<'_>) -> Option<Vec<Sym>> {
     match s {
         Selector::Any => None,
-        Selector::Values(vs) => Some(vs.iter().map(|v| Sym::new(v.trim())).collect()),
+        Selector::Values(vs) => Some(vs.iter().filter_map(|v| vocab.find(v.trim())).collect()),
     }
 }
 
@@ -105,11 +110,11 @@ fn plain(attribute: &str) -> bool {
     )
 }
 
-fn compile_condition(c: &Condition) -> Cond<'_> {
+fn compile_condition<'p>(c: &'p Condition, names: &Interner) -> Cond<'p> {
     if !plain(&c.attribute) {
         return Cond::Other;
     }
-    let Some(attr) = Sym::find(&c.attribute) else {
+    let Some(attr) = names.find(&c.attribute) else {
         return match &c.test {
             Test::AnyOf(_) | Test::Regex(_) => Cond::Unset,
             _ => Cond::Other,
@@ -124,7 +129,7 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
                     "{scope}" => Value::Scope,
                     "{role}" => Value::Role,
                     t if t.contains('{') => Value::Mixed(t.to_string()),
-                    t => Sym::find(t).map_or(Value::Absent, Value::Fixed),
+                    t => names.find(t).map_or(Value::Absent, Value::Fixed),
                 })
                 .collect(),
         ),
@@ -133,11 +138,16 @@ fn compile_condition(c: &Condition) -> Cond<'_> {
     }
 }
 
-fn compile_allow<'p>(allow: &'p Allow, inventory: &Inventory) -> CompiledAllow<'p> {
+fn compile_allow<'p>(
+    allow: &'p Allow,
+    inventory: &Inventory,
+    vocab: &'p Vocab<'p>,
+) -> CompiledAllow<'p> {
     CompiledAllow {
         allow,
-        roles: selector(&allow.role),
-        scopes: selector(&allow.scope),
+        vocab,
+        roles: selector(&allow.role, vocab),
+        scopes: selector(&allow.scope, vocab),
         accounts: allow
             .accounts
             .iter()
@@ -146,7 +156,7 @@ fn compile_allow<'p>(allow: &'p Allow, inventory: &Inventory) -> CompiledAllow<'
         conds: allow
             .when
             .iter()
-            .map(|c| (c, compile_condition(c)))
+            .map(|c| (c, compile_condition(c, inventory.names())))
             .collect(),
         member_of: (!allow.member_of.is_empty()).then(|| {
             allow
@@ -159,12 +169,14 @@ fn compile_allow<'p>(allow: &'p Allow, inventory: &Inventory) -> CompiledAllow<'
 }
 
 impl<'p> CompiledPolicy<'p> {
-    pub fn new(policy: &'p Policy, inventory: &Inventory) -> Self {
+    /// The policy compiled against the roles and scopes of `vocab` (an
+    /// evaluation of `inventory`).
+    pub fn new(policy: &'p Policy, inventory: &Inventory, vocab: &'p Vocab<'p>) -> Self {
         CompiledPolicy {
             allows: policy
                 .allows
                 .iter()
-                .map(|a| compile_allow(a, inventory))
+                .map(|a| compile_allow(a, inventory, vocab))
                 .collect(),
             sod: policy
                 .checks
@@ -173,7 +185,8 @@ impl<'p> CompiledPolicy<'p> {
                 .map(|set| {
                     let distinct: std::collections::BTreeSet<&str> =
                         set.iter().map(String::as_str).collect();
-                    distinct.into_iter().map(Sym::new).collect()
+                    // A role no access has cannot be held.
+                    distinct.into_iter().filter_map(|r| vocab.find(r)).collect()
                 })
                 .collect(),
             names_accounts: policy.allows.iter().any(|a| !a.accounts.is_empty()),
@@ -182,7 +195,7 @@ impl<'p> CompiledPolicy<'p> {
 }
 
 /// The account's value of an attribute, typed where the contract types it.
-pub fn attribute_value(account: &Account, attribute: &str) -> Actual {
+pub fn attribute_value(account: &Account, attribute: &str, names: &Interner) -> Actual {
     let typed = match attribute {
         "enabled" => Some(account.enabled.map(Actual::Bool)),
         "expires" => Some(account.expires.map(Actual::Expiry)),
@@ -191,7 +204,7 @@ pub fn attribute_value(account: &Account, attribute: &str) -> Actual {
     };
     match typed {
         Some(v) => v.unwrap_or(Actual::Missing),
-        None => match account.attr(attribute) {
+        None => match account.attr(attribute, names) {
             Some(v) => Actual::Text(v.to_string()),
             None => Actual::Missing,
         },
@@ -243,6 +256,7 @@ impl<'p> CompiledAllow<'p> {
         {
             return;
         }
+        let text = |sym: Sym| self.vocab.text(sym);
         for (i, (c, cond)) in self.conds.iter().enumerate() {
             let holds = match cond {
                 Cond::Equals(attr, values) => match account.attrs.get_sym(*attr) {
@@ -253,22 +267,22 @@ impl<'p> CompiledAllow<'p> {
                         Value::Scope => scope == value,
                         Value::Role => role == value,
                         Value::Mixed(t) => {
-                            crate::policy::fill_template(t, role.as_str(), scope.as_str()).trim()
-                                == value.as_str()
+                            crate::policy::fill_template(t, text(role), text(scope)).trim()
+                                == text(value)
                         }
                     }),
                 },
                 Cond::Regex(attr, re) => account
                     .attrs
                     .get_sym(*attr)
-                    .is_some_and(|v| re.is_match(v.as_str())),
+                    .is_some_and(|v| re.is_match(text(v))),
                 Cond::Unset => false,
                 Cond::Other => super::condition_holds(
                     account,
                     &c.attribute,
                     &c.test,
-                    role.as_str(),
-                    scope.as_str(),
+                    (text(role), text(scope)),
+                    self.vocab.base(),
                 ),
             };
             if each(Part::When(i as u32), holds).is_break() {
@@ -315,11 +329,11 @@ impl<'p> CompiledAllow<'p> {
         state: &WalkState,
     ) -> Actual {
         match part {
-            Part::Role => Actual::Role(role),
-            Part::Scope => Actual::Scope(scope),
+            Part::Role => Actual::Role(self.vocab.text(role).to_string()),
+            Part::Scope => Actual::Scope(self.vocab.text(scope).to_string()),
             Part::Accounts => Actual::Account(account.id.clone()),
             Part::When(i) => match self.allow.when.get(i as usize) {
-                Some(c) => attribute_value(account, &c.attribute),
+                Some(c) => attribute_value(account, &c.attribute, self.vocab.base()),
                 None => Actual::Missing,
             },
             Part::MemberOf => Actual::Groups(
@@ -339,20 +353,17 @@ mod tests {
     use std::path::Path;
 
     use crate::findings::Rule;
-    use crate::inventory::{InventoryBuilder, Origin};
+    use crate::inventory::InventoryBuilder;
     use crate::policy::parse_policy;
 
     /// The unauthorized accesses of the one account, a `Handläggare`,
     /// under an allow for `when.<attribute> = value`.
-    fn flagged(attribute: &str, value: &str) -> usize {
+    fn flagged(attribute: &str, value: &str) -> (usize, crate::inventory::Inventory) {
         let mut builder = InventoryBuilder::new();
-        let origin = Origin::new("konton.csv", Some(2));
+        let origin = builder.origin("konton.csv", Some(2));
         let group = builder.intern_group("SG-Las");
         let anna = builder.account_id("anna", &origin);
-        builder
-            .edit_account(anna)
-            .attrs
-            .insert("title", "Handläggare");
+        builder.set_attr(anna, "title", "Handläggare");
         builder.add_memberships(anna, &[group], origin);
         let inventory = builder.finish();
         let policy = parse_policy(
@@ -363,21 +374,24 @@ mod tests {
         )
         .expect("policy");
         let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
-        crate::evaluate::evaluate(&[policy], &inventory, as_of)
+        let flagged = crate::evaluate::evaluate(&[policy], &inventory, as_of)
             .findings
             .iter()
             .filter(|f| f.rule == Rule::UnauthorizedAccess)
-            .count()
+            .count();
+        (flagged, inventory)
     }
 
     #[test]
     fn a_value_no_account_has_matches_nothing_and_is_not_interned() {
-        assert_eq!(flagged("title", "Handläggare"), 0);
+        assert_eq!(flagged("title", "Handläggare").0, 0);
         let absent = "Titel som ingen i katalogen har";
-        assert_eq!(flagged("title", absent), 1);
-        assert_eq!(crate::intern::Sym::find(absent), None);
+        let (count, inventory) = flagged("title", absent);
+        assert_eq!(count, 1);
+        assert_eq!(inventory.names().find(absent), None);
         // An attribute no account has.
-        assert_eq!(flagged("kostnadsstalle_som_saknas", "Handläggare"), 1);
-        assert_eq!(crate::intern::Sym::find("kostnadsstalle_som_saknas"), None);
+        let (count, inventory) = flagged("kostnadsstalle_som_saknas", "Handläggare");
+        assert_eq!(count, 1);
+        assert_eq!(inventory.names().find("kostnadsstalle_som_saknas"), None);
     }
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::NaiveDate;
 
 use crate::findings::Finding;
-use crate::intern::Sym;
+use crate::intern::{Interner, Vocab};
 use crate::inventory::{Account, AccountId, GroupId, Inventory};
 use crate::policy::{Checks, Policy, SourceMeta, Test};
 pub use crate::rules::{classify, default_severity};
@@ -65,7 +65,10 @@ fn carried(inventory: &Inventory, attribute: &str) -> bool {
         "expires" => accounts.iter().any(|a| a.expires.is_some()),
         "last_logon" => accounts.iter().any(|a| a.last_logon.is_some()),
         "display_name" => accounts.iter().any(|a| a.display_name.is_some()),
-        _ => accounts.iter().any(|a| a.attrs.contains_key(attribute)),
+        _ => inventory
+            .names()
+            .find(attribute)
+            .is_some_and(|name| accounts.iter().any(|a| a.attrs.get_sym(name).is_some())),
     }
 }
 
@@ -88,7 +91,13 @@ fn unread_conditions(policies: &[Policy], inventory: &Inventory) -> Vec<String> 
         .map(|(&a, _)| a)
         .collect();
     for account in inventory.accounts.iter().take(1000) {
-        known.extend(account.attrs.iter().map(|(name, _)| name));
+        known.extend(
+            account
+                .attrs
+                .pairs()
+                .iter()
+                .map(|&(name, _)| inventory.text(name)),
+        );
     }
     let mut warnings = Vec::new();
     for policy in policies {
@@ -128,8 +137,8 @@ pub fn condition_holds(
     account: &Account,
     attribute: &str,
     test: &Test,
-    role: &str,
-    scope: &str,
+    (role, scope): (&str, &str),
+    names: &Interner,
 ) -> bool {
     match test {
         Test::Bool(expected) => match attribute {
@@ -137,7 +146,7 @@ pub fn condition_holds(
             _ => {
                 account
                     .attrs
-                    .get(attribute)
+                    .get(attribute, names)
                     .and_then(crate::sources::values::parse_bool)
                     == Some(*expected)
             }
@@ -150,7 +159,7 @@ pub fn condition_holds(
                 },
                 "last_logon" => account.last_logon.map(|t| t.date()),
                 _ => account
-                    .attr(attribute)
+                    .attr(attribute, names)
                     .and_then(crate::sources::values::parse_datetime)
                     .map(|t| t.date()),
             };
@@ -167,12 +176,13 @@ pub fn condition_holds(
             templates.iter().any(|t| {
                 let text = crate::policy::fill_template(t, role, scope);
                 crate::sources::values::parse_datetime(&text).is_some_and(|wanted| {
-                    condition_holds(account, attribute, &Test::Date(wanted.date()), role, scope)
+                    let date = Test::Date(wanted.date());
+                    condition_holds(account, attribute, &date, (role, scope), names)
                 })
             })
         }
         Test::AnyOf(templates) => {
-            let Some(value) = account.attr(attribute) else {
+            let Some(value) = account.attr(attribute, names) else {
                 return false;
             };
             let value = value.trim();
@@ -181,7 +191,7 @@ pub fn condition_holds(
                 .any(|t| crate::policy::fill_template(t, role, scope).trim() == value)
         }
         Test::Regex(re) => account
-            .attr(attribute)
+            .attr(attribute, names)
             .is_some_and(|v| re.is_match(v.trim())),
     }
 }
@@ -197,17 +207,12 @@ pub fn allows_tried(
     role: &str,
     scope: &str,
 ) -> Vec<AllowTried> {
-    let compiled = CompiledPolicy::new(policy, inventory);
+    let mut vocab = Vocab::new(inventory.names());
+    let (role, scope) = (vocab.intern(role), vocab.intern(scope));
+    let compiled = CompiledPolicy::new(policy, inventory, &vocab);
     let account = &inventory.accounts[account_id];
     let lower_id = account.id.to_lowercase();
-    reasons::tried(
-        &compiled.allows,
-        account,
-        &lower_id,
-        Sym::new(role),
-        Sym::new(scope),
-        state,
-    )
+    reasons::tried(&compiled.allows, account, &lower_id, role, scope, state)
 }
 
 /// The policy evaluation assumes for a data source that role exports name
@@ -237,10 +242,9 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     let mut implicit: Vec<Policy> = Vec::new();
     let mut unknown_sources: BTreeMap<String, usize> = BTreeMap::new();
     for g in &inventory.grants {
-        if !known.contains(g.data_source.as_str()) {
-            *unknown_sources
-                .entry(g.data_source.as_str().to_string())
-                .or_default() += 1;
+        let source = inventory.text(g.data_source);
+        if !known.contains(source) {
+            *unknown_sources.entry(source.to_string()).or_default() += 1;
         }
     }
     for (id, rows) in &unknown_sources {
@@ -293,7 +297,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     }
     let compiled: Vec<CompiledPolicy<'_>> = all
         .iter()
-        .map(|p| CompiledPolicy::new(p, inventory))
+        .map(|p| CompiledPolicy::new(p, inventory, walker.vocab()))
         .collect();
     // Accounts are independent: split them across the cores.
     let threads = if inventory.accounts.len() < 20_000 {
@@ -411,7 +415,8 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     }
 
     evaluation.findings = findings;
-    drop((compiled, walker));
+    drop(compiled);
+    drop(walker);
     drop(all);
     evaluation.implicit = implicit;
     evaluation
@@ -580,46 +585,39 @@ fn check_account(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{InventoryBuilder, Origin};
+    use crate::inventory::{Inventory, InventoryBuilder};
 
-    fn account() -> Account {
+    fn account() -> (Account, Inventory) {
         let mut inv = InventoryBuilder::new();
-        let origin = Origin::new("t", None);
-        let a = inv.account_mut("anna", &origin);
-        a.enabled = Some(false);
-        a.attrs.insert("department", " IFO ");
-        a.clone()
+        let origin = inv.origin("t", None);
+        let a = inv.account_id("anna", &origin);
+        inv.edit_account(a).enabled = Some(false);
+        inv.set_attr(a, "department", " IFO ");
+        let inv = inv.finish();
+        (inv.accounts[a].clone(), inv)
     }
 
     #[test]
     fn enabled_compares_typed() {
-        let a = account();
-        assert!(condition_holds(&a, "enabled", &Test::Bool(false), "r", "s"));
-        assert!(condition_holds(
-            &a,
-            "enabled",
-            &Test::AnyOf(vec!["false".into()]),
-            "r",
-            "s"
-        ));
-        assert!(!condition_holds(
-            &a,
-            "enabled",
-            &Test::AnyOf(vec!["ja".into()]),
-            "r",
-            "s"
-        ));
+        let (a, inv) = account();
+        let holds = |test: &Test| condition_holds(&a, "enabled", test, ("r", "s"), inv.names());
+        assert!(holds(&Test::Bool(false)));
+        assert!(holds(&Test::AnyOf(vec!["false".into()])));
+        assert!(!holds(&Test::AnyOf(vec!["ja".into()])));
     }
 
     #[test]
     fn templates_and_trimming() {
-        let a = account();
+        let (a, inv) = account();
+        let holds = |attribute: &str, test: &Test, scope: &str| {
+            condition_holds(&a, attribute, test, ("Las", scope), inv.names())
+        };
         let t = Test::AnyOf(vec!["{scope}".into()]);
-        assert!(condition_holds(&a, "department", &t, "Las", "IFO"));
-        assert!(!condition_holds(&a, "department", &t, "Las", "VO"));
+        assert!(holds("department", &t, "IFO"));
+        assert!(!holds("department", &t, "VO"));
         // A missing attribute never satisfies a condition.
-        assert!(!condition_holds(&a, "title", &t, "Las", "IFO"));
+        assert!(!holds("title", &t, "IFO"));
         let re = Test::Regex(regex::Regex::new("^$").expect("regex"));
-        assert!(!condition_holds(&a, "title", &re, "Las", "IFO"));
+        assert!(!holds("title", &re, "IFO"));
     }
 }

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::intern::{AttrLists, Attrs, Sym};
+use crate::intern::{AttrLists, Attrs, Interner, Sym};
 use crate::text::trim;
 
 /// An account's number in its inventory: 32 bits, as groups' members
@@ -86,10 +86,6 @@ pub struct Origin {
 }
 
 impl Origin {
-    pub fn new(source: &str, line: Option<usize>) -> Self {
-        Origin::at(Sym::new(source), line)
-    }
-
     /// A line of an interned source; lines past 2^32 are not told.
     pub fn at(source: Sym, line: Option<usize>) -> Self {
         Origin {
@@ -99,13 +95,30 @@ impl Origin {
                 .and_then(NonZeroU32::new),
         }
     }
+
+    /// The origin as messages tell it (`file:line`, or the server), its
+    /// source read through the interner of the inventory it belongs to.
+    pub fn show(self, names: &Interner) -> Shown<'_> {
+        Shown {
+            origin: self,
+            names,
+        }
+    }
 }
 
-impl fmt::Display for Origin {
+/// An [`Origin`] with the text of its source, to print.
+#[derive(Clone, Copy)]
+pub struct Shown<'a> {
+    origin: Origin,
+    names: &'a Interner,
+}
+
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}", self.source, line),
-            None => f.write_str(self.source.as_str()),
+        let source = self.names.text(self.origin.source);
+        match self.origin.line {
+            Some(line) => write!(f, "{source}:{line}"),
+            None => f.write_str(source),
         }
     }
 }
@@ -184,11 +197,11 @@ impl Account {
     }
 
     /// An attribute's text by its lower-case name, including
-    /// `display_name`.
-    pub fn attr(&self, name: &str) -> Option<&str> {
+    /// `display_name`, read through its inventory's interner.
+    pub fn attr<'a>(&'a self, name: &str, names: &'a Interner) -> Option<&'a str> {
         match name {
             "display_name" => self.display_name.as_deref(),
-            _ => self.attrs.get(name),
+            _ => self.attrs.get(name, names),
         }
     }
 
@@ -362,6 +375,9 @@ pub struct Inventory {
     pub accounts: Vec<Account>,
     pub groups: Vec<Group>,
     pub grants: Vec<DirectGrant>,
+    /// The text of every [`Sym`] in the inventory: attribute names and
+    /// values, roles, scopes, data sources and the sources of origins.
+    names: Interner,
     /// Accounts by their case-folded name: only the account's number is
     /// stored, its name is the account's own.
     account_index: hashbrown::HashTable<u32>,
@@ -403,9 +419,10 @@ pub struct Inventory {
 /// use behorig::inventory::{InventoryBuilder, Origin};
 /// let mut builder = InventoryBuilder::new();
 /// let group = builder.intern_group("SG-Las");
-/// let account = builder.account_id("anna", &Origin::new("t", None));
+/// let origin = builder.origin("t", None);
+/// let account = builder.account_id("anna", &origin);
 /// let mut inventory = builder.finish();
-/// inventory.add_memberships(account, &[group], Origin::new("t", None));
+/// inventory.add_memberships(account, &[group], origin);
 /// ```
 ///
 /// and a builder is not read before it is finished:
@@ -454,7 +471,7 @@ fn key(name: &str) -> Cow<'_, str> {
 
 /// Where something was read, as a report tells it: the file and line, or
 /// the server and the DN of the entry it was read from.
-fn located(origin: Origin, dn: Option<&str>) -> String {
+fn located(origin: Shown<'_>, dn: Option<&str>) -> String {
     match dn {
         Some(dn) => format!("{origin} {dn}"),
         None => origin.to_string(),
@@ -471,6 +488,28 @@ fn account_hash(accounts: &[Account], id: &u32) -> u64 {
 }
 
 impl Inventory {
+    /// The interner of the inventory's strings.
+    pub fn names(&self) -> &Interner {
+        &self.names
+    }
+
+    /// The text of one of the inventory's symbols.
+    pub fn text(&self, sym: Sym) -> &str {
+        self.names.text(sym)
+    }
+
+    /// An origin of the inventory, to print.
+    pub fn at(&self, origin: Origin) -> Shown<'_> {
+        origin.show(&self.names)
+    }
+
+    /// Keeps the role-export grants for which `keep` holds, given the
+    /// inventory's strings.
+    pub fn retain_grants(&mut self, mut keep: impl FnMut(&DirectGrant, &Interner) -> bool) {
+        let names = &self.names;
+        self.grants.retain(|g| keep(g, names));
+    }
+
     pub fn account(&self, name: &str) -> Option<AccountId> {
         let k = key(name);
         self.find_account(&k, hash_key(&k))
@@ -566,7 +605,7 @@ impl Inventory {
     pub fn membership_location(&self, account: AccountId, group: GroupId) -> Option<String> {
         let origin = self.membership_origin(account, group)?;
         if origin.line.is_some() {
-            return Some(origin.to_string());
+            return Some(self.at(origin).to_string());
         }
         let acc = &self.accounts[account];
         let index = acc.group_numbers().iter().position(|&g| g == group.0)?;
@@ -575,7 +614,7 @@ impl Inventory {
             ENTRY => self.groups[group].dn.as_deref(),
             _ => None,
         };
-        Some(located(origin, dn))
+        Some(located(self.at(origin), dn))
     }
 
     /// Where the inventory learnt that `child` is a member of `parent`:
@@ -593,7 +632,7 @@ impl Inventory {
             Some(_) => None,
             None => self.groups.get(parent.index())?.dn.as_deref(),
         };
-        Some(located(origin, dn))
+        Some(located(self.at(origin), dn))
     }
 
     /// The accounts that are direct members of a group, in account order:
@@ -624,6 +663,38 @@ impl InventoryBuilder {
 
     pub fn account(&self, name: &str) -> Option<AccountId> {
         self.inventory.account(name)
+    }
+
+    /// The symbol of `text`, interned in the inventory.
+    pub fn intern(&mut self, text: &str) -> Sym {
+        self.inventory.names.intern(text)
+    }
+
+    /// The interned lower-case form of an attribute name.
+    pub fn attr_name(&mut self, name: &str) -> Sym {
+        self.inventory.names.attr_name(name)
+    }
+
+    /// The origin of a line (or of no line) of the source `name`.
+    pub fn origin(&mut self, name: &str, line: Option<usize>) -> Origin {
+        Origin::at(self.intern(name), line)
+    }
+
+    /// The interner of the inventory's strings so far.
+    pub fn names(&self) -> &Interner {
+        &self.inventory.names
+    }
+
+    /// An origin of the inventory, to print.
+    pub fn at(&self, origin: Origin) -> Shown<'_> {
+        self.inventory.at(origin)
+    }
+
+    /// Sets an attribute (its name in lower case, its value trimmed) on an
+    /// account, replacing an earlier value.
+    pub fn set_attr(&mut self, account: AccountId, name: &str, value: &str) {
+        let pair = (self.attr_name(name), self.intern(value.trim()));
+        self.update_attrs(account, &[pair]);
     }
 
     pub fn group(&self, name: &str) -> Option<GroupId> {
@@ -973,8 +1044,9 @@ mod tests {
     /// export, in the reverse of name order.
     fn exported(n: usize) -> Inventory {
         let mut builder = InventoryBuilder::new();
-        let anna = builder.account_id("anna", &Origin::new("konton.csv", Some(2)));
-        let file = Sym::new("medlemskap.csv");
+        let konton = builder.origin("konton.csv", Some(2));
+        let anna = builder.account_id("anna", &konton);
+        let file = builder.intern("medlemskap.csv");
         for i in (0..n).rev() {
             let group = builder.intern_group(&format!("G{i:03}"));
             builder.add_memberships(anna, &[group], Origin::at(file, Some(n - i + 1)));
@@ -991,7 +1063,9 @@ mod tests {
             assert_eq!(groups.len(), n);
             for (i, &g) in groups.iter().enumerate() {
                 assert_eq!(inventory.groups[g].name, format!("G{i:03}"));
-                let origin = inventory.membership_origin(anna, g).map(|o| o.to_string());
+                let origin = inventory
+                    .membership_origin(anna, g)
+                    .map(|o| inventory.at(o).to_string());
                 assert_eq!(origin, Some(format!("medlemskap.csv:{}", n - i + 1)), "{n}");
             }
         }

@@ -63,13 +63,13 @@ pub fn path_uri(path: &str) -> String {
 }
 
 fn physical_location(report: &Report, f: &Finding) -> Option<Value> {
-    let physical = match f.grant_at {
+    let physical = match &f.grant_at {
         Some(at) => match at.line {
             Some(line) => json!({
-                "artifactLocation": {"uri": path_uri(at.source.as_str())},
+                "artifactLocation": {"uri": path_uri(&at.file)},
                 "region": {"startLine": line.get()},
             }),
-            None => json!({"artifactLocation": {"uri": path_uri(at.source.as_str())}}),
+            None => json!({"artifactLocation": {"uri": path_uri(&at.file)}}),
         },
         None => {
             let file = report

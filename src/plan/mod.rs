@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::evaluate::{self, GrantSource, Walker};
 use crate::findings::{Finding, Rule};
-use crate::intern::Sym;
+use crate::intern::{Sym, Vocab};
 use crate::inventory::{AccountId, GroupId, Holder, Inventory};
 use crate::policy::Policy;
 use crate::rules::Remedy;
@@ -245,7 +245,7 @@ impl<'a> Graph<'a> {
     }
 
     fn row_cut(&self, source: &GrantSource) -> bool {
-        matches!(source, GrantSource::Export { origin } if self.cut_rows.contains(&origin.to_string()))
+        matches!(source, GrantSource::Export { origin } if self.cut_rows.contains(&self.inv.at(*origin).to_string()))
     }
 
     /// The grants a group holds itself; a group the plan would create
@@ -356,7 +356,7 @@ impl<'a> Graph<'a> {
             for (key, src) in self.account_own(a) {
                 if Self::wants(target, &key) {
                     if let GrantSource::Export { origin } = src {
-                        return Some(vec![Edit::Row(origin.to_string())]);
+                        return Some(vec![Edit::Row(self.inv.at(*origin).to_string())]);
                     }
                 }
             }
@@ -368,7 +368,7 @@ impl<'a> Graph<'a> {
             for (key, src) in self.own(g) {
                 if Self::wants(target, &key) {
                     let row = match src {
-                        GrantSource::Export { origin } => Some(origin.to_string()),
+                        GrantSource::Export { origin } => Some(self.inv.at(*origin).to_string()),
                         GrantSource::Policy { .. } => None,
                     };
                     found = Some((g, row));
@@ -441,7 +441,7 @@ impl<'a> Graph<'a> {
             Edit::Row(origin) => {
                 let mut out = Vec::new();
                 for grant in &self.inv.grants {
-                    if grant.origin.to_string() != *origin {
+                    if self.inv.at(grant.origin).to_string() != *origin {
                         continue;
                     }
                     match &grant.holder {
@@ -468,7 +468,8 @@ struct NewGroup {
     like: Option<GroupId>,
 }
 
-fn new_groups(policies: &[Policy], inventory: &Inventory) -> Vec<NewGroup> {
+/// The groups to create, their roles and scopes added to `vocab`.
+fn new_groups(policies: &[Policy], inventory: &Inventory, vocab: &mut Vocab<'_>) -> Vec<NewGroup> {
     let mut out: Vec<NewGroup> = Vec::new();
     for policy in policies {
         for (rule_index, rule) in policy.grants.iter().enumerate() {
@@ -482,13 +483,13 @@ fn new_groups(policies: &[Policy], inventory: &Inventory) -> Vec<NewGroup> {
                         let Some((role, scope)) = r.matches(&name) else {
                             continue;
                         };
-                        let role = Sym::new(role.trim());
+                        let role = vocab.intern(role.trim());
                         if scope == "*" && !other.source.scopes.is_empty() {
                             for s in &other.source.scopes {
-                                grants.push((q, role, Sym::new(s.trim())));
+                                grants.push((q, role, vocab.intern(s.trim())));
                             }
                         } else {
-                            grants.push((q, role, Sym::new(scope.trim())));
+                            grants.push((q, role, vocab.intern(scope.trim())));
                         }
                     }
                 }
@@ -550,7 +551,10 @@ pub fn plan_except(
     let before = evaluate::evaluate(policies, inventory, as_of);
     let in_scope = |ds: &str| sources.is_empty() || sources.iter().any(|s| s == ds);
     let refs: Vec<&Policy> = policies.iter().collect();
-    let walker = Walker::new(inventory, &refs);
+    // The groups a plan may create give roles and scopes of the walk's.
+    let mut vocab = Vocab::new(inventory.names());
+    let new_groups = new_groups(policies, inventory, &mut vocab);
+    let walker = Walker::with_vocab(inventory, &refs, vocab);
     let policy_of: HashMap<&str, usize> = policies
         .iter()
         .enumerate()
@@ -586,7 +590,6 @@ pub fn plan_except(
             )
         })
         .collect();
-    let new_groups = new_groups(policies, inventory);
     let empty = Graph {
         inv: inventory,
         walker: &walker,
@@ -609,8 +612,8 @@ pub fn plan_except(
                 !unauthorized.contains(&(
                     account.id.to_string(),
                     policies[*p].source.id.clone(),
-                    r.as_str().to_string(),
-                    s.as_str().to_string(),
+                    walker.text(*r).to_string(),
+                    walker.text(*s).to_string(),
                 ))
             })
             .collect();
@@ -627,14 +630,20 @@ pub fn plan_except(
         let account = f.account.as_deref().and_then(|a| inventory.account(a));
         match (&f.rule.def().remedy, policy, account) {
             (Remedy::CutAccess, Some(policy), Some(a)) => {
-                let role = Sym::new(f.role.as_deref().unwrap_or_default());
-                let scope = Sym::new(f.scope.as_deref().unwrap_or_default());
-                targets.push(Target {
-                    finding: i,
-                    start: Start::Account(a),
-                    policy,
-                    access: Some((role, scope)),
-                });
+                let find = |text: &Option<String>| walker.vocab().find(text.as_deref()?);
+                match (find(&f.role), find(&f.scope)) {
+                    (Some(role), Some(scope)) => targets.push(Target {
+                        finding: i,
+                        start: Start::Account(a),
+                        policy,
+                        access: Some((role, scope)),
+                    }),
+                    // The walk gives no access of this role and scope.
+                    _ => not_fixable.push(NotFixable {
+                        finding: f.id.clone(),
+                        why: "behörigheten finns inte i de inlästa källorna".into(),
+                    }),
+                }
             }
             (Remedy::CutAccess, None, _) => {
                 // A source no policy describes: the role export's rows.
@@ -803,7 +812,7 @@ pub fn plan_except(
         let mut lost: Vec<AccessRef> = s
             .lost
             .iter()
-            .map(|(a, k)| access_ref(inventory, policies, *a, k))
+            .map(|(a, k)| access_ref(graph.walker, inventory, policies, *a, k))
             .collect();
         lost.sort();
         lost.dedup();
@@ -917,20 +926,20 @@ fn rows_of(inventory: &Inventory, f: &Finding, id: &str) -> Vec<Change> {
         .iter()
         .filter(|g| {
             matches!(&g.holder, Holder::Account(n) if n.eq_ignore_ascii_case(name))
-                && g.data_source.as_str() == f.data_source
-                && f.role.as_deref() == Some(g.role.as_str())
-                && g.scope.map_or("*", Sym::as_str) == f.scope.as_deref().unwrap_or("*")
+                && inventory.text(g.data_source) == f.data_source
+                && f.role.as_deref() == Some(inventory.text(g.role))
+                && g.scope.map_or("*", |s| inventory.text(s)) == f.scope.as_deref().unwrap_or("*")
         })
         .map(|g| Change {
             action: Action::RemoveRole,
             account: Some(name.to_string()),
             data_source: Some(f.data_source.clone()),
-            role: Some(g.role.as_str().to_string()),
-            scope: g.scope.map(|s| s.as_str().to_string()),
+            role: Some(inventory.text(g.role).to_string()),
+            scope: g.scope.map(|s| inventory.text(s).to_string()),
             fixes: vec![id.to_string()],
             accounts_affected: vec![name.to_string()],
-            row: Some(g.origin.to_string()),
-            edit: Edit::Row(g.origin.to_string()),
+            row: Some(inventory.at(g.origin).to_string()),
+            edit: Edit::Row(inventory.at(g.origin).to_string()),
             ..Change::blank()
         })
         .collect()
@@ -1061,6 +1070,7 @@ fn cut_one(
 }
 
 fn access_ref(
+    walker: &Walker<'_>,
     inventory: &Inventory,
     policies: &[Policy],
     account: AccountId,
@@ -1069,8 +1079,8 @@ fn access_ref(
     AccessRef {
         account: inventory.accounts[account].id.to_string(),
         data_source: policies[key.0].source.id.clone(),
-        role: key.1.as_str().to_string(),
-        scope: key.2.as_str().to_string(),
+        role: walker.text(key.1).to_string(),
+        scope: walker.text(key.2).to_string(),
     }
 }
 
@@ -1183,7 +1193,7 @@ fn describe(
             let grant = inventory
                 .grants
                 .iter()
-                .find(|g| g.origin.to_string() == *origin);
+                .find(|g| inventory.at(g.origin).to_string() == *origin);
             let (account, group, source, role, scope) = match grant {
                 Some(g) => (
                     match &g.holder {
@@ -1194,9 +1204,9 @@ fn describe(
                         Holder::Group(id) => Some(inventory.groups[*id].name.clone()),
                         Holder::Account(_) => None,
                     },
-                    Some(g.data_source.as_str().to_string()),
-                    Some(g.role.as_str().to_string()),
-                    g.scope.map(|s| s.as_str().to_string()),
+                    Some(inventory.text(g.data_source).to_string()),
+                    Some(inventory.text(g.role).to_string()),
+                    g.scope.map(|s| inventory.text(s).to_string()),
                 ),
                 None => (None, None, None, None, None),
             };
@@ -1253,9 +1263,11 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
                 copy.groups[*child].parents.retain(|p| p != parent);
                 copy.groups[*parent].children.retain(|c| c != child);
             }
-            Edit::Row(origin) => copy.grants.retain(|g| g.origin.to_string() != *origin),
-            Edit::Unknown { name, source } => copy.grants.retain(|g| {
-                !(g.data_source.as_str() == source
+            Edit::Row(origin) => {
+                copy.retain_grants(|g, names| g.origin.show(names).to_string() != *origin);
+            }
+            Edit::Unknown { name, source } => copy.retain_grants(|g, names| {
+                !(names.text(g.data_source) == source
                     && matches!(&g.holder, Holder::Account(n) if n.eq_ignore_ascii_case(name)))
             }),
         }
@@ -1263,8 +1275,9 @@ pub fn apply(inventory: &Inventory, changes: &[Change]) -> Inventory {
     copy
 }
 
-/// One access by numbers: account, policy, role, scope.
-type AccessKey = (AccountId, u32, Sym, Sym);
+/// One access: account, policy, role, scope (as text: the inventories
+/// before and after the changes have walks of their own).
+type AccessKey = (AccountId, u32, String, String);
 
 /// Every allowed access: the accesses the evaluator's walk finds that no
 /// `unauthorized-access` finding names.
@@ -1288,8 +1301,8 @@ fn allowed_accesses(
             Some((
                 inventory.account(f.account.as_deref()?)?,
                 *policy_of.get(f.data_source.as_str())?,
-                Sym::find(f.role.as_deref()?)?,
-                Sym::find(f.scope.as_deref()?)?,
+                f.role.clone()?,
+                f.scope.clone()?,
             ))
         })
         .collect();
@@ -1299,7 +1312,12 @@ fn allowed_accesses(
         walker.walk(a, &mut state);
         walker.hits(a, &state, &mut hits);
         for h in &hits {
-            let key = (a, h.policy, h.role, h.scope);
+            let key = (
+                a,
+                h.policy,
+                walker.text(h.role).to_string(),
+                walker.text(h.scope).to_string(),
+            );
             if !unauthorized.contains(&key) {
                 out.insert(key);
             }
@@ -1391,12 +1409,12 @@ fn prove(
     let allowed_after = allowed_accesses(policies, &copy, &after.findings);
     let mut lost: Vec<&AccessKey> = allowed_before.difference(&allowed_after).collect();
     lost.sort();
-    if let Some(&&(a, p, role, scope)) = lost.first() {
+    if let Some((a, p, role, scope)) = lost.first() {
         return Err(Unproven(format!(
             "the changes would take away {} allowed access(es), the first {} {role} {scope} on {}",
             lost.len(),
-            inventory.accounts[a].id,
-            policies[p as usize].source.id
+            inventory.accounts[*a].id,
+            policies[*p as usize].source.id
         )));
     }
     credit_side_effects(policies, inventory, as_of, plan, &ids, in_scope);

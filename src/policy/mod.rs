@@ -436,6 +436,7 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
     // Source ids are compared even in files with other problems, so that a
     // duplicate is reported in the same pass.
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut patterns = parse::Patterns::default();
     for file in files {
         let text = match crate::text::read_bounded(file, crate::text::MAX_SETTINGS_BYTES) {
             Ok(t) => t,
@@ -450,7 +451,7 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<Policy>, Vec<Diagnostic>> {
                 continue;
             }
         };
-        let result = parse_policy(file, &text);
+        let result = parse::parse_policy_with(file, &text, &mut patterns);
         if let Some((id, span)) = source_id(file, &text) {
             if let Some(first) = seen.get(&id) {
                 let mut r = crate::diag::TomlReader::new(file, &text);

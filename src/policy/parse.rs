@@ -3,11 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{LazyLock, Mutex};
 
 use chrono::NaiveDate;
 use regex::{Regex, RegexBuilder};
-use rustc_hash::FxHashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use super::vocabulary::{self, Term};
@@ -49,14 +47,36 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Parses and validates one policy file, returning every problem found.
 pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> {
+    parse_policy_with(file, text, &mut Patterns::default())
+}
+
+/// The patterns compiled by the policies of one load, by their text.
+pub type Patterns = rustc_hash::FxHashMap<String, Regex>;
+
+/// [`parse_policy`], sharing the patterns compiled for earlier files.
+pub fn parse_policy_with(
+    file: &Path,
+    text: &str,
+    patterns: &mut Patterns,
+) -> Result<Policy, Vec<Diagnostic>> {
     let doc = diag::parse_toml(file, text).map_err(|d| vec![d])?;
     let mut r = TomlReader::new(file, text);
+    r.patterns = std::mem::take(patterns);
+    let result = read_policy(&mut r, &doc);
+    *patterns = std::mem::take(&mut r.patterns);
+    result
+}
+
+fn read_policy(
+    r: &mut TomlReader<'_>,
+    doc: &toml_edit::ImDocument<String>,
+) -> Result<Policy, Vec<Diagnostic>> {
     let root = doc.as_table();
     r.check_keys(root, TOP_KEYS, "the policy");
 
     let source = match root.get("source") {
         Some(item) => match item.as_table_like() {
-            Some(t) => parse_source(&mut r, t, diag::item_span(root, "source")),
+            Some(t) => parse_source(r, t, diag::item_span(root, "source")),
             None => {
                 r.error(
                     diag::item_span(root, "source"),
@@ -79,15 +99,15 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
         .map(|s: &SourceMeta| s.scopes.clone())
         .unwrap_or_default();
 
-    let grants = tables(&mut r, root, "grant")
+    let grants = tables(r, root, "grant")
         .into_iter()
-        .filter_map(|(t, span)| parse_grant(&mut r, t, span, &scopes))
+        .filter_map(|(t, span)| parse_grant(r, t, span, &scopes))
         .collect::<Vec<_>>();
 
     let mut allows = Vec::new();
     let mut allow_ids: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, (t, span)) in tables(&mut r, root, "allow").into_iter().enumerate() {
-        if let Some(allow) = parse_allow(&mut r, t, span.clone(), i, &scopes) {
+    for (i, (t, span)) in tables(r, root, "allow").into_iter().enumerate() {
+        if let Some(allow) = parse_allow(r, t, span.clone(), i, &scopes) {
             if let Some(first) = allow_ids.get(&allow.id) {
                 r.error(
                     diag::item_span(t, "id").or(span),
@@ -106,7 +126,7 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
     let checks = match root.get("checks") {
         None => Checks::default(),
         Some(item) => match item.as_table_like() {
-            Some(t) => parse_checks(&mut r, t),
+            Some(t) => parse_checks(r, t),
             None => {
                 r.error(
                     diag::item_span(root, "checks"),
@@ -120,7 +140,7 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
     let severity = match root.get("severity") {
         None => BTreeMap::new(),
         Some(item) => match item.as_table_like() {
-            Some(t) => parse_severity(&mut r, t),
+            Some(t) => parse_severity(r, t),
             None => {
                 r.error(
                     diag::item_span(root, "severity"),
@@ -134,7 +154,7 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
     let role_labels = match root.get("roles") {
         None => BTreeMap::new(),
         Some(item) => match item.as_table_like() {
-            Some(t) => parse_roles(&mut r, t),
+            Some(t) => parse_roles(r, t),
             None => {
                 r.error_help(
                     diag::item_span(root, "roles"),
@@ -146,15 +166,16 @@ pub fn parse_policy(file: &Path, text: &str) -> Result<Policy, Vec<Diagnostic>> 
         },
     };
 
-    let diagnostics = r.diagnostics;
+    let diagnostics = std::mem::take(&mut r.diagnostics);
+    let file = r.file.clone();
     match source {
         Some(source) if diagnostics.is_empty() => Ok(Policy {
-            file: file.to_path_buf(),
             source: SourceMeta {
                 policy_file: Some(file.display().to_string()),
                 role_labels,
                 ..source
             },
+            file,
             grants,
             allows,
             checks,
@@ -348,10 +369,8 @@ fn compile_regex(
     what: &str,
 ) -> Option<Regex> {
     // Policies repeat patterns (the same catch-all groups in every file):
-    // each is compiled once per process, and the copies share it.
-    static COMPILED: LazyLock<Mutex<FxHashMap<String, Regex>>> = LazyLock::new(Default::default);
-    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(re) = compiled.get(pattern) {
+    // each is compiled once per load, and the copies share it.
+    if let Some(re) = r.patterns.get(pattern) {
         return Some(re.clone());
     }
     match RegexBuilder::new(pattern)
@@ -359,7 +378,7 @@ fn compile_regex(
         .build()
     {
         Ok(re) => {
-            compiled.insert(pattern.to_string(), re.clone());
+            r.patterns.insert(pattern.to_string(), re.clone());
             Some(re)
         }
         Err(e) => {

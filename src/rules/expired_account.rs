@@ -25,7 +25,7 @@ pub const DEF: Def = Def {
         explain::account_rule(out, cx, |account| {
             format!(
                 "{} — granskningen gäller per {}, och [checks] expired_accounts = true i {}",
-                explain::account_value(account, "expires"),
+                explain::account_value(cx, account, "expires"),
                 cx.report.as_of,
                 cx.policy.file.display()
             )

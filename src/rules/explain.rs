@@ -67,7 +67,7 @@ pub fn with_account(out: &mut String, cx: &Context<'_>, then: impl FnOnce(&mut S
         return;
     };
     let account = &cx.inventory.accounts[account_id];
-    account_section(out, account, cx.inventory.dn(account_id));
+    account_section(out, cx.inventory, account, cx.inventory.dn(account_id));
     then(out, account);
 }
 
@@ -103,8 +103,11 @@ pub fn access_tried(out: &mut String, cx: &Context<'_>) {
 }
 
 /// What the account has for an attribute, typed, as explain writes it.
-pub fn account_value(account: &Account, attribute: &str) -> String {
-    actual(attribute, &attribute_value(account, attribute))
+pub fn account_value(cx: &Context<'_>, account: &Account, attribute: &str) -> String {
+    actual(
+        attribute,
+        &attribute_value(account, attribute, cx.inventory.names()),
+    )
 }
 
 fn header(out: &mut String, f: &Finding, policy: Option<&Policy>) {
@@ -139,8 +142,13 @@ fn header(out: &mut String, f: &Finding, policy: Option<&Policy>) {
     let _ = writeln!(out, "  {}", f.message);
 }
 
-fn account_section(out: &mut String, account: &Account, dn: Option<&str>) {
-    let _ = writeln!(out, "\nKonto {} ({})", account.id, account.origin);
+fn account_section(out: &mut String, inventory: &Inventory, account: &Account, dn: Option<&str>) {
+    let _ = writeln!(
+        out,
+        "\nKonto {} ({})",
+        account.id,
+        inventory.at(account.origin)
+    );
     let mut rows: Vec<(String, String)> = Vec::new();
     if let Some(dn) = dn {
         rows.push(("dn".into(), dn.to_string()));
@@ -148,7 +156,7 @@ fn account_section(out: &mut String, account: &Account, dn: Option<&str>) {
     if let Some(name) = &account.display_name {
         rows.push(("display_name".into(), format!("\"{name}\"")));
     }
-    for (k, v) in &account.attrs {
+    for (k, v) in account.attrs.texts(inventory.names()) {
         rows.push((k.to_string(), format!("\"{v}\"")));
     }
     rows.push((
@@ -183,7 +191,7 @@ pub fn path(out: &mut String, base: usize, cx: &Context<'_>, account: &str, acce
     let grant = access
         .grant
         .as_ref()
-        .map(|g| grant_text(cx.policy, g))
+        .map(|g| grant_text(cx.policy, g, cx.inventory.names()))
         .unwrap_or_default();
     let what = format!("{} på {}", access.role, access.scope);
     let _ = writeln!(out, "{:base$}{account}", "");

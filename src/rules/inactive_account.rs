@@ -24,7 +24,7 @@ pub const DEF: Def = Def {
         explain::account_rule(out, cx, |account| {
             format!(
                 "{} — gränsen är {} dagar före {} ([checks] inactive_days i {})",
-                explain::account_value(account, "last_logon"),
+                explain::account_value(cx, account, "last_logon"),
                 cx.policy.checks.days(&INACTIVE_DAYS).unwrap_or(0),
                 cx.report.as_of,
                 cx.policy.file.display()

@@ -359,10 +359,11 @@ impl<'a> AccountCx<'a> {
             self.hits
                 .iter()
                 .min_by(|a, b| {
-                    (a.depth, a.role.as_str(), a.scope.as_str()).cmp(&(
+                    let text = |s| self.walker.text(s);
+                    (a.depth, text(a.role), text(a.scope)).cmp(&(
                         b.depth,
-                        b.role.as_str(),
-                        b.scope.as_str(),
+                        text(b.role),
+                        text(b.scope),
                     ))
                 })
                 .map(|h| self.walker.via_names(&self.state.path(h.group)))

@@ -44,7 +44,7 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         let held = |r: &&Sym| cx.hits.iter().any(|h| h.role == **r);
         if set.iter().filter(held).count() >= 2 {
             for r in set.iter().filter(held) {
-                let r = r.as_str();
+                let r = cx.walker.text(*r);
                 if !conflicting.iter().any(|c| c == r) {
                     conflicting.push(r.to_string());
                 }

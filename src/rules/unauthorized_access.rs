@@ -25,13 +25,13 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
     let (policy, account, walker) = (cx.policy, cx.account, cx.walker);
     for &i in cx.uncovered {
         let hit = &cx.hits[i as usize];
-        let (role, scope) = (hit.role.as_str(), hit.scope.as_str());
+        let (role, scope) = (walker.text(hit.role), walker.text(hit.scope));
         let via = walker.via_names(&cx.state.path(hit.group));
         let source = walker.grant_source(cx.account_id, hit);
         let grant = source
-            .map(|g| grant_text(policy, g))
+            .map(|g| grant_text(policy, g, walker.inventory().names()))
             .unwrap_or_default();
-        let grant_at = source.map(|g| walker.grant_origin(policy, g));
+        let grant_at = source.map(|g| walker.grant_place(policy, g));
         let how = if via.is_empty() {
             format!("tilldelning i rollexporten ({grant})")
         } else {

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 
 use super::{explain, finding, Check, Def, Rule, SourceCx, SourceOut, Subject, Remedy};
 use crate::findings::Severity;
-use crate::intern::Sym;
 use crate::evaluate::{grant_text, AccessReason, GrantSource, Reasons};
 use crate::inventory::{DirectGrant, Holder};
 
@@ -26,7 +25,10 @@ pub const DEF: Def = Def {
 fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
     let policy = cx.policy;
     let inventory = cx.inventory;
-    let source = Sym::new(&policy.source.id);
+    // No row names a source the inventory has no symbol for.
+    let Some(source) = inventory.names().find(&policy.source.id) else {
+        return;
+    };
     // Each unknown account once, in the order the exports first name it,
     // with every row that names it.
     let mut order: Vec<(&str, &DirectGrant, Vec<AccessReason>)> = Vec::new();
@@ -42,8 +44,8 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             continue;
         }
         let row = AccessReason {
-            role: grant.role.as_str().to_string(),
-            scope: grant.scope.map_or("*", Sym::as_str).to_string(),
+            role: inventory.text(grant.role).to_string(),
+            scope: grant.scope.map_or("*", |s| inventory.text(s)).to_string(),
             path: Vec::new(),
             grant: Some(GrantSource::Export {
                 origin: grant.origin,
@@ -69,11 +71,18 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             Vec::new(),
             format!(
                 "Rollexporten ({}) ger {name} rollen {} i {}, men kontot finns inte i katalogen",
-                grant.origin, grant.role, policy.source.name
+                inventory.at(grant.origin),
+                inventory.text(grant.role),
+                policy.source.name
             ),
         );
-        f.grant = Some(grant.origin.to_string());
-        f.grant_at = Some(grant.origin);
+        f.grant = Some(inventory.at(grant.origin).to_string());
+        f.grant_at = Some(cx.walker.grant_place(
+            policy,
+            &GrantSource::Export {
+                origin: grant.origin,
+            },
+        ));
         f.reasons = Some(Box::new(Reasons {
             accesses: rows,
             ..Reasons::default()
@@ -91,7 +100,7 @@ fn explain_text(out: &mut String, cx: &explain::Context<'_>) {
     );
     for row in &cx.reasons.accesses {
         let at = match &row.grant {
-            Some(g) => grant_text(cx.policy, g),
+            Some(g) => grant_text(cx.policy, g, cx.inventory.names()),
             None => String::new(),
         };
         let _ = writeln!(out, "  {at}: {} på {}", row.role, row.scope);

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use chrono::DateTime;
 
 use crate::config::LdapConfig;
-use crate::intern::{Attrs, Sym};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use crate::intern::Sym;
 use crate::inventory::{AccountId, GroupId, InventoryBuilder, Origin};
 use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
@@ -27,17 +30,23 @@ pub const MAX_ATTRIBUTES: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct DirEntry {
     pub dn: String,
-    /// The file and line for LDIF; the server for LDAP (see
+    /// Where the entry was read: the LDIF file, or the server (see
     /// [`DirEntry::location`]).
-    pub origin: Origin,
+    pub source: Arc<str>,
+    /// The entry's first line in an LDIF file.
+    pub line: Option<NonZeroU32>,
     pub attrs: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl DirEntry {
-    pub fn new(dn: String, origin: Origin) -> Self {
+    /// An entry read from `source` (at `line` of a file).
+    pub fn new(dn: String, source: &Arc<str>, line: Option<usize>) -> Self {
         DirEntry {
             dn,
-            origin,
+            source: Arc::clone(source),
+            line: line
+                .and_then(|l| u32::try_from(l).ok())
+                .and_then(NonZeroU32::new),
             attrs: Vec::new(),
         }
     }
@@ -84,11 +93,19 @@ impl DirEntry {
             .filter(|s| !s.is_empty())
     }
 
+    /// Where the entry was read: `file:line`, or the server.
+    pub fn place(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.source),
+            None => self.source.to_string(),
+        }
+    }
+
     /// Where the entry is, for messages: `file:line`, or `server DN`.
     pub fn location(&self) -> String {
-        match self.origin.line {
-            Some(_) => self.origin.to_string(),
-            None => format!("{} {}", self.origin, self.dn),
+        match self.line {
+            Some(line) => format!("{}:{line}", self.source),
+            None => format!("{} {}", self.source, self.dn),
         }
     }
 
@@ -386,7 +403,7 @@ fn bad_value(location: &DirEntry, attr: &str, value: &str, expected: &str) -> So
 /// attributes that the entry has, reading each as its directory writes it.
 fn set_from(
     account: &mut crate::inventory::Account,
-    staged: &mut Vec<(Sym, Sym)>,
+    staged: &mut Vec<(&'static str, String)>,
     entry: &DirEntry,
     attr: WellKnown,
     candidates: &[String],
@@ -508,7 +525,7 @@ fn generalized_time(value: &str) -> Option<chrono::NaiveDateTime> {
 /// be set with the entry's other attributes at once.
 fn set_text(
     account: &mut crate::inventory::Account,
-    staged: &mut Vec<(Sym, Sym)>,
+    staged: &mut Vec<(&'static str, String)>,
     attr: WellKnown,
     text: &str,
     source_attr: &str,
@@ -519,7 +536,7 @@ fn set_text(
             let value = text.trim();
             check_text(location, source_attr, value)?;
             if !value.is_empty() {
-                staged.push((Sym::new(attr.name()), Sym::new(value)));
+                staged.push((attr.name(), value.to_string()));
             }
             Ok(())
         }
@@ -545,11 +562,18 @@ fn check_text(entry: &DirEntry, attr: &str, value: &str) -> Result<(), SourceErr
 }
 
 /// [`check_text`] for a value of an entry already taken apart.
-fn check_text_at(origin: &Origin, dn: &str, attr: &str, value: &str) -> Result<(), SourceError> {
+fn check_text_at(
+    (source, line): (&Arc<str>, Option<NonZeroU32>),
+    dn: &str,
+    attr: &str,
+    value: &str,
+) -> Result<(), SourceError> {
     if cells::check(value, false).is_none() {
         return Ok(());
     }
-    check_text(&DirEntry::new(dn.to_string(), *origin), attr, value)
+    let mut entry = DirEntry::new(dn.to_string(), source, None);
+    entry.line = line;
+    check_text(&entry, attr, value)
 }
 
 /// Refuses a name (an account or group id) with a control character.
@@ -607,6 +631,9 @@ pub struct Builder<'m> {
     key: String,
     /// DNs of entries that cannot log on, with their kind.
     non_accounts: Vec<(String, &'static str)>,
+    /// The last entry's source, interned in the inventory: entries come
+    /// from one file or server.
+    source: Option<(Arc<str>, Sym)>,
 }
 
 /// A membership value as text, trimmed, without copying when it needs no
@@ -621,6 +648,22 @@ fn member_text(value: Vec<u8>) -> Option<String> {
 }
 
 impl<'m> Builder<'m> {
+    /// The entry's origin in the inventory.
+    fn origin(&mut self, entry: &DirEntry, inventory: &mut InventoryBuilder) -> Origin {
+        let source = match &self.source {
+            Some((text, sym)) if Arc::ptr_eq(text, &entry.source) => *sym,
+            _ => {
+                let sym = inventory.intern(&entry.source);
+                self.source = Some((Arc::clone(&entry.source), sym));
+                sym
+            }
+        };
+        Origin {
+            source,
+            line: entry.line,
+        }
+    }
+
     pub fn new(mapping: &'m Mapping) -> Self {
         let used: Vec<String> = mapping
             .well_known()
@@ -644,6 +687,7 @@ impl<'m> Builder<'m> {
             used,
             key: String::new(),
             non_accounts: Vec::new(),
+            source: None,
         }
     }
 
@@ -718,8 +762,9 @@ impl<'m> Builder<'m> {
                 .with_help("check `group_name` under [ldap.attributes]"));
             };
             check_name(&entry, "cn", group_name)?;
+            let origin = self.origin(&entry, inventory);
             let id = inventory.intern_group(group_name);
-            inventory.edit_group(id).origin.get_or_insert(entry.origin);
+            inventory.edit_group(id).origin.get_or_insert(origin);
             if let Some(sid) = sid_of(&entry) {
                 self.group_by_sid.insert(sid, id);
             }
@@ -763,8 +808,8 @@ impl<'m> Builder<'m> {
             let mut dns = Vec::new();
             for (text, node) in values.into_iter().zip(resolved) {
                 match node {
-                    Some(Node::Account(a)) => inventory.add_membership(a, id, entry.origin),
-                    Some(Node::Group(g)) => inventory.add_nesting(id, g, entry.origin),
+                    Some(Node::Account(a)) => inventory.add_membership(a, id, origin),
+                    Some(Node::Group(g)) => inventory.add_nesting(id, g, origin),
                     Some(Node::NonAccount(n)) => self.note_non_account(n, id, inventory),
                     Some(Node::Skipped) => {}
                     None => dns.push(text),
@@ -783,7 +828,7 @@ impl<'m> Builder<'m> {
             self.groups.push(PendingGroup {
                 group: id,
                 dn_key,
-                origin: entry.origin,
+                origin,
                 uids,
                 dns,
             });
@@ -817,7 +862,7 @@ impl<'m> Builder<'m> {
             _ => {
                 inventory.warnings.push(format!(
                     "{}: the entry `{}` has no `{}`: it is audited under its DN",
-                    entry.origin,
+                    entry.place(),
                     crate::text::escape_controls(&entry.dn),
                     mapping.account.join("` or `")
                 ));
@@ -837,23 +882,34 @@ impl<'m> Builder<'m> {
             .iter()
             .map(|(name, _)| inventory.keeps(name))
             .collect();
-        let account_id = inventory.account_id(&id, &entry.origin);
-        let account = inventory.edit_account(account_id);
+        let origin = self.origin(&entry, inventory);
+        let account_id = inventory.account_id(&id, &origin);
         // Text attributes are set at once, at the end.
-        let mut updates: Vec<(Sym, Sym)> = Vec::new();
+        let mut staged: Vec<(&'static str, String)> = Vec::new();
+        let account = inventory.edit_account(account_id);
         for (attr, candidates) in mapping.well_known() {
-            set_from(account, &mut updates, &entry, attr, candidates)?;
+            set_from(account, &mut staged, &entry, attr, candidates)?;
         }
+        let mut updates: Vec<(Sym, Sym)> = staged
+            .iter()
+            .map(|(name, value)| (inventory.intern(name), inventory.intern(value)))
+            .collect();
+        let own = inventory.accounts()[account_id].attrs.clone();
         let DirEntry {
-            dn, attrs, origin, ..
+            dn,
+            attrs,
+            source,
+            line,
         } = entry;
         // Every other attribute, for `when.<attribute>`.
         for ((attr, values), kept) in attrs.into_iter().zip(kept) {
             if !kept
                 || self.used.contains(&attr)
                 || MEMBERSHIP_ATTRS.contains(&attr.as_str())
-                || account.attrs.contains_key(&attr)
-                || updates.iter().any(|(n, _)| n.as_str() == attr)
+                || inventory
+                    .names()
+                    .find(&attr)
+                    .is_some_and(|n| own.get_sym(n).is_some() || updates.iter().any(|u| u.0 == n))
             {
                 continue;
             }
@@ -869,14 +925,15 @@ impl<'m> Builder<'m> {
                 }
             }
             for t in &texts {
-                check_text_at(&origin, &dn, &attr, t)?;
+                check_text_at((&source, line), &dn, &attr, t)?;
             }
             let text = match texts.len() {
                 0 => continue,
                 1 => texts.pop().unwrap_or_default(),
                 _ => texts.join("; "),
             };
-            updates.push((Attrs::name(&attr), Sym::new(text.trim())));
+            let name = inventory.attr_name(&attr);
+            updates.push((name, inventory.intern(text.trim())));
         }
         inventory.update_attrs(account_id, &updates);
         inventory.set_dn(account_id, dn.into_boxed_str());
@@ -967,7 +1024,7 @@ mod tests {
     use super::*;
 
     fn entry(dn: &str, attrs: &[(&str, &str)]) -> DirEntry {
-        let mut e = DirEntry::new(dn.to_string(), Origin::new("t", Some(1)));
+        let mut e = DirEntry::new(dn.to_string(), &Arc::from("t"), Some(1));
         for (k, v) in attrs {
             e.push(k, v.as_bytes().to_vec());
         }
@@ -1056,7 +1113,7 @@ mod tests {
         assert_eq!(anna.enabled, Some(false));
         assert_eq!(anna.expires, Some(crate::inventory::Expiry::Never));
         assert!(anna.last_logon.is_some());
-        assert_eq!(anna.attrs.get("mail"), Some("anna@x"));
+        assert_eq!(anna.attrs.get("mail", inv.names()), Some("anna@x"));
         let bo = &inv.accounts()[inv.account("bo").unwrap()];
         assert_eq!(bo.enabled, Some(true));
         assert!(inv.account("PC1").is_none());
@@ -1104,7 +1161,7 @@ mod tests {
         add_entries(entries.clone(), &Mapping::default(), &mut inv).unwrap();
         let c = &inv.accounts()[0];
         assert_eq!(c.display_name.as_deref(), Some("C C"));
-        assert_eq!(c.attrs.get("department"), Some("IFO"));
+        assert_eq!(c.attrs.get("department", inv.names()), Some("IFO"));
         assert_eq!(c.enabled, Some(false));
         assert!(c.is_expired(chrono::NaiveDate::from_ymd_opt(2024, 10, 6).unwrap()));
         let inv = inv.finish();
@@ -1118,7 +1175,10 @@ mod tests {
             .insert("department".into(), "extensionAttribute1".into());
         let mut inv = InventoryBuilder::new();
         add_entries(entries, &Mapping::from_config(Some(&config)), &mut inv).unwrap();
-        assert_eq!(inv.accounts()[0].attrs.get("department"), Some("x"));
+        assert_eq!(
+            inv.accounts()[0].attrs.get("department", inv.names()),
+            Some("x")
+        );
     }
 
     #[test]
@@ -1190,10 +1250,11 @@ mod tests {
 
     #[test]
     fn memberships_from_a_server_name_the_entry_that_gives_them() {
-        let server = Origin::new("ldaps://dc.kommun.se", None);
+        let server: Arc<str> = Arc::from("ldaps://dc.kommun.se");
         let at = |dn: &str, attrs: &[(&str, &str)]| {
             let mut e = entry(dn, attrs);
-            e.origin = server;
+            e.source = Arc::clone(&server);
+            e.line = None;
             e
         };
         let anna = at(

@@ -31,7 +31,7 @@ use ldap3::{LdapConn, LdapConnSettings, LdapError, Scope};
 
 use crate::config::LdapConfig;
 use crate::error::Error;
-use crate::inventory::{InventoryBuilder, Origin};
+use crate::inventory::InventoryBuilder;
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
@@ -655,7 +655,7 @@ fn session(
     let mut builder = directory::Builder::new(mapping);
     let mut ranged = Vec::new();
     let mut count = 0usize;
-    let origin = Origin::new(server, None);
+    let source: Arc<str> = Arc::from(server);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DirEntry>>(QUEUE_BATCHES);
     let references = std::thread::scope(|scope| -> Result<Skipped, SourceError> {
         let conn = &mut conn;
@@ -700,7 +700,7 @@ fn session(
                         page_size,
                         &clock,
                         panics,
-                        origin,
+                        &source,
                         &mut read,
                         &mut hand_on,
                     )?;
@@ -789,11 +789,11 @@ fn read_base(
         .with_timeout(clock.wait(server)?)
         .search(dn, Scope::Base, "(objectClass=*)", attrs)
         .map_err(|e| ldap_error(server, "the search failed", &e, clock, panics))?;
-    let origin = Origin::new(server, None);
+    let source: Arc<str> = Arc::from(server);
     let entries = found
         .into_iter()
         .filter(|e| !e.is_ref() && !e.is_intermediate())
-        .map(|e| decode_entry(e.0, origin).ok_or_else(|| undecodable(server)))
+        .map(|e| decode_entry(e.0, &source).ok_or_else(|| undecodable(server)))
         .collect::<Result<_, _>>()?;
     Ok((entries, result))
 }
@@ -861,7 +861,7 @@ fn paged_search(
     page_size: u32,
     clock: &Clock,
     panics: &PanicCapture,
-    origin: Origin,
+    source: &Arc<str>,
     read: &mut ReadTotals,
     mut entry: impl FnMut(DirEntry) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
@@ -912,7 +912,7 @@ fn paged_search(
             if item.is_intermediate() {
                 continue;
             }
-            let decoded = decode_entry(item.0, origin).ok_or_else(|| undecodable(server))?;
+            let decoded = decode_entry(item.0, source).ok_or_else(|| undecodable(server))?;
             // An entry an earlier search of the read brought.
             if !skip.is_empty()
                 && decoded.values("objectclass").iter().any(|class| {
@@ -1051,13 +1051,13 @@ fn reference_url(tag: &StructureTag) -> Option<String> {
     }
 }
 
-/// Decodes a SearchResultEntry without trusting its shape. `origin` is
+/// Decodes a SearchResultEntry without trusting its shape. `source` is
 /// the server; [`DirEntry::location`] adds the DN.
-fn decode_entry(tag: StructureTag, origin: Origin) -> Option<DirEntry> {
+fn decode_entry(tag: StructureTag, source: &Arc<str>) -> Option<DirEntry> {
     let mut parts = tag.expect_constructed()?.into_iter();
     let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
     let attrs = parts.next()?.expect_constructed()?;
-    let mut entry = DirEntry::new(dn, origin);
+    let mut entry = DirEntry::new(dn, source, None);
     for av in attrs {
         let mut av = av.expect_constructed()?.into_iter();
         let name = String::from_utf8(av.next()?.expect_primitive()?)
@@ -1430,13 +1430,7 @@ mod tests {
     }
 
     fn group_of(values: std::ops::Range<usize>, key: &str) -> DirEntry {
-        let mut e = DirEntry::new(
-            "CN=Stor,DC=x".into(),
-            Origin {
-                source: "s".into(),
-                line: None,
-            },
-        );
+        let mut e = DirEntry::new("CN=Stor,DC=x".into(), &Arc::from("s"), None);
         for i in values {
             e.push(key, format!("CN=u{i},DC=x").into_bytes());
         }

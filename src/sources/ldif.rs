@@ -20,7 +20,9 @@
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use crate::inventory::{InventoryBuilder, Origin};
+use std::sync::Arc;
+
+use crate::inventory::InventoryBuilder;
 use crate::sources::directory::{self, DirEntry, Mapping};
 use crate::sources::SourceError;
 
@@ -328,6 +330,8 @@ impl<R: BufRead> Records<R> {
 /// follows the first error.
 struct Entries<'n, R> {
     name: &'n str,
+    /// `name`, shared by the entries.
+    source: Arc<str>,
     records: Records<R>,
     record: Record,
     /// Records read so far: only the first may be `version:`.
@@ -339,6 +343,7 @@ impl<'n, R: BufRead> Entries<'n, R> {
     fn new(name: &'n str, reader: R) -> Self {
         Entries {
             name,
+            source: Arc::from(name),
             records: Records::new(reader),
             record: Record::default(),
             count: 0,
@@ -405,7 +410,7 @@ impl<'n, R: BufRead> Entries<'n, R> {
             } else {
                 self.record.lines()
             };
-            if let Some(entry) = entry(name, entry_lines)? {
+            if let Some(entry) = entry(name, &self.source, entry_lines)? {
                 return Ok(Some(entry));
             }
         }
@@ -518,6 +523,7 @@ pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
 /// One record's lines: `dn:` first, then attributes. `None` for no lines.
 fn entry<'a>(
     name: &str,
+    source: &Arc<str>,
     mut lines: impl Iterator<Item = Logical<'a>>,
 ) -> Result<Option<DirEntry>, SourceError> {
     let Some(first) = lines.next() else {
@@ -534,10 +540,7 @@ fn entry<'a>(
     }
     let dn =
         String::from_utf8(value).map_err(|_| at(first.line, "the DN is not valid UTF-8".into()))?;
-    let mut entry = DirEntry::new(
-        dn,
-        Origin::at(crate::intern::Sym::new(name), Some(first.line)),
-    );
+    let mut entry = DirEntry::new(dn, source, Some(first.line));
     for l in lines {
         let (desc, value) = attr_value(name, &l)?;
         let lower = desc.to_ascii_lowercase();
@@ -632,7 +635,7 @@ mod tests {
         let entries = parse("t.ldif", text.as_bytes()).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].dn, "uid=anna,ou=p,dc=x");
-        assert_eq!(entries[0].origin.line.map(|l| l.get()), Some(6));
+        assert_eq!(entries[0].line.map(|l| l.get()), Some(6));
         assert_eq!(values(&entries[0], "cn"), vec!["Anna Åberg"]);
         assert_eq!(values(&entries[0], "description"), vec!["long"]);
         assert_eq!(values(&entries[0], "member"), vec!["cn=a"]);
@@ -764,7 +767,7 @@ mod tests {
             dns,
             ["uid=anna,ou=p,dc=x", "cn=G,ou=g,dc=x", "uid=bo,ou=p,dc=x"]
         );
-        assert_eq!(entries[0].origin.line.map(|l| l.get()), Some(2));
+        assert_eq!(entries[0].line.map(|l| l.get()), Some(2));
         assert_eq!(values(&entries[0], "uid"), ["anna"]);
         assert_eq!(values(&entries[0], "cn"), ["Anna Åberg"]);
         assert_eq!(
@@ -942,7 +945,7 @@ uid: bo
         let at = |account, group| {
             inventory
                 .membership_origin(a(account), g(group))
-                .map(|o| o.to_string())
+                .map(|o| inventory.at(o).to_string())
         };
         assert_eq!(at("anna", "SG-Las").as_deref(), Some("katalog.ldif:5"));
         assert_eq!(at("anna", "SG-IFO").as_deref(), Some("katalog.ldif:11"));
@@ -952,7 +955,7 @@ uid: bo
         assert_eq!(at("bo", "SG-Las"), None);
         let nesting = inventory.nesting_origin(g("SG-Las"), g("SG-IFO"));
         assert_eq!(
-            nesting.map(|o| o.to_string()).as_deref(),
+            nesting.map(|o| inventory.at(o).to_string()).as_deref(),
             Some("katalog.ldif:5")
         );
     }

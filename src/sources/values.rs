@@ -167,8 +167,10 @@ pub struct BadValue {
     pub expected: &'static str,
 }
 
-/// Sets a well-known attribute from its text. Empty text leaves the
-/// attribute unset.
+/// Sets a typed well-known attribute (enabled, expires, last logon,
+/// display name) from its text. Empty text leaves the attribute unset.
+/// Text attributes (department, title, employee type) are interned in the
+/// inventory by the sources and are not set here.
 pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Result<(), BadValue> {
     let v = trim(value);
     if v.is_empty() {
@@ -195,9 +197,7 @@ pub fn set_well_known(account: &mut Account, attr: WellKnown, value: &str) -> Re
             }
         }
         WellKnown::DisplayName => account.display_name = Some(v.into()),
-        WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {
-            account.attrs.insert(attr.name(), v);
-        }
+        WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType => {}
     }
     Ok(())
 }

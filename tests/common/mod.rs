@@ -144,7 +144,7 @@ pub fn directory_ldif_parts(
             ("employee_type", "employeeType", "employeeType"),
             ("mail", "mail", "mail"),
         ] {
-            if let Some(v) = a.attrs.get(key) {
+            if let Some(v) = a.attrs.get(key, inv.names()) {
                 attr(&mut out, if ad { ad_name } else { ol_name }, v);
             }
         }

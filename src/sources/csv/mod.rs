@@ -452,11 +452,11 @@ struct ValueCache(rustc_hash::FxHashMap<Box<str>, Sym>);
 impl ValueCache {
     const MAX: usize = 4096;
 
-    fn get(&mut self, value: &str) -> Sym {
+    fn get(&mut self, value: &str, inventory: &mut InventoryBuilder) -> Sym {
         if let Some(&sym) = self.0.get(value) {
             return sym;
         }
-        let sym = Sym::new(value);
+        let sym = inventory.intern(value);
         if self.0.len() < Self::MAX {
             self.0.insert(value.into(), sym);
         }
@@ -812,8 +812,7 @@ fn read_inventory<R: Read + Send>(
     inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
-    let (layout, kind) =
-        recognise::recognise(name, headers, header_line, |attr| inventory.keeps(attr))?;
+    let (layout, kind) = recognise::recognise(name, headers, header_line, inventory)?;
 
     inventory.inputs.push(name.to_string());
     let rows = match kind {
@@ -870,12 +869,13 @@ fn read_grants<R: Read>(
     inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
-    let file = Sym::new(name);
+    let file = inventory.intern(name);
     let mut caches = layout.value_caches();
-    let mut intern = |column: Option<usize>, value: &str| match column {
-        Some(i) => caches[i].get(value),
-        None => Sym::new(value),
-    };
+    let mut intern =
+        |column: Option<usize>, value: &str, inventory: &mut InventoryBuilder| match column {
+            Some(i) => caches[i].get(value, inventory),
+            None => inventory.intern(value),
+        };
     while let Some((line, row)) = records.next_row()? {
         for column in [layout.account, layout.group] {
             if let Some(c) = cells::control_in_name(row.get(column)) {
@@ -902,11 +902,14 @@ fn read_grants<R: Read>(
             return Err(missing(name, line, "role"));
         }
         let scope = row.get(layout.scope);
+        let data_source = intern(layout.data_source, source, inventory);
+        let role = intern(layout.role, role, inventory);
+        let scope = (!scope.is_empty()).then(|| intern(layout.scope, scope, inventory));
         inventory.grants.push(DirectGrant {
             holder,
-            data_source: intern(layout.data_source, source),
-            role: intern(layout.role, role),
-            scope: (!scope.is_empty()).then(|| intern(layout.scope, scope)),
+            data_source,
+            role,
+            scope,
             origin: Origin::at(file, Some(line)),
         });
     }
@@ -919,7 +922,7 @@ fn read_nesting<R: Read>(
     inventory: &mut InventoryBuilder,
 ) -> Result<(), SourceError> {
     let name = records.name;
-    let file = Sym::new(name);
+    let file = inventory.intern(name);
     while let Some((line, row)) = records.next_row()? {
         let parent = row.get(layout.group);
         if parent.is_empty() {
@@ -980,10 +983,10 @@ fn read_accounts<R: Read + Send>(
     layout: &Layout,
     inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
-    let file = Sym::new(records.name);
+    let file = inventory.intern(records.name);
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, SourceError>>(4);
     std::thread::scope(|scope| {
-        let parser = scope.spawn(move || parse_accounts(records, layout, sender));
+        let parser = scope.spawn(move || parse_accounts(records, layout, sender, file));
         let mut groups: Vec<GroupId> = Vec::new();
         let mut caches = layout.value_caches();
         let mut updates: Vec<(Sym, Sym)> = Vec::new();
@@ -1016,14 +1019,16 @@ fn read_accounts<R: Read + Send>(
                 if row.last_logon.is_some() {
                     acc.last_logon = row.last_logon;
                 }
+                let first = acc.attrs.is_empty();
                 updates.clear();
                 for (column, value) in &batch.values[row.values] {
                     if let Some(attr) = layout.names[*column] {
-                        updates.push((attr, caches[*column].get(&text[value.clone()])));
+                        let value = caches[*column].get(&text[value.clone()], inventory);
+                        updates.push((attr, value));
                     }
                 }
                 let updates = updates.as_slice();
-                if acc.attrs.is_empty() {
+                if first {
                     let attrs = match lists.get(updates) {
                         Some(attrs) => attrs.clone(),
                         None => {
@@ -1076,6 +1081,7 @@ fn parse_accounts<R: Read>(
     mut records: Records<'_, R>,
     layout: &Layout,
     sender: std::sync::mpsc::SyncSender<Result<Batch, SourceError>>,
+    file: Sym,
 ) -> usize {
     let name = records.name;
     // The rows before a wrong one go into the inventory, then the error.
@@ -1084,7 +1090,7 @@ fn parse_accounts<R: Read>(
         let _ = sender.send(Err(e));
     };
     let mut batch = Batch::default();
-    let mut typed = Account::new(Box::default(), Origin::at(Sym::new(name), None));
+    let mut typed = Account::new(Box::default(), Origin::at(file, None));
     loop {
         let (line, row) = match records.next_row() {
             Ok(Some(next)) => next,
@@ -1314,7 +1320,7 @@ mod tests {
         assert_eq!(inventory.accounts().len(), 5001);
         let bjorn = &inventory.accounts()[inventory.account("bjorn").unwrap()];
         assert_eq!(bjorn.display_name.as_deref(), Some("Björn Åberg"));
-        assert_eq!(bjorn.attr("department"), Some("VO"));
+        assert_eq!(bjorn.attr("department", inventory.names()), Some("VO"));
     }
 
     #[test]
@@ -1415,8 +1421,11 @@ mod tests {
                 a.display_name.as_deref(),
                 Some(format!("Namn {i}").as_str())
             );
-            assert_eq!(a.attr("department"), Some(["IFO", "VO", "LSS"][i % 3]));
-            assert_eq!(a.attr("title"), Some("Handläggare"));
+            assert_eq!(
+                a.attr("department", inventory.names()),
+                Some(["IFO", "VO", "LSS"][i % 3])
+            );
+            assert_eq!(a.attr("title", inventory.names()), Some("Handläggare"));
             assert_eq!(
                 inventory.dn(inventory.account(&format!("u{i}")).unwrap()),
                 Some(format!("CN=u{i},OU=Anv").as_str())
@@ -1424,10 +1433,10 @@ mod tests {
         }
         let u7 = &inventory.accounts[inventory.account("u7").unwrap()];
         assert_eq!(u7.display_name.as_deref(), Some("Namn 7"));
-        assert_eq!(u7.attr("department"), Some("VO"));
-        assert_eq!(u7.attr("title"), Some("Enhetschef"));
+        assert_eq!(u7.attr("department", inventory.names()), Some("VO"));
+        assert_eq!(u7.attr("title", inventory.names()), Some("Enhetschef"));
         let u4 = &inventory.accounts[inventory.account("u4").unwrap()];
-        assert_eq!(u4.attr("title"), Some("Handläggare"));
+        assert_eq!(u4.attr("title", inventory.names()), Some("Handläggare"));
     }
 
     #[test]
@@ -1443,7 +1452,10 @@ mod tests {
         let inventory = inventory.finish();
         assert_eq!(inventory.accounts.len(), 5000);
         assert_eq!(&*inventory.accounts[4999].id, "u4999");
-        assert_eq!(inventory.accounts[4999].origin.to_string(), "k.csv:5001");
+        assert_eq!(
+            inventory.at(inventory.accounts[4999].origin).to_string(),
+            "k.csv:5001"
+        );
         let u0 = &inventory.accounts[inventory.account("u0").unwrap()];
         let names: Vec<&str> = u0
             .groups()
@@ -1462,7 +1474,7 @@ mod tests {
         let group = inventory.group(group)?;
         inventory
             .membership_origin(account, group)
-            .map(|o| o.to_string())
+            .map(|o| inventory.at(o).to_string())
     }
 
     #[test]
@@ -1535,7 +1547,7 @@ SG-Alla,SG-Las
         let at = |parent, child| {
             inventory
                 .nesting_origin(g(parent), g(child))
-                .map(|o| o.to_string())
+                .map(|o| inventory.at(o).to_string())
         };
         assert_eq!(at("SG-Las", "SG-VO").as_deref(), Some("nastling.csv:2"));
         assert_eq!(at("SG-Alla", "SG-Las").as_deref(), Some("nastling.csv:3"));

@@ -5,6 +5,7 @@
 //! its rows is the parent module's.
 
 use crate::intern::Sym;
+use crate::inventory::InventoryBuilder;
 use crate::sources::values::WellKnown;
 use crate::sources::SourceError;
 
@@ -300,14 +301,14 @@ pub(super) struct Layout {
     pub(super) enabled_column: Option<usize>,
 }
 
-/// What the header of an export means: its layout and its kind. `keeps`
-/// tells whether an attribute is kept (the policies read it). Errors name
-/// `name` and the header's line.
+/// What the header of an export means: its layout and its kind. The
+/// names of the attributes `inventory` keeps (those the policies read) are
+/// interned in it. Errors name `name` and the header's line.
 pub(super) fn recognise(
     name: &str,
     headers: ::csv::StringRecord,
     header_line: usize,
-    keeps: impl Fn(&str) -> bool,
+    inventory: &mut InventoryBuilder,
 ) -> Result<(Layout, Kind), SourceError> {
     let line_offset = header_line - 1;
     // Each meaning once; checked with a map, so that a header of many
@@ -355,10 +356,10 @@ pub(super) fn recognise(
     let names: Vec<Option<Sym>> = columns
         .iter()
         .map(|c| match c {
-            Column::Other(attr) if keeps(attr) => Some(Sym::new(attr)),
+            Column::Other(attr) if inventory.keeps(attr) => Some(inventory.intern(attr)),
             Column::WellKnown(
                 attr @ (WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType),
-            ) => Some(Sym::new(attr.name())),
+            ) => Some(inventory.intern(attr.name())),
             _ => None,
         })
         .collect();
