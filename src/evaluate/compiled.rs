@@ -394,4 +394,72 @@ mod tests {
         assert_eq!(count, 1);
         assert_eq!(inventory.names().find("kostnadsstalle_som_saknas"), None);
     }
+
+    /// The unauthorized accesses under `policy`'s grants and allows, of an
+    /// inventory of one account `anna` (title `Handläggare`) in the group
+    /// `SG-Handläggare-IFO`, as (role, scope).
+    fn unauthorized(policy: &str) -> Vec<(String, String)> {
+        let mut builder = InventoryBuilder::new();
+        let origin = builder.origin("konton.csv", Some(2));
+        let group = builder.intern_group("SG-Handläggare-IFO");
+        let anna = builder.account_id("anna", &origin);
+        builder.set_attr(anna, "title", "Handläggare");
+        builder.add_memberships(anna, &[group], origin);
+        let inventory = builder.finish();
+        let policy = parse_policy(Path::new("p.toml"), policy).expect("policy");
+        let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+        crate::evaluate::evaluate(&[policy], &inventory, as_of)
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::UnauthorizedAccess)
+            .map(|f| {
+                (
+                    f.role.clone().unwrap_or_default(),
+                    f.scope.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    const GRANT: &str = "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-(?P<role>[^-]+)-(?P<scope>.+)$'\n";
+
+    #[test]
+    fn a_role_named_by_a_group_compares_equal_to_an_attribute_of_its_text() {
+        // The role `Handläggare` comes from the group's name; the
+        // inventory has the same text as anna's title.
+        let policy = format!("{GRANT}[[allow]]\nwhen.title = \"{{role}}\"\n");
+        assert_eq!(unauthorized(&policy), Vec::<(String, String)>::new());
+        let policy = format!("{GRANT}[[allow]]\nwhen.title = \"{{scope}}\"\n");
+        assert_eq!(
+            unauthorized(&policy),
+            [("Handläggare".to_string(), "IFO".to_string())]
+        );
+    }
+
+    #[test]
+    fn roles_and_scopes_only_the_policy_names_are_matched_by_text() {
+        // Neither `Admin` nor `VO` is a string of the inventory.
+        let grant = "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-Handläggare-IFO$'\nrole = \"Admin\"\nscope = \"VO\"\n";
+        let covered = format!("{grant}[[allow]]\nrole = \"Admin\"\nscope = \"VO\"\n");
+        assert_eq!(unauthorized(&covered), Vec::<(String, String)>::new());
+        let other_role = format!("{grant}[[allow]]\nrole = \"Läs\"\n");
+        assert_eq!(
+            unauthorized(&other_role),
+            [("Admin".to_string(), "VO".to_string())]
+        );
+        let mixed = format!("{grant}[[allow]]\nwhen.title = \"{{role}}-{{scope}}\"\n");
+        assert_eq!(unauthorized(&mixed).len(), 1);
+    }
+
+    #[test]
+    fn two_inventories_of_one_process_keep_their_own_strings() {
+        let mut a = InventoryBuilder::new();
+        let mut b = InventoryBuilder::new();
+        let (ifo, vo) = (a.intern("IFO"), b.intern("VO"));
+        assert_eq!(ifo, vo, "each inventory numbers its strings from the start");
+        let (a, b) = (a.finish(), b.finish());
+        assert_eq!(a.text(ifo), "IFO");
+        assert_eq!(b.text(vo), "VO");
+        assert_eq!(a.names().find("VO"), None);
+    }
 }
