@@ -356,30 +356,40 @@ mod tests {
     use crate::inventory::InventoryBuilder;
     use crate::policy::parse_policy;
 
-    /// The unauthorized accesses of the one account, a `Handläggare`,
-    /// under an allow for `when.<attribute> = value`.
-    fn flagged(attribute: &str, value: &str) -> (usize, crate::inventory::Inventory) {
+    /// The unauthorized accesses, as (role, scope), under `policy` of an
+    /// inventory of one account `anna` (title `Handläggare`) in `group`.
+    fn audit(group: &str, policy: &str) -> (Vec<(String, String)>, crate::inventory::Inventory) {
         let mut builder = InventoryBuilder::new();
         let origin = builder.origin("konton.csv", Some(2));
-        let group = builder.intern_group("SG-Las");
+        let group = builder.intern_group(group);
         let anna = builder.account_id("anna", &origin);
         builder.set_attr(anna, "title", "Handläggare");
         builder.add_memberships(anna, &[group], origin);
         let inventory = builder.finish();
-        let policy = parse_policy(
-            Path::new("p.toml"),
-            &format!(
-                "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-Las$'\nrole = \"Las\"\n[[allow]]\nwhen.{attribute} = \"{value}\"\n"
-            ),
-        )
-        .expect("policy");
+        let policy = parse_policy(Path::new("p.toml"), policy).expect("policy");
         let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
-        let flagged = crate::evaluate::evaluate(&[policy], &inventory, as_of)
+        let found = crate::evaluate::evaluate(&[policy], &inventory, as_of)
             .findings
             .iter()
             .filter(|f| f.rule == Rule::UnauthorizedAccess)
-            .count();
-        (flagged, inventory)
+            .map(|f| {
+                (
+                    f.role.clone().unwrap_or_default(),
+                    f.scope.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        (found, inventory)
+    }
+
+    /// The number of unauthorized accesses of `anna` in `SG-Las` under an
+    /// allow for `when.<attribute> = value`, and the inventory.
+    fn flagged(attribute: &str, value: &str) -> (usize, crate::inventory::Inventory) {
+        let policy = format!(
+            "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-Las$'\nrole = \"Las\"\n[[allow]]\nwhen.{attribute} = \"{value}\"\n"
+        );
+        let (found, inventory) = audit("SG-Las", &policy);
+        (found.len(), inventory)
     }
 
     #[test]
@@ -395,33 +405,12 @@ mod tests {
         assert_eq!(inventory.names().find("kostnadsstalle_som_saknas"), None);
     }
 
-    /// The unauthorized accesses under `policy`'s grants and allows, of an
-    /// inventory of one account `anna` (title `Handläggare`) in the group
-    /// `SG-Handläggare-IFO`, as (role, scope).
     fn unauthorized(policy: &str) -> Vec<(String, String)> {
-        let mut builder = InventoryBuilder::new();
-        let origin = builder.origin("konton.csv", Some(2));
-        let group = builder.intern_group("SG-Handläggare-IFO");
-        let anna = builder.account_id("anna", &origin);
-        builder.set_attr(anna, "title", "Handläggare");
-        builder.add_memberships(anna, &[group], origin);
-        let inventory = builder.finish();
-        let policy = parse_policy(Path::new("p.toml"), policy).expect("policy");
-        let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
-        crate::evaluate::evaluate(&[policy], &inventory, as_of)
-            .findings
-            .iter()
-            .filter(|f| f.rule == Rule::UnauthorizedAccess)
-            .map(|f| {
-                (
-                    f.role.clone().unwrap_or_default(),
-                    f.scope.clone().unwrap_or_default(),
-                )
-            })
-            .collect()
+        audit("SG-Handläggare-IFO", policy).0
     }
 
-    const GRANT: &str = "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-(?P<role>[^-]+)-(?P<scope>.+)$'\n";
+    const GRANT: &str =
+        "[source]\nid = \"s\"\n[[grant]]\ngroup = '^SG-(?P<role>[^-]+)-(?P<scope>.+)$'\n";
 
     #[test]
     fn a_role_named_by_a_group_compares_equal_to_an_attribute_of_its_text() {
