@@ -224,6 +224,10 @@ impl Finding {
             group,
         ] {
             match part {
+                Some(p) if !p.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
+                    hasher.update([1u8]);
+                    hasher.update(p.as_bytes());
+                }
                 Some(p) => {
                     hasher.update([1u8]);
                     hasher.update(p.to_lowercase().as_bytes());
@@ -233,21 +237,93 @@ impl Finding {
             hasher.update([0xffu8]);
         }
         let digest = hasher.finalize();
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(16);
+        for b in &digest[..8] {
+            id.push(char::from(HEX[usize::from(b >> 4)]));
+            id.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        id
     }
 
-    /// The key that orders findings within a source: worst first, then by
-    /// rule and subject.
-    pub fn sort_key(&self) -> impl Ord + '_ {
-        (
-            std::cmp::Reverse(self.severity),
-            self.rule,
-            self.account.as_deref().map(str::to_lowercase),
-            self.group.as_deref().map(str::to_lowercase),
-            self.role.as_deref(),
-            self.scope.as_deref(),
-            self.allow.as_deref(),
-        )
+    /// The order of findings within a source: worst first, then by rule
+    /// and subject (account and group compared in lower case).
+    pub fn report_cmp(&self, other: &Finding) -> std::cmp::Ordering {
+        other
+            .severity
+            .cmp(&self.severity)
+            .then(self.rule.cmp(&other.rule))
+            .then_with(|| cmp_folded(self.account.as_deref(), other.account.as_deref()))
+            .then_with(|| cmp_folded(self.group.as_deref(), other.group.as_deref()))
+            .then_with(|| self.role.cmp(&other.role))
+            .then_with(|| self.scope.cmp(&other.scope))
+            .then_with(|| self.allow.cmp(&other.allow))
+    }
+}
+
+/// Compares names as their lower-case forms (`str::to_lowercase`) do,
+/// without making them when both are ASCII.
+fn cmp_folded(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) if a.is_ascii() && b.is_ascii() => a
+            .bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
+        (a, b) => a.map(str::to_lowercase).cmp(&b.map(str::to_lowercase)),
+    }
+}
+
+/// Puts `items` in the order `before` gives, sorting positions rather than
+/// the items themselves (they are large, and a stable sort of them would
+/// need half their size again): items that compare equal keep their order.
+pub fn sort_in_place<T>(items: &mut [T], mut before: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    let Ok(n) = u32::try_from(items.len()) else {
+        return items.sort_by(before);
+    };
+    let mut order: Vec<u32> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| {
+        before(&items[a as usize], &items[b as usize]).then(a.cmp(&b))
+    });
+    // Position i takes the item at order[i]: each cycle of the permutation
+    // is walked once, carrying its first item along by swaps.
+    const DONE: u32 = u32::MAX;
+    for start in 0..order.len() {
+        let mut at = start;
+        loop {
+            let from = order[at];
+            if from == DONE {
+                break;
+            }
+            order[at] = DONE;
+            if from as usize == start {
+                break;
+            }
+            items.swap(at, from as usize);
+            at = from as usize;
+        }
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::sort_in_place;
+
+    #[test]
+    fn sorting_positions_gives_the_stable_sort() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 2, 3, 10, 257, 1000] {
+            let items: Vec<(u8, usize)> = (0..n)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    ((seed >> 59) as u8, i)
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|&(k, _)| k);
+            let mut sorted = items;
+            sort_in_place(&mut sorted, |a, b| a.0.cmp(&b.0));
+            assert_eq!(sorted, expected, "{n} items");
+        }
     }
 }
 

@@ -98,11 +98,11 @@ impl Report {
             .enumerate()
             .map(|(i, s)| (s.id.as_str(), i))
             .collect();
-        self.findings.sort_by(|a, b| {
+        crate::findings::sort_in_place(&mut self.findings, |a, b| {
             order
                 .get(a.data_source.as_str())
                 .cmp(&order.get(b.data_source.as_str()))
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+                .then_with(|| a.report_cmp(b))
         });
     }
 

@@ -339,17 +339,14 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
                 .collect()
         })
     };
-    // One list of the exact size, each part dropped as it is moved in: the
-    // parts grew by doubling, and at tens of thousands of findings holding
-    // them beside a list grown the same way doubled the peak.
-    let mut findings = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum::<usize>() + 64);
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
     let mut allow_members: Vec<Vec<Vec<AccountId>>> = all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
+    let mut account_findings: Vec<Vec<Finding>> = Vec::with_capacity(parts.len());
     for (part, counts, members) in parts {
-        findings.extend(part);
+        account_findings.push(part);
         for (total, part) in under_allow.iter_mut().zip(counts) {
             for (t, c) in total.iter_mut().zip(part) {
                 *t += c;
@@ -396,6 +393,7 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             Check::Account(_) => None,
         })
         .collect();
+    let mut source_out = SourceOut::default();
     for (p_index, policy) in all.iter().enumerate() {
         let cx = SourceCx {
             policy,
@@ -406,14 +404,22 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
             allow_members: &allow_members[p_index],
             broad: &broad[p_index],
         };
-        let mut out = SourceOut::default();
         for check in &source_checks {
-            check(&cx, &mut out);
+            check(&cx, &mut source_out);
         }
-        findings.append(&mut out.findings);
-        evaluation.members.extend(out.members);
     }
+    evaluation.members.extend(source_out.members);
 
+    // One list of the exact size, each part dropped as it is moved in: the
+    // parts grew by doubling, and at tens of thousands of findings holding
+    // them beside a list grown the same way doubled the peak.
+    let mut findings = Vec::with_capacity(
+        account_findings.iter().map(Vec::len).sum::<usize>() + source_out.findings.len(),
+    );
+    for part in account_findings {
+        findings.extend(part);
+    }
+    findings.append(&mut source_out.findings);
     evaluation.findings = findings;
     drop(compiled);
     drop(walker);

@@ -655,7 +655,7 @@ impl Pending<'_> {
         report.resolved.sort_by(|a, b| {
             a.data_source
                 .cmp(&b.data_source)
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+                .then_with(|| a.report_cmp(b))
         });
 
         let new = report
