@@ -273,43 +273,33 @@ fn cmp_folded(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
     }
 }
 
-/// Puts `items` in the order `before` gives, sorting positions rather than
-/// the items themselves (they are large, and a stable sort of them would
-/// need half their size again): items that compare equal keep their order.
-pub fn sort_in_place<T>(items: &mut [T], mut before: impl FnMut(&T, &T) -> std::cmp::Ordering) {
-    let Ok(n) = u32::try_from(items.len()) else {
-        return items.sort_by(before);
-    };
-    let mut order: Vec<u32> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        before(&items[a as usize], &items[b as usize]).then(a.cmp(&b))
-    });
-    // Position i takes the item at order[i]: each cycle of the permutation
-    // is walked once, carrying its first item along by swaps.
-    const DONE: u32 = u32::MAX;
+/// Puts at each position `i` of `items` the item at `order[i]` (`order`
+/// holds every position once), by swaps: each cycle of the permutation is
+/// walked once, carrying its first item along.
+pub fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
     for start in 0..order.len() {
         let mut at = start;
-        loop {
-            let from = order[at];
+        while let Some(&from) = order.get(at) {
             if from == DONE {
                 break;
             }
             order[at] = DONE;
-            if from as usize == start {
+            if from == start || from >= items.len() {
                 break;
             }
-            items.swap(at, from as usize);
-            at = from as usize;
+            items.swap(at, from);
+            at = from;
         }
     }
 }
 
 #[cfg(test)]
 mod order_tests {
-    use super::sort_in_place;
+    use super::permute;
 
     #[test]
-    fn sorting_positions_gives_the_stable_sort() {
+    fn permuting_by_sorted_positions_gives_the_stable_sort() {
         let mut seed = 7u64;
         for n in [0usize, 1, 2, 3, 10, 257, 1000] {
             let items: Vec<(u8, usize)> = (0..n)
@@ -320,8 +310,10 @@ mod order_tests {
                 .collect();
             let mut expected = items.clone();
             expected.sort_by_key(|&(k, _)| k);
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by_key(|&i| items[i].0);
             let mut sorted = items;
-            sort_in_place(&mut sorted, |a, b| a.0.cmp(&b.0));
+            permute(&mut sorted, order);
             assert_eq!(sorted, expected, "{n} items");
         }
     }

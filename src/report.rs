@@ -98,12 +98,20 @@ impl Report {
             .enumerate()
             .map(|(i, s)| (s.id.as_str(), i))
             .collect();
-        crate::findings::sort_in_place(&mut self.findings, |a, b| {
-            order
-                .get(a.data_source.as_str())
-                .cmp(&order.get(b.data_source.as_str()))
-                .then_with(|| a.report_cmp(b))
+        let rank: Vec<Option<usize>> = self
+            .findings
+            .iter()
+            .map(|f| order.get(f.data_source.as_str()).copied())
+            .collect();
+        let findings = &self.findings;
+        let mut sorted: Vec<usize> = (0..findings.len()).collect();
+        sorted.sort_unstable_by(|&a, &b| {
+            rank[a]
+                .cmp(&rank[b])
+                .then_with(|| findings[a].report_cmp(&findings[b]))
+                .then(a.cmp(&b))
         });
+        crate::findings::permute(&mut self.findings, sorted);
     }
 
     /// The findings on one data source, in report order.
