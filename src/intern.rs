@@ -48,6 +48,17 @@ fn hash(text: &str) -> u64 {
     FxBuildHasher.hash_one(text)
 }
 
+/// The string numbered `id` of `text`, whose strings end at `ends`.
+fn span<'t>(text: &'t str, ends: &[usize], id: u32) -> &'t str {
+    let i = id as usize;
+    let start = match i {
+        0 => 0,
+        _ => ends.get(i - 1).copied().unwrap_or(0),
+    };
+    let end = ends.get(i).copied().unwrap_or(start);
+    text.get(start..end).unwrap_or("")
+}
+
 impl Interner {
     pub fn new() -> Self {
         Interner::default()
@@ -63,13 +74,7 @@ impl Interner {
     }
 
     fn span(&self, id: u32) -> &str {
-        let i = id as usize;
-        let start = match i {
-            0 => 0,
-            _ => self.ends.get(i - 1).copied().unwrap_or(0),
-        };
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        self.text.get(start..end).unwrap_or("")
+        span(&self.text, &self.ends, id)
     }
 
     /// The symbol for `text`, interning it if it is new.
@@ -82,12 +87,7 @@ impl Interner {
         self.text.push_str(text);
         self.ends.push(self.text.len());
         let Interner { text, ends, ids } = self;
-        let span = |id: u32| {
-            let i = id as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            hash(&text[start..ends[i]])
-        };
-        ids.insert_unique(h, id, |&id| span(id));
+        ids.insert_unique(h, id, |&id| hash(span(text, ends, id)));
         Sym(id)
     }
 

@@ -480,6 +480,8 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         .filter(|f| !args.fail_on_new_only || f.status == Some(Status::New))
         .filter(|f| !fail_on_used || crate::evidence::used(f) == Some(true))
         .any(|f| fail_on.trips(f.severity));
+    // Tens of thousands of findings take a while to free one by one.
+    crate::discard(report);
     Ok(if tripped { 1 } else { 0 })
 }
 
