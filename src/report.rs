@@ -219,9 +219,7 @@ impl Report {
     /// gives, pretty-printed, with a final newline) to `out`, finding by
     /// finding: no tree of the findings is built.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut ser = serde_json::Serializer::pretty(&mut *out);
-        serde::Serialize::serialize(&JsonDocument(self), &mut ser).map_err(std::io::Error::from)?;
-        out.write_all(b"\n")
+        crate::output::write_pretty_json(&JsonDocument(self), out)
     }
 
     /// The `run` object of the JSON document.

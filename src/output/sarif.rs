@@ -187,9 +187,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
 
 /// Writes the SARIF log to `out`, result by result.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::pretty(&mut *out);
-    serde::Serialize::serialize(&Log(report), &mut ser).map_err(std::io::Error::from)?;
-    out.write_all(b"\n")
+    super::write_pretty_json(&Log(report), out)
 }
 
 /// The log: `$schema`, `version` and its one run.
