@@ -262,15 +262,23 @@ impl Finding {
 }
 
 /// Compares names as their lower-case forms (`str::to_lowercase`) do,
-/// without making them when both are ASCII.
+/// without making them while the names are ASCII: the first difference
+/// decides, and only a name with other characters before it is copied.
 fn cmp_folded(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) if a.is_ascii() && b.is_ascii() => a
-            .bytes()
-            .map(|c| c.to_ascii_lowercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
-        (a, b) => a.map(str::to_lowercase).cmp(&b.map(str::to_lowercase)),
+    let (Some(a), Some(b)) = (a, b) else {
+        return a.cmp(&b);
+    };
+    for (&x, &y) in a.as_bytes().iter().zip(b.as_bytes()) {
+        if !x.is_ascii() || !y.is_ascii() {
+            return a.to_lowercase().cmp(&b.to_lowercase());
+        }
+        let order = x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase());
+        if order.is_ne() {
+            return order;
+        }
     }
+    // One is the other's beginning, in any case: the shorter comes first.
+    a.len().cmp(&b.len())
 }
 
 /// Puts at each position `i` of `items` the item at `order[i]` (`order`
@@ -296,7 +304,41 @@ pub fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
 
 #[cfg(test)]
 mod order_tests {
-    use super::permute;
+    use super::{cmp_folded, permute};
+
+    #[test]
+    fn names_compare_as_their_lower_case_forms() {
+        let names = [
+            "anna",
+            "Anna",
+            "ANNA.B",
+            "anna.b",
+            "Ärla",
+            "ärla",
+            "Öberg",
+            "Zed",
+            "zed2",
+            "Σοφία",
+            "σοφία",
+            "Ωμέγα",
+            "",
+            "a",
+            "A",
+            "b",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(
+                    cmp_folded(Some(a), Some(b)),
+                    a.to_lowercase().cmp(&b.to_lowercase()),
+                    "{a} and {b}"
+                );
+            }
+            assert_eq!(cmp_folded(None, Some(a)), std::cmp::Ordering::Less);
+            assert_eq!(cmp_folded(Some(a), None), std::cmp::Ordering::Greater);
+        }
+        assert_eq!(cmp_folded(None, None), std::cmp::Ordering::Equal);
+    }
 
     #[test]
     fn permuting_by_sorted_positions_gives_the_stable_sort() {
