@@ -11,10 +11,10 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashSet};
-use std::sync::Arc;
 
 /// An interned string: a number in its [`Interner`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,10 +7,9 @@
 //! shortest path, and a membership cycle ends the walk instead of looping.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-
-use std::sync::Arc;
 
 use crate::findings::Place;
 use crate::intern::{Interner, Sym, Vocab};

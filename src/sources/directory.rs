@@ -5,13 +5,12 @@
 //! the same inventory.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use chrono::DateTime;
 
 use crate::config::LdapConfig;
-use std::num::NonZeroU32;
-use std::sync::Arc;
-
 use crate::intern::Sym;
 use crate::inventory::{AccountId, GroupId, InventoryBuilder, Origin};
 use crate::sources::cells::{self, CellProblem};
@@ -104,7 +103,7 @@ impl DirEntry {
     /// Where the entry is, for messages: `file:line`, or `server DN`.
     pub fn location(&self) -> String {
         match self.line {
-            Some(line) => format!("{}:{line}", self.source),
+            Some(_) => self.place(),
             None => format!("{} {}", self.source, self.dn),
         }
     }
