@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, Rule};
 use crate::inventory::{AccountId, GroupId, Inventory};
+// Names, sources and scopes are matched in lower case.
 use crate::sources::access_log::{self, LogEvent};
 use crate::sources::SourceError;
+use crate::text::lowercase as fold;
 
 /// How the access a finding is about was used, by the logs (`"use"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -256,14 +258,6 @@ struct Matcher {
     /// Folded scopes of findings → scope slot (from 2).
     scopes: FxHashMap<String, u32>,
     wanted: Vec<Wanted>,
-}
-
-fn fold(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-        std::borrow::Cow::Owned(s.to_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }
 
 /// The accounts under a group, directly or through nested groups.

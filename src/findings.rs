@@ -224,13 +224,9 @@ impl Finding {
             group,
         ] {
             match part {
-                Some(p) if !p.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
-                    hasher.update([1u8]);
-                    hasher.update(p.as_bytes());
-                }
                 Some(p) => {
                     hasher.update([1u8]);
-                    hasher.update(p.to_lowercase().as_bytes());
+                    hasher.update(crate::text::lowercase(p).as_bytes());
                 }
                 None => hasher.update([0u8]),
             }

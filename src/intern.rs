@@ -287,14 +287,7 @@ impl fmt::Debug for Attrs {
 impl Interner {
     /// The interned lower-case form of an attribute name.
     pub fn attr_name(&mut self, name: &str) -> Sym {
-        if name
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
-            self.intern(&name.to_lowercase())
-        } else {
-            self.intern(name)
-        }
+        self.intern(&crate::text::lowercase(name))
     }
 }
 

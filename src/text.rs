@@ -45,6 +45,19 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// `str::to_lowercase`, borrowing `text` when it is lower-case ASCII
+/// already, as most names are.
+pub fn lowercase(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// `str::trim`, with a fast path for text that neither starts nor ends in
 /// a byte that can belong to white space: most values, in every export.
 /// (The vertical tab and the spaces beyond ASCII, U+00A0 and U+3000 say,

@@ -470,13 +470,8 @@ fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
             continue;
         }
         // Only allows that name accounts compare ids.
-        let lower_id: Cow<'_, str> = if names_accounts
-            && account
-                .id
-                .bytes()
-                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-        {
-            Cow::Owned(account.id.to_lowercase())
+        let lower_id: Cow<'_, str> = if names_accounts {
+            crate::text::lowercase(&account.id)
         } else {
             Cow::Borrowed(&account.id)
         };

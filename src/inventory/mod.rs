@@ -458,15 +458,7 @@ pub struct InventoryBuilder {
 /// The case-insensitive lookup key of a name: borrowed when the name is
 /// already trimmed lower-case ASCII, as most account names are.
 fn key(name: &str) -> Cow<'_, str> {
-    let trimmed = trim(name);
-    if trimmed
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
-        Cow::Borrowed(trimmed)
-    } else {
-        Cow::Owned(trimmed.to_lowercase())
-    }
+    crate::text::lowercase(trim(name))
 }
 
 /// Where something was read, as a report tells it: the file and line, or
