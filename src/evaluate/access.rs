@@ -498,27 +498,27 @@ impl<'a> Walker<'a> {
             .collect()
     }
 
-    /// The policy's file, as findings that point there share it.
-    pub fn policy_file(&self, policy: &Policy) -> Arc<str> {
-        self.policies
-            .iter()
-            .position(|p| std::ptr::eq(*p, policy))
-            .and_then(|i| self.policy_files.get(i))
-            .map_or_else(|| Arc::from(policy.file.display().to_string()), Arc::clone)
+    /// A line of the policy's file, as data; the file's name is shared by
+    /// the findings that point into it.
+    pub fn policy_place(&self, policy: &Policy, line: Option<usize>) -> Place {
+        Place {
+            file: self
+                .policies
+                .iter()
+                .position(|p| std::ptr::eq(*p, policy))
+                .and_then(|i| self.policy_files.get(i))
+                .map_or_else(|| Arc::from(policy.file.display().to_string()), Arc::clone),
+            line: crate::inventory::line_number(line),
+        }
     }
 
     /// Where a grant is written, as data: the policy file and the
     /// `[[grant]]` line, or the role-export row.
     pub fn grant_place(&self, policy: &Policy, source: &GrantSource) -> Place {
-        let line = |line: Option<usize>| {
-            line.and_then(|l| u32::try_from(l).ok())
-                .and_then(std::num::NonZeroU32::new)
-        };
         match source {
-            GrantSource::Policy { rule } => Place {
-                file: self.policy_file(policy),
-                line: line(policy.grants.get(*rule as usize).map(|g| g.line)),
-            },
+            GrantSource::Policy { rule } => {
+                self.policy_place(policy, policy.grants.get(*rule as usize).map(|g| g.line))
+            }
             GrantSource::Export { origin } => Place {
                 file: self
                     .export_files

@@ -85,14 +85,19 @@ pub struct Origin {
     pub line: Option<NonZeroU32>,
 }
 
+/// A line number as records keep it: 32 bits, lines counting from 1;
+/// lines past 2^32 are not told.
+pub fn line_number(line: Option<usize>) -> Option<NonZeroU32> {
+    line.and_then(|l| u32::try_from(l).ok())
+        .and_then(NonZeroU32::new)
+}
+
 impl Origin {
-    /// A line of an interned source; lines past 2^32 are not told.
+    /// A line of an interned source (see [`line_number`]).
     pub fn at(source: Sym, line: Option<usize>) -> Self {
         Origin {
             source,
-            line: line
-                .and_then(|l| u32::try_from(l).ok())
-                .and_then(NonZeroU32::new),
+            line: line_number(line),
         }
     }
 

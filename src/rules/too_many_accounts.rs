@@ -51,12 +51,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         f.accounts = Some(count);
         f.allow = Some(allow.id.clone());
         f.grant = Some(format!("{}:{}", policy.file.display(), allow.line));
-        f.grant_at = Some(crate::findings::Place {
-            file: cx.walker.policy_file(policy),
-            line: u32::try_from(allow.line)
-                .ok()
-                .and_then(std::num::NonZeroU32::new),
-        });
+        f.grant_at = Some(cx.walker.policy_place(policy, Some(allow.line)));
         out.members
             .push((f.id.clone(), cx.allow_members[a_index].clone()));
         out.findings.push(f);

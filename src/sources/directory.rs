@@ -43,9 +43,7 @@ impl DirEntry {
         DirEntry {
             dn,
             source: Arc::clone(source),
-            line: line
-                .and_then(|l| u32::try_from(l).ok())
-                .and_then(NonZeroU32::new),
+            line: crate::inventory::line_number(line),
             attrs: Vec::new(),
         }
     }
