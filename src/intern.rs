@@ -193,7 +193,8 @@ impl AttrLists {
         Attrs(Some(stored))
     }
 
-    /// The attributes of these pairs (see [`Attrs::from_pairs`]), shared.
+    /// The attributes of these (name, value) pairs, shared; later pairs
+    /// replace earlier ones of the same name.
     pub fn of(&mut self, pairs: &[(Sym, Sym)]) -> Attrs {
         self.share(Attrs::sorted(&[], pairs))
     }
@@ -229,17 +230,6 @@ impl Attrs {
     /// The pairs, sorted by name's symbol.
     pub fn pairs(&self) -> &[(Sym, Sym)] {
         self.0.as_deref().unwrap_or_default()
-    }
-
-    /// The list of these pairs, sorted by name; later pairs replace
-    /// earlier ones of the same name. Not shared with other accounts'.
-    pub fn from_pairs(pairs: &[(Sym, Sym)]) -> Attrs {
-        AttrLists::default().of(pairs)
-    }
-
-    /// These attributes with `updates` set on top (not shared).
-    pub fn with(&self, updates: &[(Sym, Sym)]) -> Attrs {
-        AttrLists::default().with(self, updates)
     }
 
     pub fn get_sym(&self, name: Sym) -> Option<Sym> {
@@ -363,7 +353,7 @@ mod tests {
         };
         assert!(Arc::ptr_eq(shared_a, shared_b));
         let chef = names.intern("Enhetschef");
-        let b = b.with(&[(title, chef)]);
+        let b = lists.with(&b, &[(title, chef)]);
         assert_ne!(a, b);
         assert_eq!(a.get("title", &names), Some("Biträdande enhetschef"));
         assert_eq!(b.get("title", &names), Some("Enhetschef"));
@@ -376,7 +366,9 @@ mod tests {
         let (title, upper) = (names.attr_name("title"), names.attr_name("Title"));
         assert_eq!(title, upper);
         let (ekonom, stat) = (names.intern("Ekonom"), names.intern("Statistiker"));
-        let attrs = Attrs::new().with(&[(title, ekonom)]).with(&[(title, stat)]);
+        let mut lists = AttrLists::default();
+        let attrs = lists.of(&[(title, ekonom)]);
+        let attrs = lists.with(&attrs, &[(title, stat)]);
         assert_eq!(attrs.get("title", &names), Some("Statistiker"));
         assert_eq!(attrs.len(), 1);
         assert_eq!(attrs.get("department", &names), None);

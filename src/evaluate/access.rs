@@ -186,7 +186,7 @@ impl<'a> Walker<'a> {
                 .entry(grant.origin.source)
                 .or_insert_with(|| Arc::from(inventory.text(grant.origin.source)));
             let role = vocab.intern(inventory.text(grant.role).trim());
-            let scope = grant.scope.map_or("*", |s| inventory.text(s));
+            let scope = inventory.grant_scope(grant);
             for scope in expand(&mut vocab, p, scope) {
                 let entry = GrantEntry {
                     policy: p as u32,

@@ -500,6 +500,12 @@ impl Inventory {
         origin.show(&self.names)
     }
 
+    /// The scope a role-export row gives: `*` (every scope of the source)
+    /// when it names none.
+    pub fn grant_scope(&self, grant: &DirectGrant) -> &str {
+        grant.scope.map_or("*", |s| self.text(s))
+    }
+
     /// Keeps the role-export grants for which `keep` holds, given the
     /// inventory's strings.
     pub fn retain_grants(&mut self, mut keep: impl FnMut(&DirectGrant, &Interner) -> bool) {
@@ -580,19 +586,27 @@ impl Inventory {
     /// line; a server, the entry then being the group's DN). `None` if the
     /// account is not a direct member.
     pub fn membership_origin(&self, account: AccountId, group: GroupId) -> Option<Origin> {
+        self.membership(account, group).map(|(origin, _)| origin)
+    }
+
+    /// [`Inventory::membership_origin`], with the mark that says which
+    /// record it is.
+    fn membership(&self, account: AccountId, group: GroupId) -> Option<(Origin, u32)> {
         let acc = self.accounts.get(account.index())?;
         let index = acc.group_numbers().iter().position(|&g| g == group.0)?;
-        match acc.mark(index) {
-            OWN => Some(acc.origin),
-            ENTRY => self.groups.get(group.index())?.origin,
-            ELSEWHERE => self.elsewhere.get(&(account.0, group.0)).copied(),
-            line => Some(Origin {
+        let mark = acc.mark(index);
+        let origin = match mark {
+            OWN => acc.origin,
+            ENTRY => self.groups.get(group.index())?.origin?,
+            ELSEWHERE => *self.elsewhere.get(&(account.0, group.0))?,
+            line => Origin {
                 source: *self
                     .mark_sources
                     .get(usize::from(acc.mark_source).checked_sub(1)?)?,
                 line: NonZeroU32::new(line),
-            }),
-        }
+            },
+        };
+        Some((origin, mark))
     }
 
     /// Where a direct membership was read, as a report tells it: the
@@ -600,16 +614,12 @@ impl Inventory {
     /// entry that gives it (the group's, or the account's own for a
     /// primary group).
     pub fn membership_location(&self, account: AccountId, group: GroupId) -> Option<String> {
-        let origin = self.membership_origin(account, group)?;
-        if origin.line.is_some() {
-            return Some(self.at(origin).to_string());
-        }
-        let acc = &self.accounts[account];
-        let index = acc.group_numbers().iter().position(|&g| g == group.0)?;
-        let dn = match acc.mark(index) {
-            OWN => self.dn(account),
-            ENTRY => self.groups[group].dn.as_deref(),
-            _ => None,
+        let (origin, mark) = self.membership(account, group)?;
+        let dn = match (origin.line, mark) {
+            (Some(_), _) => None,
+            (None, OWN) => self.dn(account),
+            (None, ENTRY) => self.groups[group].dn.as_deref(),
+            (None, _) => None,
         };
         Some(located(self.at(origin), dn))
     }
@@ -682,11 +692,6 @@ impl InventoryBuilder {
         &self.inventory.names
     }
 
-    /// An origin of the inventory, to print.
-    pub fn at(&self, origin: Origin) -> Shown<'_> {
-        self.inventory.at(origin)
-    }
-
     /// Sets an attribute (its name in lower case, its value trimmed) on an
     /// account, replacing an earlier value.
     pub fn set_attr(&mut self, account: AccountId, name: &str, value: &str) {
@@ -738,12 +743,6 @@ impl InventoryBuilder {
     /// The id of the group of this name, created if it is new.
     pub fn intern_group(&mut self, name: &str) -> GroupId {
         self.inventory.intern_group(name)
-    }
-
-    /// The account of this name, created empty if it is new.
-    pub fn account_mut(&mut self, name: &str, origin: &Origin) -> &mut Account {
-        let id = self.account_id(name, origin);
-        &mut self.inventory.accounts[id]
     }
 
     pub fn set_dn(&mut self, account: AccountId, dn: Box<str>) {

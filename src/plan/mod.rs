@@ -928,7 +928,7 @@ fn rows_of(inventory: &Inventory, f: &Finding, id: &str) -> Vec<Change> {
             matches!(&g.holder, Holder::Account(n) if n.eq_ignore_ascii_case(name))
                 && inventory.text(g.data_source) == f.data_source
                 && f.role.as_deref() == Some(inventory.text(g.role))
-                && g.scope.map_or("*", |s| inventory.text(s)) == f.scope.as_deref().unwrap_or("*")
+                && inventory.grant_scope(g) == f.scope.as_deref().unwrap_or("*")
         })
         .map(|g| Change {
             action: Action::RemoveRole,

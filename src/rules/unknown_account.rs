@@ -45,7 +45,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         }
         let row = AccessReason {
             role: inventory.text(grant.role).to_string(),
-            scope: grant.scope.map_or("*", |s| inventory.text(s)).to_string(),
+            scope: inventory.grant_scope(grant).to_string(),
             path: Vec::new(),
             grant: Some(GrantSource::Export {
                 origin: grant.origin,
