@@ -731,6 +731,10 @@ impl InventoryBuilder {
     /// Sets `updates` on an account's attributes, replacing values of the
     /// same names.
     pub fn update_attrs(&mut self, account: AccountId, updates: &[(Sym, Sym)]) {
+        // A membership export's rows carry no attributes.
+        if updates.is_empty() {
+            return;
+        }
         let attrs = &mut self.inventory.accounts[account].attrs;
         *attrs = self.lists.with(attrs, updates);
     }

@@ -23,7 +23,9 @@ use std::path::Path;
 use crate::intern::{Attrs, Sym};
 use chrono::NaiveDateTime;
 
-use crate::inventory::{Account, DirectGrant, Expiry, GroupId, Holder, InventoryBuilder, Origin};
+use crate::inventory::{
+    Account, AccountId, DirectGrant, Expiry, GroupId, Holder, InventoryBuilder, Origin,
+};
 use crate::sources::cells::{self, CellProblem};
 use crate::sources::values::{set_well_known, WellKnown};
 use crate::sources::SourceError;
@@ -994,6 +996,10 @@ fn read_accounts<R: Read + Send>(
         // give: rows repeat a few combinations of department and title.
         let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
         let mut failed = None;
+        // The account of the previous row: a membership export lists an
+        // account's groups on rows one after another.
+        let mut last_name = String::new();
+        let mut last_id: Option<AccountId> = None;
         for message in receiver.iter() {
             let batch = match message {
                 Ok(batch) => batch,
@@ -1005,7 +1011,17 @@ fn read_accounts<R: Read + Send>(
             let text = batch.text.as_str();
             for row in batch.rows {
                 let origin = Origin::at(file, Some(row.line));
-                let account_id = inventory.account_id(&text[row.id], &origin);
+                let name = &text[row.id];
+                let account_id = match last_id {
+                    Some(id) if last_name == name => id,
+                    _ => {
+                        let id = inventory.account_id(name, &origin);
+                        last_name.clear();
+                        last_name.push_str(name);
+                        last_id = Some(id);
+                        id
+                    }
+                };
                 let acc = inventory.edit_account(account_id);
                 if let Some(name) = row.display_name {
                     acc.display_name = Some(text[name].into());
