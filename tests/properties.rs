@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use behorig::evaluate::{allows_tried, evaluate, Walker};
+use behorig::evaluate::{allows_tried, evaluate, evaluate_with, Reasoning, Walker};
 use behorig::findings::Rule;
 use behorig::inventory::{AccountId, GroupId, Inventory, InventoryBuilder};
 use behorig::policy::{parse_policy, Policy};
@@ -271,6 +271,33 @@ proptest! {
         }
         // Every finding is about an access explain looked at.
         prop_assert_eq!(seen, flagged.len());
+    }
+
+    /// An audit whose output shows no reasons skips them: its findings
+    /// are those of the evaluation that records them, field for field and
+    /// in the same order, without the reasons.
+    #[test]
+    fn skipping_the_reasons_changes_no_finding(
+        org in org(),
+        enabled in prop::collection::vec(any::<bool>(), 12),
+        grants in prop::collection::vec((0..GROUPS, 0..3usize), 1..6),
+        allows in prop::collection::vec(allow_spec(), 0..5),
+    ) {
+        let inv = build_with(&org, |inv, i, a| {
+            inv.edit_account(a).enabled = Some(enabled[i % enabled.len()]);
+        });
+        let policies = [varied_policy(&grants, &allows)];
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        let kept = evaluate(&policies, &inv, as_of).findings;
+        let skipped = evaluate_with(&policies, &inv, as_of, Reasoning::Skip).findings;
+        // Every rule but `too-many-accounts` (which counts) records reasons.
+        prop_assert!(kept
+            .iter()
+            .filter(|f| f.rule != Rule::TooManyAccounts)
+            .all(|f| f.reasons.is_some()));
+        prop_assert!(skipped.iter().all(|f| f.reasons.is_none()));
+        let json = |f: &[behorig::findings::Finding]| serde_json::to_string(f).expect("JSON");
+        prop_assert_eq!(json(&skipped), json(&kept));
     }
 
     #[test]

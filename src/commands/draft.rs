@@ -51,7 +51,8 @@ pub fn run(mut args: DraftArgs) -> Result<i32, Error> {
         None => {
             let inputs = args.inputs.resolve()?;
             let loaded = super::load(&inputs)?;
-            let mut report = super::report_from(&loaded, inputs.as_of);
+            let mut report =
+                super::report_reasoned(&loaded, inputs.as_of, crate::evaluate::Reasoning::Skip);
             super::attach_evidence(&mut report, &loaded.inventory, &inputs)?;
             let as_of_time = super::as_of_time(args.inputs.as_of.is_some(), inputs.as_of);
             let runs = match &args.state {

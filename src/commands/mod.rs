@@ -119,7 +119,13 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
         )
         .with_help("an audit of nothing would report nothing: check that the exports are the right files")));
     }
-    Ok(inventory.finish())
+    let started = std::time::Instant::now();
+    let inventory = inventory.finish();
+    ui::note(format_args!(
+        "inventory indexed in {:.0?}",
+        started.elapsed()
+    ));
+    Ok(inventory)
 }
 
 /// For `-v`: what one source added to the inventory, and how long it took.
@@ -178,13 +184,31 @@ fn load_keeping(inputs: &Inputs, every_attribute: bool) -> Result<Loaded, Error>
     })
 }
 
-/// Evaluates what was loaded into a report.
+/// Evaluates what was loaded into a report whose findings record their
+/// reasons (what `explain` shows).
 pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
+    report_reasoned(loaded, as_of, evaluate::Reasoning::Keep)
+}
+
+/// Evaluates what was loaded into a report, its findings recording their
+/// reasons or not.
+pub fn report_reasoned(
+    loaded: &Loaded,
+    as_of: chrono::NaiveDate,
+    reasoning: evaluate::Reasoning,
+) -> Report {
     let Loaded {
         policies,
         inventory,
     } = loaded;
-    let evaluation = evaluate::evaluate(policies, inventory, as_of);
+    let started = std::time::Instant::now();
+    let evaluation = evaluate::evaluate_with(policies, inventory, as_of, reasoning);
+    ui::note(format_args!(
+        "evaluated: {} findings in {:.0?}",
+        evaluation.findings.len(),
+        started.elapsed()
+    ));
+    let started = std::time::Instant::now();
     let mut sources: Vec<_> = policies.iter().map(|p| p.source.clone()).collect();
     sources.extend(evaluation.implicit.iter().map(|p| p.source.clone()));
     let mut report = Report {
@@ -208,26 +232,8 @@ pub fn report_from(loaded: &Loaded, as_of: chrono::NaiveDate) -> Report {
             .collect(),
         ..Report::default()
     };
-    for f in report.findings.iter() {
-        let Some(name) = f.account.as_deref() else {
-            continue;
-        };
-        if report.people.contains_key(name) {
-            continue;
-        }
-        if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
-            let text = |attr: &str| account.attr(attr, inventory.names()).map(str::to_string);
-            report.people.insert(
-                name.to_string(),
-                crate::report::Person {
-                    display_name: text("display_name"),
-                    department: text("department"),
-                    title: text("title"),
-                },
-            );
-        }
-    }
     report.sort();
+    ui::note(format_args!("report ordered in {:.0?}", started.elapsed()));
     report
 }
 
@@ -254,15 +260,46 @@ pub fn attach_evidence(
     Ok(())
 }
 
-/// Loads policies, reads sources and evaluates: everything but output.
-pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
-    build_report_planned(inputs, false)
+/// Puts on the report who the accounts of its findings are (their display
+/// name, department and title), for the outputs that show it (CSV).
+pub fn add_people(report: &mut Report, inventory: &Inventory) {
+    for f in report.findings.iter() {
+        let Some(name) = f.account.as_deref() else {
+            continue;
+        };
+        if report.people.contains_key(name) {
+            continue;
+        }
+        if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
+            let text = |attr: &str| account.attr(attr, inventory.names()).map(str::to_string);
+            report.people.insert(
+                name.to_string(),
+                crate::report::Person {
+                    display_name: text("display_name"),
+                    department: text("department"),
+                    title: text("title"),
+                },
+            );
+        }
+    }
 }
 
-/// As [`build_report`], with the remediation plan when `with_plan`.
-pub fn build_report_planned(inputs: &Inputs, with_plan: bool) -> Result<Report, Error> {
+/// Loads policies, reads sources and evaluates: everything but output.
+pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
+    build_report_for(inputs, Format::Json)
+}
+
+/// As [`build_report`], with what the output `format` shows beyond the
+/// findings: the remediation plan on the review page, the people of the
+/// findings in CSV.
+pub fn build_report_for(inputs: &Inputs, format: Format) -> Result<Report, Error> {
+    let with_plan = format == Format::Html;
     let loaded = load(inputs)?;
-    let mut report = report_from(&loaded, inputs.as_of);
+    // No output of an audit shows the reasons; `explain` evaluates its own.
+    let mut report = report_reasoned(&loaded, inputs.as_of, evaluate::Reasoning::Skip);
+    if format == Format::Csv {
+        add_people(&mut report, &loaded.inventory);
+    }
     // The plan's search grows with the square of the findings: beyond a
     // thousand it would take minutes, and the page goes without it.
     if with_plan && report.findings.len() <= output::html::PLAN_MAX_FINDINGS {
@@ -394,7 +431,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     };
 
     // The review page shows the change that ends each cause.
-    let mut report = build_report_planned(&inputs, args.format == Format::Html)?;
+    let mut report = build_report_for(&inputs, args.format)?;
     if let Some(config) = &inputs.config {
         report.boards = config.organization.boards.clone();
     }
@@ -448,9 +485,15 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         width: ui::table_width(to_file),
         only: args.only,
     };
+    let started = std::time::Instant::now();
     emit_with(args.output.as_deref(), |out| {
         output::write_styled(&report, args.format, style, args.csv_style, out)
     })?;
+    ui::note(format_args!(
+        "wrote the {:?} report in {:.0?}",
+        args.format,
+        started.elapsed()
+    ));
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
         pending.commit()?;

@@ -120,6 +120,8 @@ pub struct Walker<'a> {
     /// symbol: shared by the findings that point there.
     policy_files: Vec<Arc<str>>,
     export_files: FxHashMap<Sym, Arc<str>>,
+    /// Whether findings record their reasons (see [`Walker::keeps_reasons`]).
+    reasons: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -227,7 +229,23 @@ impl<'a> Walker<'a> {
                 .map(|p| Arc::from(p.file.display().to_string()))
                 .collect(),
             export_files,
+            reasons: true,
         }
+    }
+
+    /// Whether the findings of the walk record their reasons (on unless
+    /// [`Walker::without_reasons`] turned it off).
+    pub fn keeps_reasons(&self) -> bool {
+        self.reasons
+    }
+
+    /// The walker whose findings record no reasons: for a run that shows
+    /// none (every output but `explain`), which then neither spends the time
+    /// on them nor holds them in memory beside the inventory. What is found
+    /// is the same.
+    pub fn without_reasons(mut self) -> Self {
+        self.reasons = false;
+        self
     }
 
     /// The text of a role or scope of the walk.

@@ -229,8 +229,29 @@ pub fn implicit_policy(source: SourceMeta) -> Policy {
     }
 }
 
-/// Checks every policy against the inventory as of `as_of`.
+/// Checks every policy against the inventory as of `as_of`; each finding
+/// records its reasons.
 pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) -> Evaluation {
+    evaluate_with(policies, inventory, as_of, Reasoning::Keep)
+}
+
+/// Whether the findings of an evaluation record their reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reasoning {
+    /// Each finding records why it holds (what `explain` shows).
+    Keep,
+    /// No finding records its reasons: the same findings, for outputs that
+    /// show none, without the time and memory the reasons take.
+    Skip,
+}
+
+/// As [`evaluate`], recording the findings' reasons or not.
+pub fn evaluate_with(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    reasoning: Reasoning,
+) -> Evaluation {
     let mut evaluation = Evaluation::default();
     evaluation
         .warnings
@@ -270,7 +291,10 @@ pub fn evaluate(policies: &[Policy], inventory: &Inventory, as_of: NaiveDate) ->
     }
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();
 
-    let walker = Walker::new(inventory, &all);
+    let mut walker = Walker::new(inventory, &all);
+    if reasoning == Reasoning::Skip {
+        walker = walker.without_reasons();
+    }
     // Contacts and computers are not accounts, but one in a group that
     // gives access is a sign of how the group is kept.
     for (what, group) in &inventory.non_accounts {

@@ -88,7 +88,9 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             message,
         );
         f.accounts = Some(count);
-        f.reasons = Some(Box::new(reasons));
+        if walker.keeps_reasons() {
+            f.reasons = Some(Box::new(reasons));
+        }
         out.findings.push(f);
     }
 }

@@ -348,7 +348,9 @@ impl<'a> AccountCx<'a> {
             via,
             message,
         );
-        f.reasons = Some(Box::new(self.account_reasons()));
+        if self.walker.keeps_reasons() {
+            f.reasons = Some(Box::new(self.account_reasons()));
+        }
         f
     }
 

@@ -61,7 +61,9 @@ fn check(cx: &AccountCx<'_>, findings: &mut Vec<Finding>) {
         );
         f.grant = Some(grant);
         f.grant_at = grant_at;
-        f.reasons = Some(Box::new(cx.access_reasons(hit)));
+        if walker.keeps_reasons() {
+            f.reasons = Some(Box::new(cx.access_reasons(hit)));
+        }
         findings.push(f);
     }
 }

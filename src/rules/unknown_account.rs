@@ -83,10 +83,12 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 origin: grant.origin,
             },
         ));
-        f.reasons = Some(Box::new(Reasons {
-            accesses: rows,
-            ..Reasons::default()
-        }));
+        if cx.walker.keeps_reasons() {
+            f.reasons = Some(Box::new(Reasons {
+                accesses: rows,
+                ..Reasons::default()
+            }));
+        }
         out.findings.push(f);
     }
 }
