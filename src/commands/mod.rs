@@ -490,8 +490,8 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
         output::write_styled(&report, args.format, style, args.csv_style, out)
     })?;
     ui::note(format_args!(
-        "wrote the {:?} report in {:.0?}",
-        args.format,
+        "wrote the {} report in {:.0?}",
+        args.format.id(),
         started.elapsed()
     ));
     // The run enters the history only once its report is out.

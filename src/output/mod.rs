@@ -30,6 +30,18 @@ impl Format {
     pub fn from_id(id: &str) -> Option<Format> {
         <Format as clap::ValueEnum>::from_str(id, true).ok()
     }
+
+    /// The format's name, as `--format` takes it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+            Format::Md => "md",
+        }
+    }
 }
 
 /// How the terminal table looks.
@@ -154,4 +166,16 @@ pub fn write_atomic_with(
 fn owner_only() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_ids_are_what_format_takes() {
+        for id in ["table", "json", "csv", "sarif", "html", "md"] {
+            assert_eq!(Format::from_id(id).map(Format::id), Some(id));
+        }
+    }
 }
