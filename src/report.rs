@@ -2,6 +2,7 @@
 //! output presents them (data sources with the worst findings first).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
@@ -216,10 +217,36 @@ impl Report {
     }
 
     /// Writes the contract's JSON document (what [`Report::to_json`]
-    /// gives, pretty-printed, with a final newline) to `out`, finding by
-    /// finding: no tree of the findings is built.
+    /// gives, pretty-printed, with a final newline) to `out`, key by key,
+    /// its lists of findings rendered on every core and written in order:
+    /// no tree of the findings is built.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        crate::output::write_pretty_json(&JsonDocument(self), out)
+        use crate::output::pretty::{list, list_of, Object};
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut doc = Object::begin(&mut out, 0)?;
+        doc.entry("schema_version", &1)?;
+        doc.entry(
+            "tool",
+            &json!({"name": "behorig", "version": env!("CARGO_PKG_VERSION")}),
+        )?;
+        doc.entry("run", &self.run_json())?;
+        doc.entry("summary", &self.summary_json())?;
+        doc.entry_with("findings", |out, level| list(out, level, &self.findings))?;
+        if self.history.is_some() {
+            doc.entry_with("resolved", |out, level| list(out, level, &self.resolved))?;
+            doc.entry("trend", &self.trend)?;
+        }
+        if let Some(uses) = &self.exceptions {
+            doc.entry_with("excepted", |out, level| {
+                list_of(out, level, &self.excepted, |f| self.excepted_json(f))
+            })?;
+            doc.entry_with("exceptions", |out, level| {
+                list_of(out, level, uses, ExceptionUse::to_json)
+            })?;
+        }
+        doc.end()?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 
     /// The `run` object of the JSON document.
@@ -271,55 +298,6 @@ impl Report {
             doc["exceptions"] = Value::Array(uses.iter().map(ExceptionUse::to_json).collect());
         }
         doc
-    }
-}
-
-/// The JSON document, serialised key by key in [`Report::to_json`]'s
-/// order, its lists of findings element by element.
-struct JsonDocument<'a>(&'a Report);
-
-/// A list serialised element by element from an iterator made on demand.
-struct Each<F>(F);
-
-impl<F, I> serde::Serialize for Each<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: serde::Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((self.0)())
-    }
-}
-
-impl serde::Serialize for JsonDocument<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let r = self.0;
-        let mut doc = s.serialize_map(None)?;
-        doc.serialize_entry("schema_version", &1)?;
-        doc.serialize_entry(
-            "tool",
-            &json!({"name": "behorig", "version": env!("CARGO_PKG_VERSION")}),
-        )?;
-        doc.serialize_entry("run", &r.run_json())?;
-        doc.serialize_entry("summary", &r.summary_json())?;
-        doc.serialize_entry("findings", &r.findings)?;
-        if r.history.is_some() {
-            doc.serialize_entry("resolved", &r.resolved)?;
-            doc.serialize_entry("trend", &r.trend)?;
-        }
-        if let Some(uses) = &r.exceptions {
-            doc.serialize_entry(
-                "excepted",
-                &Each(|| r.excepted.iter().map(|f| r.excepted_json(f))),
-            )?;
-            doc.serialize_entry(
-                "exceptions",
-                &Each(|| uses.iter().map(ExceptionUse::to_json)),
-            )?;
-        }
-        doc.end()
     }
 }
 

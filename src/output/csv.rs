@@ -4,6 +4,8 @@
 //! writes semicolons and a UTF-8 BOM, as Excel with Swedish settings
 //! expects.
 
+use std::io::Write;
+
 use crate::cli::CsvStyle;
 use crate::report::Report;
 
@@ -71,7 +73,11 @@ pub fn render_styled(report: &Report, style: CsvStyle) -> Result<Vec<u8>, String
     Ok(out)
 }
 
-/// Writes the CSV to `out`, row by row.
+/// Findings per chunk a thread renders at a time.
+const CHUNK: usize = 256;
+
+/// Writes the CSV to `out`: the header, then the findings' rows rendered
+/// on every core, a chunk at a time, and written in order.
 pub fn write(
     report: &Report,
     style: CsvStyle,
@@ -81,13 +87,12 @@ pub fn write(
         CsvStyle::Standard => (b',', b""),
         CsvStyle::Excel => (b';', "\u{feff}".as_bytes()),
     };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     out.write_all(start)?;
-    let mut writer = ::csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(out);
-    let err = |e: ::csv::Error| match e.into_kind() {
-        ::csv::ErrorKind::Io(e) => e,
-        kind => std::io::Error::other(format!("cannot render CSV: {kind:?}")),
+    let builder = {
+        let mut b = ::csv::WriterBuilder::new();
+        b.delimiter(delimiter);
+        b
     };
     // With history, every row also says whether the finding is new and when
     // it was first seen.
@@ -101,46 +106,85 @@ pub fn write(
     if logs {
         header.extend(USE_HEADER);
     }
-    writer.write_record(&header).map_err(err)?;
-    for f in &report.findings {
-        let classification: Vec<&str> = f.classification.iter().map(|c| c.id()).collect();
-        let accounts = f.accounts.map(|n| n.to_string()).unwrap_or_default();
-        let person = f.account.as_deref().and_then(|a| report.people.get(a));
-        let of_person = |field: fn(&crate::report::Person) -> &Option<String>| {
-            person.and_then(|p| field(p).as_deref()).unwrap_or("")
-        };
-        let cells = [
-            f.id.as_str(),
-            f.rule.id(),
-            f.severity.id(),
-            &classification.join(";"),
-            &f.data_source,
-            f.account.as_deref().unwrap_or(""),
-            f.group.as_deref().unwrap_or(""),
-            &accounts,
-            f.role.as_deref().unwrap_or(""),
-            f.scope.as_deref().unwrap_or(""),
-            &f.via.join(" > "),
-            &f.message,
-            of_person(|p| &p.display_name),
-            of_person(|p| &p.department),
-            of_person(|p| &p.title),
-        ];
-        let mut row: Vec<String> = cells.iter().map(|c| neutralise(c).into_owned()).collect();
-        if history {
-            row.push(match f.status {
-                Some(crate::findings::Status::New) => "new".into(),
-                Some(crate::findings::Status::Persisting) => "persisting".into(),
-                None => String::new(),
-            });
-            row.push(neutralise(f.first_seen.as_deref().unwrap_or("")).into_owned());
-        }
-        if logs {
-            row.extend(use_cells(f));
-        }
-        writer.write_record(&row).map_err(err)?;
+    {
+        let mut writer = builder.from_writer(&mut out);
+        writer.write_record(&header).map_err(io_error)?;
+        writer.flush()?;
     }
-    writer.flush()
+    let findings = &report.findings;
+    super::pretty::in_order(findings.len(), CHUNK, &mut out, |range, buf| {
+        let mut writer = builder.from_writer(buf);
+        for f in &findings[range] {
+            write_row(&mut writer, report, f, history, logs)?;
+        }
+        writer.flush()
+    })?;
+    out.flush()
+}
+
+fn io_error(e: ::csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e,
+        kind => std::io::Error::other(format!("cannot render CSV: {kind:?}")),
+    }
+}
+
+/// One finding's row.
+fn write_row<W: std::io::Write>(
+    writer: &mut ::csv::Writer<W>,
+    report: &Report,
+    f: &crate::findings::Finding,
+    history: bool,
+    logs: bool,
+) -> std::io::Result<()> {
+    let classification: Vec<&str> = f.classification.iter().map(|c| c.id()).collect();
+    let accounts = f.accounts.map(|n| n.to_string()).unwrap_or_default();
+    let person = f.account.as_deref().and_then(|a| report.people.get(a));
+    let of_person = |field: fn(&crate::report::Person) -> &Option<String>| {
+        person.and_then(|p| field(p).as_deref()).unwrap_or("")
+    };
+    let via = f.via.join(" > ");
+    let classification = classification.join(";");
+    let cells = [
+        f.id.as_str(),
+        f.rule.id(),
+        f.severity.id(),
+        &classification,
+        &f.data_source,
+        f.account.as_deref().unwrap_or(""),
+        f.group.as_deref().unwrap_or(""),
+        &accounts,
+        f.role.as_deref().unwrap_or(""),
+        f.scope.as_deref().unwrap_or(""),
+        &via,
+        &f.message,
+        of_person(|p| &p.display_name),
+        of_person(|p| &p.department),
+        of_person(|p| &p.title),
+    ];
+    for cell in cells {
+        writer
+            .write_field(neutralise(cell).as_bytes())
+            .map_err(io_error)?;
+    }
+    if history {
+        writer
+            .write_field(match f.status {
+                Some(crate::findings::Status::New) => "new",
+                Some(crate::findings::Status::Persisting) => "persisting",
+                None => "",
+            })
+            .map_err(io_error)?;
+        writer
+            .write_field(neutralise(f.first_seen.as_deref().unwrap_or("")).as_bytes())
+            .map_err(io_error)?;
+    }
+    if logs {
+        for cell in use_cells(f) {
+            writer.write_field(cell).map_err(io_error)?;
+        }
+    }
+    writer.write_record(None::<&[u8]>).map_err(io_error)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod html;
 pub mod md;
+pub mod pretty;
 pub mod sarif;
 pub mod table;
 pub mod view;

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::pretty::{list_of_one, list_with, value_at, Object};
 use super::view;
 use crate::findings::{Finding, Rule, Severity};
 use crate::report::Report;
@@ -185,76 +186,67 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Writes the SARIF log to `out`, result by result.
+/// Writes the SARIF log to `out`, key by key, its results rendered on
+/// every core and written in order: no tree of the results is built.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    super::write_pretty_json(&Log(report), out)
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut log = Object::begin(&mut out, 0)?;
+    log.entry("$schema", &SCHEMA_URI)?;
+    log.entry("version", &"2.1.0")?;
+    log.entry_with("runs", |out, level| {
+        list_of_one(out, level, |out, level| write_run(report, out, level))
+    })?;
+    log.end()?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
-/// The log: `$schema`, `version` and its one run.
-struct Log<'a>(&'a Report);
-
-/// The run, key by key, its results one at a time.
-struct Run<'a>(&'a Report);
-
-/// The results, each built and written before the next.
-struct Results<'a>(&'a Report);
-
-impl serde::Serialize for Log<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut log = s.serialize_map(None)?;
-        log.serialize_entry("$schema", SCHEMA_URI)?;
-        log.serialize_entry("version", "2.1.0")?;
-        log.serialize_entry("runs", &[Run(self.0)])?;
-        log.end()
-    }
-}
-
-impl serde::Serialize for Run<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let report = self.0;
-        let artifacts: Vec<Value> =
+/// The log's one run, `level` deep.
+fn write_run<W: std::io::Write + ?Sized>(
+    report: &Report,
+    out: &mut W,
+    level: usize,
+) -> std::io::Result<()> {
+    let artifacts: Vec<Value> = report
+        .policy_files
+        .iter()
+        .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
+        .chain(
             report
-                .policy_files
+                .inputs
                 .iter()
-                .map(|p| json!({"location": {"uri": path_uri(p)}, "roles": ["policy"]}))
-                .chain(report.inputs.iter().map(
-                    |i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]}),
-                ))
-                .collect();
-        let mut run = s.serialize_map(None)?;
-        run.serialize_entry(
-            "tool",
-            &json!({"driver": {
-                "name": "behorig",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "language": "sv-SE",
-                "rules": rules(report),
-            }}),
-        )?;
-        run.serialize_entry("invocations", &json!([{"executionSuccessful": true}]))?;
-        run.serialize_entry("language", "sv-SE")?;
-        run.serialize_entry("artifacts", &artifacts)?;
-        run.serialize_entry("results", &Results(report))?;
-        run.serialize_entry(
-            "properties",
-            &json!({
-                "as_of": report.as_of.to_string(),
-                "accounts": report.accounts,
-                "groups": report.groups,
-            }),
-        )?;
-        run.end()
-    }
-}
-
-impl serde::Serialize for Results<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let report = self.0;
-        s.collect_seq(report.findings.iter().map(|f| Written(report, f)))
-    }
+                .map(|i| json!({"location": {"uri": path_uri(i)}, "roles": ["analysisTarget"]})),
+        )
+        .collect();
+    let mut run = Object::begin(out, level)?;
+    run.entry(
+        "tool",
+        &json!({"driver": {
+            "name": "behorig",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "language": "sv-SE",
+            "rules": rules(report),
+        }}),
+    )?;
+    run.entry("invocations", &json!([{"executionSuccessful": true}]))?;
+    run.entry("language", &"sv-SE")?;
+    run.entry("artifacts", &artifacts)?;
+    run.entry_with("results", |out, level| {
+        list_with(out, level, &report.findings, |f, buf, level| {
+            value_at(buf, level, &Written(report, f))
+        })
+    })?;
+    run.entry(
+        "properties",
+        &json!({
+            "as_of": report.as_of.to_string(),
+            "accounts": report.accounts,
+            "groups": report.groups,
+        }),
+    )?;
+    run.end()
 }
 
 /// One result as [`result_with_use`] makes it, written field by field
