@@ -96,6 +96,35 @@ pub fn note(message: impl std::fmt::Display) {
     }
 }
 
+/// With `-v`: a step of the run, how long it took since `started`, and
+/// (where the system says) the process's memory now and at its peak.
+pub fn phase(what: impl std::fmt::Display, started: std::time::Instant) {
+    if verbosity() < Verbosity::Verbose {
+        return;
+    }
+    let elapsed = started.elapsed();
+    match memory() {
+        Some((now, peak)) => note(format_args!(
+            "{what} in {elapsed:.0?} (memory {:.1} MB, peak {:.1} MB)",
+            now as f64 / 1e6,
+            peak as f64 / 1e6
+        )),
+        None => note(format_args!("{what} in {elapsed:.0?}")),
+    }
+}
+
+/// The process's resident memory now and at its peak, in bytes, from
+/// `/proc/self/status`; `None` where there is no such file.
+fn memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        let n: u64 = line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(n * 1024)
+    };
+    Some((kb("VmRSS:")?, kb("VmHWM:")?))
+}
+
 /// The environment variables the colour decision reads, gathered so that
 /// the decision itself is a pure function.
 #[derive(Debug, Clone, Default)]

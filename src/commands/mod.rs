@@ -121,10 +121,7 @@ pub fn read_inventory(inputs: &Inputs, keep: Option<Vec<String>>) -> Result<Inve
     }
     let started = std::time::Instant::now();
     let inventory = inventory.finish();
-    ui::note(format_args!(
-        "inventory indexed in {:.0?}",
-        started.elapsed()
-    ));
+    ui::phase("inventory indexed", started);
     Ok(inventory)
 }
 
@@ -147,13 +144,15 @@ impl Read {
     }
 
     fn done(self, inventory: &InventoryBuilder, from: &str) {
-        ui::note(format_args!(
-            "read {from}: {} accounts, {} groups, {} role grants in {:.0?}",
-            inventory.accounts().len().saturating_sub(self.accounts),
-            inventory.groups().len().saturating_sub(self.groups),
-            inventory.grants.len().saturating_sub(self.grants),
-            self.started.elapsed()
-        ));
+        ui::phase(
+            format_args!(
+                "read {from}: {} accounts, {} groups, {} role grants",
+                inventory.accounts().len().saturating_sub(self.accounts),
+                inventory.groups().len().saturating_sub(self.groups),
+                inventory.grants.len().saturating_sub(self.grants),
+            ),
+            self.started,
+        );
     }
 }
 
@@ -203,11 +202,10 @@ pub fn report_reasoned(
     } = loaded;
     let started = std::time::Instant::now();
     let evaluation = evaluate::evaluate_with(policies, inventory, as_of, reasoning);
-    ui::note(format_args!(
-        "evaluated: {} findings in {:.0?}",
-        evaluation.findings.len(),
-        started.elapsed()
-    ));
+    ui::phase(
+        format_args!("evaluated: {} findings", evaluation.findings.len()),
+        started,
+    );
     let started = std::time::Instant::now();
     let mut sources: Vec<_> = policies.iter().map(|p| p.source.clone()).collect();
     sources.extend(evaluation.implicit.iter().map(|p| p.source.clone()));
@@ -233,7 +231,7 @@ pub fn report_reasoned(
         ..Report::default()
     };
     report.sort();
-    ui::note(format_args!("report ordered in {:.0?}", started.elapsed()));
+    ui::phase("report ordered", started);
     report
 }
 
@@ -298,7 +296,9 @@ pub fn build_report_for(inputs: &Inputs, format: Format) -> Result<Report, Error
     // No output of an audit shows the reasons; `explain` evaluates its own.
     let mut report = report_reasoned(&loaded, inputs.as_of, evaluate::Reasoning::Skip);
     if format == Format::Csv {
+        let started = std::time::Instant::now();
         add_people(&mut report, &loaded.inventory);
+        ui::phase("people of the findings looked up", started);
     }
     // The plan's search grows with the square of the findings: beyond a
     // thousand it would take minutes, and the page goes without it.
@@ -489,11 +489,7 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     emit_with(args.output.as_deref(), |out| {
         output::write_styled(&report, args.format, style, args.csv_style, out)
     })?;
-    ui::note(format_args!(
-        "wrote the {} report in {:.0?}",
-        args.format.id(),
-        started.elapsed()
-    ));
+    ui::phase(format_args!("wrote the {} report", args.format.id()), started);
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
         pending.commit()?;
