@@ -323,13 +323,6 @@ pub fn evaluate_with(
         .iter()
         .map(|p| CompiledPolicy::new(p, inventory, walker.vocab()))
         .collect();
-    // Accounts are independent: split them across the cores.
-    let threads = if inventory.accounts.len() < 20_000 {
-        1
-    } else {
-        crate::cores()
-    };
-    let chunk = inventory.accounts.len().div_ceil(threads).max(1);
     let account_checks: Vec<AccountCheck> = Rule::ALL
         .iter()
         .filter_map(|r| match r.def().check {
@@ -345,32 +338,14 @@ pub fn evaluate_with(
         inventory,
         as_of,
     };
-    let parts: Vec<Checked> = if threads == 1 {
-        vec![check_accounts(&ctx, 0..inventory.accounts.len())]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let range = (t * chunk).min(inventory.accounts.len())
-                        ..((t + 1) * chunk).min(inventory.accounts.len());
-                    let ctx = &ctx;
-                    scope.spawn(move || check_accounts(ctx, range))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
     let mut under_allow: Vec<Vec<usize>> = all.iter().map(|p| vec![0; p.allows.len()]).collect();
     let mut allow_members: Vec<Vec<Vec<AccountId>>> = all
         .iter()
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
-    let mut account_findings: Vec<Vec<Finding>> = Vec::with_capacity(parts.len());
-    for (part, counts, members) in parts {
-        account_findings.push(part);
+    let mut findings: Vec<Finding> = Vec::new();
+    check_in_order(&ctx, |(part, counts, members)| {
+        findings.extend(part);
         for (total, part) in under_allow.iter_mut().zip(counts) {
             for (t, c) in total.iter_mut().zip(part) {
                 *t += c;
@@ -381,7 +356,7 @@ pub fn evaluate_with(
                 t.append(&mut m);
             }
         }
-    }
+    });
 
     // Each policy's catch-all groups; the accounts under all of them are
     // counted in one scan.
@@ -434,15 +409,6 @@ pub fn evaluate_with(
     }
     evaluation.members.extend(source_out.members);
 
-    // One list of the exact size, each part dropped as it is moved in: the
-    // parts grew by doubling, and at tens of thousands of findings holding
-    // them beside a list grown the same way doubled the peak.
-    let mut findings = Vec::with_capacity(
-        account_findings.iter().map(Vec::len).sum::<usize>() + source_out.findings.len(),
-    );
-    for part in account_findings {
-        findings.extend(part);
-    }
     findings.append(&mut source_out.findings);
     evaluation.findings = findings;
     drop(compiled);
@@ -464,6 +430,53 @@ struct Context<'a> {
     walker: &'a Walker<'a>,
     inventory: &'a Inventory,
     as_of: NaiveDate,
+}
+
+/// Accounts per chunk of the account checks.
+const ACCOUNTS_PER_CHUNK: usize = 2048;
+
+/// Checks every account, in chunks spread over the cores, and gives each
+/// chunk's results to `take` in account order. Only the chunks on their
+/// way are held beside what `take` keeps: the findings are in memory
+/// once, not once per thread and again in one list.
+fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
+    let n = ctx.inventory.accounts.len();
+    let chunks = n.div_ceil(ACCOUNTS_PER_CHUNK);
+    let span = |c: usize| c * ACCOUNTS_PER_CHUNK..((c + 1) * ACCOUNTS_PER_CHUNK).min(n);
+    // Small inventories are checked on this thread.
+    let threads = if n < 20_000 {
+        1
+    } else {
+        crate::cores().min(chunks)
+    };
+    if threads <= 1 {
+        for c in 0..chunks {
+            take(check_accounts(ctx, span(c)));
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let receivers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (send, receive) = std::sync::mpsc::sync_channel::<Checked>(2);
+                scope.spawn(move || {
+                    for c in (t..chunks).step_by(threads) {
+                        if send.send(check_accounts(ctx, span(c))).is_err() {
+                            return;
+                        }
+                    }
+                });
+                receive
+            })
+            .collect();
+        for c in 0..chunks {
+            match receivers[c % threads].recv() {
+                Ok(checked) => take(checked),
+                // The thread panicked: the scope re-raises its panic.
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// Checks a range of accounts: their findings, and per policy and allow
