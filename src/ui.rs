@@ -119,7 +119,12 @@ fn memory() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb = |key: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(key))?;
-        let n: u64 = line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        let n: u64 = line[key.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
         Some(n * 1024)
     };
     Some((kb("VmRSS:")?, kb("VmHWM:")?))

@@ -489,7 +489,10 @@ fn audit(mut args: AuditArgs) -> Result<i32, Error> {
     emit_with(args.output.as_deref(), |out| {
         output::write_styled(&report, args.format, style, args.csv_style, out)
     })?;
-    ui::phase(format_args!("wrote the {} report", args.format.id()), started);
+    ui::phase(
+        format_args!("wrote the {} report", args.format.id()),
+        started,
+    );
     // The run enters the history only once its report is out.
     if let Some(pending) = pending {
         pending.commit()?;

@@ -123,6 +123,16 @@ fn the_table_follows_the_terminal_width() {
     assert!(width <= 80 && width > 60, "widest line when piped: {width}");
 }
 
+/// Whether a `-v` line says how long its step took: ` in ` and a
+/// duration (`12ms`, `3.1s`, `850µs`).
+fn has_duration(line: &str) -> bool {
+    line.split(" in ").skip(1).any(|rest| {
+        let word = rest.split_whitespace().next().unwrap_or("");
+        let digits = word.trim_end_matches(|c: char| c.is_alphabetic());
+        word.ends_with('s') && !digits.is_empty() && digits.parse::<f64>().is_ok()
+    })
+}
+
 #[test]
 fn quiet_prints_no_warnings_and_verbose_says_what_was_read() {
     let env = Env::new();
@@ -148,9 +158,24 @@ fn quiet_prints_no_warnings_and_verbose_says_what_was_read() {
             .lines()
             .find(|l| l.contains(&format!("read fixtures/norrvik/{file}:")))
             .unwrap_or_else(|| panic!("no line about {file} in:\n{stderr}"));
-        assert!(line.ends_with('s'), "no duration in `{line}`");
+        assert!(has_duration(line), "no duration in `{line}`");
     }
     assert!(stderr.contains("200 accounts, 12 groups"), "{stderr}");
+    // Each step after the reading says how long it took, and on Linux how
+    // much memory the process holds.
+    for step in [
+        "evaluated: 281 findings",
+        "report ordered",
+        "wrote the json report",
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(step))
+            .unwrap_or_else(|| panic!("no line about `{step}` in:\n{stderr}"));
+        assert!(has_duration(line), "no duration in `{line}`");
+        #[cfg(target_os = "linux")]
+        assert!(line.contains(" MB, peak "), "no memory in `{line}`");
+    }
     assert!(
         stderr.contains("configuration: behorig.toml (from behorig.toml in the working folder)"),
         "{stderr}"
