@@ -8,7 +8,9 @@
 //! once shown. All findings filter, search and sort in the browser, and the
 //! page prints whole.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use minijinja::{context, Environment, Value};
@@ -319,8 +321,8 @@ fn trend_chart(report: &Report) -> Option<Chart> {
 
 /// The plan's change that ends each finding, as text, by finding id (the
 /// first change that names it).
-fn changes_by_finding(report: &Report) -> HashMap<&str, Rc<str>> {
-    let mut by_id = HashMap::new();
+fn changes_by_finding(report: &Report) -> FxHashMap<&str, Rc<str>> {
+    let mut by_id = FxHashMap::default();
     for c in report.plan.iter().flat_map(|p| p.changes.iter()) {
         let text: Rc<str> = crate::plan::render::what(c).into();
         for id in &c.fixes {
@@ -334,7 +336,7 @@ fn changes_by_finding(report: &Report) -> HashMap<&str, Rc<str>> {
 #[derive(Default)]
 struct Strings {
     list: Vec<Rc<str>>,
-    index: HashMap<Rc<str>, u32>,
+    index: FxHashMap<Rc<str>, u32>,
 }
 
 impl Strings {
@@ -390,8 +392,8 @@ pub const DATA_COLUMNS: [&str; 22] = [
 /// escaped, so no text can end the element.
 fn findings_data(
     report: &Report,
-    aggregate_of: &BTreeMap<&str, &str>,
-    change_of: &HashMap<&str, Rc<str>>,
+    aggregate_of: &FxHashMap<&str, &str>,
+    change_of: &FxHashMap<&str, Rc<str>>,
 ) -> String {
     use std::fmt::Write as _;
     let mut strings = Strings::default();
@@ -467,8 +469,8 @@ fn findings_data(
 fn row(
     report: &Report,
     f: &Finding,
-    aggregate_of: &BTreeMap<&str, &str>,
-    change_of: &HashMap<&str, Rc<str>>,
+    aggregate_of: &FxHashMap<&str, &str>,
+    change_of: &FxHashMap<&str, Rc<str>>,
 ) -> Row {
     let source = report.source(&f.data_source);
     let (status, status_label) = match f.status {
@@ -587,7 +589,7 @@ fn base64(bytes: &[u8]) -> String {
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
     let aggregates: Vec<Aggregate> = view::aggregates(report);
-    let aggregate_of: BTreeMap<&str, &str> = aggregates
+    let aggregate_of: FxHashMap<&str, &str> = aggregates
         .iter()
         .flat_map(|a| a.findings.iter().map(|id| (id.as_str(), a.key.as_str())))
         .collect();
@@ -645,8 +647,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
         .collect();
     let change_of = changes_by_finding(report);
     let data = findings_data(report, &aggregate_of, &change_of);
-    let none = BTreeMap::new();
-    let no_changes = HashMap::new();
+    let none = FxHashMap::default();
+    let no_changes = FxHashMap::default();
     let resolved: Vec<Row> = report
         .resolved
         .iter()
