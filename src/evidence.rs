@@ -50,7 +50,7 @@ impl Usage {
 /// Whether a finding's access was used: `Some(true)` used, `Some(false)`
 /// not used by logs that cover its source, `None` when nothing is known.
 pub fn used(f: &Finding) -> Option<bool> {
-    f.usage.as_ref()?.as_ref().map(Usage::used)
+    f.usage.as_ref()?.as_deref().map(Usage::used)
 }
 
 /// Reads `"use"` as present (`Some`) even when it is `null`, so that a
@@ -523,7 +523,7 @@ pub fn attach(
             }));
         }
         let usage = tally.usage(f.account.is_none());
-        f.usage = Some(Some(usage));
+        f.usage = Some(Some(Box::new(usage)));
     }
     // The counters stay for totals over many findings (the drafts).
     let scope_names: FxHashMap<u32, &str> = matcher

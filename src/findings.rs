@@ -186,7 +186,7 @@ pub struct Finding {
     /// when no log was read (no key); `Some(None)` when no log covers the
     /// finding's data source (`null`).
     #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Option<crate::evidence::Usage>>,
+    pub usage: Option<Option<Box<crate::evidence::Usage>>>,
     /// With `--state` and access logs: the logs show the access used after
     /// the previous recorded run's as-of time.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -327,13 +327,13 @@ mod tests {
             reasons: None,
             status: Some(Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
-            usage: Some(Some(crate::evidence::Usage {
+            usage: Some(Some(Box::new(crate::evidence::Usage {
                 events: 7,
                 records: 3,
                 first: Some("2026-10-01T08:00:00".into()),
                 last: None,
                 accounts_used: Some(2),
-            })),
+            }))),
             used_since_last_run: Some(true),
         }
     }

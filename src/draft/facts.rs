@@ -997,7 +997,7 @@ pub fn use_evidence(
             Some((
                 f.account.as_deref()?,
                 f.scope.as_deref(),
-                f.usage.as_ref()?.as_ref()?,
+                &**f.usage.as_ref()?.as_ref()?,
             ))
         })
         .collect();

@@ -181,7 +181,7 @@ pub fn read_findings(path: &Path) -> Result<EarlierAudit, String> {
             reasons: None,
             status: f.status,
             first_seen: f.first_seen,
-            usage: f.usage,
+            usage: f.usage.map(|u| u.map(Box::new)),
             used_since_last_run: None,
         });
     }

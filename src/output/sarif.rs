@@ -379,13 +379,13 @@ mod tests {
             reasons: None,
             status: Some(crate::findings::Status::New),
             first_seen: Some("2026-11-01T00:00:00".into()),
-            usage: Some(Some(crate::evidence::Usage {
+            usage: Some(Some(Box::new(crate::evidence::Usage {
                 events: 7,
                 records: 3,
                 first: Some("2026-10-01T08:00:00".into()),
                 last: None,
                 accounts_used: None,
-            })),
+            }))),
             used_since_last_run: None,
         };
         let mut plain = f.clone();
