@@ -193,8 +193,8 @@ fn behorig_bin() -> PathBuf {
 }
 
 /// An earlier build to measure beside this one, run for run
-/// (`BEHORIG_BASELINE`): the CSV, LDIF and LDAP rows then also say how
-/// the two compare.
+/// (`BEHORIG_BASELINE`): the CSV, LDIF and LDAP rows, and each format of
+/// `--outputs`, then also say how the two compare.
 fn baseline_bin() -> Option<PathBuf> {
     std::env::var_os("BEHORIG_BASELINE").map(PathBuf::from)
 }
@@ -257,6 +257,11 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); FORMATS.len()];
     let mut peaks: Vec<Vec<u64>> = vec![Vec::new(); FORMATS.len()];
     let mut sizes = vec![0u64; FORMATS.len()];
+    // With `BEHORIG_BASELINE`: the earlier build, run for run beside this
+    // one (time, peak memory).
+    let baseline = baseline_bin();
+    let mut base_times: Vec<Vec<Duration>> = vec![Vec::new(); FORMATS.len()];
+    let mut base_peaks: Vec<Vec<u64>> = vec![Vec::new(); FORMATS.len()];
     let mut correct = true;
     // A format whose audit ran past the cap is not run again.
     let mut capped = [false; FORMATS.len()];
@@ -287,6 +292,18 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
             times[k].push(m.elapsed);
             peaks[k].push(m.peak_rss);
             sizes[k] = std::fs::metadata(&report).map_or(0, |m| m.len());
+            if let Some(bin) = &baseline {
+                let report = dir.join(format!("baseline.{format}"));
+                let mut cmd = audit_command_of(bin, &w, &report, format);
+                for f in &w.csv {
+                    cmd.arg("--csv").arg(f);
+                }
+                let name = format!("baseline-{format}");
+                if let Some(m) = measure_capped(&mut cmd, &dir, &name, cap) {
+                    base_times[k].push(m.elapsed);
+                    base_peaks[k].push(m.peak_rss);
+                }
+            }
         }
     }
     // Checked after the runs: a child's peak memory as `wait4` reports it
@@ -343,6 +360,22 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
             peak as f64 / w.bytes as f64,
             sizes[k] as f64 / 1e6
         );
+        if !base_times[k].is_empty() {
+            let (b, bp) = (
+                median(base_times[k].clone()),
+                median_u64(base_peaks[k].clone()),
+            );
+            println!(
+                "  {:<8} {:>7.3} s {:>6.2}x {:>9.1} MB {:>8.2}x   baseline: this build {:+.1} % time, {:+.1} % memory",
+                "",
+                b.as_secs_f64(),
+                b.as_secs_f64() / bare.as_secs_f64(),
+                bp as f64 / 1e6,
+                bp as f64 / w.bytes as f64,
+                (audit.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0,
+                (peak as f64 / bp as f64 - 1.0) * 100.0,
+            );
+        }
     }
     println!(
         "  findings: {}",
