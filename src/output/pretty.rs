@@ -44,25 +44,42 @@ pub fn indent<W: Write + ?Sized>(out: &mut W, level: usize) -> io::Result<()> {
     Ok(())
 }
 
-impl Formatter for Pretty {
-    fn begin_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+impl Pretty {
+    /// An array or object opens: one level deeper, nothing in it yet.
+    fn open<W: Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.level += 1;
         self.has_value = false;
-        out.write_all(b"[")
+        out.write_all(bracket)
     }
 
-    fn end_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+    /// It closes: on a line of its own unless it was empty.
+    fn close<W: Write + ?Sized>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
         self.level -= 1;
         if self.has_value {
             out.write_all(b"\n")?;
             indent(out, self.level)?;
         }
-        out.write_all(b"]")
+        out.write_all(bracket)
+    }
+
+    /// An element or key starts a line of its own.
+    fn next_line<W: Write + ?Sized>(&self, out: &mut W, first: bool) -> io::Result<()> {
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(out, self.level)
+    }
+}
+
+impl Formatter for Pretty {
+    fn begin_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
     }
 
     fn begin_array_value<W: Write + ?Sized>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
-        out.write_all(if first { b"\n" } else { b",\n" })?;
-        indent(out, self.level)
+        self.next_line(out, first)
     }
 
     fn end_array_value<W: Write + ?Sized>(&mut self, _out: &mut W) -> io::Result<()> {
@@ -71,23 +88,15 @@ impl Formatter for Pretty {
     }
 
     fn begin_object<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        out.write_all(b"{")
+        self.open(out, b"{")
     }
 
     fn end_object<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            out.write_all(b"\n")?;
-            indent(out, self.level)?;
-        }
-        out.write_all(b"}")
+        self.close(out, b"}")
     }
 
     fn begin_object_key<W: Write + ?Sized>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
-        out.write_all(if first { b"\n" } else { b",\n" })?;
-        indent(out, self.level)
+        self.next_line(out, first)
     }
 
     fn begin_object_value<W: Write + ?Sized>(&mut self, out: &mut W) -> io::Result<()> {
