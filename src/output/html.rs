@@ -588,6 +588,16 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    write(report, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Writes the review page to `out` as the template renders it, without
+/// holding the whole page.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use std::io::Write;
+    let failed = |e: String| std::io::Error::other(e);
     let aggregates: Vec<Aggregate> = view::aggregates(report);
     let aggregate_of: FxHashMap<&str, &str> = aggregates
         .iter()
@@ -689,8 +699,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
             })
         })
         .collect();
-    let plan_changes =
-        serde_json::to_string(&plan_changes).map_err(|e| format!("cannot render HTML: {e}"))?;
+    let plan_changes = serde_json::to_string(&plan_changes)
+        .map_err(|e| failed(format!("cannot render HTML: {e}")))?;
     let has_status = report.findings.iter().any(|f| f.status.is_some());
     let new_count = report
         .findings
@@ -701,53 +711,57 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
 
     let mut env = Environment::new();
     env.add_template("review.html", TEMPLATE)
-        .map_err(|e| format!("cannot render HTML: {e}"))?;
+        .map_err(|e| failed(format!("cannot render HTML: {e}")))?;
     let template = env
         .get_template("review.html")
-        .map_err(|e| format!("cannot render HTML: {e}"))?;
+        .map_err(|e| failed(format!("cannot render HTML: {e}")))?;
     let severity_legend: Vec<(&str, &str)> = Severity::ALL
         .iter()
         .map(|s| (s.id(), s.label_sv()))
         .collect();
-    let html = template
-        .render(context! {
-            as_of => report.as_of.to_string(),
-            version => env!("CARGO_PKG_VERSION"),
-            inputs => &report.inputs,
-            policy_files => &report.policy_files,
-            accounts => report.accounts,
-            groups => report.groups,
-            total => report.findings.len(),
-            severities,
-            severity_legend,
-            classifications,
-            rules,
-            sources,
-            source_chart => source_chart(report),
-            trend_chart => trend_chart(report),
-            trend => report.trend.iter().map(|p| context! {
-                as_of => datetime_sv(&p.as_of),
-                findings => p.findings,
-                by_severity => &p.by_severity,
-            }).collect::<Vec<_>>(),
-            aggregates,
-            cause_changes,
-            plan_changes,
-            findings_data => Value::from_safe_string(data),
-            resolved,
-            excepted,
-            warnings => &report.warnings,
-            has_status,
-            has_use => report.logs.is_some(),
-            new_count,
-            history_text => history_text(report),
-            exception_notes => view::exception_notes(report),
-            style => Value::from_safe_string(STYLE.to_string()),
-            script => Value::from_safe_string(SCRIPT.to_string()),
-            script_hash,
-        })
-        .map_err(|e| format!("cannot render HTML: {e}"))?;
-    Ok(html.into_bytes())
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    template
+        .render_captured_to(
+            context! {
+                as_of => report.as_of.to_string(),
+                version => env!("CARGO_PKG_VERSION"),
+                inputs => &report.inputs,
+                policy_files => &report.policy_files,
+                accounts => report.accounts,
+                groups => report.groups,
+                total => report.findings.len(),
+                severities,
+                severity_legend,
+                classifications,
+                rules,
+                sources,
+                source_chart => source_chart(report),
+                trend_chart => trend_chart(report),
+                trend => report.trend.iter().map(|p| context! {
+                    as_of => datetime_sv(&p.as_of),
+                    findings => p.findings,
+                    by_severity => &p.by_severity,
+                }).collect::<Vec<_>>(),
+                aggregates,
+                cause_changes,
+                plan_changes,
+                findings_data => Value::from_safe_string(data),
+                resolved,
+                excepted,
+                warnings => &report.warnings,
+                has_status,
+                has_use => report.logs.is_some(),
+                new_count,
+                history_text => history_text(report),
+                exception_notes => view::exception_notes(report),
+                style => Value::from_safe_string(STYLE.to_string()),
+                script => Value::from_safe_string(SCRIPT.to_string()),
+                script_hash,
+            },
+            &mut out,
+        )
+        .map_err(|e| failed(format!("cannot render HTML: {e}")))?;
+    out.flush()
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn write_styled(
         Format::Json => report.write_json(out),
         Format::Csv => csv::write(report, csv_style, out),
         Format::Sarif => sarif::write(report, out),
-        Format::Html => out.write_all(&html::render(report).map_err(io::Error::other)?),
+        Format::Html => html::write(report, out),
         Format::Md => md::write(report, out),
     }
 }
