@@ -390,6 +390,35 @@ pub const DATA_COLUMNS: [&str; 22] = [
 /// the message starts with it, else `-2 - index` of the whole message.
 /// Written for a `<script type="application/json">` element: every `<` is
 /// escaped, so no text can end the element.
+/// Appends `value` as JSON to `out` with every `<` escaped (`\u003c`), so
+/// that no text can end the `<script>` element it is written into. Written
+/// as it is serialised: no copy of the JSON is made.
+fn push_json(out: &mut String, value: &impl serde::Serialize) {
+    struct ScriptSafe<'a>(&'a mut String);
+    impl std::io::Write for ScriptSafe<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // `serde_json` writes whole characters: its pieces end at ASCII
+            // punctuation or at the end of a string.
+            let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+            let mut parts = text.split('<');
+            if let Some(first) = parts.next() {
+                self.0.push_str(first);
+            }
+            for part in parts {
+                self.0.push_str("\\u003c");
+                self.0.push_str(part);
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // Texts, numbers and maps of them serialise without failing.
+    let _ = serde_json::to_writer(ScriptSafe(out), value);
+}
+
 fn findings_data(
     report: &Report,
     aggregate_of: &FxHashMap<&str, &str>,
@@ -406,12 +435,11 @@ fn findings_data(
             out.push(',');
         }
         // Ids are hex fingerprints; written as JSON all the same.
-        let id = serde_json::to_string(&r.id)
-            .unwrap_or_else(|_| "\"\"".into())
-            .replace('<', "\\u003c");
+        out.push('[');
+        push_json(&mut out, &r.id);
         let _ = write!(
             out,
-            "[{id},{},{},{},{},{},{},{},[",
+            ",{},{},{},{},{},{},{},[",
             strings.id(r.rule),
             strings.id(r.severity),
             strings.id(&r.classification),
@@ -450,8 +478,7 @@ fn findings_data(
     out.push_str("],\"s\":");
     // Besides the ids, only the texts can hold a `<`.
     let texts: Vec<&str> = strings.list.iter().map(|t| &**t).collect();
-    let texts = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
-    out.push_str(&texts.replace('<', "\\u003c"));
+    push_json(&mut out, &texts);
     // What the script shows for the ids of rules, severities, sources and
     // classifications, and the rank each sorts by.
     let names = serde_json::json!({
@@ -461,7 +488,7 @@ fn findings_data(
         "classes": Classification::ALL.iter().map(|c| (c.id(), c.label_sv())).collect::<BTreeMap<_, _>>(),
     });
     out.push_str(",\"names\":");
-    out.push_str(&names.to_string().replace('<', "\\u003c"));
+    push_json(&mut out, &names);
     out.push('}');
     out
 }
