@@ -261,24 +261,41 @@ pub fn attach_evidence(
 /// Puts on the report who the accounts of its findings are (their display
 /// name, department and title), for the outputs that show it (CSV).
 pub fn add_people(report: &mut Report, inventory: &Inventory) {
+    let names = inventory.names();
+    // The attributes' names are looked up once, not per person.
+    let department = names.find("department");
+    let title = names.find("title");
+    let mut seen: rustc_hash::FxHashSet<&str> = report.people.keys().map(String::as_str).collect();
+    let mut people: Vec<(String, crate::report::Person)> = Vec::new();
     for f in report.findings.iter() {
         let Some(name) = f.account.as_deref() else {
             continue;
         };
-        if report.people.contains_key(name) {
+        if !seen.insert(name) {
             continue;
         }
-        if let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) {
-            let text = |attr: &str| account.attr(attr, inventory.names()).map(str::to_string);
-            report.people.insert(
-                name.to_string(),
-                crate::report::Person {
-                    display_name: text("display_name"),
-                    department: text("department"),
-                    title: text("title"),
-                },
-            );
-        }
+        let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) else {
+            continue;
+        };
+        let text = |attr: Option<crate::intern::Sym>| {
+            attr.and_then(|a| account.attrs.get_sym(a))
+                .map(|v| names.text(v).to_string())
+        };
+        people.push((
+            name.to_string(),
+            crate::report::Person {
+                display_name: account.display_name.as_deref().map(str::to_string),
+                department: text(department),
+                title: text(title),
+            },
+        ));
+    }
+    // Built at once from the sorted names rather than inserted one by one.
+    people.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    if report.people.is_empty() {
+        report.people = people.into_iter().collect();
+    } else {
+        report.people.extend(people);
     }
 }
 
