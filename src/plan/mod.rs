@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::evaluate::{self, GrantSource, Walker};
+use crate::evaluate::{self, GrantSource, Reasoning, Walker};
 use crate::findings::{Finding, Rule};
 use crate::intern::{Sym, Vocab};
 use crate::inventory::{AccountId, GroupId, Holder, Inventory};
@@ -548,7 +548,8 @@ pub fn plan_except(
     sources: &[String],
     exceptions: &[crate::exceptions::Exception],
 ) -> Result<Plan, Unproven> {
-    let before = evaluate::evaluate(policies, inventory, as_of);
+    // The plan reads what is found, not why: no reasons are recorded.
+    let before = evaluate::evaluate_with(policies, inventory, as_of, Reasoning::Skip);
     let in_scope = |ds: &str| sources.is_empty() || sources.iter().any(|s| s == ds);
     let refs: Vec<&Policy> = policies.iter().collect();
     // The groups a plan may create give roles and scopes of the walk's.
@@ -1354,7 +1355,7 @@ fn credit_side_effects(
             break;
         }
         let copy = apply(inventory, &plan.changes[..k]);
-        let now: HashSet<String> = evaluate::evaluate(policies, &copy, as_of)
+        let now: HashSet<String> = evaluate::evaluate_with(policies, &copy, as_of, Reasoning::Skip)
             .findings
             .into_iter()
             .map(|f| f.id)
@@ -1385,7 +1386,7 @@ fn prove(
     in_scope: &dyn Fn(&str) -> bool,
 ) -> Result<(), Unproven> {
     let copy = apply(inventory, &plan.changes);
-    let mut after = evaluate::evaluate(policies, &copy, as_of);
+    let mut after = evaluate::evaluate_with(policies, &copy, as_of, Reasoning::Skip);
     after.findings.retain(|f| !accepted.contains(&f.id));
     let ids: HashSet<&str> = after.findings.iter().map(|f| f.id.as_str()).collect();
     let old: HashSet<&str> = before.iter().map(|f| f.id.as_str()).collect();
