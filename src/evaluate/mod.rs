@@ -479,12 +479,12 @@ fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
     });
 }
 
-/// Checks a range of accounts: their findings, and per policy and allow
-/// how many of them the allow covered.
 /// The findings of a range of accounts, how many accounts each allow
 /// covers, and which accounts the allows with `max_accounts` cover.
 type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<AccountId>>>);
 
+/// Checks a range of accounts: their findings, and per policy and allow
+/// how many of them the allow covered.
 fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
     let mut findings = Vec::new();
     let mut under_allow: Vec<Vec<usize>> =

@@ -47,26 +47,29 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 None
             }
         };
-        let path = walker.steps(None, &via);
-        let reasons = Reasons {
-            accesses: accesses
-                .iter()
-                .map(|(role, scope)| AccessReason {
-                    role: role.clone(),
-                    scope: scope.clone(),
-                    path: path.clone(),
-                    grant: None,
-                })
-                .collect(),
-            patterns: policy
-                .checks
-                .patterns(&BROAD_GROUPS)
-                .iter()
-                .filter(|re| re.is_match(&group.name))
-                .map(|re| re.as_str().to_string())
-                .collect(),
-            ..Reasons::default()
-        };
+        // The reasons, made only when they are kept.
+        let reasons = walker.keeps_reasons().then(|| {
+            let path = walker.steps(None, &via);
+            Reasons {
+                accesses: accesses
+                    .iter()
+                    .map(|(role, scope)| AccessReason {
+                        role: role.clone(),
+                        scope: scope.clone(),
+                        path: path.clone(),
+                        grant: None,
+                    })
+                    .collect(),
+                patterns: policy
+                    .checks
+                    .patterns(&BROAD_GROUPS)
+                    .iter()
+                    .filter(|re| re.is_match(&group.name))
+                    .map(|re| re.as_str().to_string())
+                    .collect(),
+                ..Reasons::default()
+            }
+        });
         let via = walker.via_names(&via);
         let message = format!(
             "Den allomfattande gruppen {} ger {count} konton behörighet ({}) till {} via {}",
@@ -88,9 +91,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
             message,
         );
         f.accounts = Some(count);
-        if walker.keeps_reasons() {
-            f.reasons = Some(Box::new(reasons));
-        }
+        f.reasons = reasons.map(Box::new);
         out.findings.push(f);
     }
 }

@@ -33,6 +33,8 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
     // with every row that names it.
     let mut order: Vec<(&str, &DirectGrant, Vec<AccessReason>)> = Vec::new();
     let mut place: HashMap<String, usize> = HashMap::new();
+    // The rows are the finding's reasons, made only when they are kept.
+    let keep = cx.walker.keeps_reasons();
     for grant in &inventory.grants {
         if grant.data_source != source {
             continue;
@@ -43,20 +45,20 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
         if inventory.account(name).is_some() {
             continue;
         }
-        let row = AccessReason {
+        let row = keep.then(|| AccessReason {
             role: inventory.text(grant.role).to_string(),
             scope: inventory.grant_scope(grant).to_string(),
             path: Vec::new(),
             grant: Some(GrantSource::Export {
                 origin: grant.origin,
             }),
-        };
-        let key = name.trim().to_lowercase();
-        match place.get(&key) {
-            Some(&i) => order[i].2.push(row),
+        });
+        let key = crate::text::lowercase(name.trim());
+        match place.get(key.as_ref()) {
+            Some(&i) => order[i].2.extend(row),
             None => {
-                place.insert(key, order.len());
-                order.push((name, grant, vec![row]));
+                place.insert(key.into_owned(), order.len());
+                order.push((name, grant, row.into_iter().collect()));
             }
         }
     }
@@ -83,7 +85,7 @@ fn check(cx: &SourceCx<'_>, out: &mut SourceOut) {
                 origin: grant.origin,
             },
         ));
-        if cx.walker.keeps_reasons() {
+        if keep {
             f.reasons = Some(Box::new(Reasons {
                 accesses: rows,
                 ..Reasons::default()
