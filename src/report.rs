@@ -2,7 +2,6 @@
 //! output presents them (data sources with the worst findings first).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
@@ -221,32 +220,30 @@ impl Report {
     /// its lists of findings rendered on every core and written in order:
     /// no tree of the findings is built.
     pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        use crate::output::pretty::{list, list_of, Object};
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-        let mut doc = Object::begin(&mut out, 0)?;
-        doc.entry("schema_version", &1)?;
-        doc.entry(
-            "tool",
-            &json!({"name": "behorig", "version": env!("CARGO_PKG_VERSION")}),
-        )?;
-        doc.entry("run", &self.run_json())?;
-        doc.entry("summary", &self.summary_json())?;
-        doc.entry_with("findings", |out, level| list(out, level, &self.findings))?;
-        if self.history.is_some() {
-            doc.entry_with("resolved", |out, level| list(out, level, &self.resolved))?;
-            doc.entry("trend", &self.trend)?;
-        }
-        if let Some(uses) = &self.exceptions {
-            doc.entry_with("excepted", |out, level| {
-                list_of(out, level, &self.excepted, |f| self.excepted_json(f))
-            })?;
-            doc.entry_with("exceptions", |out, level| {
-                list_of(out, level, uses, ExceptionUse::to_json)
-            })?;
-        }
-        doc.end()?;
-        out.write_all(b"\n")?;
-        out.flush()
+        use crate::output::pretty::{document, list, list_of};
+        document(out, |doc| {
+            doc.entry("schema_version", &1)?;
+            doc.entry(
+                "tool",
+                &json!({"name": "behorig", "version": env!("CARGO_PKG_VERSION")}),
+            )?;
+            doc.entry("run", &self.run_json())?;
+            doc.entry("summary", &self.summary_json())?;
+            doc.entry_with("findings", |out, level| list(out, level, &self.findings))?;
+            if self.history.is_some() {
+                doc.entry_with("resolved", |out, level| list(out, level, &self.resolved))?;
+                doc.entry("trend", &self.trend)?;
+            }
+            if let Some(uses) = &self.exceptions {
+                doc.entry_with("excepted", |out, level| {
+                    list_of(out, level, &self.excepted, |f| self.excepted_json(f))
+                })?;
+                doc.entry_with("exceptions", |out, level| {
+                    list_of(out, level, uses, ExceptionUse::to_json)
+                })?;
+            }
+            Ok(())
+        })
     }
 
     /// The `run` object of the JSON document.

@@ -113,17 +113,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, |out| out.write_all(bytes))
 }
 
-/// Writes `value` as pretty JSON and a newline to `out`, through a buffer
-/// of its own: the serialiser writes a few bytes at a time, and each write
-/// is then a copy, not a call through `dyn Write`.
-pub fn write_pretty_json(value: &impl serde::Serialize, out: &mut dyn Write) -> io::Result<()> {
-    let mut buffered = BufWriter::with_capacity(1 << 16, out);
-    let mut ser = serde_json::Serializer::pretty(&mut buffered);
-    value.serialize(&mut ser).map_err(io::Error::from)?;
-    buffered.write_all(b"\n")?;
-    buffered.flush()
-}
-
 /// What [`write_atomic`] does, with the content written by `write` into a
 /// buffered writer as it comes: the whole file is never in memory.
 pub fn write_atomic_with(

@@ -119,6 +119,22 @@ pub fn value_at<W: Write + ?Sized>(
     value.serialize(&mut ser).map_err(io::Error::from)
 }
 
+/// A pretty JSON document and a final newline, through a buffer of its
+/// own (the serialiser writes a few bytes at a time; each is then a copy,
+/// not a call through `dyn Write`): its top object, whose keys `fill`
+/// writes.
+pub fn document<'w>(
+    out: &'w mut dyn Write,
+    fill: impl FnOnce(&mut Object<'_, io::BufWriter<&'w mut dyn Write>>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let mut doc = Object::begin(&mut out, 0)?;
+    fill(&mut doc)?;
+    doc.end()?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// An object `level` deep, written key by key.
 pub struct Object<'w, W: Write + ?Sized> {
     out: &'w mut W,

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::pretty::{list_of_one, list_with, value_at, Object};
+use super::pretty::{document, list_of_one, list_with, value_at, Object};
 use super::view;
 use crate::findings::{Finding, Rule, Severity};
 use crate::report::Report;
@@ -189,17 +189,13 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
 /// Writes the SARIF log to `out`, key by key, its results rendered on
 /// every core and written in order: no tree of the results is built.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    let mut log = Object::begin(&mut out, 0)?;
-    log.entry("$schema", &SCHEMA_URI)?;
-    log.entry("version", &"2.1.0")?;
-    log.entry_with("runs", |out, level| {
-        list_of_one(out, level, |out, level| write_run(report, out, level))
-    })?;
-    log.end()?;
-    out.write_all(b"\n")?;
-    out.flush()
+    document(out, |log| {
+        log.entry("$schema", &SCHEMA_URI)?;
+        log.entry("version", &"2.1.0")?;
+        log.entry_with("runs", |out, level| {
+            list_of_one(out, level, |out, level| write_run(report, out, level))
+        })
+    })
 }
 
 /// The log's one run, `level` deep.
