@@ -441,42 +441,21 @@ const ACCOUNTS_PER_CHUNK: usize = 2048;
 /// once, not once per thread and again in one list.
 fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
     let n = ctx.inventory.accounts.len();
-    let chunks = n.div_ceil(ACCOUNTS_PER_CHUNK);
-    let span = |c: usize| c * ACCOUNTS_PER_CHUNK..((c + 1) * ACCOUNTS_PER_CHUNK).min(n);
     // Small inventories are checked on this thread.
-    let threads = if n < 20_000 {
-        1
-    } else {
-        crate::cores().min(chunks)
-    };
-    if threads <= 1 {
-        for c in 0..chunks {
-            take(check_accounts(ctx, span(c)));
-        }
-        return;
+    let threads = if n < 20_000 { 1 } else { crate::cores() };
+    let done = crate::parallel::in_order(
+        n,
+        ACCOUNTS_PER_CHUNK,
+        threads,
+        |range, _| check_accounts(ctx, range),
+        |checked| {
+            take(checked);
+            Ok::<_, std::convert::Infallible>(None)
+        },
+    );
+    if let Err(never) = done {
+        match never {}
     }
-    std::thread::scope(|scope| {
-        let receivers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (send, receive) = std::sync::mpsc::sync_channel::<Checked>(2);
-                scope.spawn(move || {
-                    for c in (t..chunks).step_by(threads) {
-                        if send.send(check_accounts(ctx, span(c))).is_err() {
-                            return;
-                        }
-                    }
-                });
-                receive
-            })
-            .collect();
-        for c in 0..chunks {
-            match receivers[c % threads].recv() {
-                Ok(checked) => take(checked),
-                // The thread panicked: the scope re-raises its panic.
-                Err(_) => return,
-            }
-        }
-    });
 }
 
 /// The findings of a range of accounts, how many accounts each allow

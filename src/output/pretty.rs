@@ -255,62 +255,29 @@ where
 }
 
 /// Renders `count` items in chunks of `chunk` with `render`, on every
-/// core (each thread its share of the chunks), and writes the chunks to
-/// `out` in order. Each thread has at most two chunks waiting, so memory
-/// stays a few chunks whatever the count.
+/// core (see [`crate::parallel::in_order`]), and writes the chunks to
+/// `out` in order; each written buffer goes back to be filled again.
 pub fn in_order<W: Write + ?Sized>(
     count: usize,
     chunk: usize,
     out: &mut W,
     render: impl Fn(Range<usize>, &mut Vec<u8>) -> io::Result<()> + Sync,
 ) -> io::Result<()> {
-    let chunk = chunk.max(1);
-    let chunks = count.div_ceil(chunk);
-    let span = |c: usize| c * chunk..((c + 1) * chunk).min(count);
-    let threads = crate::cores().min(chunks);
-    if threads <= 1 {
-        let mut buf = Vec::new();
-        for c in 0..chunks {
+    crate::parallel::in_order(
+        count,
+        chunk,
+        crate::cores(),
+        |range, spare: Option<io::Result<Vec<u8>>>| {
+            let mut buf = spare.and_then(Result::ok).unwrap_or_default();
             buf.clear();
-            render(span(c), &mut buf)?;
+            render(range, &mut buf).map(|()| buf)
+        },
+        |rendered| {
+            let buf = rendered?;
             out.write_all(&buf)?;
-        }
-        return Ok(());
-    }
-    std::thread::scope(|scope| {
-        let mut rendered = Vec::with_capacity(threads);
-        let mut spent = Vec::with_capacity(threads);
-        for t in 0..threads {
-            let (send, receive) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
-            // Written buffers go back to their thread to be filled again.
-            let (give_back, take_back) = std::sync::mpsc::channel::<Vec<u8>>();
-            rendered.push(receive);
-            spent.push(give_back);
-            let render = &render;
-            scope.spawn(move || {
-                for c in (t..chunks).step_by(threads) {
-                    let mut buf = take_back.try_recv().unwrap_or_default();
-                    buf.clear();
-                    let done = render(span(c), &mut buf).map(|()| buf);
-                    let failed = done.is_err();
-                    // The writer stopped (its output failed): so do we.
-                    if send.send(done).is_err() || failed {
-                        return;
-                    }
-                }
-            });
-        }
-        for c in 0..chunks {
-            let t = c % threads;
-            let buf = match rendered[t].recv() {
-                Ok(done) => done?,
-                Err(_) => return Err(io::Error::other("a rendering thread stopped")),
-            };
-            out.write_all(&buf)?;
-            let _ = spent[t].send(buf);
-        }
-        Ok(())
-    })
+            Ok(Some(Ok(buf)))
+        },
+    )
 }
 
 #[cfg(test)]
