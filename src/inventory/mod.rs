@@ -445,6 +445,8 @@ pub struct InventoryBuilder {
     /// Memberships added but not yet in the accounts' lists:
     /// (account, group), in the order they came.
     pending: Vec<(u32, u32)>,
+    /// Room for the groups being added to one account, with their marks.
+    added: Vec<(u32, u32)>,
     /// The accounts' attribute lists, to share equal ones.
     lists: AttrLists,
     pub grants: Vec<DirectGrant>,
@@ -808,35 +810,65 @@ impl InventoryBuilder {
     /// are stored as 32 bits: an inventory of four billion accounts or
     /// groups would not fit in memory.
     pub fn add_memberships(&mut self, account: AccountId, groups: &[GroupId], at: Origin) {
+        self.add_each(account, groups.iter().map(|&g| (g, at)));
+    }
+
+    /// Makes `account` a direct member of the group of each row, as that
+    /// row says: what [`InventoryBuilder::add_memberships`] does for each
+    /// row in turn, for the rows of a membership export that name the same
+    /// account one after another, with the account's list made once
+    /// instead of once a row.
+    pub fn add_membership_rows(&mut self, account: AccountId, rows: &[(GroupId, Origin)]) {
+        self.add_each(account, rows.iter().copied());
+    }
+
+    /// Adds groups to an account's list, each with the mark of where it was
+    /// read: the account's own record, a line of the account's
+    /// `mark_source`, or (another source, or one without lines) an origin
+    /// kept in [`Inventory::elsewhere`]. Groups the account has, or that
+    /// come again, keep their first mark.
+    fn add_each(&mut self, account: AccountId, rows: impl Iterator<Item = (GroupId, Origin)>) {
         self.flush_memberships();
-        let acc = &self.inventory.accounts[account];
-        let (own, known) = (acc.origin, acc.mark_source);
-        let (mark, source) = if at == own {
-            (OWN, 0)
-        } else {
-            let source = match known {
-                0 => self.mark_source(at.source),
-                known => (self.inventory.mark_sources.get(usize::from(known - 1))
-                    == Some(&at.source))
-                .then_some(known),
-            };
-            match (at.line.map(NonZeroU32::get), source) {
-                (Some(line), Some(source)) if line < ELSEWHERE => (line, source),
-                _ => {
-                    let acc = &self.inventory.accounts[account];
-                    for &g in groups {
-                        if !acc.in_group(g) {
-                            self.inventory
-                                .elsewhere
-                                .entry((account.0, g.0))
-                                .or_insert(at);
-                        }
-                    }
-                    (ELSEWHERE, 0)
-                }
+        let mut added = std::mem::take(&mut self.added);
+        added.clear();
+        let own = self.inventory.accounts[account].origin;
+        let mut known = self.inventory.accounts[account].mark_source;
+        let mut lines_of = 0;
+        for (group, at) in rows {
+            let g = group.0;
+            if self.inventory.accounts[account].in_group(group)
+                || added.iter().any(|&(a, _)| a == g)
+            {
+                continue;
             }
-        };
-        self.extend_groups(account, groups.iter().map(|g| g.0), mark, source);
+            let mark = if at == own {
+                OWN
+            } else {
+                let source = match known {
+                    0 => self.mark_source(at.source),
+                    known => (self.inventory.mark_sources.get(usize::from(known - 1))
+                        == Some(&at.source))
+                    .then_some(known),
+                };
+                match (at.line.map(NonZeroU32::get), source) {
+                    (Some(line), Some(source)) if line < ELSEWHERE => {
+                        known = source;
+                        lines_of = source;
+                        line
+                    }
+                    _ => {
+                        self.inventory
+                            .elsewhere
+                            .entry((account.0, g))
+                            .or_insert(at);
+                        ELSEWHERE
+                    }
+                }
+            };
+            added.push((g, mark));
+        }
+        self.extend_marked(account, &added, lines_of);
+        self.added = added;
     }
 
     /// The number an account keeps for `source` among the sources of
@@ -854,56 +886,39 @@ impl InventoryBuilder {
         u8::try_from(index + 1).ok()
     }
 
-    /// Adds groups of one mark to an account's list, leaving out those it
-    /// has; `source`, if not 0, is the account's `mark_source` for a mark
-    /// that is a line.
-    fn extend_groups(
-        &mut self,
-        account: AccountId,
-        groups: impl ExactSizeIterator<Item = u32>,
-        mark: u32,
-        source: u8,
-    ) {
+    /// Adds groups the account does not have, with their marks, to its
+    /// list; `source`, if not 0, is the account's `mark_source` for the
+    /// marks that are lines.
+    fn extend_marked(&mut self, account: AccountId, added: &[(u32, u32)], source: u8) {
+        let Some(&(_, first)) = added.first() else {
+            return;
+        };
         let acc = &mut self.inventory.accounts[account];
         if acc.memberships.is_empty() {
-            match mark {
+            match first {
                 OWN => acc.from = MembershipsFrom::Own,
                 ENTRY => acc.from = MembershipsFrom::Entry,
                 _ => {}
             }
         }
-        let uniform = matches!(
-            (acc.from, mark),
-            (MembershipsFrom::Own, OWN) | (MembershipsFrom::Entry, ENTRY)
-        );
-        if uniform {
-            let list = &mut acc.memberships;
-            let mut grown = Vec::with_capacity(list.len() + groups.len());
-            grown.extend_from_slice(list);
-            for g in groups {
-                if !grown.contains(&g) {
-                    grown.push(g);
-                }
-            }
-            if grown.len() != list.len() {
-                *list = grown.into_boxed_slice();
-            }
-            return;
-        }
+        let uniform = match acc.from {
+            MembershipsFrom::Own => added.iter().all(|&(_, m)| m == OWN),
+            MembershipsFrom::Entry => added.iter().all(|&(_, m)| m == ENTRY),
+            MembershipsFrom::Marked => false,
+        };
         let count = acc.group_count();
-        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + groups.len()));
-        data.extend_from_slice(acc.group_numbers());
-        for g in groups {
-            if !data.contains(&g) {
-                data.push(g);
-            }
-        }
-        let added = data.len() - count;
-        if added == 0 {
+        if uniform {
+            let mut grown = Vec::with_capacity(count + added.len());
+            grown.extend_from_slice(&acc.memberships);
+            grown.extend(added.iter().map(|&(g, _)| g));
+            acc.memberships = grown.into_boxed_slice();
             return;
         }
+        let mut data: Vec<u32> = Vec::with_capacity(2 * (count + added.len()));
+        data.extend_from_slice(acc.group_numbers());
+        data.extend(added.iter().map(|&(g, _)| g));
         data.extend((0..count).map(|i| acc.mark(i)));
-        data.extend(std::iter::repeat_n(mark, added));
+        data.extend(added.iter().map(|&(_, m)| m));
         if source != 0 {
             acc.mark_source = source;
         }
@@ -934,12 +949,24 @@ impl InventoryBuilder {
             next[a as usize] += 1;
         }
         drop(pending);
+        let mut added = std::mem::take(&mut self.added);
         for (a, bounds) in start.windows(2).enumerate() {
             let groups = &by_account[bounds[0]..bounds[1]];
-            if !groups.is_empty() {
-                self.extend_groups(AccountId::at(a), groups.iter().copied(), ENTRY, 0);
+            if groups.is_empty() {
+                continue;
             }
+            let account = AccountId::at(a);
+            added.clear();
+            for &g in groups {
+                if !self.inventory.accounts[account].in_group(GroupId(g))
+                    && !added.iter().any(|&(a, _)| a == g)
+                {
+                    added.push((g, ENTRY));
+                }
+            }
+            self.extend_marked(account, &added, 0);
         }
+        self.added = added;
     }
 
     /// Makes `child` a member of `parent`, as the row or entry at `at`

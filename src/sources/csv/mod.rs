@@ -824,10 +824,12 @@ fn read_inventory<R: Read + Send>(
             // would be many times too much.
             let memberships_only =
                 layout.group.is_some() && layout.account.is_some() && layout.columns.len() == 2;
-            if !memberships_only {
+            if memberships_only {
+                read_memberships(records, &layout, inventory)?
+            } else {
                 inventory.reserve_accounts(lines);
+                read_accounts(records, &layout, inventory)?
             }
-            read_accounts(records, &layout, inventory)?
         }
         Kind::Grants => {
             inventory.grants.reserve_exact(lines);
@@ -1078,6 +1080,142 @@ fn read_accounts<R: Read + Send>(
             None => Ok(rows),
         }
     })
+}
+
+/// Rows of a membership export, in file order, from the parsing thread to
+/// the inventory.
+#[derive(Default)]
+struct MembershipBatch {
+    /// Each row's line, where its account's name ends in `text` and where
+    /// its group cell ends, the cell following the name.
+    rows: Vec<(usize, usize, usize)>,
+    /// The rows' names and group cells, one after another.
+    text: String,
+}
+
+/// Rows per batch of a membership export: its rows are short.
+const MEMBERSHIP_BATCH_ROWS: usize = 4096;
+
+/// Reads a membership export (an account and a group a row, as
+/// `Get-ADGroupMember` loops and csvde write them) on two threads: one
+/// parses and checks the rows, the other puts them into the inventory, the
+/// rows of an account that come one after another at once. The rows are
+/// those of an account export with nothing but a group cell; they are read
+/// on a path of their own because a first audit has hundreds of thousands
+/// of them. Returns the number of rows.
+fn read_memberships<R: Read + Send>(
+    records: Records<'_, R>,
+    layout: &Layout,
+    inventory: &mut InventoryBuilder,
+) -> Result<usize, SourceError> {
+    let file = inventory.intern(records.name);
+    let (sender, receiver) =
+        std::sync::mpsc::sync_channel::<Result<MembershipBatch, SourceError>>(4);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse_memberships(records, layout, sender));
+        let mut failed = None;
+        // The account whose rows are being collected, and its groups.
+        let mut account: Option<(String, AccountId)> = None;
+        let mut rows: Vec<(GroupId, Origin)> = Vec::new();
+        for message in receiver.iter() {
+            let batch = match message {
+                Ok(batch) => batch,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
+            let mut start = 0;
+            for &(line, name_end, cell_end) in &batch.rows {
+                let name = &batch.text[start..name_end];
+                let cell = &batch.text[name_end..cell_end];
+                start = cell_end;
+                let origin = Origin::at(file, Some(line));
+                if !matches!(&account, Some((last, _)) if last == name) {
+                    let last = match account.take() {
+                        Some((mut last, id)) => {
+                            inventory.add_membership_rows(id, &rows);
+                            last.clear();
+                            last.push_str(name);
+                            last
+                        }
+                        None => name.to_string(),
+                    };
+                    rows.clear();
+                    account = Some((last, inventory.account_id(name, &origin)));
+                }
+                for group in split_groups(cell) {
+                    rows.push((inventory.intern_group(group), origin));
+                }
+            }
+        }
+        if let Some((_, id)) = &account {
+            inventory.add_membership_rows(*id, &rows);
+        }
+        drop(receiver);
+        let read = parser
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(read),
+        }
+    })
+}
+
+/// The parsing side of [`read_memberships`]: sends batches, then an error
+/// if a row is wrong, and returns the number of rows.
+fn parse_memberships<R: Read>(
+    mut records: Records<'_, R>,
+    layout: &Layout,
+    sender: std::sync::mpsc::SyncSender<Result<MembershipBatch, SourceError>>,
+) -> usize {
+    let name = records.name;
+    let column = &layout.headers[layout.account.unwrap_or(0)];
+    // The rows before a wrong one go into the inventory, then the error.
+    let fail = |batch: MembershipBatch, e: SourceError| {
+        let _ = sender.send(Ok(batch));
+        let _ = sender.send(Err(e));
+    };
+    let mut batch = MembershipBatch::default();
+    loop {
+        let (line, row) = match records.next_row() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(e) => {
+                fail(batch, e);
+                return records.rows;
+            }
+        };
+        let id = row.get(layout.account);
+        if id.is_empty() {
+            fail(batch, missing(name, line, column));
+            return records.rows;
+        }
+        if let Some(c) = cells::control_in_name(id) {
+            fail(batch, control_in_name(name, line, column, c));
+            return records.rows;
+        }
+        batch.text.push_str(id);
+        let name_end = batch.text.len();
+        batch.text.push_str(row.get(layout.group));
+        let cell_end = batch.text.len();
+        batch.rows.push((line, name_end, cell_end));
+        if batch.rows.len() == MEMBERSHIP_BATCH_ROWS {
+            let next = MembershipBatch {
+                rows: Vec::with_capacity(batch.rows.len()),
+                text: String::with_capacity(batch.text.len()),
+            };
+            if sender
+                .send(Ok(std::mem::replace(&mut batch, next)))
+                .is_err()
+            {
+                return records.rows;
+            }
+        }
+    }
+    let _ = sender.send(Ok(batch));
+    records.rows
 }
 
 impl Batch {
