@@ -257,6 +257,28 @@ impl Finding {
     }
 }
 
+/// What puts findings in report order before their texts are read: the
+/// severity (worst first) and the rule, as one number, and the first eight
+/// bytes of the account's lower-case name, when the name is ASCII that
+/// far (shorter names padded with zeros). Findings whose numbers differ,
+/// or whose prefixes differ, are in the order of these; the others in that
+/// of [`Finding::report_cmp`].
+pub(crate) fn report_key(finding: &Finding) -> (u16, Option<u64>) {
+    let head = (u16::from(Severity::Critical as u8 - finding.severity as u8) << 8)
+        | u16::from(finding.rule as u8);
+    let prefix = finding.account.as_deref().and_then(|name| {
+        let bytes = &name.as_bytes()[..name.len().min(8)];
+        bytes.is_ascii().then(|| {
+            let mut prefix = [0u8; 8];
+            for (p, b) in prefix.iter_mut().zip(bytes) {
+                *p = b.to_ascii_lowercase();
+            }
+            u64::from_be_bytes(prefix)
+        })
+    });
+    (head, prefix)
+}
+
 /// Compares names as their lower-case forms (`str::to_lowercase`) do,
 /// without making them while the names are ASCII: the first difference
 /// decides, and only a name with other characters before it is copied.

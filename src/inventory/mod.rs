@@ -857,10 +857,7 @@ impl InventoryBuilder {
                         line
                     }
                     _ => {
-                        self.inventory
-                            .elsewhere
-                            .entry((account.0, g))
-                            .or_insert(at);
+                        self.inventory.elsewhere.entry((account.0, g)).or_insert(at);
                         ELSEWHERE
                     }
                 }
