@@ -1689,6 +1689,53 @@ anna,SG-C
     }
 
     #[test]
+    fn a_membership_export_keeps_each_groups_first_row_across_batches() {
+        let mut text = String::from("account,group\n");
+        // 3,000 accounts with three rows each: batches end inside runs of
+        // an account's rows.
+        for i in 0..3000 {
+            text.push_str(&format!("u{i},SG-A\nu{i},SG-B\nU{i},sg-a\n"));
+        }
+        // The first account again, far from its first rows.
+        text.push_str("u0,SG-C\n");
+        let mut inventory = InventoryBuilder::new();
+        read_bytes("medlemskap.csv", text.as_bytes(), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        assert_eq!(inventory.accounts.len(), 3000);
+        let at = |account, group| membership_at(&inventory, account, group);
+        // The account was made by its first row; its other rows are marks.
+        assert_eq!(at("u0", "SG-A").as_deref(), Some("medlemskap.csv:2"));
+        assert_eq!(at("u0", "SG-B").as_deref(), Some("medlemskap.csv:3"));
+        assert_eq!(at("u0", "SG-C").as_deref(), Some("medlemskap.csv:9002"));
+        assert_eq!(at("u1365", "SG-A").as_deref(), Some("medlemskap.csv:4097"));
+        assert_eq!(at("u1365", "SG-B").as_deref(), Some("medlemskap.csv:4098"));
+        assert_eq!(at("u2999", "SG-B").as_deref(), Some("medlemskap.csv:9000"));
+        let u1365 = &inventory.accounts[inventory.account("u1365").unwrap()];
+        assert_eq!(u1365.groups().len(), 2);
+    }
+
+    #[test]
+    fn a_wrong_membership_row_fails_at_its_line() {
+        for (bad, message) in [
+            (",SG-A", "the `account` field is empty"),
+            ("u\u{7}x,SG-A", "control character U+0007"),
+        ] {
+            let mut text = String::from("account,group\n");
+            for i in 0..5000 {
+                text.push_str(&format!("u{i},SG-A\n"));
+            }
+            text.push_str(bad);
+            text.push_str("\nu9,SG-B\n");
+            let mut inventory = InventoryBuilder::new();
+            let e = read_bytes("medlemskap.csv", text.as_bytes(), &mut inventory)
+                .expect_err("a wrong row is refused");
+            let shown = e.to_string();
+            assert!(shown.contains("medlemskap.csv:5002"), "{shown}");
+            assert!(shown.contains(message), "{shown}");
+        }
+    }
+
+    #[test]
     fn a_nesting_export_row_is_the_origin_of_its_nesting() {
         let mut inventory = InventoryBuilder::new();
         let text = "group,member_group
