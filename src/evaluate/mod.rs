@@ -344,8 +344,8 @@ pub fn evaluate_with(
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
     let mut findings: Vec<Finding> = Vec::new();
-    check_in_order(&ctx, |(part, counts, members)| {
-        findings.extend(part);
+    check_in_order(&ctx, |(mut part, counts, members)| {
+        findings.append(&mut part);
         for (total, part) in under_allow.iter_mut().zip(counts) {
             for (t, c) in total.iter_mut().zip(part) {
                 *t += c;
@@ -356,6 +356,8 @@ pub fn evaluate_with(
                 t.append(&mut m);
             }
         }
+        // The emptied list goes back to be filled again.
+        part
     });
 
     // Each policy's catch-all groups; the accounts under all of them are
@@ -438,8 +440,11 @@ const ACCOUNTS_PER_CHUNK: usize = 2048;
 /// Checks every account, in chunks spread over the cores, and gives each
 /// chunk's results to `take` in account order. Only the chunks on their
 /// way are held beside what `take` keeps: the findings are in memory
-/// once, not once per thread and again in one list.
-fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
+/// once, not once per thread and again in one list. The list of findings
+/// `take` gives back, emptied, is filled again by its thread: a new list
+/// for each chunk would grow, copied at each doubling, into memory the
+/// system has to give anew.
+fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked) -> Vec<Finding>) {
     let n = ctx.inventory.accounts.len();
     // Small inventories are checked on this thread.
     let threads = if n < 20_000 { 1 } else { crate::cores() };
@@ -447,10 +452,10 @@ fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
         n,
         ACCOUNTS_PER_CHUNK,
         threads,
-        |range, _| check_accounts(ctx, range),
+        |range, spare: Option<Checked>| check_accounts(ctx, range, spare.map(|s| s.0)),
         |checked| {
-            take(checked);
-            Ok::<_, std::convert::Infallible>(None)
+            let emptied = take(checked);
+            Ok::<_, std::convert::Infallible>(Some((emptied, Vec::new(), Vec::new())))
         },
     );
     if let Err(never) = done {
@@ -462,10 +467,15 @@ fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked)) {
 /// covers, and which accounts the allows with `max_accounts` cover.
 type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<AccountId>>>);
 
-/// Checks a range of accounts: their findings, and per policy and allow
-/// how many of them the allow covered.
-fn check_accounts(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Checked {
-    let mut findings = Vec::new();
+/// Checks a range of accounts: their findings (in `spare`, if given), and
+/// per policy and allow how many of them the allow covered.
+fn check_accounts(
+    ctx: &Context<'_>,
+    range: std::ops::Range<usize>,
+    spare: Option<Vec<Finding>>,
+) -> Checked {
+    let mut findings = spare.unwrap_or_default();
+    findings.clear();
     let mut under_allow: Vec<Vec<usize>> =
         ctx.all.iter().map(|p| vec![0; p.allows.len()]).collect();
     let mut members: Vec<Vec<Vec<AccountId>>> = ctx
