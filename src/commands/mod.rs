@@ -265,31 +265,57 @@ pub fn add_people(report: &mut Report, inventory: &Inventory) {
     // The attributes' names are looked up once, not per person.
     let department = names.find("department");
     let title = names.find("title");
+    // The accounts of the findings, once each, that have no person yet.
     let mut seen: rustc_hash::FxHashSet<&str> = report.people.keys().map(String::as_str).collect();
-    let mut people: Vec<(String, crate::report::Person)> = Vec::new();
-    for f in report.findings.iter() {
-        let Some(name) = f.account.as_deref() else {
-            continue;
-        };
-        if !seen.insert(name) {
-            continue;
-        }
-        let Some(account) = inventory.account(name).map(|id| &inventory.accounts[id]) else {
-            continue;
-        };
+    let wanted: Vec<&str> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.account.as_deref())
+        .filter(|name| seen.insert(name))
+        .collect();
+    drop(seen);
+    let person = |name: &str| {
+        let account = &inventory.accounts[inventory.account(name)?];
         let text = |attr: Option<crate::intern::Sym>| {
             attr.and_then(|a| account.attrs.get_sym(a))
                 .map(|v| names.text(v).to_string())
         };
-        people.push((
+        Some((
             name.to_string(),
             crate::report::Person {
                 display_name: account.display_name.as_deref().map(str::to_string),
                 department: text(department),
                 title: text(title),
             },
-        ));
+        ))
+    };
+    // Each look-up reads from far apart in memory: tens of thousands are
+    // spread over the cores.
+    let threads = if wanted.len() < 4096 {
+        1
+    } else {
+        crate::cores()
+    };
+    let mut people: Vec<(String, crate::report::Person)> = Vec::with_capacity(wanted.len());
+    let done = crate::parallel::in_order(
+        wanted.len(),
+        2048,
+        threads,
+        |range, _| {
+            wanted[range]
+                .iter()
+                .filter_map(|n| person(n))
+                .collect::<Vec<_>>()
+        },
+        |mut part| {
+            people.append(&mut part);
+            Ok::<_, std::convert::Infallible>(None)
+        },
+    );
+    if let Err(never) = done {
+        match never {}
     }
+    drop(wanted);
     // Built at once from the sorted names rather than inserted one by one.
     people.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     if report.people.is_empty() {
