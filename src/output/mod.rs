@@ -140,14 +140,69 @@ pub fn write_atomic_with(
     #[cfg(unix)]
     builder.permissions(owner_only());
     let tmp = builder.tempfile_in(dir)?;
-    {
-        let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
-        write(&mut out)?;
-        out.flush()?;
-    }
+    let syncing = tmp.as_file().try_clone()?;
+    std::thread::scope(|scope| {
+        // What is written goes to the disk while the rest is made, a few
+        // megabytes at a time, on a thread of its own: a report of tens of
+        // megabytes would otherwise wait for all of it at the end.
+        let (written, to_sync) = std::sync::mpsc::channel::<()>();
+        let syncer = scope.spawn(move || -> io::Result<()> {
+            while to_sync.recv().is_ok() {
+                // Requests that came meanwhile are served by this one.
+                while to_sync.try_recv().is_ok() {}
+                syncing.sync_data()?;
+            }
+            Ok(())
+        });
+        let wrote = (|| {
+            let file = Syncing {
+                file: tmp.as_file(),
+                since: 0,
+                written: &written,
+            };
+            let mut out = BufWriter::with_capacity(1 << 16, file);
+            write(&mut out)?;
+            out.flush()
+        })();
+        drop(written);
+        let synced = syncer
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        // A failed write says why first; a failed sync fails the file too:
+        // the system may have dropped what it could not write.
+        wrote.and(synced)
+    })?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Bytes written to a file before the syncing thread is asked to put them
+/// on the disk.
+const SYNC_EVERY: u64 = 8 << 20;
+
+/// A file that asks for a sync every [`SYNC_EVERY`] bytes written.
+struct Syncing<'a> {
+    file: &'a std::fs::File,
+    since: u64,
+    written: &'a std::sync::mpsc::Sender<()>,
+}
+
+impl Write for Syncing<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.since += n as u64;
+        if self.since >= SYNC_EVERY {
+            self.since = 0;
+            // The syncing thread ends only after the last write.
+            let _ = self.written.send(());
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Owner read and write only. (`tempfile` creates files this way on Unix;
@@ -161,6 +216,52 @@ fn owner_only() -> std::fs::Permissions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report of tens of megabytes, synced to the disk as it is
+    /// written, is the whole report once in place; a write that fails
+    /// leaves the old file as it was and no temporary file beside it.
+    #[test]
+    fn large_outputs_are_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rapport.json");
+        std::fs::write(&path, "old").expect("old report");
+        let line = b"0123456789abcdef0123456789abcdef0123456789abcdef012345678\n";
+        let lines = (20 << 20) / line.len();
+        write_atomic_with(&path, |out| {
+            for _ in 0..lines {
+                out.write_all(line)?;
+            }
+            Ok(())
+        })
+        .expect("written");
+        let written = std::fs::read(&path).expect("report");
+        assert_eq!(written.len(), lines * line.len());
+        assert!(written.chunks(line.len()).all(|l| l == line));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+
+        let failed = write_atomic_with(&path, |out| {
+            for _ in 0..lines {
+                out.write_all(line)?;
+            }
+            Err(io::Error::other("the disk is full"))
+        });
+        assert_eq!(
+            failed.map_err(|e| e.to_string()),
+            Err("the disk is full".to_string())
+        );
+        assert_eq!(std::fs::read(&path).expect("report"), written);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["rapport.json"]);
+    }
 
     #[test]
     fn format_ids_are_what_format_takes() {
