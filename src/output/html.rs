@@ -228,17 +228,27 @@ const BAR_AREA: f64 = 560.0;
 const ROW_HEIGHT: f64 = 30.0;
 
 /// Findings per data source by severity, as horizontal stacked bars.
-fn source_chart(report: &Report) -> Chart {
+/// Each data source's findings by severity (sources without findings
+/// left out), counted in one pass over the findings.
+fn severities_by_source(report: &Report) -> FxHashMap<&str, BTreeMap<Severity, usize>> {
+    let mut by_source: FxHashMap<&str, BTreeMap<Severity, usize>> = FxHashMap::default();
+    for f in &report.findings {
+        *by_source
+            .entry(f.data_source.as_str())
+            .or_default()
+            .entry(f.severity)
+            .or_insert(0) += 1;
+    }
+    by_source
+}
+
+fn source_chart(report: &Report, by_source: &FxHashMap<&str, BTreeMap<Severity, usize>>) -> Chart {
     let rows: Vec<(String, BTreeMap<Severity, usize>, usize)> = report
         .sources
         .iter()
         .map(|s| {
-            let mut m = BTreeMap::new();
-            let mut total = 0;
-            for f in report.findings.iter().filter(|f| f.data_source == s.id) {
-                *m.entry(f.severity).or_insert(0) += 1;
-                total += 1;
-            }
+            let m = by_source.get(s.id.as_str()).cloned().unwrap_or_default();
+            let total = m.values().sum();
             (s.name.clone(), m, total)
         })
         .collect();
@@ -426,53 +436,60 @@ fn findings_data(
 ) -> String {
     use std::fmt::Write as _;
     let mut strings = Strings::default();
-    let mut out = String::with_capacity(report.findings.len() * 160 + 1024);
+    // About 200 bytes a finding at tens of thousands of findings.
+    let mut out = String::with_capacity(report.findings.len() * 224 + 1024);
     out.push_str("{\"f\":[");
-    // Each row is made, written and dropped before the next.
+    let as_of = report.history.as_ref().map(|h| h.as_of);
+    let mut classification = String::new();
+    // Each row's columns are read from its finding as it is written: the
+    // page's rows (`row`) would copy a dozen texts the block never shows.
     for (n, f) in report.findings.iter().enumerate() {
-        let r = &row(report, f, aggregate_of, change_of);
         if n > 0 {
             out.push(',');
         }
         // Ids are hex fingerprints; written as JSON all the same.
         out.push('[');
-        push_json(&mut out, &r.id);
+        push_json(&mut out, &f.id);
+        class_ids(f, &mut classification);
+        let subject = view::subject(f);
         let _ = write!(
             out,
             ",{},{},{},{},{},{},{},[",
-            strings.id(r.rule),
-            strings.id(r.severity),
-            strings.id(&r.classification),
-            strings.id(&r.source_id),
-            strings.id(&r.subject),
-            strings.id(r.subject_kind),
-            strings.id(&r.access),
+            strings.id(f.rule.id()),
+            strings.id(f.severity.id()),
+            strings.id(&classification),
+            strings.id(&f.data_source),
+            strings.id(&subject),
+            strings.id(view::subject_kind(f)),
+            strings.id(&view::access(f)),
         );
-        for (k, step) in r.path.iter().enumerate() {
+        for (k, step) in view::path(f).iter().enumerate() {
             if k > 0 {
                 out.push(',');
             }
             let _ = write!(out, "{},{}", strings.id(step.kind), strings.id(&step.text));
         }
-        let message = match r.message.strip_prefix(r.subject.as_str()) {
-            Some(rest) if !r.subject.is_empty() => i64::from(strings.id(rest)),
-            _ => -2 - i64::from(strings.id(&r.message)),
+        let message = match f.message.strip_prefix(subject.as_str()) {
+            Some(rest) if !subject.is_empty() => i64::from(strings.id(rest)),
+            _ => -2 - i64::from(strings.id(&f.message)),
         };
+        let (status, _) = status_of(f);
+        let (use_state, use_events, use_text) = usage_of(f);
         let _ = write!(
             out,
             "],{message},{},{},{},{},{},{},{},{},{},{},{},{}]",
-            strings.id(r.status),
-            strings.opt(r.first_seen.as_deref()),
-            strings.opt(r.imy_clock.as_deref()),
-            strings.opt(r.aggregate.as_deref()),
-            strings.id(r.use_state),
-            r.use_events,
-            strings.id(&r.use_text),
+            strings.id(status),
+            strings.opt(f.first_seen.as_deref().map(datetime_sv).as_deref()),
+            strings.opt(imy_clock(f, as_of).as_deref()),
+            strings.opt(aggregate_of.get(f.id.as_str()).copied()),
+            strings.id(use_state),
+            use_events,
+            strings.id(&use_text),
             strings.opt(f.account.as_deref()),
             strings.opt(f.group.as_deref()),
             strings.opt(f.role.as_deref()),
             strings.opt(f.scope.as_deref()),
-            strings.opt(r.change.as_deref()),
+            strings.opt(change_of.get(f.id.as_str()).map(|c| &**c)),
         );
     }
     out.push_str("],\"s\":");
@@ -500,11 +517,10 @@ fn row(
     change_of: &FxHashMap<&str, Rc<str>>,
 ) -> Row {
     let source = report.source(&f.data_source);
-    let (status, status_label) = match f.status {
-        Some(Status::New) => ("new", "Ny"),
-        Some(Status::Persisting) => ("persisting", "Kvarstår"),
-        None => ("", ""),
-    };
+    let (status, status_label) = status_of(f);
+    let (use_state, use_events, use_text) = usage_of(f);
+    let mut classification = String::new();
+    class_ids(f, &mut classification);
     Row {
         id: f.id.clone(),
         rule: f.rule.id(),
@@ -512,12 +528,7 @@ fn row(
         severity: f.severity.id(),
         severity_label: f.severity.label_sv(),
         severity_rank: severity_rank(f.severity),
-        classification: f
-            .classification
-            .iter()
-            .map(|c| c.id())
-            .collect::<Vec<_>>()
-            .join(" "),
+        classification,
         class_labels: f.classification.iter().map(|c| c.label_sv()).collect(),
         source_id: f.data_source.clone(),
         source_name: source
@@ -544,31 +555,9 @@ fn row(
         role: f.role.clone(),
         scope: f.scope.clone(),
         change: change_of.get(f.id.as_str()).map(|c| c.to_string()),
-        use_state: match &f.usage {
-            Some(Some(u)) if u.used() => "used",
-            Some(Some(_)) => "unused",
-            Some(None) => "nolog",
-            None => "",
-        },
-        use_events: match &f.usage {
-            Some(Some(u)) => i64::try_from(u.events).unwrap_or(i64::MAX),
-            _ => -1,
-        },
-        use_text: match &f.usage {
-            Some(Some(u)) if u.used() => {
-                let mut text = format!("Ja: {} händelser, {} poster", u.events, u.records);
-                if let Some(n) = u.accounts_used {
-                    text.push_str(&format!(", {n} konton"));
-                }
-                if f.used_since_last_run == Some(true) {
-                    text.push_str(" (sedan förra körningen)");
-                }
-                text
-            }
-            Some(Some(_)) => "Nej".to_string(),
-            Some(None) => "Ingen logg".to_string(),
-            None => String::new(),
-        },
+        use_state,
+        use_events,
+        use_text,
         exception: report
             .exceptions
             .as_deref()
@@ -579,6 +568,50 @@ fn row(
                 approved_by: u.exception.approved_by.clone(),
                 expires: u.exception.expires.to_string(),
             }),
+    }
+}
+
+/// A finding's status with a history: its id and its Swedish label.
+fn status_of(f: &Finding) -> (&'static str, &'static str) {
+    match f.status {
+        Some(Status::New) => ("new", "Ny"),
+        Some(Status::Persisting) => ("persisting", "Kvarstår"),
+        None => ("", ""),
+    }
+}
+
+/// The ids of a finding's classifications, space-separated, into `out`.
+fn class_ids(f: &Finding, out: &mut String) {
+    out.clear();
+    for (i, c) in f.classification.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(c.id());
+    }
+}
+
+/// With access logs: `used`, `unused` or `nolog`, the events (-1 without
+/// a log, to sort by) and the cell's text.
+fn usage_of(f: &Finding) -> (&'static str, i64, String) {
+    match &f.usage {
+        Some(Some(u)) => {
+            let events = i64::try_from(u.events).unwrap_or(i64::MAX);
+            if u.used() {
+                let mut text = format!("Ja: {} händelser, {} poster", u.events, u.records);
+                if let Some(n) = u.accounts_used {
+                    text.push_str(&format!(", {n} konton"));
+                }
+                if f.used_since_last_run == Some(true) {
+                    text.push_str(" (sedan förra körningen)");
+                }
+                ("used", events, text)
+            } else {
+                ("unused", events, "Nej".to_string())
+            }
+        }
+        Some(None) => ("nolog", -1, "Ingen logg".to_string()),
+        None => ("", -1, String::new()),
     }
 }
 
@@ -648,19 +681,25 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
             n: by_class.get(c).copied().unwrap_or(0),
         })
         .collect();
+    let mut by_rule: FxHashMap<Rule, usize> = FxHashMap::default();
+    for f in &report.findings {
+        *by_rule.entry(f.rule).or_insert(0) += 1;
+    }
     let rules: Vec<Count> = Rule::ALL
         .iter()
         .map(|r| Count {
             id: r.id(),
             label: r.title_sv().to_string(),
-            n: report.findings.iter().filter(|f| f.rule == *r).count(),
+            n: by_rule.get(r).copied().unwrap_or(0),
         })
         .collect();
+    let by_source = severities_by_source(report);
     let sources: Vec<SourceRow> = report
         .sources
         .iter()
         .map(|s| {
-            let fs = report.findings_of(&s.id);
+            let counts = by_source.get(s.id.as_str());
+            let count = |sev: &Severity| counts.and_then(|c| c.get(sev)).copied().unwrap_or(0);
             SourceRow {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -674,11 +713,8 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
                     (!boards.is_empty()).then(|| boards.join(", "))
                 }),
                 confidentiality: s.confidentiality.clone(),
-                total: fs.len(),
-                by_severity: Severity::ALL
-                    .iter()
-                    .map(|sev| fs.iter().filter(|f| f.severity == *sev).count())
-                    .collect(),
+                total: Severity::ALL.iter().map(count).sum(),
+                by_severity: Severity::ALL.iter().map(count).collect(),
             }
         })
         .collect();
@@ -762,7 +798,7 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
                 classifications,
                 rules,
                 sources,
-                source_chart => source_chart(report),
+                source_chart => source_chart(report, &by_source),
                 trend_chart => trend_chart(report),
                 trend => report.trend.iter().map(|p| context! {
                     as_of => datetime_sv(&p.as_of),
