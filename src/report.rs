@@ -363,20 +363,7 @@ mod tests {
             let rules = [Rule::UnauthorizedAccess, Rule::SodConflict, Rule::TooManyAccounts];
             let mut report = Report::default();
             for source in ["a", "b"] {
-                report.sources.push(crate::policy::SourceMeta {
-                    id: source.into(),
-                    name: source.into(),
-                    controller: None,
-                    activity: String::new(),
-                    confidentiality: None,
-                    data_categories: Vec::new(),
-                    data_subject_groups: Vec::new(),
-                    estimated_data_subjects: None,
-                    scopes: Vec::new(),
-                    owner: None,
-                    policy_file: None,
-                    role_labels: Default::default(),
-                });
+                report.sources.push(crate::policy::SourceMeta::unknown(source));
             }
             for (i, &(name, severity, rule, source, none)) in picks.iter().enumerate() {
                 let mut f = finding(&format!("{i:016}"), names[name]);

@@ -273,20 +273,7 @@ pub fn evaluate_with(
             "role exports give {rows} role(s) on data source `{id}`, which no policy describes: \
              all of that access is reported as unauthorized (write a policy with [source] id = \"{id}\")"
         ));
-        let meta = SourceMeta {
-            id: id.clone(),
-            name: id.clone(),
-            controller: None,
-            activity: "annan".into(),
-            confidentiality: None,
-            data_categories: Vec::new(),
-            data_subject_groups: Vec::new(),
-            estimated_data_subjects: None,
-            scopes: Vec::new(),
-            owner: None,
-            policy_file: None,
-            role_labels: Default::default(),
-        };
+        let meta = SourceMeta::unknown(id);
         implicit.push(implicit_policy(meta));
     }
     let all: Vec<&Policy> = policies.iter().chain(implicit.iter()).collect();

@@ -51,6 +51,25 @@ pub struct SourceMeta {
 }
 
 impl SourceMeta {
+    /// A source known by its id alone: one that role exports name and no
+    /// policy describes.
+    pub fn unknown(id: &str) -> SourceMeta {
+        SourceMeta {
+            id: id.to_string(),
+            name: id.to_string(),
+            controller: None,
+            activity: "annan".into(),
+            confidentiality: None,
+            data_categories: Vec::new(),
+            data_subject_groups: Vec::new(),
+            estimated_data_subjects: None,
+            scopes: Vec::new(),
+            owner: None,
+            policy_file: None,
+            role_labels: Default::default(),
+        }
+    }
+
     pub fn holds_personal_data(&self) -> bool {
         !self.data_categories.is_empty()
     }

@@ -987,97 +987,82 @@ fn read_accounts<R: Read + Send>(
     layout: &Layout,
     inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
-    let file = inventory.intern(records.name);
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Batch, SourceError>>(4);
-    std::thread::scope(|scope| {
-        let parser = scope.spawn(move || parse_accounts(records, layout, sender, file));
-        let mut groups: Vec<GroupId> = Vec::new();
-        let mut caches = layout.value_caches();
-        let mut updates: Vec<(Sym, Sym)> = Vec::new();
-        // The attribute lists of new accounts, by the values their rows
-        // give: rows repeat a few combinations of department and title.
-        let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
-        let mut failed = None;
-        // The account of the previous row: a membership export lists an
-        // account's groups on rows one after another.
-        let mut last_name = String::new();
-        let mut last_id: Option<AccountId> = None;
-        for message in receiver.iter() {
-            let batch = match message {
-                Ok(batch) => batch,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
+    let name = records.name;
+    let file = inventory.intern(name);
+    let mut typed = Account::new(Box::default(), Origin::at(file, None));
+    let parse = move |batch: &mut Batch, line: usize, row: &Row<'_>, id: Range<usize>| {
+        parse_account(batch, line, row, id, layout, name, &mut typed)
+    };
+    let mut groups: Vec<GroupId> = Vec::new();
+    let mut caches = layout.value_caches();
+    let mut updates: Vec<(Sym, Sym)> = Vec::new();
+    // The attribute lists of new accounts, by the values their rows
+    // give: rows repeat a few combinations of department and title.
+    let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
+    // The account of the previous row: a membership export lists an
+    // account's groups on rows one after another.
+    let mut last_name = String::new();
+    let mut last_id: Option<AccountId> = None;
+    on_two_threads(records, layout, BATCH_ROWS, parse, |batch: Batch| {
+        let text = batch.text.as_str();
+        for row in batch.rows {
+            let origin = Origin::at(file, Some(row.line));
+            let name = &text[row.id];
+            let account_id = match last_id {
+                Some(id) if last_name == name => id,
+                _ => {
+                    let id = inventory.account_id(name, &origin);
+                    last_name.clear();
+                    last_name.push_str(name);
+                    last_id = Some(id);
+                    id
                 }
             };
-            let text = batch.text.as_str();
-            for row in batch.rows {
-                let origin = Origin::at(file, Some(row.line));
-                let name = &text[row.id];
-                let account_id = match last_id {
-                    Some(id) if last_name == name => id,
-                    _ => {
-                        let id = inventory.account_id(name, &origin);
-                        last_name.clear();
-                        last_name.push_str(name);
-                        last_id = Some(id);
-                        id
+            let acc = inventory.edit_account(account_id);
+            if let Some(name) = row.display_name {
+                acc.display_name = Some(text[name].into());
+            }
+            if row.enabled.is_some() {
+                acc.enabled = row.enabled;
+            }
+            if row.expires.is_some() {
+                acc.expires = row.expires;
+            }
+            if row.last_logon.is_some() {
+                acc.last_logon = row.last_logon;
+            }
+            let first = acc.attrs.is_empty();
+            updates.clear();
+            for (column, value) in &batch.values[row.values] {
+                if let Some(attr) = layout.names[*column] {
+                    let value = caches[*column].get(&text[value.clone()], inventory);
+                    updates.push((attr, value));
+                }
+            }
+            let updates = updates.as_slice();
+            if first {
+                let attrs = match lists.get(updates) {
+                    Some(attrs) => attrs.clone(),
+                    None => {
+                        let attrs = inventory.attrs_of(updates);
+                        if lists.len() < LISTS_KEPT {
+                            lists.insert(updates.into(), attrs.clone());
+                        }
+                        attrs
                     }
                 };
-                let acc = inventory.edit_account(account_id);
-                if let Some(name) = row.display_name {
-                    acc.display_name = Some(text[name].into());
-                }
-                if row.enabled.is_some() {
-                    acc.enabled = row.enabled;
-                }
-                if row.expires.is_some() {
-                    acc.expires = row.expires;
-                }
-                if row.last_logon.is_some() {
-                    acc.last_logon = row.last_logon;
-                }
-                let first = acc.attrs.is_empty();
-                updates.clear();
-                for (column, value) in &batch.values[row.values] {
-                    if let Some(attr) = layout.names[*column] {
-                        let value = caches[*column].get(&text[value.clone()], inventory);
-                        updates.push((attr, value));
-                    }
-                }
-                let updates = updates.as_slice();
-                if first {
-                    let attrs = match lists.get(updates) {
-                        Some(attrs) => attrs.clone(),
-                        None => {
-                            let attrs = inventory.attrs_of(updates);
-                            if lists.len() < LISTS_KEPT {
-                                lists.insert(updates.into(), attrs.clone());
-                            }
-                            attrs
-                        }
-                    };
-                    inventory.edit_account(account_id).attrs = attrs;
-                } else {
-                    inventory.update_attrs(account_id, updates);
-                }
-                if let Some(dn) = row.dn {
-                    inventory.set_dn(account_id, text[dn].into());
-                }
-                groups.clear();
-                for name in split_groups(&text[row.groups]) {
-                    groups.push(inventory.intern_group(name));
-                }
-                inventory.add_memberships(account_id, &groups, origin);
+                inventory.edit_account(account_id).attrs = attrs;
+            } else {
+                inventory.update_attrs(account_id, updates);
             }
-        }
-        drop(receiver);
-        let rows = parser
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(rows),
+            if let Some(dn) = row.dn {
+                inventory.set_dn(account_id, text[dn].into());
+            }
+            groups.clear();
+            for name in split_groups(&text[row.groups]) {
+                groups.push(inventory.intern_group(name));
+            }
+            inventory.add_memberships(account_id, &groups, origin);
         }
     })
 }
@@ -1109,22 +1094,22 @@ fn read_memberships<R: Read + Send>(
     inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
     let file = inventory.intern(records.name);
-    let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<Result<MembershipBatch, SourceError>>(4);
-    std::thread::scope(|scope| {
-        let parser = scope.spawn(move || parse_memberships(records, layout, sender));
-        let mut failed = None;
-        // The account whose rows are being collected, and its groups.
-        let mut account: Option<(String, AccountId)> = None;
-        let mut rows: Vec<(GroupId, Origin)> = Vec::new();
-        for message in receiver.iter() {
-            let batch = match message {
-                Ok(batch) => batch,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            };
+    let parse = |batch: &mut MembershipBatch, line: usize, row: &Row<'_>, id: Range<usize>| {
+        batch.text.push_str(&row.text[id]);
+        let name_end = batch.text.len();
+        batch.text.push_str(row.get(layout.group));
+        batch.rows.push((line, name_end, batch.text.len()));
+        Ok(())
+    };
+    // The account whose rows are being collected, and its groups.
+    let mut account: Option<(String, AccountId)> = None;
+    let mut rows: Vec<(GroupId, Origin)> = Vec::new();
+    let read = on_two_threads(
+        records,
+        layout,
+        MEMBERSHIP_BATCH_ROWS,
+        parse,
+        |batch: MembershipBatch| {
             let mut start = 0;
             for &(line, name_end, cell_end) in &batch.rows {
                 let name = &batch.text[start..name_end];
@@ -1148,64 +1133,105 @@ fn read_memberships<R: Read + Send>(
                     rows.push((inventory.intern_group(group), origin));
                 }
             }
+        },
+    );
+    // The rows before a wrong one are in the inventory, as with any
+    // export.
+    if let Some((_, id)) = &account {
+        inventory.add_membership_rows(*id, &rows);
+    }
+    read
+}
+
+/// Rows read and checked on the parsing thread, on their way to the
+/// inventory's.
+trait Rows: Default + Send {
+    /// How many rows the batch holds.
+    fn len(&self) -> usize;
+    /// An empty batch with room for as much as this one holds.
+    fn like(&self) -> Self;
+}
+
+impl Rows for MembershipBatch {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn like(&self) -> Self {
+        MembershipBatch {
+            rows: Vec::with_capacity(self.rows.len()),
+            text: String::with_capacity(self.text.len()),
         }
-        if let Some((_, id)) = &account {
-            inventory.add_membership_rows(*id, &rows);
+    }
+}
+
+/// Reads the rows of an account or membership export on two threads. One
+/// reads each row, checks its account's name (there, and not empty) and
+/// gives it to `parse` with the name's place, into batches of
+/// `per_batch` rows. This thread gives each batch to `put`, in file
+/// order. The rows before a wrong one are put, then its error is
+/// returned. Returns the number of rows.
+fn on_two_threads<R: Read + Send, B: Rows>(
+    records: Records<'_, R>,
+    layout: &Layout,
+    per_batch: usize,
+    parse: impl FnMut(&mut B, usize, &Row<'_>, Range<usize>) -> Result<(), SourceError> + Send,
+    mut put: impl FnMut(B),
+) -> Result<usize, SourceError> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<B, SourceError>>(4);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || parse_rows(records, layout, per_batch, parse, sender));
+        let mut failed = None;
+        for message in receiver.iter() {
+            match message {
+                Ok(batch) => put(batch),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
         drop(receiver);
-        let read = parser
+        let rows = parser
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         match failed {
             Some(e) => Err(e),
-            None => Ok(read),
+            None => Ok(rows),
         }
     })
 }
 
-/// The parsing side of [`read_memberships`]: sends batches, then an error
+/// The parsing side of [`on_two_threads`]: sends batches, then an error
 /// if a row is wrong, and returns the number of rows.
-fn parse_memberships<R: Read>(
+fn parse_rows<R: Read, B: Rows>(
     mut records: Records<'_, R>,
     layout: &Layout,
-    sender: std::sync::mpsc::SyncSender<Result<MembershipBatch, SourceError>>,
+    per_batch: usize,
+    mut parse: impl FnMut(&mut B, usize, &Row<'_>, Range<usize>) -> Result<(), SourceError>,
+    sender: std::sync::mpsc::SyncSender<Result<B, SourceError>>,
 ) -> usize {
     let name = records.name;
     let column = &layout.headers[layout.account.unwrap_or(0)];
-    // The rows before a wrong one go into the inventory, then the error.
-    let fail = |batch: MembershipBatch, e: SourceError| {
-        let _ = sender.send(Ok(batch));
-        let _ = sender.send(Err(e));
-    };
-    let mut batch = MembershipBatch::default();
-    loop {
+    let mut batch = B::default();
+    let failed = loop {
         let (line, row) = match records.next_row() {
             Ok(Some(next)) => next,
-            Ok(None) => break,
-            Err(e) => {
-                fail(batch, e);
-                return records.rows;
-            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         };
-        let id = row.get(layout.account);
+        let id = row.span(layout.account);
         if id.is_empty() {
-            fail(batch, missing(name, line, column));
-            return records.rows;
+            break Some(missing(name, line, column));
         }
-        if let Some(c) = cells::control_in_name(id) {
-            fail(batch, control_in_name(name, line, column, c));
-            return records.rows;
+        if let Some(c) = cells::control_in_name(&row.text[id.clone()]) {
+            break Some(control_in_name(name, line, column, c));
         }
-        batch.text.push_str(id);
-        let name_end = batch.text.len();
-        batch.text.push_str(row.get(layout.group));
-        let cell_end = batch.text.len();
-        batch.rows.push((line, name_end, cell_end));
-        if batch.rows.len() == MEMBERSHIP_BATCH_ROWS {
-            let next = MembershipBatch {
-                rows: Vec::with_capacity(batch.rows.len()),
-                text: String::with_capacity(batch.text.len()),
-            };
+        if let Err(e) = parse(&mut batch, line, &row, id) {
+            break Some(e);
+        }
+        if batch.len() == per_batch {
+            let next = batch.like();
             if sender
                 .send(Ok(std::mem::replace(&mut batch, next)))
                 .is_err()
@@ -1213,13 +1239,19 @@ fn parse_memberships<R: Read>(
                 return records.rows;
             }
         }
-    }
+    };
     let _ = sender.send(Ok(batch));
+    if let Some(e) = failed {
+        let _ = sender.send(Err(e));
+    }
     records.rows
 }
 
-impl Batch {
-    /// An empty batch with room for as much as this one holds.
+impl Rows for Batch {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
     fn like(&self) -> Batch {
         Batch {
             rows: Vec::with_capacity(self.rows.len()),
@@ -1229,146 +1261,110 @@ impl Batch {
     }
 }
 
-/// The parsing side of [`read_accounts`]: sends batches, then an error if
-/// a row is wrong, and returns the number of rows.
-fn parse_accounts<R: Read>(
-    mut records: Records<'_, R>,
+/// The parsing side of [`read_accounts`] for one row: its text, typed
+/// dates and flags, and the places of its other cells, into the batch.
+fn parse_account(
+    batch: &mut Batch,
+    line: usize,
+    row: &Row<'_>,
+    id: Range<usize>,
     layout: &Layout,
-    sender: std::sync::mpsc::SyncSender<Result<Batch, SourceError>>,
-    file: Sym,
-) -> usize {
-    let name = records.name;
-    // The rows before a wrong one go into the inventory, then the error.
-    let fail = |batch: Batch, e: SourceError| {
-        let _ = sender.send(Ok(batch));
-        let _ = sender.send(Err(e));
-    };
-    let mut batch = Batch::default();
-    let mut typed = Account::new(Box::default(), Origin::at(file, None));
-    loop {
-        let (line, row) = match records.next_row() {
-            Ok(Some(next)) => next,
-            Ok(None) => break,
-            Err(e) => {
-                fail(batch, e);
-                return records.rows;
+    name: &str,
+    typed: &mut Account,
+) -> Result<(), SourceError> {
+    // The row's text is copied once; its fields are ranges of it.
+    let base = batch.text.len();
+    batch.text.push_str(row.text);
+    let at = |span: Range<usize>| base + span.start..base + span.end;
+    let values_start = batch.values.len();
+    let groups = at(row.span(layout.group));
+    let id = at(id);
+    let mut display_name = None;
+    let mut dn = None;
+    typed.enabled = None;
+    typed.expires = None;
+    typed.last_logon = None;
+    for (i, column) in layout.columns.iter().enumerate() {
+        match column {
+            // Text attributes, kept as interned values (the well-known
+            // ones always have a name; other columns only when kept).
+            Column::WellKnown(
+                WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
+            )
+            | Column::Other(_)
+                if layout.names[i].is_some() =>
+            {
+                let value = row.span(Some(i));
+                if !value.is_empty() {
+                    batch.values.push((i, at(value)));
+                }
             }
-        };
-        let id = row.span(layout.account);
-        if id.is_empty() {
-            let column = &layout.headers[layout.account.unwrap_or(0)];
-            fail(batch, missing(name, line, column));
-            return records.rows;
-        }
-        if let Some(c) = cells::control_in_name(&row.text[id.clone()]) {
-            let column = &layout.headers[layout.account.unwrap_or(0)];
-            fail(batch, control_in_name(name, line, column, c));
-            return records.rows;
-        }
-        // The row's text is copied once; its fields are ranges of it.
-        let base = batch.text.len();
-        batch.text.push_str(row.text);
-        let at = |span: Range<usize>| base + span.start..base + span.end;
-        let values_start = batch.values.len();
-        let groups = at(row.span(layout.group));
-        let id = at(id);
-        let mut display_name = None;
-        let mut dn = None;
-        typed.enabled = None;
-        typed.expires = None;
-        typed.last_logon = None;
-        for (i, column) in layout.columns.iter().enumerate() {
-            match column {
-                // Text attributes, kept as interned values (the well-known
-                // ones always have a name; other columns only when kept).
-                Column::WellKnown(
-                    WellKnown::Department | WellKnown::Title | WellKnown::EmployeeType,
-                )
-                | Column::Other(_)
-                    if layout.names[i].is_some() =>
-                {
-                    let value = row.span(Some(i));
-                    if !value.is_empty() {
-                        batch.values.push((i, at(value)));
-                    }
+            Column::WellKnown(WellKnown::DisplayName) => {
+                let value = row.span(Some(i));
+                if !value.is_empty() {
+                    display_name = Some(at(value));
                 }
-                Column::WellKnown(WellKnown::DisplayName) => {
-                    let value = row.span(Some(i));
-                    if !value.is_empty() {
-                        display_name = Some(at(value));
-                    }
+            }
+            Column::WellKnown(attr) => {
+                let value = row.get(Some(i));
+                if let Err(bad) = set_well_known(typed, *attr, value) {
+                    let e = SourceError::new(
+                        format!("{name}:{line}"),
+                        format!(
+                            "`{}` is not a valid {} value (column `{}`)",
+                            value.trim(),
+                            bad.attribute,
+                            &layout.headers[i]
+                        ),
+                    )
+                    .with_help(format!("expected {}", bad.expected));
+                    return Err(e);
                 }
-                Column::WellKnown(attr) => {
-                    let value = row.get(Some(i));
-                    if let Err(bad) = set_well_known(&mut typed, *attr, value) {
+            }
+            Column::Dn => {
+                let value = row.span(Some(i));
+                if !value.is_empty() {
+                    dn = Some(at(value));
+                }
+            }
+            Column::UserAccountControl if layout.enabled_column.is_none() => {
+                let value = row.get(Some(i));
+                if value.is_empty() {
+                    continue;
+                }
+                match value.parse::<u32>() {
+                    Ok(flags) => typed.enabled = Some(flags & 0x2 == 0),
+                    Err(_) => {
                         let e = SourceError::new(
                             format!("{name}:{line}"),
                             format!(
-                                "`{}` is not a valid {} value (column `{}`)",
-                                value.trim(),
-                                bad.attribute,
+                                "`{}` is not a valid userAccountControl value (column `{}`)",
+                                crate::text::escape_controls(value),
                                 &layout.headers[i]
                             ),
                         )
-                        .with_help(format!("expected {}", bad.expected));
-                        fail(batch, e);
-                        return records.rows;
+                        .with_help(
+                            "expected the number AD stores, e.g. 512 (enabled) or 514 (disabled)",
+                        );
+                        return Err(e);
                     }
                 }
-                Column::Dn => {
-                    let value = row.span(Some(i));
-                    if !value.is_empty() {
-                        dn = Some(at(value));
-                    }
-                }
-                Column::UserAccountControl if layout.enabled_column.is_none() => {
-                    let value = row.get(Some(i));
-                    if value.is_empty() {
-                        continue;
-                    }
-                    match value.parse::<u32>() {
-                        Ok(flags) => typed.enabled = Some(flags & 0x2 == 0),
-                        Err(_) => {
-                            let e = SourceError::new(
-                                format!("{name}:{line}"),
-                                format!(
-                                    "`{}` is not a valid userAccountControl value (column `{}`)",
-                                    crate::text::escape_controls(value),
-                                    &layout.headers[i]
-                                ),
-                            )
-                            .with_help("expected the number AD stores, e.g. 512 (enabled) or 514 (disabled)");
-                            fail(batch, e);
-                            return records.rows;
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        batch.rows.push(ParsedRow {
-            line,
-            id,
-            display_name,
-            dn,
-            enabled: typed.enabled,
-            expires: typed.expires,
-            last_logon: typed.last_logon,
-            groups,
-            values: values_start..batch.values.len(),
-        });
-        if batch.rows.len() == BATCH_ROWS {
-            let next = batch.like();
-            if sender
-                .send(Ok(std::mem::replace(&mut batch, next)))
-                .is_err()
-            {
-                return records.rows;
-            }
+            _ => {}
         }
     }
-    let _ = sender.send(Ok(batch));
-    records.rows
+    batch.rows.push(ParsedRow {
+        line,
+        id,
+        display_name,
+        dn,
+        enabled: typed.enabled,
+        expires: typed.expires,
+        last_logon: typed.last_logon,
+        groups,
+        values: values_start..batch.values.len(),
+    });
+    Ok(())
 }
 
 #[cfg(test)]
