@@ -825,7 +825,7 @@ fn read_inventory<R: Read + Send>(
             let memberships_only =
                 layout.group.is_some() && layout.account.is_some() && layout.columns.len() == 2;
             if memberships_only {
-                read_memberships(records, &layout, inventory)?
+                read_memberships(records, &layout, lines, inventory)?
             } else {
                 inventory.reserve_accounts(lines);
                 read_accounts(records, &layout, inventory)?
@@ -1083,14 +1083,16 @@ const MEMBERSHIP_BATCH_ROWS: usize = 4096;
 
 /// Reads a membership export (an account and a group a row, as
 /// `Get-ADGroupMember` loops and csvde write them) on two threads: one
-/// parses and checks the rows, the other puts them into the inventory, the
-/// rows of an account that come one after another at once. The rows are
+/// parses and checks the rows, the other names their accounts and groups;
+/// once the file is read, each account's memberships go into its list at
+/// once, each with its row. The rows are
 /// those of an account export with nothing but a group cell; they are read
 /// on a path of their own because a first audit has hundreds of thousands
 /// of them. Returns the number of rows.
 fn read_memberships<R: Read + Send>(
     records: Records<'_, R>,
     layout: &Layout,
+    lines: usize,
     inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
     let file = inventory.intern(records.name);
@@ -1101,9 +1103,15 @@ fn read_memberships<R: Read + Send>(
         batch.rows.push((line, name_end, batch.text.len()));
         Ok(())
     };
-    // The account whose rows are being collected, and its groups.
+    // Every membership with its account and its row's line (0 past
+    // 2^32 lines, as origins keep them), to go into the accounts' lists
+    // account by account once the file is read: an export written group by
+    // group (`Get-ADGroupMember` in a loop) names a different account on
+    // every row, and each account's list would otherwise be made again for
+    // each of its rows.
+    let mut memberships: Vec<(AccountId, u32, GroupId)> = Vec::with_capacity(lines);
+    // The account of the previous row.
     let mut account: Option<(String, AccountId)> = None;
-    let mut rows: Vec<(GroupId, Origin)> = Vec::new();
     let read = on_two_threads(
         records,
         layout,
@@ -1115,30 +1123,43 @@ fn read_memberships<R: Read + Send>(
                 let name = &batch.text[start..name_end];
                 let cell = &batch.text[name_end..cell_end];
                 start = cell_end;
-                let origin = Origin::at(file, Some(line));
-                if !matches!(&account, Some((last, _)) if last == name) {
-                    let last = match account.take() {
-                        Some((mut last, id)) => {
-                            inventory.add_membership_rows(id, &rows);
-                            last.clear();
-                            last.push_str(name);
-                            last
-                        }
-                        None => name.to_string(),
-                    };
-                    rows.clear();
-                    account = Some((last, inventory.account_id(name, &origin)));
-                }
+                let id = match &mut account {
+                    Some((last, id)) if last == name => *id,
+                    _ => {
+                        let id = inventory.account_id(name, &Origin::at(file, Some(line)));
+                        let last = match account.take() {
+                            Some((mut last, _)) => {
+                                last.clear();
+                                last.push_str(name);
+                                last
+                            }
+                            None => name.to_string(),
+                        };
+                        account = Some((last, id));
+                        id
+                    }
+                };
+                let line = u32::try_from(line).unwrap_or(0);
                 for group in split_groups(cell) {
-                    rows.push((inventory.intern_group(group), origin));
+                    memberships.push((id, line, inventory.intern_group(group)));
                 }
             }
         },
     );
-    // The rows before a wrong one are in the inventory, as with any
-    // export.
-    if let Some((_, id)) = &account {
-        inventory.add_membership_rows(*id, &rows);
+    // The rows before a wrong one go into the inventory, as with any
+    // export. An account's rows keep their order: by line, and the groups
+    // of one cell, which share their line and their origin, in any order.
+    memberships.sort_unstable_by_key(|&(account, line, _)| (account, line));
+    let mut rows: Vec<(GroupId, Origin)> = Vec::new();
+    for run in memberships.chunk_by(|a, b| a.0 == b.0) {
+        rows.clear();
+        rows.extend(
+            run.iter()
+                .map(|&(_, line, group)| (group, Origin::at(file, Some(line as usize)))),
+        );
+        if let Some(&(account, ..)) = run.first() {
+            inventory.add_membership_rows(account, &rows);
+        }
     }
     read
 }
@@ -1708,6 +1729,39 @@ anna,SG-C
         assert_eq!(at("u2999", "SG-B").as_deref(), Some("medlemskap.csv:9000"));
         let u1365 = &inventory.accounts[inventory.account("u1365").unwrap()];
         assert_eq!(u1365.groups().len(), 2);
+    }
+
+    #[test]
+    fn a_membership_export_by_group_keeps_each_rows_line() {
+        // `Get-ADGroupMember` group by group: an account's rows are apart.
+        let text = "group,account
+SG-A,anna
+SG-A,bo
+SG-B,anna
+SG-B,BO
+SG-A,anna
+SG-C|SG-D,cecilia
+";
+        let mut inventory = InventoryBuilder::new();
+        read_bytes("medlemskap.csv", text.as_bytes(), &mut inventory).unwrap();
+        let inventory = inventory.finish();
+        let at = |account, group| membership_at(&inventory, account, group);
+        assert_eq!(at("anna", "SG-A").as_deref(), Some("medlemskap.csv:2"));
+        assert_eq!(at("bo", "SG-A").as_deref(), Some("medlemskap.csv:3"));
+        assert_eq!(at("anna", "SG-B").as_deref(), Some("medlemskap.csv:4"));
+        assert_eq!(at("bo", "SG-B").as_deref(), Some("medlemskap.csv:5"));
+        assert_eq!(at("cecilia", "SG-D").as_deref(), Some("medlemskap.csv:7"));
+        let groups = |account| {
+            let id = inventory.account(account).unwrap();
+            inventory.accounts[id]
+                .groups()
+                .map(|g| inventory.groups[g].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(groups("anna"), ["SG-A", "SG-B"]);
+        assert_eq!(groups("bo"), ["SG-A", "SG-B"]);
+        assert_eq!(groups("cecilia"), ["SG-C", "SG-D"]);
+        assert_eq!(inventory.accounts.len(), 3);
     }
 
     #[test]
