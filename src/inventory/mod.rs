@@ -656,6 +656,12 @@ impl Inventory {
     }
 }
 
+/// Whether group `g` is neither among the account's groups nor among
+/// those being added to them.
+fn new_to(account: &Account, added: &[(u32, u32)], g: u32) -> bool {
+    !account.in_group(GroupId(g)) && !added.iter().any(|&(a, _)| a == g)
+}
+
 impl InventoryBuilder {
     pub fn new() -> Self {
         Self::default()
@@ -815,9 +821,9 @@ impl InventoryBuilder {
 
     /// Makes `account` a direct member of the group of each row, as that
     /// row says: what [`InventoryBuilder::add_memberships`] does for each
-    /// row in turn, for the rows of a membership export that name the same
-    /// account one after another, with the account's list made once
-    /// instead of once a row.
+    /// row in turn, in their order, for the rows of a membership export
+    /// that name the account, with the account's list made once instead of
+    /// once a row.
     pub fn add_membership_rows(&mut self, account: AccountId, rows: &[(GroupId, Origin)]) {
         self.add_each(account, rows.iter().copied());
     }
@@ -832,13 +838,12 @@ impl InventoryBuilder {
         let mut added = std::mem::take(&mut self.added);
         added.clear();
         let own = self.inventory.accounts[account].origin;
+        // The account's source of marked lines, as the groups added so
+        // far leave it.
         let mut known = self.inventory.accounts[account].mark_source;
-        let mut lines_of = 0;
         for (group, at) in rows {
             let g = group.0;
-            if self.inventory.accounts[account].in_group(group)
-                || added.iter().any(|&(a, _)| a == g)
-            {
+            if !new_to(&self.inventory.accounts[account], &added, g) {
                 continue;
             }
             let mark = if at == own {
@@ -853,7 +858,6 @@ impl InventoryBuilder {
                 match (at.line.map(NonZeroU32::get), source) {
                     (Some(line), Some(source)) if line < ELSEWHERE => {
                         known = source;
-                        lines_of = source;
                         line
                     }
                     _ => {
@@ -864,7 +868,7 @@ impl InventoryBuilder {
             };
             added.push((g, mark));
         }
-        self.extend_marked(account, &added, lines_of);
+        self.extend_marked(account, &added, known);
         self.added = added;
     }
 
@@ -885,7 +889,7 @@ impl InventoryBuilder {
 
     /// Adds groups the account does not have, with their marks, to its
     /// list; `source`, if not 0, is the account's `mark_source` for the
-    /// marks that are lines.
+    /// marks that are lines (its own, if none of them is).
     fn extend_marked(&mut self, account: AccountId, added: &[(u32, u32)], source: u8) {
         let Some(&(_, first)) = added.first() else {
             return;
@@ -955,9 +959,7 @@ impl InventoryBuilder {
             let account = AccountId::at(a);
             added.clear();
             for &g in groups {
-                if !self.inventory.accounts[account].in_group(GroupId(g))
-                    && !added.iter().any(|&(a, _)| a == g)
-                {
+                if new_to(&self.inventory.accounts[account], &added, g) {
                     added.push((g, ENTRY));
                 }
             }
