@@ -999,25 +999,12 @@ fn read_accounts<R: Read + Send>(
     // The attribute lists of new accounts, by the values their rows
     // give: rows repeat a few combinations of department and title.
     let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
-    // The account of the previous row: a membership export lists an
-    // account's groups on rows one after another.
-    let mut last_name = String::new();
-    let mut last_id: Option<AccountId> = None;
+    let mut last = LastAccount::default();
     on_two_threads(records, layout, BATCH_ROWS, parse, |batch: Batch| {
         let text = batch.text.as_str();
         for row in batch.rows {
             let origin = Origin::at(file, Some(row.line));
-            let name = &text[row.id];
-            let account_id = match last_id {
-                Some(id) if last_name == name => id,
-                _ => {
-                    let id = inventory.account_id(name, &origin);
-                    last_name.clear();
-                    last_name.push_str(name);
-                    last_id = Some(id);
-                    id
-                }
-            };
+            let account_id = last.id(&text[row.id], &origin, inventory);
             let acc = inventory.edit_account(account_id);
             if let Some(name) = row.display_name {
                 acc.display_name = Some(text[name].into());
@@ -1067,6 +1054,31 @@ fn read_accounts<R: Read + Send>(
     })
 }
 
+/// The account of the previous row, which the next one often names again:
+/// an export with a row per membership lists an account's rows together,
+/// or (group by group) names a different account on every row.
+#[derive(Default)]
+struct LastAccount {
+    name: String,
+    id: Option<AccountId>,
+}
+
+impl LastAccount {
+    /// The id of the account `name`, made at `origin` if it is new.
+    fn id(&mut self, name: &str, origin: &Origin, inventory: &mut InventoryBuilder) -> AccountId {
+        match self.id {
+            Some(id) if self.name == name => id,
+            _ => {
+                let id = inventory.account_id(name, origin);
+                self.name.clear();
+                self.name.push_str(name);
+                self.id = Some(id);
+                id
+            }
+        }
+    }
+}
+
 /// Rows of a membership export, in file order, from the parsing thread to
 /// the inventory.
 #[derive(Default)]
@@ -1085,10 +1097,10 @@ const MEMBERSHIP_BATCH_ROWS: usize = 4096;
 /// `Get-ADGroupMember` loops and csvde write them) on two threads: one
 /// parses and checks the rows, the other names their accounts and groups;
 /// once the file is read, each account's memberships go into its list at
-/// once, each with its row. The rows are
-/// those of an account export with nothing but a group cell; they are read
-/// on a path of their own because a first audit has hundreds of thousands
-/// of them. Returns the number of rows.
+/// once, each with its row. The rows are those of an account export with
+/// nothing but a group cell; they are read on a path of their own because
+/// a first audit has hundreds of thousands of them. Returns the number of
+/// rows.
 fn read_memberships<R: Read + Send>(
     records: Records<'_, R>,
     layout: &Layout,
@@ -1110,8 +1122,7 @@ fn read_memberships<R: Read + Send>(
     // every row, and each account's list would otherwise be made again for
     // each of its rows.
     let mut memberships: Vec<(AccountId, u32, GroupId)> = Vec::with_capacity(lines);
-    // The account of the previous row.
-    let mut account: Option<(String, AccountId)> = None;
+    let mut last = LastAccount::default();
     let read = on_two_threads(
         records,
         layout,
@@ -1123,22 +1134,7 @@ fn read_memberships<R: Read + Send>(
                 let name = &batch.text[start..name_end];
                 let cell = &batch.text[name_end..cell_end];
                 start = cell_end;
-                let id = match &mut account {
-                    Some((last, id)) if last == name => *id,
-                    _ => {
-                        let id = inventory.account_id(name, &Origin::at(file, Some(line)));
-                        let last = match account.take() {
-                            Some((mut last, _)) => {
-                                last.clear();
-                                last.push_str(name);
-                                last
-                            }
-                            None => name.to_string(),
-                        };
-                        account = Some((last, id));
-                        id
-                    }
-                };
+                let id = last.id(name, &Origin::at(file, Some(line)), inventory);
                 let line = u32::try_from(line).unwrap_or(0);
                 for group in split_groups(cell) {
                     memberships.push((id, line, inventory.intern_group(group)));
