@@ -1,5 +1,6 @@
 //! Work cut into chunks, made on every core and taken in order: the
-//! account checks of evaluation, and the findings the outputs render.
+//! account checks of evaluation, the people of a CSV report's findings,
+//! and the findings the outputs render.
 //! Only the chunks on their way are held at once, whatever the count.
 
 use std::ops::Range;
@@ -62,6 +63,22 @@ pub fn in_order<T: Send, E>(
         }
         Ok(())
     })
+}
+
+/// [`in_order`] with a `take` that cannot fail.
+pub fn each_in_order<T: Send>(
+    count: usize,
+    chunk: usize,
+    threads: usize,
+    make: impl Fn(Range<usize>, Option<T>) -> T + Sync,
+    mut take: impl FnMut(T) -> Option<T>,
+) {
+    let done = in_order(count, chunk, threads, make, |made| {
+        Ok::<_, std::convert::Infallible>(take(made))
+    });
+    if let Err(never) = done {
+        match never {}
+    }
 }
 
 #[cfg(test)]

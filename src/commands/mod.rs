@@ -297,7 +297,7 @@ pub fn add_people(report: &mut Report, inventory: &Inventory) {
         crate::cores()
     };
     let mut people: Vec<(String, crate::report::Person)> = Vec::with_capacity(wanted.len());
-    let done = crate::parallel::in_order(
+    crate::parallel::each_in_order(
         wanted.len(),
         2048,
         threads,
@@ -309,12 +309,9 @@ pub fn add_people(report: &mut Report, inventory: &Inventory) {
         },
         |mut part| {
             people.append(&mut part);
-            Ok::<_, std::convert::Infallible>(None)
+            None
         },
     );
-    if let Err(never) = done {
-        match never {}
-    }
     drop(wanted);
     // Built at once from the sorted names rather than inserted one by one.
     people.sort_unstable_by(|a, b| a.0.cmp(&b.0));

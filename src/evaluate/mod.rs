@@ -435,19 +435,13 @@ fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked) -> Vec<Findin
     let n = ctx.inventory.accounts.len();
     // Small inventories are checked on this thread.
     let threads = if n < 20_000 { 1 } else { crate::cores() };
-    let done = crate::parallel::in_order(
+    crate::parallel::each_in_order(
         n,
         ACCOUNTS_PER_CHUNK,
         threads,
         |range, spare: Option<Checked>| check_accounts(ctx, range, spare.map(|s| s.0)),
-        |checked| {
-            let emptied = take(checked);
-            Ok::<_, std::convert::Infallible>(Some((emptied, Vec::new(), Vec::new())))
-        },
+        |checked| Some((take(checked), Vec::new(), Vec::new())),
     );
-    if let Err(never) = done {
-        match never {}
-    }
 }
 
 /// The findings of a range of accounts, how many accounts each allow
