@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 
 use crate::exceptions::{self, ExceptionUse};
-use crate::findings::{Classification, Finding, Severity, Status};
+use crate::findings::{Classification, Finding, Rule, Severity, Status};
 use crate::policy::SourceMeta;
 
 #[derive(Debug, Clone, Default)]
@@ -138,6 +138,14 @@ impl Report {
         let mut m = BTreeMap::new();
         for f in &self.findings {
             *m.entry(f.severity).or_insert(0) += 1;
+        }
+        m
+    }
+
+    pub fn count_by_rule(&self) -> BTreeMap<Rule, usize> {
+        let mut m = BTreeMap::new();
+        for f in &self.findings {
+            *m.entry(f.rule).or_insert(0) += 1;
         }
         m
     }
@@ -309,7 +317,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::Rule;
 
     fn finding(id: &str, account: &str) -> Finding {
         Finding {

@@ -681,10 +681,7 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
             n: by_class.get(c).copied().unwrap_or(0),
         })
         .collect();
-    let mut by_rule: FxHashMap<Rule, usize> = FxHashMap::default();
-    for f in &report.findings {
-        *by_rule.entry(f.rule).or_insert(0) += 1;
-    }
+    let by_rule = report.count_by_rule();
     let rules: Vec<Count> = Rule::ALL
         .iter()
         .map(|r| Count {
