@@ -20,6 +20,7 @@ pub mod findings;
 pub mod intern;
 pub mod inventory;
 pub mod output;
+pub mod pack;
 pub mod parallel;
 pub mod plan;
 pub mod policy;

@@ -196,20 +196,32 @@ pub fn report_reasoned(
     as_of: chrono::NaiveDate,
     reasoning: evaluate::Reasoning,
 ) -> Report {
-    let Loaded {
-        policies,
-        inventory,
-    } = loaded;
     let started = std::time::Instant::now();
-    let evaluation = evaluate::evaluate_with(policies, inventory, as_of, reasoning);
+    let evaluation = evaluate::evaluate_with(&loaded.policies, &loaded.inventory, as_of, reasoning);
     ui::phase(
         format_args!("evaluated: {} findings", evaluation.findings.len()),
         started,
     );
     let started = std::time::Instant::now();
+    let mut report = report_of(loaded, as_of, evaluation);
+    report.sort();
+    ui::phase("report ordered", started);
+    report
+}
+
+/// The report of an evaluation, its findings in the order found.
+fn report_of(
+    loaded: &Loaded,
+    as_of: chrono::NaiveDate,
+    evaluation: evaluate::Evaluation,
+) -> Report {
+    let Loaded {
+        policies,
+        inventory,
+    } = loaded;
     let mut sources: Vec<_> = policies.iter().map(|p| p.source.clone()).collect();
     sources.extend(evaluation.implicit.iter().map(|p| p.source.clone()));
-    let mut report = Report {
+    Report {
         as_of,
         inputs: inventory.inputs.clone(),
         policy_files: policies
@@ -229,10 +241,7 @@ pub fn report_reasoned(
             .chain(evaluation.warnings)
             .collect(),
         ..Report::default()
-    };
-    report.sort();
-    ui::phase("report ordered", started);
-    report
+    }
 }
 
 /// Reads the access logs of `inputs`, if any, and puts the evidence of
@@ -261,18 +270,35 @@ pub fn attach_evidence(
 /// Puts on the report who the accounts of its findings are (their display
 /// name, department and title), for the outputs that show it (CSV).
 pub fn add_people(report: &mut Report, inventory: &Inventory) {
+    let accounts = report.findings.iter().filter_map(|f| f.account.as_deref());
+    let people = people_of(accounts, &report.people, inventory);
+    put_people(report, people);
+}
+
+/// Puts people, sorted by name, on the report: built at once from the
+/// sorted names rather than inserted one by one, when it has none yet.
+fn put_people(report: &mut Report, people: Vec<(String, crate::report::Person)>) {
+    if report.people.is_empty() {
+        report.people = people.into_iter().collect();
+    } else {
+        report.people.extend(people);
+    }
+}
+
+/// Who the `accounts` are that `known` does not hold yet, each once, in
+/// the order of their names.
+fn people_of<'a>(
+    accounts: impl Iterator<Item = &'a str>,
+    known: &std::collections::BTreeMap<String, crate::report::Person>,
+    inventory: &Inventory,
+) -> Vec<(String, crate::report::Person)> {
     let names = inventory.names();
     // The attributes' names are looked up once, not per person.
     let department = names.find("department");
     let title = names.find("title");
-    // The accounts of the findings, once each, that have no person yet.
-    let mut seen: rustc_hash::FxHashSet<&str> = report.people.keys().map(String::as_str).collect();
-    let wanted: Vec<&str> = report
-        .findings
-        .iter()
-        .filter_map(|f| f.account.as_deref())
-        .filter(|name| seen.insert(name))
-        .collect();
+    // The accounts, once each, that have no person yet.
+    let mut seen: rustc_hash::FxHashSet<&str> = known.keys().map(String::as_str).collect();
+    let wanted: Vec<&str> = accounts.filter(|name| seen.insert(name)).collect();
     drop(seen);
     let person = |name: &str| {
         let account = &inventory.accounts[inventory.account(name)?];
@@ -313,13 +339,8 @@ pub fn add_people(report: &mut Report, inventory: &Inventory) {
         },
     );
     drop(wanted);
-    // Built at once from the sorted names rather than inserted one by one.
     people.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    if report.people.is_empty() {
-        report.people = people.into_iter().collect();
-    } else {
-        report.people.extend(people);
-    }
+    people
 }
 
 /// Loads policies, reads sources and evaluates: everything but output.
@@ -332,17 +353,40 @@ pub fn build_report(inputs: &Inputs) -> Result<Report, Error> {
 /// findings in CSV.
 pub fn build_report_for(inputs: &Inputs, format: Format) -> Result<Report, Error> {
     let with_plan = format == Format::Html;
-    let loaded = load(inputs)?;
+    let mut loaded = load(inputs)?;
     // No output of an audit shows the reasons; `explain` evaluates its own.
-    let mut report = report_reasoned(&loaded, inputs.as_of, evaluate::Reasoning::Skip);
+    // The findings are held packed until the inventory is freed: tens of
+    // thousands of findings beside the inventory were the audit's peak.
+    let started = std::time::Instant::now();
+    let (evaluation, packed) =
+        evaluate::evaluate_packed(&loaded.policies, &loaded.inventory, inputs.as_of);
+    ui::phase(
+        format_args!(
+            "evaluated: {} findings, held in {:.1} MB",
+            packed.len(),
+            packed.size() as f64 / 1e6
+        ),
+        started,
+    );
+    let mut report = report_of(&loaded, inputs.as_of, evaluation);
     if format == Format::Csv {
         let started = std::time::Instant::now();
-        add_people(&mut report, &loaded.inventory);
+        // The people are looked up by name; nothing after needs the
+        // memberships but the access logs' evidence.
+        if inputs.logs.files.is_empty() {
+            loaded.inventory.forget_memberships();
+        }
+        let people = people_of(
+            packed.accounts().flatten(),
+            &report.people,
+            &loaded.inventory,
+        );
+        put_people(&mut report, people);
         ui::phase("people of the findings looked up", started);
     }
     // The plan's search grows with the square of the findings: beyond a
     // thousand it would take minutes, and the page goes without it.
-    if with_plan && report.findings.len() <= output::html::PLAN_MAX_FINDINGS {
+    if with_plan && packed.len() <= output::html::PLAN_MAX_FINDINGS {
         report.plan =
             crate::plan::plan(&loaded.policies, &loaded.inventory, inputs.as_of, &[]).ok();
     } else if with_plan {
@@ -350,12 +394,54 @@ pub fn build_report_for(inputs: &Inputs, format: Format) -> Result<Report, Error
             "the review page proposes no changes for more than {} findings ({} here): \
              `behorig plan --source ID` plans one data source at a time",
             output::html::PLAN_MAX_FINDINGS,
-            report.findings.len()
+            packed.len()
         ));
     }
-    attach_evidence(&mut report, &loaded.inventory, inputs)?;
-    crate::discard(loaded);
+    if inputs.logs.files.is_empty() {
+        let started = std::time::Instant::now();
+        let many = packed.len() >= FREE_INVENTORY_FROM;
+        if many {
+            drop(loaded);
+        } else {
+            crate::discard(loaded);
+        }
+        report.findings = unpack(packed)?;
+        if many {
+            ui::phase("inventory freed, findings unpacked", started);
+        }
+        order(&mut report);
+    } else {
+        // The logs are matched against the inventory.
+        report.findings = unpack(packed)?;
+        order(&mut report);
+        attach_evidence(&mut report, &loaded.inventory, inputs)?;
+        crate::discard(loaded);
+    }
     Ok(report)
+}
+
+/// From how many findings an audit frees its inventory before it unpacks
+/// them. Below, the findings take a few MB, and freeing a large inventory
+/// piece by piece would cost more time than the memory is worth.
+const FREE_INVENTORY_FROM: usize = 4096;
+
+/// The findings an evaluation packed, or a failed run if they cannot be
+/// read back (a defect: fewer findings must never be reported).
+fn unpack(packed: crate::pack::Packed) -> Result<Vec<crate::findings::Finding>, Error> {
+    packed.unpack().ok_or_else(|| {
+        Error::Source(crate::sources::SourceError::new(
+            "behorig",
+            "the findings held between evaluation and the report could not be read back; \
+             no report is written (this is a defect in behorig: please report it)",
+        ))
+    })
+}
+
+/// Sorts the report into report order.
+fn order(report: &mut Report) {
+    let started = std::time::Instant::now();
+    report.sort();
+    ui::phase("report ordered", started);
 }
 
 /// The as-of date-time of a run: now when no `--as-of` was given, else the

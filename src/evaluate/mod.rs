@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 use crate::findings::Finding;
 use crate::intern::{Interner, Vocab};
 use crate::inventory::{Account, AccountId, GroupId, Inventory};
+use crate::pack::{Chunk, Packed};
 use crate::policy::{Checks, Policy, SourceMeta, Test};
 pub use crate::rules::{classify, default_severity};
 use crate::rules::{AccountCx, Check, Rule, SourceCx, SourceOut};
@@ -252,6 +253,29 @@ pub fn evaluate_with(
     as_of: NaiveDate,
     reasoning: Reasoning,
 ) -> Evaluation {
+    evaluate_held(policies, inventory, as_of, reasoning, false).0
+}
+
+/// As [`evaluate_with`] without reasons, the findings packed (see
+/// [`crate::pack`]) instead of in [`Evaluation::findings`]: what an audit
+/// holds beside the inventory until the inventory is freed.
+pub fn evaluate_packed(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+) -> (Evaluation, Packed) {
+    evaluate_held(policies, inventory, as_of, Reasoning::Skip, true)
+}
+
+/// Evaluates, the findings in [`Evaluation::findings`] or, with `pack`,
+/// packed chunk by chunk by the threads that found them.
+fn evaluate_held(
+    policies: &[Policy],
+    inventory: &Inventory,
+    as_of: NaiveDate,
+    reasoning: Reasoning,
+    pack: bool,
+) -> (Evaluation, Packed) {
     let mut evaluation = Evaluation::default();
     evaluation
         .warnings
@@ -331,8 +355,10 @@ pub fn evaluate_with(
         .map(|p| vec![Vec::new(); p.allows.len()])
         .collect();
     let mut findings: Vec<Finding> = Vec::new();
-    check_in_order(&ctx, |(mut part, counts, members)| {
+    let mut packed = Packed::default();
+    check_in_order(&ctx, pack, |(mut part, counts, members, chunk)| {
         findings.append(&mut part);
+        packed.push(chunk);
         for (total, part) in under_allow.iter_mut().zip(counts) {
             for (t, c) in total.iter_mut().zip(part) {
                 *t += c;
@@ -394,6 +420,11 @@ pub fn evaluate_with(
         };
         for check in &source_checks {
             check(&cx, &mut source_out);
+            // A role export's unknown accounts are thousands of findings:
+            // packed as they come, not all held whole first.
+            if pack {
+                packed.push(Chunk::pack(&mut source_out.findings));
+            }
         }
     }
     evaluation.members.extend(source_out.members);
@@ -404,7 +435,7 @@ pub fn evaluate_with(
     drop(walker);
     drop(all);
     evaluation.implicit = implicit;
-    evaluation
+    (evaluation, packed)
 }
 
 type AccountCheck = fn(&AccountCx<'_>, &mut Vec<Finding>);
@@ -431,7 +462,10 @@ const ACCOUNTS_PER_CHUNK: usize = 2048;
 /// `take` gives back, emptied, is filled again by its thread: a new list
 /// for each chunk would grow, copied at each doubling, into memory the
 /// system has to give anew.
-fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked) -> Vec<Finding>) {
+///
+/// With `pack`, each thread packs its chunk's findings (see
+/// [`crate::pack`]) and `take` gets them packed, the list empty.
+fn check_in_order(ctx: &Context<'_>, pack: bool, mut take: impl FnMut(Checked) -> Vec<Finding>) {
     let n = ctx.inventory.accounts.len();
     // Small inventories are checked on this thread.
     let threads = if n < 20_000 { 1 } else { crate::cores() };
@@ -439,14 +473,26 @@ fn check_in_order(ctx: &Context<'_>, mut take: impl FnMut(Checked) -> Vec<Findin
         n,
         ACCOUNTS_PER_CHUNK,
         threads,
-        |range, spare: Option<Checked>| check_accounts(ctx, range, spare.map(|s| s.0)),
-        |checked| Some((take(checked), Vec::new(), Vec::new())),
+        |range, spare: Option<Checked>| {
+            let mut checked = check_accounts(ctx, range, spare.map(|s| s.0));
+            if pack {
+                checked.3 = Chunk::pack(&mut checked.0);
+            }
+            checked
+        },
+        |checked| Some((take(checked), Vec::new(), Vec::new(), Chunk::default())),
     );
 }
 
 /// The findings of a range of accounts, how many accounts each allow
-/// covers, and which accounts the allows with `max_accounts` cover.
-type Checked = (Vec<Finding>, Vec<Vec<usize>>, Vec<Vec<Vec<AccountId>>>);
+/// covers, which accounts the allows with `max_accounts` cover, and the
+/// findings packed when they are to be.
+type Checked = (
+    Vec<Finding>,
+    Vec<Vec<usize>>,
+    Vec<Vec<Vec<AccountId>>>,
+    Chunk,
+);
 
 /// Checks a range of accounts: their findings (in `spare`, if given), and
 /// per policy and allow how many of them the allow covered.
@@ -515,7 +561,7 @@ fn check_accounts(
             start = end;
         }
     }
-    (findings, under_allow, members)
+    (findings, under_allow, members, Chunk::default())
 }
 
 /// One account checked against one policy.

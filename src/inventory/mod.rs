@@ -508,6 +508,18 @@ impl Inventory {
         grant.scope.map_or("*", |s| self.text(s))
     }
 
+    /// Gives up the accounts' group memberships and where each was
+    /// written, keeping the accounts, their attributes and the groups:
+    /// what looking accounts up by name needs once evaluation is done.
+    pub fn forget_memberships(&mut self) {
+        for account in &mut self.accounts {
+            account.memberships = Box::default();
+            account.from = MembershipsFrom::Own;
+            account.mark_source = 0;
+        }
+        self.elsewhere = FxHashMap::default();
+    }
+
     /// Keeps the role-export grants for which `keep` holds, given the
     /// inventory's strings.
     pub fn retain_grants(&mut self, mut keep: impl FnMut(&DirectGrant, &Interner) -> bool) {
