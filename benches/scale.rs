@@ -13,7 +13,8 @@
 //! `cargo bench --bench scale -- --outputs` instead times every output
 //! format (JSON, CSV, SARIF, Markdown, HTML) on an organisation where a
 //! share of the accounts has a finding (`--rate PERCENT`, default 30) and
-//! memberships come as their own export (`--shape cell` puts them in a cell
+//! memberships come as their own export, account by account (`--shape
+//! by-group` lists them group by group, `--shape cell` puts them in a cell
 //! of the account row), beside the bare parse of the same files, with each
 //! audit's peak memory and its report's size; `--accounts N` sets the
 //! size, `--cap SECONDS` (default 120) stops an audit that runs longer.
@@ -246,6 +247,7 @@ fn median_u64(mut v: Vec<u64>) -> u64 {
 fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
     let shape = match spec.memberships {
         behorig::synth::Memberships::Export => "export",
+        behorig::synth::Memberships::ExportByGroup => "by-group",
         behorig::synth::Memberships::InCell => "cell",
     };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -330,10 +332,10 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
          {} findings; CSV {:.1} MB; bare parse {:.3} s",
         spec.accounts,
         w.memberships,
-        if shape == "export" {
-            "their own export"
-        } else {
-            "a cell on each account row"
+        match shape {
+            "export" => "their own export",
+            "by-group" => "their own export, group by group",
+            _ => "a cell on each account row",
         },
         f64::from(spec.finding_ppm) / 10_000.0,
         w.expected.len(),
@@ -653,8 +655,8 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(if measuring { 10_000_000 } else { 20_000 });
     // `--outputs`: every output format on a findings-heavy organisation
-    // (`--rate PERCENT`, default 30; `--shape export|cell`, default
-    // export; `--accounts N`, default 100,000), and nothing else.
+    // (`--rate PERCENT`, default 30; `--shape export|by-group|cell`,
+    // default export; `--accounts N`, default 100,000), and nothing else.
     let value = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -666,6 +668,7 @@ fn main() {
             finding_ppm: (rate * 10_000.0).round() as u32,
             memberships: match value("--shape").map(String::as_str) {
                 Some("cell") => behorig::synth::Memberships::InCell,
+                Some("by-group") => behorig::synth::Memberships::ExportByGroup,
                 _ => behorig::synth::Memberships::Export,
             },
             ..behorig::synth::Spec::new(

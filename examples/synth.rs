@@ -1,14 +1,15 @@
 //! Writes a synthetic organisation: `cargo run --release --example synth --
-//! ACCOUNTS DIR [SEED] [PERCENT] [cell|export]`: PERCENT of the accounts
-//! with a planted finding (default none beyond the fixed handful), and the
-//! memberships in a cell of the account row (default) or as their own
-//! export.
+//! ACCOUNTS DIR [SEED] [PERCENT] [cell|export|by-group]`: PERCENT of the
+//! accounts with a planted finding (default none beyond the fixed
+//! handful), and the memberships in a cell of the account row (default),
+//! as their own export account by account, or as their own export group
+//! by group.
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(accounts), Some(dir)) = (args.get(1).and_then(|a| a.parse().ok()), args.get(2))
     else {
-        eprintln!("usage: synth ACCOUNTS DIR [SEED] [PERCENT] [cell|export]");
+        eprintln!("usage: synth ACCOUNTS DIR [SEED] [PERCENT] [cell|export|by-group]");
         std::process::exit(2);
     };
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -18,6 +19,7 @@ fn main() {
         finding_ppm: (percent * 10_000.0).round() as u32,
         memberships: match args.get(5).map(String::as_str) {
             Some("export") => behorig::synth::Memberships::Export,
+            Some("by-group") => behorig::synth::Memberships::ExportByGroup,
             _ => behorig::synth::Memberships::InCell,
         },
         ..behorig::synth::Spec::new(accounts)

@@ -54,6 +54,29 @@ pub enum Memberships {
     /// Their own export, `medlemskap.csv`: one `account,group` row each,
     /// as `Get-ADGroupMember` loops and csvde write them.
     Export,
+    /// Their own export, group by group (`group,account`), as the
+    /// `Get-ADGroupMember` loop over the groups writes it: no two rows in
+    /// a row name the same account.
+    ExportByGroup,
+}
+
+/// Rewrites a membership export of `account,group` rows as `group,account`
+/// rows ordered by group (byte order, each group's rows in the order they
+/// had).
+fn by_group(path: &Path) -> io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let mut rows: Vec<(&str, &str)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(','))
+        .collect();
+    rows.sort_by(|a, b| a.1.cmp(b.1));
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    writeln!(out, "group,account")?;
+    for (account, group) in rows {
+        writeln!(out, "{group},{account}")?;
+    }
+    out.flush()
 }
 
 /// What was written.
@@ -385,7 +408,7 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     let memberships_path = dir.join("medlemskap.csv");
     let mut out = CsvAccounts::new(
         &accounts_path,
-        (spec.memberships == Memberships::Export).then_some(memberships_path.as_path()),
+        (spec.memberships != Memberships::InCell).then_some(memberships_path.as_path()),
     )?;
     let mut memberships = 0;
     let mut roles = BufWriter::new(File::create(dir.join("roller.csv"))?);
@@ -619,6 +642,9 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
         writeln!(roles, ",sys02,Las,{b}")?;
     }
     out.finish()?;
+    if spec.memberships == Memberships::ExportByGroup {
+        by_group(&memberships_path)?;
+    }
     roles.flush()?;
     drop(roles);
     // Role-export rows for whole units (group holders).
@@ -678,7 +704,7 @@ pub fn write(spec: &Spec, dir: &Path) -> io::Result<Written> {
     })?;
 
     let mut csv = vec![accounts_path];
-    if spec.memberships == Memberships::Export {
+    if spec.memberships != Memberships::InCell {
         csv.push(memberships_path);
     }
     csv.extend([dir.join("nastling.csv"), dir.join("roller.csv")]);
