@@ -49,7 +49,8 @@ impl Packed {
             .iter()
             .map(|c| {
                 c.bytes.capacity()
-                    + c.texts.iter().map(|t| t.len()).sum::<usize>()
+                    + c.texts.all.capacity()
+                    + c.texts.ends.capacity() * 4
                     + c.whole.len() * std::mem::size_of::<Finding>()
             })
             .sum()
@@ -79,7 +80,7 @@ impl Packed {
 #[derive(Debug, Default)]
 pub struct Chunk {
     bytes: Vec<u8>,
-    texts: Vec<Box<str>>,
+    texts: Texts,
     files: Vec<Arc<str>>,
     /// The findings kept whole, in order; their records say only so.
     whole: Vec<Finding>,
@@ -123,6 +124,8 @@ impl Chunk {
         }
         drop(writer);
         chunk.bytes.shrink_to_fit();
+        chunk.texts.all.shrink_to_fit();
+        chunk.texts.ends.shrink_to_fit();
         for finding in findings.drain(..) {
             if keep_whole(&finding) {
                 chunk.whole.push(finding);
@@ -160,6 +163,34 @@ impl Chunk {
     }
 }
 
+/// Texts one after another in one string, each known by its place.
+#[derive(Debug, Default)]
+struct Texts {
+    all: String,
+    /// Where each text ends in `all`.
+    ends: Vec<u32>,
+}
+
+impl Texts {
+    fn push(&mut self, text: &str) {
+        self.all.push_str(text);
+        self.ends.push(self.all.len() as u32);
+    }
+
+    fn get(&self, place: usize) -> Option<&str> {
+        let end = *self.ends.get(place)? as usize;
+        let start = match place {
+            0 => 0,
+            _ => *self.ends.get(place - 1)? as usize,
+        };
+        self.all.get(start..end)
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
 /// What a chunk cannot pack: reasons and evidence of use.
 fn keep_whole(finding: &Finding) -> bool {
     finding.reasons.is_some() || finding.usage.is_some()
@@ -168,7 +199,7 @@ fn keep_whole(finding: &Finding) -> bool {
 /// Writes a finding's record (all but its account) into `record`.
 struct Writer<'a, 'f> {
     record: Vec<u8>,
-    texts: &'a mut Vec<Box<str>>,
+    texts: &'a mut Texts,
     files: &'a mut Vec<Arc<str>>,
     known: FxHashMap<&'f str, u32>,
     known_files: FxHashMap<&'f str, u32>,
@@ -199,7 +230,6 @@ impl<'f> Writer<'_, 'f> {
             usage: _,
             used_since_last_run,
         } = f;
-        let _ = account;
         self.str(id);
         self.record.push(*rule as u8);
         self.text(data_source);
@@ -222,7 +252,23 @@ impl<'f> Writer<'_, 'f> {
         for class in classification {
             self.record.push(*class as u8);
         }
-        self.str(message);
+        // A message names its account, the rest is mostly the same for the
+        // findings of a chunk: the text around the name is shared.
+        let around = account
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .and_then(|a| message.find(a).map(|at| (at, at + a.len())));
+        match around {
+            Some((start, end)) => {
+                self.record.push(1);
+                self.text(&message[..start]);
+                self.text(&message[end..]);
+            }
+            None => {
+                self.record.push(0);
+                self.str(message);
+            }
+        }
         self.optional_text(allow.as_deref());
         self.number(roles.len() as u64);
         for role in roles {
@@ -267,7 +313,7 @@ impl<'f> Writer<'_, 'f> {
         let next = self.texts.len() as u32;
         let place = *self.known.entry(s).or_insert(next);
         if place == next {
-            self.texts.push(s.into());
+            self.texts.push(s);
         }
         u64::from(place)
     }
@@ -366,18 +412,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn text<'t>(&mut self, texts: &'t [Box<str>]) -> Option<&'t str> {
-        texts.get(self.count()?).map(|t| &**t)
+    fn text<'t>(&mut self, texts: &'t Texts) -> Option<&'t str> {
+        texts.get(self.count()?)
     }
 
-    fn optional_text<'t>(&mut self, texts: &'t [Box<str>]) -> Option<Option<&'t str>> {
+    fn optional_text<'t>(&mut self, texts: &'t Texts) -> Option<Option<&'t str>> {
         match self.count()? {
             0 => Some(None),
-            n => texts.get(n - 1).map(|t| Some(&**t)),
+            n => texts.get(n - 1).map(Some),
         }
     }
 
-    fn texts(&mut self, texts: &[Box<str>]) -> Option<Vec<String>> {
+    fn texts(&mut self, texts: &Texts) -> Option<Vec<String>> {
         let n = self.count()?;
         let mut list = Vec::with_capacity(n.min(64));
         for _ in 0..n {
@@ -387,7 +433,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A packed record after its first byte.
-    fn finding(&mut self, texts: &[Box<str>], files: &[Arc<str>]) -> Option<Finding> {
+    fn finding(&mut self, texts: &Texts, files: &[Arc<str>]) -> Option<Finding> {
         let account = self.optional_str()?.map(str::to_string);
         let len = self.count()?;
         let end = self.at.checked_add(len)?;
@@ -412,7 +458,15 @@ impl<'a> Reader<'a> {
             let b = self.byte()?;
             classification.push(*Classification::ALL.iter().find(|c| **c as u8 == b)?);
         }
-        let message = self.str()?.to_string();
+        let message = match self.byte()? {
+            0 => self.str()?.to_string(),
+            1 => {
+                let before = self.text(texts)?;
+                let after = self.text(texts)?;
+                [before, account.as_deref()?, after].concat()
+            }
+            _ => return None,
+        };
         let allow = self.optional_text(texts)?.map(str::to_string);
         let roles = self.texts(texts)?;
         let grant = self.optional_text(texts)?.map(str::to_string);
@@ -524,7 +578,13 @@ mod tests {
             via: (0..seed % 4).map(|i| pick(5 - i).to_string()).collect(),
             severity: Severity::ALL[(seed % 4) as usize],
             classification: Classification::ALL[..(seed % 4) as usize].to_vec(),
-            message: format!("{seed} når {}", "å".repeat((seed % 200) as usize)),
+            // Most messages name their account, some more than once, some
+            // not at all.
+            message: match seed % 3 {
+                0 => format!("Kontot u{seed}Å når {}", "å".repeat((seed % 200) as usize)),
+                1 => format!("u{seed}Å, u{seed}Å: {}", pick(5)),
+                _ => format!("{seed} når {}", "å".repeat((seed % 200) as usize)),
+            },
             allow: on(5).then(|| pick(3).into()),
             roles: (0..seed % 3).map(|i| pick(4 - i).to_string()).collect(),
             grant: on(6).then(|| format!("policies/{}.toml:9", pick(2))),
@@ -610,7 +670,10 @@ mod tests {
             })
             .sum();
         let chunk = Chunk::pack(&mut findings);
-        let mut texts: Vec<&str> = chunk.texts.iter().map(|t| &**t).collect();
+        let mut texts: Vec<&str> = (0..chunk.texts.len())
+            .filter_map(|i| chunk.texts.get(i))
+            .collect();
+        assert_eq!(texts.len(), chunk.texts.len());
         texts.sort_unstable();
         texts.dedup();
         assert_eq!(texts.len(), chunk.texts.len());
@@ -623,5 +686,31 @@ mod tests {
             "{} bytes beside {unique}",
             chunk.bytes.len()
         );
+    }
+
+    /// A message that names its account shares the text around the name
+    /// with the chunk's other findings: a hundred findings of one rule on
+    /// one source hold the long message once.
+    #[test]
+    fn messages_share_the_text_around_the_account() {
+        let mut findings: Vec<Finding> = (0..100)
+            .map(|i| {
+                let mut f = finding(i * 12, 0b1);
+                f.account = Some(format!("u{i:07}"));
+                f.message = format!(
+                    "Kontot u{i:07} loggade senast in 2020-01-01 (2517 dagar sedan, \
+                     gränsen är 90) men har behörighet till System 30"
+                );
+                f
+            })
+            .collect();
+        let expected = debug(&findings);
+        let chunk = Chunk::pack(&mut findings);
+        assert!(chunk.texts.len() <= 8, "{:?}", chunk.texts);
+        // The id, the account and a few bytes each; not the message.
+        assert!(chunk.bytes.len() < 100 * 64, "{} bytes", chunk.bytes.len());
+        let mut packed = Packed::default();
+        packed.push(chunk);
+        assert_eq!(debug(&packed.unpack().unwrap_or_default()), expected);
     }
 }
