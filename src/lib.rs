@@ -65,9 +65,10 @@ pub fn ends_with_command() {
 
 /// Gives up a value the command no longer needs. In the binary, whose
 /// process ends right after the command, it is not freed piece by piece
-/// (freeing a large inventory takes longer than evaluating it did; the
-/// operating system takes the memory back at exit); in a program that uses
-/// the library it is dropped as usual.
+/// (a large inventory or report is hundreds of thousands of allocations;
+/// the operating system takes the memory back at exit); in a program that
+/// uses the library it is dropped as usual. An audit that needs the
+/// memory back (to unpack many findings) drops its inventory instead.
 pub fn discard<T>(value: T) {
     if ENDS_WITH_COMMAND.load(std::sync::atomic::Ordering::Relaxed) {
         std::mem::forget(value);
