@@ -254,7 +254,7 @@ fn outputs(spec: &behorig::synth::Spec, runs: usize, cap: Duration) -> bool {
         "synth-{}-{}ppm-{shape}",
         spec.accounts, spec.finding_ppm
     ));
-    let w = behorig::synth::write(spec, &dir).expect("generate");
+    let w = generate(spec, &dir);
     let mut bare = Vec::new();
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); FORMATS.len()];
     let mut peaks: Vec<Vec<u64>> = vec![Vec::new(); FORMATS.len()];
@@ -633,7 +633,62 @@ fn print_rows(rows: &[Row], expected: usize) {
     }
 }
 
+/// The variable that makes this program write an organisation and
+/// nothing else: `ACCOUNTS PPM SHAPE DIR`.
+const GENERATE: &str = "BEHORIG_SCALE_GENERATE";
+
+/// Writes the organisation in a process of its own and returns what it
+/// wrote. A child's peak memory as `wait4` gives it starts from this
+/// process's peak, and generating holds much (rewriting a membership
+/// export group by group holds all of it).
+fn generate(spec: &behorig::synth::Spec, dir: &Path) -> behorig::synth::Written {
+    let shape = match spec.memberships {
+        behorig::synth::Memberships::Export => "export",
+        behorig::synth::Memberships::ExportByGroup => "by-group",
+        behorig::synth::Memberships::InCell => "cell",
+    };
+    let out = Command::new(std::env::current_exe().expect("this program"))
+        .env(
+            GENERATE,
+            format!(
+                "{} {} {shape} {}",
+                spec.accounts,
+                spec.finding_ppm,
+                dir.display()
+            ),
+        )
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("generate");
+    assert!(out.status.success(), "generating failed");
+    serde_json::from_slice(&out.stdout).expect("what was written")
+}
+
+/// With [`GENERATE`] set: writes the organisation it names and prints
+/// what was written as JSON.
+fn generate_here(what: &str) {
+    let parts: Vec<&str> = what.splitn(4, ' ').collect();
+    let [accounts, ppm, shape, dir] = parts[..] else {
+        panic!("{GENERATE}: ACCOUNTS PPM SHAPE DIR, not {what}");
+    };
+    let spec = behorig::synth::Spec {
+        finding_ppm: ppm.parse().expect("PPM"),
+        memberships: match shape {
+            "cell" => behorig::synth::Memberships::InCell,
+            "by-group" => behorig::synth::Memberships::ExportByGroup,
+            _ => behorig::synth::Memberships::Export,
+        },
+        ..behorig::synth::Spec::new(accounts.parse().expect("ACCOUNTS"))
+    };
+    let w = behorig::synth::write(&spec, Path::new(dir)).expect("generate");
+    println!("{}", serde_json::to_string(&w).expect("JSON"));
+}
+
 fn main() {
+    if let Ok(what) = std::env::var(GENERATE) {
+        generate_here(&what);
+        return;
+    }
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--full");
     let with_ldap = !args.iter().any(|a| a == "--csv-only");

@@ -80,7 +80,7 @@ fn by_group(path: &Path) -> io::Result<()> {
 }
 
 /// What was written.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Written {
     /// Accounts, nesting and role export.
     pub csv: Vec<PathBuf>,

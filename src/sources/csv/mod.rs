@@ -825,7 +825,7 @@ fn read_inventory<R: Read + Send>(
             let memberships_only =
                 layout.group.is_some() && layout.account.is_some() && layout.columns.len() == 2;
             if memberships_only {
-                read_memberships(records, &layout, lines, inventory)?
+                read_memberships(records, &layout, inventory)?
             } else {
                 inventory.reserve_accounts(lines);
                 read_accounts(records, &layout, inventory)?
@@ -1104,7 +1104,6 @@ const MEMBERSHIP_BATCH_ROWS: usize = 4096;
 fn read_memberships<R: Read + Send>(
     records: Records<'_, R>,
     layout: &Layout,
-    lines: usize,
     inventory: &mut InventoryBuilder,
 ) -> Result<usize, SourceError> {
     let file = inventory.intern(records.name);
@@ -1121,7 +1120,7 @@ fn read_memberships<R: Read + Send>(
     // group (`Get-ADGroupMember` in a loop) names a different account on
     // every row, and each account's list would otherwise be made again for
     // each of its rows.
-    let mut memberships: Vec<(AccountId, u32, GroupId)> = Vec::with_capacity(lines);
+    let mut memberships: Blocks<(AccountId, u32, GroupId)> = Blocks::default();
     let mut last = LastAccount::default();
     let read = on_two_threads(
         records,
@@ -1145,6 +1144,7 @@ fn read_memberships<R: Read + Send>(
     // The rows before a wrong one go into the inventory, as with any
     // export. An account's rows keep their order: by line, and the groups
     // of one cell, which share their line and their origin, in any order.
+    let mut memberships = memberships.into_vec();
     memberships.sort_unstable_by_key(|&(account, line, _)| (account, line));
     let mut rows: Vec<(GroupId, Origin)> = Vec::new();
     for run in memberships.chunk_by(|a, b| a.0 == b.0) {
@@ -1158,6 +1158,50 @@ fn read_memberships<R: Read + Send>(
         }
     }
     read
+}
+
+/// Items held in blocks of a fixed size while their number is not known,
+/// then moved into one list of exactly that size. A list reserved from an
+/// estimate of the rows (an export whose first rows are short) or grown by
+/// doubling holds up to twice what it must, and copies itself as it grows.
+struct Blocks<T> {
+    full: Vec<Vec<T>>,
+    last: Vec<T>,
+}
+
+impl<T> Default for Blocks<T> {
+    fn default() -> Self {
+        Blocks {
+            full: Vec::new(),
+            last: Vec::new(),
+        }
+    }
+}
+
+/// Items per block: 64 Ki, 768 KiB of memberships.
+const BLOCK: usize = 1 << 16;
+
+impl<T: Copy> Blocks<T> {
+    fn push(&mut self, item: T) {
+        if self.last.len() == BLOCK {
+            let full = std::mem::replace(&mut self.last, Vec::with_capacity(BLOCK));
+            self.full.push(full);
+        } else if self.last.capacity() == 0 {
+            self.last.reserve_exact(BLOCK);
+        }
+        self.last.push(item);
+    }
+
+    /// The items in order, in a list of their number; each block is given
+    /// back as it is moved.
+    fn into_vec(self) -> Vec<T> {
+        let count = self.full.len() * BLOCK + self.last.len();
+        let mut all = Vec::with_capacity(count);
+        for block in self.full.into_iter().chain(std::iter::once(self.last)) {
+            all.extend_from_slice(&block);
+        }
+        all
+    }
 }
 
 /// Rows read and checked on the parsing thread, on their way to the
@@ -1387,6 +1431,22 @@ fn parse_account(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Items held in blocks come back in order, none lost at a block's
+    /// end, in a list of exactly their number.
+    #[test]
+    fn blocks_give_back_every_item_in_order() {
+        for count in [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 5] {
+            let mut blocks = Blocks::default();
+            for i in 0..count {
+                blocks.push(i as u32);
+            }
+            let all = blocks.into_vec();
+            assert_eq!(all.len(), count);
+            assert_eq!(all.capacity(), count);
+            assert!(all.iter().enumerate().all(|(i, &x)| x == i as u32));
+        }
+    }
     use crate::inventory::Inventory;
 
     #[test]
