@@ -4,7 +4,8 @@
 //! fields) tens of thousands of them beside the inventory made the
 //! audit's peak. Evaluation packs each chunk of findings into bytes on the
 //! thread that found them, with the texts that repeat within the chunk
-//! (data sources, groups, roles, scopes, grants) stored once; once the
+//! (data sources, groups, roles, scopes, paths, grants, and a message's
+//! text around its account's name) stored once; once the
 //! inventory is freed the report unpacks them, chunk by chunk, each
 //! chunk's bytes freed as its findings are made.
 //!
