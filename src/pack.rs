@@ -51,7 +51,7 @@ impl Packed {
             .map(|c| {
                 c.bytes.capacity()
                     + c.texts.all.capacity()
-                    + c.texts.ends.capacity() * 4
+                    + c.texts.ends.capacity() * std::mem::size_of::<usize>()
                     + c.whole.len() * std::mem::size_of::<Finding>()
             })
             .sum()
@@ -169,20 +169,20 @@ impl Chunk {
 struct Texts {
     all: String,
     /// Where each text ends in `all`.
-    ends: Vec<u32>,
+    ends: Vec<usize>,
 }
 
 impl Texts {
     fn push(&mut self, text: &str) {
         self.all.push_str(text);
-        self.ends.push(self.all.len() as u32);
+        self.ends.push(self.all.len());
     }
 
     fn get(&self, place: usize) -> Option<&str> {
-        let end = *self.ends.get(place)? as usize;
+        let end = *self.ends.get(place)?;
         let start = match place {
             0 => 0,
-            _ => *self.ends.get(place - 1)? as usize,
+            _ => *self.ends.get(place - 1)?,
         };
         self.all.get(start..end)
     }
@@ -202,8 +202,8 @@ struct Writer<'a, 'f> {
     record: Vec<u8>,
     texts: &'a mut Texts,
     files: &'a mut Vec<Arc<str>>,
-    known: FxHashMap<&'f str, u32>,
-    known_files: FxHashMap<&'f str, u32>,
+    known: FxHashMap<&'f str, usize>,
+    known_files: FxHashMap<&'f str, usize>,
 }
 
 impl<'f> Writer<'_, 'f> {
@@ -311,12 +311,12 @@ impl<'f> Writer<'_, 'f> {
 
     /// The place of a repeated text in the chunk's texts.
     fn place_of(&mut self, s: &'f str) -> u64 {
-        let next = self.texts.len() as u32;
+        let next = self.texts.len();
         let place = *self.known.entry(s).or_insert(next);
         if place == next {
             self.texts.push(s);
         }
-        u64::from(place)
+        place as u64
     }
 
     fn text(&mut self, s: &'f str) {
@@ -337,12 +337,12 @@ impl<'f> Writer<'_, 'f> {
 
     /// A grant's file: its place among the chunk's files plus one.
     fn file(&mut self, file: &'f Arc<str>) {
-        let next = self.files.len() as u32;
+        let next = self.files.len();
         let place = *self.known_files.entry(file).or_insert(next);
         if place == next {
             self.files.push(Arc::clone(file));
         }
-        self.number(u64::from(place) + 1);
+        self.number(place as u64 + 1);
     }
 }
 
