@@ -202,10 +202,8 @@ pub fn report_reasoned(
         format_args!("evaluated: {} findings", evaluation.findings.len()),
         started,
     );
-    let started = std::time::Instant::now();
     let mut report = report_of(loaded, as_of, evaluation);
-    report.sort();
-    ui::phase("report ordered", started);
+    order(&mut report);
     report
 }
 
