@@ -1431,22 +1431,6 @@ fn parse_account(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Items held in blocks come back in order, none lost at a block's
-    /// end, in a list of exactly their number.
-    #[test]
-    fn blocks_give_back_every_item_in_order() {
-        for count in [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 5] {
-            let mut blocks = Blocks::default();
-            for i in 0..count {
-                blocks.push(i as u32);
-            }
-            let all = blocks.into_vec();
-            assert_eq!(all.len(), count);
-            assert_eq!(all.capacity(), count);
-            assert!(all.iter().enumerate().all(|(i, &x)| x == i as u32));
-        }
-    }
     use crate::inventory::Inventory;
 
     #[test]
@@ -1785,6 +1769,22 @@ anna,SG-C
         assert_eq!(at("u2999", "SG-B").as_deref(), Some("medlemskap.csv:9000"));
         let u1365 = &inventory.accounts[inventory.account("u1365").unwrap()];
         assert_eq!(u1365.groups().len(), 2);
+    }
+
+    /// Items held in blocks come back in order, none lost at a block's
+    /// end, in a list of exactly their number.
+    #[test]
+    fn blocks_give_back_every_item_in_order() {
+        for count in [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 5] {
+            let mut blocks = Blocks::default();
+            for i in 0..count {
+                blocks.push(i as u32);
+            }
+            let all = blocks.into_vec();
+            assert_eq!(all.len(), count);
+            assert_eq!(all.capacity(), count);
+            assert!(all.iter().enumerate().all(|(i, &x)| x == i as u32));
+        }
     }
 
     #[test]
