@@ -137,6 +137,8 @@ pub enum Expiry {
 
 #[derive(Debug, Clone)]
 pub struct Account {
+    /// The account's name as its source spells it. The builder's account
+    /// index finds accounts by this name: it is not changed once read.
     pub id: Box<str>,
     pub display_name: Option<Box<str>>,
     /// Every string attribute, keyed by its lower-case name; the well-known
@@ -460,6 +462,50 @@ pub struct InventoryBuilder {
     /// The attributes, beyond the well-known ones, that sources keep:
     /// those the policies' conditions read. `None` keeps every attribute.
     pub keep: Option<Vec<String>>,
+    /// The accounts' case-folded names, for the account index to compare
+    /// a name with, while a membership export is read (see
+    /// [`InventoryBuilder::hold_folded_names`]).
+    folded: FoldedNames,
+}
+
+/// Accounts' case-folded names one after another, by account number. A
+/// membership export written group by group looks an account up on every
+/// row, each far from the last; comparing its name here reads one small
+/// list, where the account's own name is behind its record and a pointer,
+/// two reads far apart in memory. Held only while such an export is read:
+/// the accounts' memberships, put in their lists once it is read, take
+/// more memory than anything before, and the names are given back first.
+#[derive(Debug, Default)]
+struct FoldedNames {
+    text: String,
+    /// Where each account's name ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl FoldedNames {
+    /// The folded name of account `id`, if it is held: an account's name
+    /// is held unless the text would outgrow 32 bits.
+    fn get(&self, id: u32) -> Option<&str> {
+        let i = id as usize;
+        let end = *self.ends.get(i)? as usize;
+        let start = match i.checked_sub(1) {
+            Some(before) => self.ends[before] as usize,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
+
+    /// Holds the folded name of the next account, when every account
+    /// before it is held and there is room.
+    fn push(&mut self, id: u32, folded: &str) {
+        let Ok(end) = u32::try_from(self.text.len() + folded.len()) else {
+            return;
+        };
+        if self.ends.len() == id as usize {
+            self.text.push_str(folded);
+            self.ends.push(end);
+        }
+    }
 }
 
 /// The case-insensitive lookup key of a name: borrowed when the name is
@@ -785,20 +831,27 @@ impl InventoryBuilder {
     pub fn account_id(&mut self, name: &str, origin: &Origin) -> AccountId {
         let k = key(name);
         let hash = hash_key(&k);
-        let id = match self.inventory.find_account(&k, hash) {
-            Some(id) => id,
-            None => {
-                let id = AccountId::at(self.inventory.accounts.len());
-                self.inventory
-                    .accounts
-                    .push(Account::new(trim(name).into(), *origin));
-                let accounts = &self.inventory.accounts;
-                self.inventory
-                    .account_index
-                    .insert_unique(hash, id.0, |i| account_hash(accounts, i));
-                id
-            }
-        };
+        let accounts = &self.inventory.accounts;
+        let folded = &self.folded;
+        let found = self
+            .inventory
+            .account_index
+            .find(hash, |&id| match folded.get(id) {
+                Some(name) => name == k,
+                None => key(&accounts[id as usize].id) == k,
+            });
+        if let Some(&id) = found {
+            return AccountId(id);
+        }
+        let id = AccountId::at(self.inventory.accounts.len());
+        self.inventory
+            .accounts
+            .push(Account::new(trim(name).into(), *origin));
+        self.folded.push(id.0, &k);
+        let accounts = &self.inventory.accounts;
+        self.inventory
+            .account_index
+            .insert_unique(hash, id.0, |i| account_hash(accounts, i));
         id
     }
 
@@ -1064,6 +1117,24 @@ impl InventoryBuilder {
         }
     }
 
+    /// Holds the accounts' case-folded names, and those of accounts made
+    /// from now on, for [`InventoryBuilder::account_id`] to compare names
+    /// with: for a source that looks up an account on every row, in any
+    /// order. [`InventoryBuilder::drop_folded_names`] gives them back.
+    pub fn hold_folded_names(&mut self) {
+        let mut folded = FoldedNames::default();
+        for (id, account) in (0u32..).zip(&self.inventory.accounts) {
+            folded.push(id, &key(&account.id));
+        }
+        self.folded = folded;
+    }
+
+    /// Gives back the names [`InventoryBuilder::hold_folded_names`] held:
+    /// accounts are then compared by their own names.
+    pub fn drop_folded_names(&mut self) {
+        self.folded = FoldedNames::default();
+    }
+
     /// Makes room for `n` more accounts.
     pub fn reserve_accounts(&mut self, n: usize) {
         self.inventory.accounts.reserve(n);
@@ -1107,5 +1178,45 @@ mod tests {
                 assert_eq!(origin, Some(format!("medlemskap.csv:{}", n - i + 1)), "{n}");
             }
         }
+    }
+
+    #[test]
+    fn accounts_are_found_by_any_spelling_with_names_held_or_not() {
+        let mut builder = InventoryBuilder::new();
+        let at = builder.origin("konton.csv", Some(2));
+        let anna = builder.account_id("Anna", &at);
+        let ake = builder.account_id("ÅKE", &at);
+        builder.hold_folded_names();
+        assert_eq!(builder.account_id(" anna ", &at), anna);
+        assert_eq!(builder.account_id("åke", &at), ake);
+        // Made while the names are held, found before and after they go.
+        let bo = builder.account_id("Bo", &at);
+        assert_ne!(bo, anna);
+        assert_eq!(builder.account_id("BO", &at), bo);
+        builder.drop_folded_names();
+        assert_eq!(builder.account_id("bo", &at), bo);
+        assert_eq!(builder.account_id("Åke", &at), ake);
+        // Made after they went, then held again with the rest.
+        let cilla = builder.account_id("Cilla", &at);
+        builder.hold_folded_names();
+        assert_eq!(builder.account_id("CILLA", &at), cilla);
+        assert_eq!(builder.account_id("ANNA", &at), anna);
+        let inventory = builder.finish();
+        assert_eq!(inventory.accounts.len(), 4);
+        assert_eq!(&*inventory.accounts[anna].id, "Anna");
+        assert_eq!(inventory.account("åKE"), Some(ake));
+    }
+
+    #[test]
+    fn folded_names_hold_only_an_unbroken_run_of_accounts() {
+        let mut names = FoldedNames::default();
+        names.push(0, "anna");
+        names.push(2, "cilla");
+        names.push(1, "bo");
+        assert_eq!(names.get(0), Some("anna"));
+        assert_eq!(names.get(1), Some("bo"));
+        // Account 2 was not next when it came: it is compared by its own
+        // name.
+        assert_eq!(names.get(2), None);
     }
 }

@@ -1122,6 +1122,8 @@ fn read_memberships<R: Read + Send>(
     // each of its rows.
     let mut memberships: Blocks<(AccountId, u32, GroupId)> = Blocks::default();
     let mut last = LastAccount::default();
+    // Each row looks up its account, in any order: by names held together.
+    inventory.hold_folded_names();
     let read = on_two_threads(
         records,
         layout,
@@ -1141,6 +1143,7 @@ fn read_memberships<R: Read + Send>(
             }
         },
     );
+    inventory.drop_folded_names();
     // The rows before a wrong one go into the inventory, as with any
     // export. An account's rows keep their order: by line, and the groups
     // of one cell, which share their line and their origin, in any order.
