@@ -63,6 +63,8 @@ pub fn path_uri(path: &str) -> String {
     out
 }
 
+/// A result's physical location as a tree: what [`Physical`] writes.
+#[cfg(test)]
 fn physical_location(report: &Report, f: &Finding) -> Option<Value> {
     let physical = match &f.grant_at {
         Some(at) => match at.line {
@@ -269,22 +271,73 @@ impl serde::Serialize for Location<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let Location(report, f) = *self;
-        let mut logical = vec![json!({
-            "name": f.data_source,
-            "kind": "module",
-        })];
         let subject = view::subject(f);
-        if !subject.is_empty() {
-            logical.push(json!({
-                "name": subject,
-                "fullyQualifiedName": format!("{}/{}", f.data_source, subject),
-                "kind": "object",
-            }));
-        }
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("logicalLocations", &logical)?;
-        if let Some(physical) = physical_location(report, f) {
-            map.serialize_entry("physicalLocation", &physical)?;
+        map.serialize_entry("logicalLocations", &Logical(&f.data_source, &subject))?;
+        match &f.grant_at {
+            Some(at) => map.serialize_entry("physicalLocation", &Physical(&at.file, at.line))?,
+            None => {
+                if let Some(file) = report
+                    .source(&f.data_source)
+                    .and_then(|s| s.policy_file.as_deref())
+                {
+                    map.serialize_entry("physicalLocation", &Physical(file, None))?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A result's logical locations: its data source, and its subject (an
+/// account, a group or an allow rule) when it has one.
+struct Logical<'a>(&'a str, &'a str);
+
+impl serde::Serialize for Logical<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let Logical(source, subject) = *self;
+        struct Module<'a>(&'a str);
+        impl serde::Serialize for Module<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("name", self.0)?;
+                map.serialize_entry("kind", "module")?;
+                map.end()
+            }
+        }
+        struct Object<'a>(&'a str, &'a str);
+        impl serde::Serialize for Object<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let Object(source, subject) = *self;
+                let mut map = s.serialize_map(Some(3))?;
+                map.serialize_entry("name", subject)?;
+                map.serialize_entry("fullyQualifiedName", &format_args!("{source}/{subject}"))?;
+                map.serialize_entry("kind", "object")?;
+                map.end()
+            }
+        }
+        let mut list = s.serialize_seq(Some(if subject.is_empty() { 1 } else { 2 }))?;
+        list.serialize_element(&Module(source))?;
+        if !subject.is_empty() {
+            list.serialize_element(&Object(source, subject))?;
+        }
+        list.end()
+    }
+}
+
+/// A result's physical location: a policy file, and the line of the
+/// grant when it is known.
+struct Physical<'a>(&'a str, Option<std::num::NonZeroU32>);
+
+impl serde::Serialize for Physical<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Physical(file, line) = *self;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("artifactLocation", &One("uri", path_uri(file)))?;
+        if let Some(line) = line {
+            map.serialize_entry("region", &One("startLine", line.get()))?;
         }
         map.end()
     }
@@ -392,13 +445,47 @@ mod tests {
         let mut no_subject = plain.clone();
         no_subject.group = None;
         no_subject.usage = Some(None);
-        let report = Report::default();
-        for f in [&f, &plain, &no_subject] {
-            let tree =
-                serde_json::to_string_pretty(&result_with_use(&report, f)).unwrap_or_default();
-            let written = serde_json::to_string_pretty(&Written(&report, f)).unwrap_or_default();
-            assert_eq!(written, tree);
+        let place = |line: Option<u32>| crate::findings::Place {
+            file: "policies/röst brev.toml".into(),
+            line: line.and_then(std::num::NonZeroU32::new),
+        };
+        let mut at_line = f.clone();
+        at_line.grant_at = Some(place(Some(9)));
+        let mut in_file = plain.clone();
+        in_file.grant_at = Some(place(None));
+        let bare = Report::default();
+        // A source's policy file is the location of its findings without a
+        // grant's place.
+        let described = Report {
+            sources: vec![crate::policy::SourceMeta {
+                id: "statdb".into(),
+                name: "Statistikdatabas".into(),
+                controller: None,
+                activity: "socialtjanst".into(),
+                confidentiality: None,
+                data_categories: Vec::new(),
+                data_subject_groups: Vec::new(),
+                estimated_data_subjects: None,
+                scopes: Vec::new(),
+                owner: None,
+                policy_file: Some("policies/statdb.toml".into()),
+                role_labels: Default::default(),
+            }],
+            ..Report::default()
+        };
+        let mut locations = 0;
+        for report in [&bare, &described] {
+            for f in [&f, &plain, &no_subject, &at_line, &in_file] {
+                let tree = result_with_use(report, f);
+                locations += usize::from(tree["locations"][0].get("physicalLocation").is_some());
+                let tree = serde_json::to_string_pretty(&tree).unwrap_or_default();
+                let written = serde_json::to_string_pretty(&Written(report, f)).unwrap_or_default();
+                assert_eq!(written, tree);
+            }
         }
+        // The grants' places in both reports, the policy file for the
+        // other three in the second.
+        assert_eq!(locations, 2 + 5);
     }
 
     #[test]
