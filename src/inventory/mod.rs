@@ -833,26 +833,28 @@ impl InventoryBuilder {
         let hash = hash_key(&k);
         let accounts = &self.inventory.accounts;
         let folded = &self.folded;
-        let found = self
-            .inventory
-            .account_index
-            .find(hash, |&id| match folded.get(id) {
+        // One probe finds the account or the place of a new one: an
+        // account export makes a new account on every row.
+        let entry = self.inventory.account_index.entry(
+            hash,
+            |&id| match folded.get(id) {
                 Some(name) => name == k,
                 None => key(&accounts[id as usize].id) == k,
-            });
-        if let Some(&id) = found {
-            return AccountId(id);
+            },
+            |i| account_hash(accounts, i),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => AccountId(*found.get()),
+            hashbrown::hash_table::Entry::Vacant(place) => {
+                let id = AccountId::at(self.inventory.accounts.len());
+                place.insert(id.0);
+                self.inventory
+                    .accounts
+                    .push(Account::new(trim(name).into(), *origin));
+                self.folded.push(id.0, &k);
+                id
+            }
         }
-        let id = AccountId::at(self.inventory.accounts.len());
-        self.inventory
-            .accounts
-            .push(Account::new(trim(name).into(), *origin));
-        self.folded.push(id.0, &k);
-        let accounts = &self.inventory.accounts;
-        self.inventory
-            .account_index
-            .insert_unique(hash, id.0, |i| account_hash(accounts, i));
-        id
     }
 
     /// Makes `account` a direct member of `group`, as the group's
