@@ -999,12 +999,12 @@ fn read_accounts<R: Read + Send>(
     // The attribute lists of new accounts, by the values their rows
     // give: rows repeat a few combinations of department and title.
     let mut lists: rustc_hash::FxHashMap<Box<[(Sym, Sym)]>, Attrs> = Default::default();
-    let mut last = LastAccount::default();
+    let mut last = Last::default();
     on_two_threads(records, layout, BATCH_ROWS, parse, |batch: Batch| {
         let text = batch.text.as_str();
         for row in batch.rows {
             let origin = Origin::at(file, Some(row.line));
-            let account_id = last.id(&text[row.id], &origin, inventory);
+            let account_id = last.id(&text[row.id], |name| inventory.account_id(name, &origin));
             let acc = inventory.edit_account(account_id);
             if let Some(name) = row.display_name {
                 acc.display_name = Some(text[name].into());
@@ -1054,22 +1054,31 @@ fn read_accounts<R: Read + Send>(
     })
 }
 
-/// The account of the previous row, which the next one often names again:
-/// an export with a row per membership lists an account's rows together,
-/// or (group by group) names a different account on every row.
-#[derive(Default)]
-struct LastAccount {
+/// What the previous row's name stood for, which the next row often names
+/// again: an export with a row per membership lists an account's rows
+/// together (or, group by group, a group's), and names a different one of
+/// the other on every row.
+struct Last<Id> {
     name: String,
-    id: Option<AccountId>,
+    id: Option<Id>,
 }
 
-impl LastAccount {
-    /// The id of the account `name`, made at `origin` if it is new.
-    fn id(&mut self, name: &str, origin: &Origin, inventory: &mut InventoryBuilder) -> AccountId {
+impl<Id> Default for Last<Id> {
+    fn default() -> Self {
+        Last {
+            name: String::new(),
+            id: None,
+        }
+    }
+}
+
+impl<Id: Copy> Last<Id> {
+    /// The id of `name`: the previous row's, or what `find` makes of it.
+    fn id(&mut self, name: &str, find: impl FnOnce(&str) -> Id) -> Id {
         match self.id {
             Some(id) if self.name == name => id,
             _ => {
-                let id = inventory.account_id(name, origin);
+                let id = find(name);
                 self.name.clear();
                 self.name.push_str(name);
                 self.id = Some(id);
@@ -1121,7 +1130,8 @@ fn read_memberships<R: Read + Send>(
     // every row, and each account's list would otherwise be made again for
     // each of its rows.
     let mut memberships: Blocks<(AccountId, u32, GroupId)> = Blocks::default();
-    let mut last = LastAccount::default();
+    let mut last = Last::default();
+    let mut last_group = Last::default();
     // Each row looks up its account, in any order: by names held together.
     inventory.hold_folded_names();
     let read = on_two_threads(
@@ -1135,10 +1145,13 @@ fn read_memberships<R: Read + Send>(
                 let name = &batch.text[start..name_end];
                 let cell = &batch.text[name_end..cell_end];
                 start = cell_end;
-                let id = last.id(name, &Origin::at(file, Some(line)), inventory);
+                let id = last.id(name, |name| {
+                    inventory.account_id(name, &Origin::at(file, Some(line)))
+                });
                 let line = u32::try_from(line).unwrap_or(0);
                 for group in split_groups(cell) {
-                    memberships.push((id, line, inventory.intern_group(group)));
+                    let group = last_group.id(group, |name| inventory.intern_group(name));
+                    memberships.push((id, line, group));
                 }
             }
         },
