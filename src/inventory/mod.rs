@@ -464,8 +464,9 @@ pub struct InventoryBuilder {
     pub keep: Option<Vec<String>>,
     /// The accounts' case-folded names, for the account index to compare
     /// a name with, while a membership export is read (see
-    /// [`InventoryBuilder::hold_folded_names`]).
-    folded: FoldedNames,
+    /// [`InventoryBuilder::hold_folded_names`]); `None` the rest of the
+    /// time.
+    folded: Option<FoldedNames>,
 }
 
 /// Accounts' case-folded names one after another, by account number. A
@@ -832,12 +833,12 @@ impl InventoryBuilder {
         let k = key(name);
         let hash = hash_key(&k);
         let accounts = &self.inventory.accounts;
-        let folded = &self.folded;
+        let folded = self.folded.as_ref();
         // One probe finds the account or the place of a new one: an
         // account export makes a new account on every row.
         let entry = self.inventory.account_index.entry(
             hash,
-            |&id| match folded.get(id) {
+            |&id| match folded.and_then(|names| names.get(id)) {
                 Some(name) => name == k,
                 None => key(&accounts[id as usize].id) == k,
             },
@@ -851,7 +852,9 @@ impl InventoryBuilder {
                 self.inventory
                     .accounts
                     .push(Account::new(trim(name).into(), *origin));
-                self.folded.push(id.0, &k);
+                if let Some(names) = &mut self.folded {
+                    names.push(id.0, &k);
+                }
                 id
             }
         }
@@ -1128,13 +1131,13 @@ impl InventoryBuilder {
         for (id, account) in (0u32..).zip(&self.inventory.accounts) {
             folded.push(id, &key(&account.id));
         }
-        self.folded = folded;
+        self.folded = Some(folded);
     }
 
     /// Gives back the names [`InventoryBuilder::hold_folded_names`] held:
     /// accounts are then compared by their own names.
     pub fn drop_folded_names(&mut self) {
-        self.folded = FoldedNames::default();
+        self.folded = None;
     }
 
     /// Makes room for `n` more accounts.
@@ -1188,7 +1191,10 @@ mod tests {
         let at = builder.origin("konton.csv", Some(2));
         let anna = builder.account_id("Anna", &at);
         let ake = builder.account_id("ÅKE", &at);
+        // No names are held until a source asks for them.
+        assert!(builder.folded.is_none());
         builder.hold_folded_names();
+        assert_eq!(builder.folded.as_ref().map(|n| n.ends.len()), Some(2));
         assert_eq!(builder.account_id(" anna ", &at), anna);
         assert_eq!(builder.account_id("åke", &at), ake);
         // Made while the names are held, found before and after they go.
@@ -1196,10 +1202,12 @@ mod tests {
         assert_ne!(bo, anna);
         assert_eq!(builder.account_id("BO", &at), bo);
         builder.drop_folded_names();
+        assert!(builder.folded.is_none());
         assert_eq!(builder.account_id("bo", &at), bo);
         assert_eq!(builder.account_id("Åke", &at), ake);
         // Made after they went, then held again with the rest.
         let cilla = builder.account_id("Cilla", &at);
+        assert!(builder.folded.is_none());
         builder.hold_folded_names();
         assert_eq!(builder.account_id("CILLA", &at), cilla);
         assert_eq!(builder.account_id("ANNA", &at), anna);
